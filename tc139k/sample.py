@@ -80,6 +80,7 @@ class SampleVideo:
 class SampleInfo:
     out_dir: str
     repo_dir: str
+    frames_dir: str | None
     ground_truth_path: str
     sources: list[str]
     n_videos: int
@@ -356,8 +357,11 @@ def _other_training(rng: np.random.Generator) -> dict[str, bytes]:
     return out
 
 
-def build_sample(out_dir: str | Path, seed: int = 0) -> SampleInfo:
-    """Write the sample repository to `out_dir/repo` and its ground truth beside it."""
+def build_sample(out_dir: str | Path, seed: int = 0, write_frames: bool = False) -> SampleInfo:
+    """Write the sample repository to `out_dir/repo` and its ground truth beside it.
+
+    With `write_frames`, also write the frames as they should look once extracted, under
+    `out_dir/frames/<source>/<video_id>/<NNNNNN>.jpg` (a reference for tests)."""
     out_dir = Path(out_dir)
     repo = out_dir / "repo"
     rng = np.random.default_rng(seed)
@@ -371,7 +375,12 @@ def build_sample(out_dir: str | Path, seed: int = 0) -> SampleInfo:
             videos.append(video)
             for scene in video.scenes:
                 for sec, frame in zip(range(scene.start, scene.end), _render_scene(rng, scene)):
-                    members.append((f"{prefix}{video.video_id}/{sec:06d}.jpg", _jpeg(frame)))
+                    jpeg = _jpeg(frame)
+                    members.append((f"{prefix}{video.video_id}/{sec:06d}.jpg", jpeg))
+                    if write_frames:
+                        frame_file = out_dir / "frames" / frame_relpath(video.source, video.video_id, sec)
+                        frame_file.parent.mkdir(parents=True, exist_ok=True)
+                        frame_file.write_bytes(jpeg)
         blob = _tar_gz(members)
         if archive in SPLIT_ARCHIVES:
             n_parts = max(3, -(-len(blob) // SPLIT_PART_SIZE))
@@ -412,6 +421,7 @@ def build_sample(out_dir: str | Path, seed: int = 0) -> SampleInfo:
     return SampleInfo(
         out_dir=str(out_dir),
         repo_dir=str(repo),
+        frames_dir=str(out_dir / "frames") if write_frames else None,
         ground_truth_path=str(gt_path),
         sources=sorted({v.source for v in videos}),
         n_videos=len(videos),

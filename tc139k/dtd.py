@@ -1,0 +1,121 @@
+"""Differential Token Drop (DTD): per-patch redundancy between consecutive frames.
+
+The authors' rule: for every frame t >= 1 and every patch position j, compare frame t with
+the *full* previous frame at the same position; the token is dropped when the cosine
+similarity is above tau (feature mode), or when the mean absolute pixel difference of the
+region is below tau (pixel mode). Frame 0 is always kept but counted in the total.
+
+Scores are stored quantised to one byte per patch so that the drop ratio at any threshold
+can be recomputed later without the model:
+
+- kind "cosine":    q = round((s + 1) / 2 * 255), s in [-1, 1]; dropped when s_hat > tau.
+- kind "pixel_mad": q = round(d * 255),           d in [0, 1];  dropped when d_hat < tau.
+
+Every drop decision, including the one behind the stored per-frame drop ratio, is made on
+the quantised value, so figures recomputed from stored scores equal the stored figures.
+Frame 0 gets the score that is never dropped (q = 0 for cosine, q = 255 for pixel_mad).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+SCORE_KINDS = ("cosine", "pixel_mad")
+N_LEVELS = 256
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in SCORE_KINDS:
+        raise ValueError(f"unknown score kind {kind!r}; expected one of {SCORE_KINDS}")
+
+
+def cosine_to_previous(tokens):
+    """Cosine similarity of each patch token with the same position in the previous frame.
+
+    `tokens`: torch tensor (T, N, D) on any device. Returns a float32 tensor (T, N) on the
+    same device, row 0 set to -1 (no previous frame)."""
+    import torch
+    import torch.nn.functional as F
+
+    t = F.normalize(tokens.float(), dim=-1)
+    sim = torch.full(t.shape[:2], -1.0, dtype=torch.float32, device=t.device)
+    if t.shape[0] > 1:
+        sim[1:] = (t[1:] * t[:-1]).sum(-1).clamp_(-1.0, 1.0)
+    return sim
+
+
+def pixel_mad_to_previous(frames: np.ndarray, cell: int) -> np.ndarray:
+    """Mean absolute RGB difference in [0, 1] per `cell` x `cell` region with the previous frame.
+
+    `frames`: uint8 array (T, H, W, 3). The right and bottom remainders smaller than a cell
+    are ignored. Returns float32 (T, H // cell, W // cell), row 0 set to 1 (never dropped)."""
+    t, h, w, _ = frames.shape
+    gh, gw = h // cell, w // cell
+    if gh == 0 or gw == 0:
+        raise ValueError(f"frames of {w}x{h} px are smaller than one {cell} px cell")
+    out = np.ones((t, gh, gw), dtype=np.float32)
+    if t > 1:
+        x = frames[:, : gh * cell, : gw * cell].astype(np.int16)
+        diff = np.abs(x[1:] - x[:-1]).astype(np.float32)
+        out[1:] = diff.reshape(t - 1, gh, cell, gw, cell, 3).mean(axis=(2, 4, 5)) / 255.0
+    return out
+
+
+def quantize(scores, kind: str) -> np.ndarray:
+    _check_kind(kind)
+    s = np.asarray(scores, dtype=np.float32)
+    v = (s + 1.0) * 127.5 if kind == "cosine" else s * 255.0
+    return np.clip(np.rint(v), 0, 255).astype(np.uint8)
+
+
+def dequantize(q, kind: str) -> np.ndarray:
+    _check_kind(kind)
+    q = np.asarray(q, dtype=np.float32)
+    return q / 127.5 - 1.0 if kind == "cosine" else q / 255.0
+
+
+def dropped_levels(kind: str, tau: float) -> np.ndarray:
+    """Boolean table over the 256 quantised levels: True where a patch is dropped at tau."""
+    return _decide(dequantize(np.arange(N_LEVELS), kind), kind, tau)
+
+
+def _decide(values: np.ndarray, kind: str, tau: float) -> np.ndarray:
+    return values > tau if kind == "cosine" else values < tau
+
+
+def dropped_mask(q: np.ndarray, kind: str, tau: float) -> np.ndarray:
+    """Which stored patches DTD drops at tau (same shape as `q`)."""
+    return dropped_levels(kind, tau)[np.asarray(q, dtype=np.uint8)]
+
+
+def frame_drop_ratio(q: np.ndarray, kind: str, tau: float) -> np.ndarray:
+    """Per-frame share of dropped patches. `q`: uint8 (T, N) or (T, H, W)."""
+    q = np.asarray(q, dtype=np.uint8).reshape(len(q), -1)
+    if q.shape[1] == 0:
+        return np.zeros(len(q), dtype=np.float32)
+    return dropped_mask(q, kind, tau).mean(axis=1).astype(np.float32)
+
+
+def level_histogram(q: np.ndarray) -> np.ndarray:
+    """Counts of each of the 256 levels: enough to sweep any number of thresholds."""
+    return np.bincount(np.asarray(q, dtype=np.uint8).ravel(), minlength=N_LEVELS).astype(np.int64)
+
+
+def sweep_from_histogram(hist: np.ndarray, kind: str, thresholds) -> np.ndarray:
+    """Number of dropped patches at each threshold, from a level histogram (..., 256)."""
+    hist = np.asarray(hist)
+    masks = np.stack([dropped_levels(kind, float(t)) for t in thresholds])  # (K, 256)
+    return hist @ masks.T.astype(np.int64)
+
+
+def trigger_frames(drop_ratio: np.ndarray, share: float = 0.10) -> np.ndarray:
+    """Indices of the frames with the lowest drop ratio (the authors' "trigger times":
+    the 10 % lowest), frame 0 excluded since it has no previous frame. Ties broken by index."""
+    r = np.asarray(drop_ratio, dtype=np.float64)
+    if len(r) < 2:
+        return np.zeros(0, dtype=np.int64)
+    k = max(1, int(math.floor((len(r) - 1) * share)))
+    order = np.lexsort((np.arange(1, len(r)), r[1:]))[:k] + 1
+    return np.sort(order)

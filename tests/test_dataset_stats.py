@@ -1,0 +1,193 @@
+"""`tc139k stats dataset` on the sample, with expected figures from the ground truth and the
+QA file read here independently."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tc139k.cli import main
+from tc139k.dataset_stats import dataset_stats
+from tc139k.errors import UsageError
+
+QA = "time_chat_online_139k_train_flt.jsonl"
+BAD_LINES = [
+    b"this is not json\n",
+    b"[1, 2, 3]\n",
+    b'{"messages": [{"role": "user", "content": "<video>\\nWhat?"}], "videos": [["a/b/000001.jpg"]]}\n',
+    b'{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], "videos": "x"}\n',
+    b"\xff\xfe not utf-8\n",
+]
+
+
+def _tail(path):
+    source, video_id, name = path.split("/")[-3:]
+    return source, video_id, int(name[:6])
+
+
+@pytest.fixture(scope="module")
+def dataset_root(sample, tmp_path_factory):
+    """ROOT: the sample's annotation files (QA file with bad lines appended), its frames
+    linked video by video, except three referenced frames of one video removed and one
+    referenced video absent."""
+    root = tmp_path_factory.mktemp("dataset_root")
+    records = [json.loads(line) for line in sample.qa.read_text().splitlines()]
+    (root / QA).write_bytes(sample.qa.read_bytes() + b"".join(BAD_LINES))
+    (root / "annotations_caption_flt.jsonl").symlink_to(sample.captions)
+
+    ids = sorted(sample.truth)
+    thinned, absent = ids[0], ids[1]
+    refs = [_tail(p) for r in records for clip in r["videos"] for p in clip]
+    referenced_thinned = sorted({i for s, v, i in refs if v == thinned})
+    removed = set(referenced_thinned[1:4])
+    for vid in ids:
+        src = sample.truth[vid]["source"]
+        (root / "frames" / src).mkdir(parents=True, exist_ok=True)
+        if vid == absent:
+            continue
+        if vid == thinned:
+            d = root / "frames" / src / vid
+            d.mkdir()
+            for f in sorted((sample.frames / src / vid).iterdir()):
+                if int(f.name[:6]) not in removed:
+                    os.symlink(f, d / f.name)
+        else:
+            os.symlink(sample.frames / src / vid, root / "frames" / src / vid)
+
+    class Root:
+        path = root
+        qa_records = records
+        thinned_id = thinned
+        absent_id = absent
+        removed_frames = removed
+
+    return Root
+
+
+def test_dataset_stats_match_independent_counts(sample, dataset_root):
+    s = dataset_stats(dataset_root.path, show_progress=False)
+    truth, records = sample.truth, dataset_root.qa_records
+    on_disk = {v: t for v, t in truth.items() if v != dataset_root.absent_id}
+
+    # frames on disk, per source
+    assert s.videos_on_disk == len(on_disk)
+    n_removed = len(dataset_root.removed_frames)
+    assert s.frames_on_disk == sum(t["n_frames"] for t in on_disk.values()) - n_removed
+    for src in {t["source"] for t in truth.values()}:
+        vids = [v for v, t in on_disk.items() if t["source"] == src]
+        frames = sum(on_disk[v]["n_frames"] for v in vids) - (
+            n_removed if truth[dataset_root.thinned_id]["source"] == src else 0)
+        assert s.by_source[src].videos_on_disk == len(vids)
+        assert s.by_source[src].frames_on_disk == frames
+
+    durations = [t["n_frames"] for v, t in on_disk.items()]
+    durations[sorted(on_disk).index(dataset_root.thinned_id)] -= n_removed
+    assert s.video_duration_seconds.mean == pytest.approx(np.mean(durations))
+    assert s.video_duration_seconds.max == max(durations)
+
+    # QA records
+    assert s.qa_records == len(records)
+    assert s.bad_lines == len(BAD_LINES)
+    assert [e["line"] for e in s.bad_line_examples] == list(range(len(records) + 1, len(records) + 6))
+    assert "invalid JSON" in s.bad_line_examples[0]["reason"]
+    assert "no assistant message" in s.bad_line_examples[2]["reason"]
+    assert "not valid UTF-8" in s.bad_line_examples[4]["reason"]
+    per_source = {}
+    for r in records:
+        src = _tail(r["videos"][0][0])[0]
+        per_source[src] = per_source.get(src, 0) + 1
+    assert {k: v.qa_records for k, v in s.by_source.items()} == per_source
+    assert s.clip_frames.mean == pytest.approx(np.mean([sum(len(c) for c in r["videos"]) for r in records]))
+    assert s.clip_frames.max == max(len(r["videos"][0]) for r in records)
+    q_words = [len(r["messages"][0]["content"].replace("<video>", "").split()) for r in records]
+    a_words = [len(r["messages"][1]["content"].split()) for r in records]
+    assert s.question_words.mean == pytest.approx(np.mean(q_words))
+    assert s.answer_words.median == pytest.approx(np.median(a_words))
+    assert s.turns_per_record.max == max(len(r["messages"]) // 2 for r in records)
+    starts = [float(r["start_time"]) for r in records]
+    ends = [float(r["end_time"]) for r in records]
+    assert s.start_time.mean == pytest.approx(np.mean(starts))
+    assert s.end_time.p90 == pytest.approx(np.percentile(ends, 90))
+    assert s.span_seconds.min == pytest.approx(min(e - b for b, e in zip(starts, ends)))
+    assert s.times == {"start_missing": 0, "end_missing": 0, "start_unparseable": 0,
+                       "end_unparseable": 0, "start_after_end": 0}
+
+    # frames referenced but missing
+    refs = [(_tail(p), i) for i, r in enumerate(records) for c in r["videos"] for p in c]
+    assert s.frame_references == len(refs)
+    missing = [(t, i) for t, i in refs
+               if t[1] == dataset_root.absent_id
+               or (t[1] == dataset_root.thinned_id and t[2] in dataset_root.removed_frames)]
+    assert s.missing == {
+        "references": len(missing),
+        "frames": len(dataset_root.removed_frames),
+        "videos_absent": 1,
+        "records_affected": len({i for _, i in missing}),
+    }
+    assert s.missing["references"] > len(dataset_root.removed_frames)  # the absent video counts too
+    absent_src = truth[dataset_root.absent_id]["source"]
+    assert s.by_source[absent_src].videos_referenced == len(
+        {t[1] for t, _ in refs if t[0] == absent_src})
+    assert s.by_source[absent_src].videos_on_disk == s.by_source[absent_src].videos_referenced - 1
+
+
+def test_odd_times_and_paths(tmp_path):
+    frames = tmp_path / "frames" / "coin" / "vid1"
+    frames.mkdir(parents=True)
+    for i in (0, 1, 2):
+        (frames / f"{i:06d}.jpg").write_bytes(b"jpeg")
+    (frames / "notes.txt").write_text("x")
+
+    def rec(paths, **times):
+        return json.dumps({"messages": [{"role": "user", "content": "<video>\nTwo words?"},
+                                        {"role": "assistant", "content": "Yes."}],
+                           "videos": [paths], **times})
+
+    lines = [
+        rec(["x/coin/vid1/000000.jpg", "x/coin/vid1/000001.jpg"], start_time="3.5", end_time=1),
+        rec(["x/coin/vid1/000002.jpg", "x/coin/vid1/000009.jpg"], start_time="soon"),
+        rec(["../../etc/passwd", "coin/vid1/000001.jpg"], start_time=True, end_time=None),
+        "",
+    ]
+    (tmp_path / QA).write_text("\n".join(lines) + "\n")
+    s = dataset_stats(tmp_path, show_progress=False)
+    assert s.qa_records == 3 and s.bad_lines == 0
+    assert s.times == {"start_missing": 0, "end_missing": 2, "start_unparseable": 2,
+                       "end_unparseable": 0, "start_after_end": 1}
+    assert s.start_time.count == 1 and s.start_time.mean == 3.5 and s.span_seconds.mean == -2.5
+    assert s.bad_frame_paths == 1 and "passwd" in s.bad_frame_path_examples[0]
+    assert s.missing == {"references": 1, "frames": 1, "videos_absent": 0, "records_affected": 1}
+    assert s.missing_examples == ["line 2: coin/vid1/000009.jpg"]
+    assert s.other_files_under_frames == 1
+    assert s.question_words.mean == 2 and s.clip_frames.mean == 2
+
+
+def test_qa_only_root_and_errors(sample, tmp_path):
+    (tmp_path / QA).symlink_to(sample.qa)
+    s = dataset_stats(tmp_path, show_progress=False)
+    assert s.frames_dir is None and s.videos_on_disk == 0
+    assert s.missing["videos_absent"] == len(sample.truth)
+    assert s.missing["references"] == s.frame_references
+    with pytest.raises(UsageError, match="neither"):
+        dataset_stats(sample.repo / "OtherTrainingDataset", show_progress=False)
+    res = CliRunner().invoke(main, ["stats", "dataset", str(tmp_path / "absent")])
+    assert res.exit_code == 2 and "is not a folder" in res.output
+
+
+def test_cli_dataset_json_stable_and_table(dataset_root):
+    runner = CliRunner()
+    args = ["stats", "dataset", str(dataset_root.path), "--json"]
+    first, second = runner.invoke(main, args), runner.invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert first.output == second.output
+    data = json.loads(first.output)
+    assert first.output == json.dumps(data, indent=2, sort_keys=True) + "\n"
+    assert data["qa_records"] == len(dataset_root.qa_records) and data["bad_lines"] == len(BAD_LINES)
+    table = runner.invoke(main, ["stats", "dataset", str(dataset_root.path)])
+    assert table.exit_code == 0
+    assert "youcook2" in table.output and "clip length (frames)" in table.output
+    assert "bad QA lines: 5" in table.output

@@ -5,7 +5,7 @@ Pieces (each usable alone, e.g. by a Ray Data pipeline):
     frames.decode(spec, size)            -> DecodedVideo (uint8 frames, seconds, bad frames)
     prepare(spec, size, scenes, method)  -> PreparedVideo (decoded + scene cuts [+ pixel scores])
     encoder.Encoder(frames)              -> patch tokens (B, N, D)
-    score_stream(prepared, encoder, bs)  -> per-patch cosine to the previous frame, quantised
+    score_video(prepared, encoder, bs)   -> per-patch cosine to the previous frame, quantised
     select_keyframes(...)                -> key-frame positions (the rule below)
     trigger_positions(drop_ratio)        -> the 10 % of frames with the lowest drop ratio
 
@@ -39,14 +39,13 @@ Run layout. Videos are sorted by (source, video_id) and cut into batches of
 `OUT/.work/scores-NNNNN.parquet` with a completion marker; pass 2 calibrates L; pass 3
 writes `OUT/keyframes-NNNNN.parquet` (schema keyframes.v1) per batch with its own marker. A
 rerun skips finished batches; an interrupted run resumes with byte-identical results,
-because encoder batches never cross a batch of videos and nothing depends on timing. The
+because encoder batches never cross a video and nothing depends on timing. The
 work files stay so that another --threshold, --level or --target-interval reruns only the
 cheap passes; delete OUT/.work when done.
 """
 
 from __future__ import annotations
 
-import collections
 import json
 import os
 import time
@@ -144,69 +143,36 @@ def pixel_scores(frames: np.ndarray, cell: int) -> tuple[np.ndarray, tuple[int, 
     return out, grid
 
 
-@dataclass
-class _Pending:
-    item: PreparedVideo
-    chunks: list = field(default_factory=list)
-    done: int = 0
-    prev: object = None  # last token map of the video so far (torch, on the device)
+def score_video(item: PreparedVideo, encoder, batch_size: int) -> np.ndarray | None:
+    """Feature-mode DTD scores of one video: uint8 (T, N), or None when it has no frames.
 
-    @property
-    def finished(self) -> bool:
-        return self.done >= self.item.video.n_frames
+    Encoder batches start at the video's first frame and never mix videos: floating-point
+    results depend slightly on how a batch is composed, so aligning batches on videos makes
+    a video's scores independent of its neighbours, of the batching of videos into files, of
+    sharding and of the engine. The first frame gets the never-dropped level."""
+    v = item.video
+    if not v.ok or v.n_frames == 0:
+        return None
+    chunks, prev = [], None
+    for lo in range(0, v.n_frames, batch_size):
+        tokens = encoder(v.frames[lo: lo + batch_size])
+        sim = dtd.cosine_to_previous(tokens if prev is None else _cat(prev, tokens))
+        chunks.append(dtd.quantize((sim if prev is None else sim[1:]).cpu().numpy(), "cosine"))
+        prev = tokens[-1]
+    v.frames = v.frames[:0]  # encoded: free the pixels
+    return np.concatenate(chunks)
 
 
-def score_stream(items: Iterable[PreparedVideo], encoder,
-                 batch_size: int) -> Iterator[tuple[PreparedVideo, np.ndarray | None]]:
-    """Feature-mode DTD scores for a stream of videos, in order: (item, uint8 (T, N)).
-
-    Frames are encoded `batch_size` at a time across video boundaries (no half-empty batch at
-    the end of every video); each video's first frame gets the never-dropped level."""
+def _cat(prev, tokens):
     import torch
 
-    queue: collections.deque[_Pending] = collections.deque()
-    segments: list[tuple[_Pending, int, int]] = []
-    filled = 0
+    return torch.cat([prev[None], tokens])
 
-    def run_batch() -> None:
-        frames = np.concatenate([p.item.video.frames[lo:hi] for p, lo, hi in segments])
-        tokens = encoder(frames)
-        off = 0
-        for p, lo, hi in segments:
-            t = tokens[off: off + hi - lo]
-            off += hi - lo
-            sim = dtd.cosine_to_previous(t if p.prev is None else torch.cat([p.prev[None], t]))
-            if p.prev is not None:
-                sim = sim[1:]
-            p.chunks.append(dtd.quantize(sim.cpu().numpy(), "cosine"))
-            p.prev = t[-1]
-            p.done += hi - lo
-        segments.clear()
 
-    def ready() -> Iterator[tuple[PreparedVideo, np.ndarray | None]]:
-        while queue and queue[0].finished:
-            p = queue.popleft()
-            q = np.concatenate(p.chunks) if p.chunks else None
-            p.item.video.frames = p.item.video.frames[:0]  # encoded: free the pixels
-            yield p.item, q
-
+def score_stream(items: Iterable[PreparedVideo], encoder, batch_size: int) -> Iterator[tuple[PreparedVideo, np.ndarray | None]]:
+    """`score_video` over a stream of videos, in order: (item, uint8 (T, N) or None)."""
     for item in items:
-        p = _Pending(item)
-        queue.append(p)
-        n = item.video.n_frames if item.video.ok else 0
-        lo = 0
-        while lo < n:
-            take = min(batch_size - filled, n - lo)
-            segments.append((p, lo, lo + take))
-            filled += take
-            lo += take
-            if filled == batch_size:
-                run_batch()
-                filled = 0
-        yield from ready()
-    if segments:
-        run_batch()
-    yield from ready()
+        yield item, score_video(item, encoder, batch_size)
 
 
 def work_row(item: PreparedVideo, q: np.ndarray | None, kind: str, grid: tuple[int, int]) -> dict:
@@ -438,6 +404,8 @@ class KeyframesResult:
     stale_removed: int
     videos: list[VideoKeyframes]
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase of this run
+    shard: list[int] | None = None  # [index, count] when this run scored one share only
+    complete: bool = True  # False: scores only; a run without sharding writes the key frames
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -491,14 +459,25 @@ def run_keyframes(
     cell: int = PIXEL_CELL,
     num_workers: int | None = None,
     videos_per_file: int = DEFAULT_VIDEOS_PER_FILE,
+    num_shards: int = 1,
+    shard_index: int = 0,
+    recipe_hash: str | None = None,
+    scorer=None,
     show_progress: bool = False,
 ) -> KeyframesResult:
     """Rebuild key frames for a frames root (all videos or those in `video_ids`) or for video
-    files, writing `out/keyframes-NNNNN.parquet`. See the module docstring for the rule."""
+    files, writing `out/keyframes-NNNNN.parquet`. See the module docstring for the rule.
+
+    With `num_shards` > 1 only pass 1 runs, on the batches b with b % num_shards ==
+    shard_index: independent jobs score disjoint shares into the same `out`, and a later run
+    without sharding finds every batch scored and only calibrates and writes. `scorer`
+    replaces the in-process pass 1 (`score_batches_local`), e.g. by a Ray Data pipeline."""
     if method not in METHODS:
         raise UsageError(f"unknown method {method!r}; choose feature or pixel")
     if batch_size < 1 or videos_per_file < 1:
         raise UsageError("--batch-size and --videos-per-file must be >= 1")
+    if num_shards < 1 or not 0 <= shard_index < num_shards:
+        raise UsageError(f"--shard-index must be in [0, {num_shards}) and --num-shards >= 1")
     if not 1 <= cell <= PIXEL_FRAME_SIZE:
         raise UsageError(f"--cell must be 1..{PIXEL_FRAME_SIZE} px (the pixel method's frame size), got {cell}")
     rule = RuleParams(target_interval, level, min_gap)
@@ -548,30 +527,36 @@ def run_keyframes(
         # JSON-normalised (tuples -> lists) so that it compares equal to a stored marker
         return json.loads(json.dumps({**base, "videos": [s.key for s in batches[b]]}))
 
-    # Pass 1: score every batch not yet scored with these parameters.
+    # Pass 1: score every batch (of this shard) not yet scored with these parameters.
     work_markers = Markers(work_dir)
     todo = [b for b in range(len(batches))
-            if not (work_markers.is_done(f"scores-{b:05d}", batch_params(b, scoring))
-                    and (work_dir / f"scores-{b:05d}.parquet").is_file())]
-    encoder = None
+            if b % num_shards == shard_index
+            and not (work_markers.is_done(f"scores-{b:05d}", batch_params(b, scoring))
+                     and (work_dir / f"scores-{b:05d}.parquet").is_file())]
     clock = time.perf_counter()
     timings = {}
-    if todo and method == "feature":
-        from .encoder import Encoder
-
-        encoder = Encoder(encoder_source, device)
-    timings["load_model"] = time.perf_counter() - clock
+    setup = ScoringSetup(size=size, scenes=scenes, method=method, cell=cell, kind=kind,
+                         model=encoder_source, device=device, batch_size=batch_size, workers=workers)
     bar = progress(total=sum(len(batches[b]) for b in todo), desc="key frames", unit="video",
                    enabled=show_progress and bool(todo))
     try:
-        for b in todo:
-            rows = _score_batch(batches[b], size, scenes, method, cell, encoder, batch_size, workers, kind, bar)
+        for b, rows in (scorer or score_batches_local)([(b, batches[b]) for b in todo], setup, bar):
             write_work_file(rows, work_dir / f"scores-{b:05d}.parquet")
             work_markers.mark(f"scores-{b:05d}", batch_params(b, scoring))
     finally:
         bar.close()
-    del encoder
-    timings["score"] = time.perf_counter() - clock - timings["load_model"]
+    timings["load_model"] = setup.load_seconds
+    timings["score"] = time.perf_counter() - clock - setup.load_seconds
+    if num_shards > 1:
+        mine = [b for b in range(len(batches)) if b % num_shards == shard_index]
+        return KeyframesResult(
+            out_dir=str(out), files=[], method=method, model=model_info, threshold=tau, level=float("nan"),
+            calibrated=False, target_interval=rule.target_interval if rule.level is None else None,
+            mean_interval=float("nan"), n_videos=sum(len(batches[b]) for b in mine), n_ok=0, n_failed=0,
+            n_frames=0, n_bad_frames=0, n_keyframes=0, batches_scored=len(todo),
+            batches_reused=len(mine) - len(todo), files_written=0, files_reused=0, stale_removed=0,
+            videos=[], timings={k: round(v, 3) for k, v in timings.items()},
+            shard=[shard_index, num_shards], complete=False)
 
     # Pass 2: the level, from the stored scores of every video of the run.
     curves = [curve_of(r, tau) for b in range(len(batches))
@@ -584,7 +569,7 @@ def run_keyframes(
     timings["calibrate"] = time.perf_counter() - clock - timings["load_model"] - timings["score"]
 
     # Pass 3: final files.
-    final = {**scoring, "threshold": tau, "score_kind": kind, "trigger_share": TRIGGER_SHARE,
+    final = {**scoring, "recipe_hash": recipe_hash, "threshold": tau, "score_kind": kind, "trigger_share": TRIGGER_SHARE,
              "keyframes": {"rule": "scene starts + accumulated novelty (1 - drop ratio) >= level, min gap",
                            "level": lvl, "calibrated": rule.level is None, "min_gap": rule.min_gap,
                            "target_interval": rule.target_interval if rule.level is None else None,
@@ -621,19 +606,54 @@ def run_keyframes(
     )
 
 
-def _score_batch(specs, size, scenes, method, cell, encoder, batch_size, workers, kind, bar) -> list[dict]:
-    prepared = ordered_map(lambda s: prepare(s, size, scenes, method, cell), specs, workers)
-    rows = []
-    if method == "pixel":
-        grid = (size[1] // cell, size[0] // cell)
-        for item in prepared:
-            rows.append(work_row(item, item.pixel_q, kind, grid))
+@dataclass
+class ScoringSetup:
+    """Everything pass 1 needs besides the videos; plain data, so it can travel to workers."""
+
+    size: tuple[int, int]
+    scenes: SceneParams
+    method: str
+    cell: int
+    kind: str
+    model: object  # encoder.ModelSource, or None for the pixel method
+    device: str
+    batch_size: int
+    workers: int
+    load_seconds: float = 0.0  # time spent loading the model in this process
+
+    @property
+    def pixel_grid(self) -> tuple[int, int]:
+        return (self.size[1] // self.cell, self.size[0] // self.cell)
+
+    def prepare(self, spec: VideoSpec) -> PreparedVideo:
+        return prepare(spec, self.size, self.scenes, self.method, self.cell)
+
+    def load_encoder(self):
+        from .encoder import Encoder
+
+        t0 = time.perf_counter()
+        encoder = Encoder(self.model, self.device) if self.method == "feature" else None
+        self.load_seconds += time.perf_counter() - t0
+        return encoder
+
+    def row(self, item: PreparedVideo, encoder) -> dict:
+        """The pass-1 row of a prepared video (encodes it in feature mode)."""
+        if self.method == "pixel":
+            return work_row(item, item.pixel_q, self.kind, self.pixel_grid)
+        return work_row(item, score_video(item, encoder, self.batch_size), self.kind, encoder.grid)
+
+
+def score_batches_local(todo: list[tuple[int, list[VideoSpec]]], setup: ScoringSetup,
+                        bar) -> Iterator[tuple[int, list[dict]]]:
+    """Pass 1 in this process: decoding and scene detection in background threads, the
+    encoder in the foreground. Yields (batch number, rows in the batch's order)."""
+    encoder = setup.load_encoder() if todo else None
+    for b, specs in todo:
+        rows = []
+        for item in ordered_map(setup.prepare, specs, setup.workers):
+            rows.append(setup.row(item, encoder))
             bar.update(1)
-    else:
-        for item, q in score_stream(prepared, encoder, batch_size):
-            rows.append(work_row(item, q, kind, encoder.grid))
-            bar.update(1)
-    return rows
+        yield b, rows
 
 
 def _read_work(work_dir: Path, b: int, columns: Iterable[str] | None = None) -> list[dict]:

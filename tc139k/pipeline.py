@@ -57,6 +57,7 @@ STAGE_PARAMS: dict[str, dict] = {
 class StageRun:
     name: str
     seconds: float
+    line: str  # one human-readable line about what the stage did
     summary: dict
     outputs: dict
 
@@ -104,7 +105,9 @@ def _stage_sample(p: dict, lay: Layout, run: RunResult, show_progress: bool):
     from .sample import build_sample
 
     info = build_sample(lay.sample, seed=p.get("seed", 0))
-    return info.to_dict(), {"repo": info.repo_dir, "ground_truth": info.ground_truth_path}
+    line = (f"{info.n_videos} videos from {len(info.sources)} sources, {info.n_frames} frames, "
+            f"{info.n_qa} QA records, {info.repo_bytes / 1e6:.1f} MB")
+    return line, info.to_dict(), {"repo": info.repo_dir, "ground_truth": info.ground_truth_path}
 
 
 def _stage_download(p: dict, lay: Layout, run: RunResult, show_progress: bool):
@@ -114,7 +117,10 @@ def _stage_download(p: dict, lay: Layout, run: RunResult, show_progress: bool):
     summary = {k: v for k, v in res.to_dict().items()
                if k in {"repo", "origin", "resolved_commit", "up_to_date", "bytes_fetched",
                         "selected_sources", "videos_total", "frames_total"}}
-    return summary, {"local_dir": str(lay.local_dir), "manifest": res.manifest}
+    line = ("already up to date, nothing transferred" if res.up_to_date else
+            f"{res.bytes_fetched / 1e6:.1f} MB fetched from the {res.origin}, {res.videos_total} videos, "
+            f"{res.frames_total} frames extracted")
+    return line, summary, {"local_dir": str(lay.local_dir), "manifest": res.manifest}
 
 
 def _stage_validate(p: dict, lay: Layout, run: RunResult, show_progress: bool):
@@ -128,7 +134,8 @@ def _stage_validate(p: dict, lay: Layout, run: RunResult, show_progress: bool):
     if not res.passed:
         raise UsageError(f"validate: {res.invalid} invalid record(s), more than max_invalid="
                          f"{res.max_invalid}; see {lay.validated / 'quarantine.jsonl'}")
-    return res.summary(), dict(res.outputs)
+    line = f"{res.records} records: {res.valid} valid, {res.invalid} quarantined"
+    return line, res.summary(), dict(res.outputs)
 
 
 def _stage_keyframes(p: dict, lay: Layout, run: RunResult, show_progress: bool):
@@ -159,7 +166,13 @@ def _stage_keyframes(p: dict, lay: Layout, run: RunResult, show_progress: bool):
     summary = {k: v for k, v in res.to_dict().items()
                if k in {"method", "threshold", "level", "mean_interval", "n_videos", "n_ok",
                         "n_failed", "n_frames", "n_keyframes"}}
-    return summary, {"keyframes": str(lay.keyframes)}
+    if not res.complete:
+        line = (f"{method} method, shard {run.shard_index + 1}/{run.num_shards}: {res.batches_scored} "
+                "batch(es) scored; run once more without --num-shards to calibrate and write key frames")
+    else:
+        line = (f"{method} method, {res.n_ok}/{res.n_videos} videos, {res.n_frames} frames, "
+                f"{res.n_keyframes} key frames, mean interval {res.mean_interval:.2f} s")
+    return line, summary, {"keyframes": str(lay.keyframes)}
 
 
 def _stage_shards(p: dict, lay: Layout, run: RunResult, show_progress: bool):
@@ -171,7 +184,9 @@ def _stage_shards(p: dict, lay: Layout, run: RunResult, show_progress: bool):
                            fmt=fmt, recipe_hash=run.recipe_hash, show_progress=show_progress, **p)
     summary = {"rows": res.rows, "quarantined": res.quarantined, "shards": len(res.shards),
                "written": res.written, "skipped": res.skipped}
-    return summary, {"shards": str(lay.shards), "card": str(lay.shards / "README.md")}
+    line = (", ".join(f"{split} {n} rows" for split, n in res.rows.items())
+            + f" in {len(res.shards)} shard(s), {res.quarantined} quarantined")
+    return line, summary, {"shards": str(lay.shards), "card": str(lay.shards / "README.md")}
 
 
 def _stage_stats(p: dict, lay: Layout, run: RunResult, show_progress: bool):
@@ -197,7 +212,9 @@ def _stage_stats(p: dict, lay: Layout, run: RunResult, show_progress: bool):
         if plots:
             outputs["plots"] = str(plots)
         summary["headline"] = rs.to_dict().get("headline")
-    return summary, outputs
+    headline = summary.get("headline") or {}
+    line = headline.get("text") or "dataset statistics only (no key-frame output)"
+    return line, summary, outputs
 
 
 STAGES = {
@@ -260,8 +277,8 @@ def run_recipe(
         if on_stage:
             on_stage(stage.name)
         t0 = time.perf_counter()
-        summary, outputs = STAGES[stage.name](params, layout, run, show_progress)
-        run.stages.append(StageRun(stage.name, round(time.perf_counter() - t0, 3), summary,
+        line, summary, outputs = STAGES[stage.name](params, layout, run, show_progress)
+        run.stages.append(StageRun(stage.name, round(time.perf_counter() - t0, 3), line, summary,
                                    {k: str(v) for k, v in outputs.items()}))
     write_json(work / "run-summary.json", run.to_dict())
     return run

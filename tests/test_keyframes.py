@@ -24,7 +24,7 @@ from tc139k.cli import main
 from tc139k.encoder import Encoder, resolve_model
 from tc139k.errors import ModelNotFoundError
 from tc139k.frames import list_frame_videos, read_video_ids
-from tc139k.keyframes import (VideoCurve, calibrate_level, mean_interval, prepare, score_stream,
+from tc139k.keyframes import (VideoCurve, calibrate_level, mean_interval, prepare, score_stream, score_video,
                               select_keyframes)
 from tc139k.scenes import SceneParams
 
@@ -82,7 +82,7 @@ def test_calibration_reaches_the_target_interval():
 
 # ---- scoring -----------------------------------------------------------------------------
 
-def test_score_stream_carries_frames_across_batches_and_videos(sample, ids_file, tiny_clip):  # noqa: F811
+def test_score_video_batches_within_each_video(sample, ids_file, tiny_clip):  # noqa: F811
     # a checkpoint file for an architecture registered with open_clip.add_model_config
     encoder = Encoder(resolve_model(tiny_clip.name, str(tiny_clip.checkpoint)), "cpu")
     specs = list_frame_videos(sample.frames, read_video_ids(ids_file))
@@ -93,15 +93,21 @@ def test_score_stream_carries_frames_across_batches_and_videos(sample, ids_file,
         direct.append(dtd.quantize(dtd.cosine_to_previous(tokens).numpy(), "cosine"))
     frames = [it.video.frames.copy() for it in items]
     streamed = {}
-    for bs in (7, 64):
+    for bs in (7, 64, 10_000):
         for it, f in zip(items, frames):
-            it.video.frames = f
+            it.video.frames = f.copy()
         streamed[bs] = [q for _, q in score_stream(iter(items), encoder, bs)]
     for bs, qs in streamed.items():
         for q, d in zip(qs, direct):
             assert q.shape == d.shape == (len(d), 16)
             assert q[0].tolist() == [0] * 16  # first frame of every video: never dropped
             assert np.abs(q.astype(int) - d.astype(int)).max() <= 1, bs
+    # one batch per video is exactly the whole-video encoding
+    assert all(np.array_equal(q, d) for q, d in zip(streamed[10_000], direct))
+    # a video's scores do not depend on the videos scored before it
+    items[-1].video.frames = frames[-1].copy()
+    alone = score_video(items[-1], encoder, 7)
+    assert np.array_equal(alone, streamed[7][-1])
 
 
 # ---- end to end --------------------------------------------------------------------------

@@ -1,0 +1,106 @@
+"""Recipes, `tc139k run`, sharded key frames, and the demo end to end."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tc139k import pipeline
+from tc139k.cli import main
+from tc139k.errors import RecipeError
+from tc139k.keyframes import run_keyframes
+from tc139k.recipe import available_recipes
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "recipe.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_shipped_recipes_parse():
+    assert {"default", "annotations-only", "sample"} <= set(available_recipes())
+    for name in available_recipes():
+        rec = pipeline.load(name)
+        assert rec.stages and len(rec.hash) == 16
+
+
+@pytest.mark.parametrize("text, message", [
+    ("stages: {download: {}}\nextra: 1\n", r"unknown key\(s\) extra"),
+    ("stages: {dowload: {}}\n", r"stages\.dowload: unknown stage"),
+    ("stages: {keyframes: {treshold: 0.5}}\n", r"stages\.keyframes\.treshold: unknown parameter"),
+    ("stages: {keyframes: {threshold: high}}\n", r"stages\.keyframes\.threshold: expected a number, got 'high'"),
+    ("stages: {keyframes: {method: magic}}\n", r"stages\.keyframes\.method: expected one of auto, feature, pixel"),
+    ("stages: {shards: {embed_frames: 1}}\n", r"stages\.shards\.embed_frames: expected true or false"),
+    ("stages: {stats: {}, download: {}}\n", r"pipeline order"),
+    ("version: 2\nstages: {download: {}}\n", r"version: 2 is not supported"),
+    ("stages: [download]\n", r"stages: expected a mapping"),
+    ("stages: {download: {repo: [unclosed}\n", r"invalid YAML"),
+])
+def test_recipe_errors_name_file_and_key(tmp_path, text, message):
+    path = _write(tmp_path, text)
+    with pytest.raises(RecipeError, match=message) as err:
+        pipeline.load(path)
+    assert str(path) in str(err.value)
+
+
+def test_recipe_hash_follows_content(tmp_path):
+    a = pipeline.load(_write(tmp_path, "stages: {keyframes: {threshold: 0.5}}\n"))
+    b = pipeline.load(_write(tmp_path, "# comment\nstages:\n  keyframes:\n    threshold: 0.5\n"))
+    c = pipeline.load(_write(tmp_path, "stages: {keyframes: {threshold: 0.6}}\n"))
+    assert a.hash == b.hash != c.hash
+
+
+def test_unknown_recipe_lists_shipped_ones():
+    with pytest.raises(RecipeError, match="shipped recipes are .*sample"):
+        pipeline.load("no-such-recipe")
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.glob("keyframes-*.parquet"))}
+
+
+def test_shards_cover_every_batch_exactly_once_and_merge(sample, tmp_path):
+    kw = dict(frames_root=sample.frames, method="pixel", videos_per_file=2)
+    whole = run_keyframes(out=tmp_path / "whole", **kw)
+    n_batches = len(whole.files)
+    for n in (2, 3, 5):
+        out = tmp_path / f"sharded-{n}"
+        scored = []
+        for i in range(n):
+            res = run_keyframes(out=out, num_shards=n, shard_index=i, **kw)
+            assert not res.complete and res.files == []
+            scored.append(res.batches_scored)
+        assert sum(scored) == n_batches  # every batch scored by exactly one job
+        assert sorted(p.name for p in (out / ".work").glob("scores-*.parquet")) == \
+            [f"scores-{b:05d}.parquet" for b in range(n_batches)]
+        merged = run_keyframes(out=out, **kw)  # the unsharded run only calibrates and writes
+        assert merged.batches_scored == 0 and merged.complete
+        assert _digests(out) == _digests(tmp_path / "whole")
+
+
+def test_run_rejects_bad_shard_index(tmp_path):
+    res = CliRunner().invoke(main, ["run", "sample", "--out", str(tmp_path), "--num-shards", "2",
+                                    "--shard-index", "2"])
+    assert res.exit_code == 2 and "--shard-index" in res.output
+
+
+def test_annotations_only_recipe_on_a_mirror(sample, tmp_path):
+    recipe = _write(tmp_path, f"""
+stages:
+  download: {{mirror: {sample.repo}, annotations_only: true}}
+  validate: {{check_frames: false}}
+  stats: {{dataset: true}}
+""")
+    res = CliRunner().invoke(main, ["run", str(recipe), "--out", str(tmp_path / "w"), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    names = [s["name"] for s in out["stages"]]
+    assert names == ["download", "validate", "stats"]
+    assert out["stages"][1]["summary"]["invalid"] == 0
+    assert out["stages"][1]["summary"]["records"] == len(sample.qa.read_text().splitlines())
+    assert not (tmp_path / "w" / "data" / "frames").exists()
+    assert (tmp_path / "w" / "stats" / "dataset.json").is_file()

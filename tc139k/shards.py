@@ -160,14 +160,17 @@ def _load_keyframes(keyframes_dir: Path) -> tuple[dict, dict]:
 def _keyframe_flags(seconds: list[float], keyframes: np.ndarray) -> list[bool]:
     """A clip frame stands for a key frame when one falls in (previous clip frame, frame];
     clips skip frames, so an exact match would miss key frames inside the gaps."""
-    flags = []
-    prev = -math.inf
-    for s in seconds:
-        lo = np.searchsorted(keyframes, prev, side="right")
-        hi = np.searchsorted(keyframes, s, side="right")
-        flags.append(bool(hi > lo))
-        prev = s
-    return flags
+    upto = np.searchsorted(keyframes, np.asarray(seconds, dtype=np.float64), side="right")
+    before = np.concatenate([[0], upto[:-1]])
+    return (upto > before).tolist()
+
+
+def _row_bytes(row: dict) -> int:
+    """Rough in-memory size of a row without its images (for planning shards)."""
+    text = len(row["question"]) + len(row["answer"]) + sum(len(p) for p in row["frame_paths"])
+    if "messages" in row:
+        text += sum(len(m["content"] or "") for m in row["messages"]) + text
+    return 64 + text + 17 * len(row["frame_seconds"]) + 8 * len(row["trigger_seconds"])
 
 
 def _record_row(rec: dict, kf: _VideoKF, fmt: str, keyframes_only: bool) -> tuple[dict | None, str | None]:
@@ -306,7 +309,7 @@ def run_shards_build(
             continue
         split = video_split(rec["source"], rec["video_id"], val_fraction)
         rows[split].append(row)
-        size = len(json.dumps(row))
+        size = _row_bytes(row)
         if embed_frames:
             size += sum((frames_root / p).stat().st_size for p in row["frame_paths"])
         row_bytes[split].append(size)

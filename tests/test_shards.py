@@ -1,0 +1,217 @@
+"""Training shards: built from the sample's validated records and key-frame output, loaded back
+through `datasets.load_dataset` and compared row by row with the inputs."""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from tc139k import kfio, shards
+from tc139k.cli import main
+from tc139k.keyframes import run_keyframes
+from tc139k.shards import run_shards_build, verify_shards
+from tc139k.validate import run_validate
+
+
+@pytest.fixture(scope="module")
+def inputs(sample, tmp_path_factory):
+    root = tmp_path_factory.mktemp("shards-inputs")
+    run_validate([sample.qa], frames_root=sample.frames, out_dir=root / "validated")
+    run_keyframes(out=root / "keyframes", frames_root=sample.frames, method="pixel", videos_per_file=4)
+
+    class Inputs:
+        qa = root / "validated" / "valid.parquet"
+        keyframes = root / "keyframes"
+        frames = sample.frames
+        records = {r["record_id"]: r for r in pq.read_table(root / "validated" / "valid.parquet").to_pylist()}
+        videos = {(r["source"], r["video_id"]): r for r in kfio.read_keyframes(root / "keyframes").to_pylist()}
+
+    return Inputs
+
+
+def _digests(out: Path) -> dict[str, str]:
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.rglob("*")) if p.is_file() and ".done" not in p.parts}
+
+
+def _expected(rec: dict, kf: dict) -> dict:
+    """The frame-level columns, computed here independently of the builder."""
+    secs = [float(i) for i in rec["frame_indices"]]
+    pos = {s: i for i, s in enumerate(kf["frame_seconds"])}
+    drop = [kf["drop_ratio"][pos[s]] for s in secs]
+    flags, prev = [], -1.0
+    for s in secs:
+        flags.append(any(prev < k <= s for k in kf["keyframe_seconds"]))
+        prev = s
+    return {"frame_seconds": secs, "frame_drop_ratio": drop, "is_keyframe": flags,
+            "clip_drop_ratio": sum(drop[1:]) / len(drop),
+            "trigger_seconds": [t for t in kf["trigger_seconds"] if secs[0] <= t <= secs[-1]]}
+
+
+def _check_rows(rows: list[dict], inputs) -> None:
+    for row in rows:
+        rec = inputs.records[row["id"]]
+        kf = inputs.videos[(rec["source"], rec["video_id"])]
+        want = _expected(rec, kf)
+        assert row["question"] == rec["question"] and row["answer"] == rec["answer"]
+        assert row["video_id"] == rec["video_id"] and row["source"] == rec["source"]
+        assert row["frame_paths"] == rec["frame_paths"]
+        assert row["frame_seconds"] == want["frame_seconds"]
+        assert row["is_keyframe"] == want["is_keyframe"]
+        assert row["frame_drop_ratio"] == pytest.approx(want["frame_drop_ratio"], abs=1e-6)
+        assert row["clip_drop_ratio"] == pytest.approx(want["clip_drop_ratio"], abs=1e-5)
+        assert row["trigger_seconds"] == want["trigger_seconds"]
+
+
+def test_build_load_and_compare_every_row(inputs, tmp_path):
+    from datasets import load_dataset
+
+    out = tmp_path / "out"
+    res = run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, out, val_fraction=0.3)
+    assert res.quarantined == 0 and sum(res.rows.values()) == len(inputs.records)
+    ds = load_dataset(str(out))  # the card's YAML alone says where the splits are
+    assert set(ds) == {"train", "validation"}
+    rows = [r for split in ds.values() for r in split]
+    assert sorted(r["id"] for r in rows) == sorted(inputs.records)
+    _check_rows(rows, inputs)
+    for row in rows:  # messages format keeps the ms-swift layout
+        rec = inputs.records[row["id"]]
+        assert row["messages"] == rec["messages"] and row["videos"] == [rec["frame_paths"]]
+    # split by video: no video in both splits
+    train = {(r["source"], r["video_id"]) for r in ds["train"]}
+    val = {(r["source"], r["video_id"]) for r in ds["validation"]}
+    assert train and val and not train & val
+    # streaming gives the same rows
+    streamed = load_dataset(str(out), streaming=True)
+    assert [r["id"] for r in streamed["train"]] == ds["train"]["id"]
+    # the card carries the computed counts, the provenance sits in the Parquet metadata
+    card = (out / "README.md").read_text()
+    assert f"| train | {res.rows['train']} |" in card
+    meta = json.loads(pq.read_schema(out / res.shards[0].path).metadata[b"tc139k"])
+    assert meta["keyframes_provenance"]["method"] == "pixel"
+    assert meta["inputs"]["qa"] == shards.file_sha256(inputs.qa)
+    assert verify_shards(out).ok
+
+
+def test_embedded_frames_decode_as_images(inputs, tmp_path):
+    from datasets import load_dataset
+
+    out = tmp_path / "out"
+    res = run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, out, embed_frames=True,
+                           fmt="flat", val_fraction=0.0)
+    assert res.rows["validation"] == 0
+    files = sorted(str(p) for p in (out / "data").glob("train-*.parquet"))
+    ds = load_dataset("parquet", data_files={"train": files})["train"]
+    assert "messages" not in ds.column_names and len(ds) == len(inputs.records)
+    row = ds[0]
+    assert len(row["frames"]) == len(row["frame_paths"])
+    img = row["frames"][0]
+    assert img.size == (160, 120)
+    raw = pq.read_table(files[0], columns=["frames"]).column("frames")[0].as_py()
+    assert raw[0]["bytes"] == (inputs.frames / row["frame_paths"][0]).read_bytes()
+    _check_rows(list(ds.remove_columns("frames")), inputs)
+    assert verify_shards(out).ok
+
+
+def test_rebuild_is_byte_identical_and_rerun_skips(inputs, tmp_path):
+    a = run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, tmp_path / "a", max_shard_size=60_000)
+    b = run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, tmp_path / "b", max_shard_size=60_000)
+    assert len(a.shards) > 2
+    assert all(s.path.endswith(f"-of-{sum(1 for t in a.shards if t.split == s.split):05d}.parquet")
+               for s in a.shards)
+    assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
+    again = run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, tmp_path / "a", max_shard_size=60_000)
+    assert again.written == 0 and again.skipped == len(a.shards)
+    # a new plan replaces the old shards instead of leaving them for the globs to pick up
+    run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, tmp_path / "a")
+    assert _digests(tmp_path / "a") != _digests(tmp_path / "b")
+    assert verify_shards(tmp_path / "a").ok
+
+
+def test_killed_build_resumes_to_the_same_bytes(inputs, tmp_path, monkeypatch):
+    clean = tmp_path / "clean"
+    run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, clean, embed_frames=True, max_shard_size=400_000)
+    real_write = shards._write_shard
+    calls = {"n": 0}
+
+    def dies_on_second_shard(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(shards, "_write_shard", dies_on_second_shard)
+    killed = tmp_path / "killed"
+    with pytest.raises(KeyboardInterrupt):
+        run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, killed, embed_frames=True,
+                         max_shard_size=400_000)
+    assert not list((killed / "data").glob(".*.tmp"))  # no half-written shard left
+    monkeypatch.setattr(shards, "_write_shard", real_write)
+    res = run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, killed, embed_frames=True,
+                           max_shard_size=400_000)
+    assert res.skipped == 1 and res.written == len(res.shards) - 1
+    assert _digests(killed) == _digests(clean)
+
+
+def test_missing_frames_and_videos_are_quarantined(inputs, tmp_path):
+    frames = tmp_path / "frames"
+    shutil.copytree(inputs.frames, frames)
+    victim = next(iter(inputs.records.values()))
+    (frames / victim["frame_paths"][-1]).unlink()
+    keyframes = tmp_path / "kf"
+    shutil.copytree(inputs.keyframes, keyframes)
+    out = tmp_path / "out"
+    res = run_shards_build(inputs.qa, keyframes, frames, out)
+    hit = [r for r in inputs.records.values() if victim["frame_paths"][-1] in r["frame_paths"]]
+    assert res.quarantined == len(hit) >= 1
+    assert sum(res.rows.values()) + res.quarantined == len(inputs.records)
+    lines = [json.loads(x) for x in (out / "quarantine.jsonl").read_text().splitlines()]
+    assert {x["id"] for x in lines} == {r["record_id"] for r in hit}
+    assert all(x["reason"].startswith("missing_frames: 1 of") and victim["frame_paths"][-1] in x["reason"]
+               for x in lines)
+
+
+def test_keyframes_only_keeps_key_frames_and_first_frame(inputs, tmp_path):
+    from datasets import load_dataset
+
+    out = tmp_path / "out"
+    run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, out, keyframes_only=True)
+    full = tmp_path / "full"
+    run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, full)
+    kept = {r["id"]: r for s in load_dataset(str(out)).values() for r in s}
+    every = {r["id"]: r for s in load_dataset(str(full)).values() for r in s}
+    assert sum(len(r["frame_paths"]) for r in kept.values()) < sum(len(r["frame_paths"]) for r in every.values())
+    for rid, row in kept.items():
+        ref = every[rid]
+        assert row["frame_paths"][0] == ref["frame_paths"][0]
+        assert all(row["is_keyframe"][1:])
+        assert row["frame_paths"] == [p for p, f, i in zip(ref["frame_paths"], ref["is_keyframe"],
+                                                             range(len(ref["frame_paths"]))) if f or i == 0]
+
+
+def test_verify_finds_damage_and_cli_exit_codes(inputs, tmp_path):
+    out = tmp_path / "out"
+    runner = CliRunner()
+    res = runner.invoke(main, ["shards", "build", "--qa", str(inputs.qa), "--keyframes", str(inputs.keyframes),
+                               "--frames-root", str(inputs.frames), "--out", str(out), "--json",
+                               "--max-shard-size", "50KB"])
+    assert res.exit_code == 0, res.output
+    built = json.loads(res.output)
+    assert len(built["shards"]) > 1
+    ok = runner.invoke(main, ["shards", "verify", str(out), "--json"])
+    assert ok.exit_code == 0 and json.loads(ok.output)["ok"]
+    first = out / built["shards"][0]["path"]
+    data = bytearray(first.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    first.write_bytes(bytes(data))
+    shutil.copy(out / built["shards"][1]["path"], out / "data" / "train-00099-of-00100.parquet")
+    bad = runner.invoke(main, ["shards", "verify", str(out)])
+    assert bad.exit_code == 1
+    assert "sha256 differs" in bad.output and "train-00099-of-00100.parquet: not in the manifest" in bad.output
+    usage = runner.invoke(main, ["shards", "build", "--qa", str(inputs.qa), "--keyframes", str(inputs.keyframes),
+                                 "--frames-root", str(inputs.frames), "--out", str(out), "--val-fraction", "1.5"])
+    assert usage.exit_code == 2 and "--val-fraction" in usage.output

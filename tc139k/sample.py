@@ -56,6 +56,7 @@ class Scene:
     start: int
     end: int  # exclusive, in seconds (= frame indices)
     hue: float
+    bright: bool
     pan: float  # px per second
     fade: bool
     static_from: int | None  # objects stop moving from this second on
@@ -98,13 +99,20 @@ def _rgb(hue: float, sat: float, val: float) -> np.ndarray:
     return np.array(colorsys.hsv_to_rgb(hue % 1.0, sat, val), dtype=np.float32) * 255.0
 
 
-def _background(rng: np.random.Generator, hue: float, width: int) -> np.ndarray:
-    """A smooth two-colour gradient with a few soft blobs, `width` pixels wide (for panning)."""
-    top = _rgb(hue, rng.uniform(0.5, 0.9), rng.uniform(0.55, 0.95))
-    bottom = _rgb(hue + rng.uniform(0.05, 0.15), rng.uniform(0.4, 0.9), rng.uniform(0.3, 0.7))
+def _background(rng: np.random.Generator, hue: float, bright: bool, width: int) -> np.ndarray:
+    """A two-colour gradient with stripes and a few soft blobs, `width` pixels wide (for
+    panning). Successive scenes alternate bright and dark, as cuts in real video mostly
+    change the brightness too (luma-only detectors rely on it)."""
+    lo, hi = (0.7, 0.95) if bright else (0.3, 0.5)
+    top = _rgb(hue, rng.uniform(0.5, 0.9), rng.uniform(lo, hi))
+    bottom = _rgb(hue + rng.uniform(0.05, 0.15), rng.uniform(0.4, 0.9), rng.uniform(lo, hi) - 0.1)
     t = np.linspace(0.0, 1.0, HEIGHT, dtype=np.float32)[:, None, None]
     img = np.broadcast_to(top * (1 - t) + bottom * t, (HEIGHT, width, 3)).copy()
     yy, xx = np.mgrid[0:HEIGHT, 0:width].astype(np.float32)
+    # diagonal stripes: texture, so that a camera pan really changes the pixels
+    period, angle = rng.uniform(6, 16), rng.uniform(0, np.pi)
+    phase = (xx * np.cos(angle) + yy * np.sin(angle)) * (2 * np.pi / period)
+    img += (rng.uniform(8, 18) * np.sin(phase))[..., None]
     for _ in range(int(rng.integers(3, 7))):
         cx, cy = rng.uniform(0, width), rng.uniform(0, HEIGHT)
         r = rng.uniform(10, 28)
@@ -131,7 +139,7 @@ def _draw_object(img: np.ndarray, obj: dict, x: float, y: float) -> None:
 def _render_scene(rng: np.random.Generator, scene: Scene) -> list[np.ndarray]:
     n = scene.end - scene.start
     max_shift = int(abs(scene.pan) * n) + 1
-    canvas = _background(rng, scene.hue, WIDTH + max_shift)
+    canvas = _background(rng, scene.hue, scene.bright, WIDTH + max_shift)
     frames = []
     for k in range(n):
         sec = scene.start + k
@@ -184,7 +192,8 @@ def _plan_video(rng: np.random.Generator, archive: str, style: str, motion: floa
             start=start,
             end=start + length,
             hue=hue,
-            pan=float(rng.choice([-1, 1]) * rng.uniform(1.0, 3.0)) if rng.random() < 0.4 * motion else 0.0,
+            bright=len(scenes) % 2 == 0,
+            pan=float(rng.choice([-1, 1]) * rng.uniform(2.0, 6.0)) if rng.random() < 0.4 * motion else 0.0,
             fade=bool(rng.random() < 0.2),
             static_from=start + int(rng.integers(2, max(3, length // 2))) if static else None,
         )
@@ -196,7 +205,7 @@ def _plan_video(rng: np.random.Generator, archive: str, style: str, motion: floa
                 "shape": SHAPES[int(rng.integers(0, 2))],
                 "colour": COLOR_NAMES[ci],
                 "rgb": _rgb(ci / len(COLOR_NAMES), 0.9, 0.95),
-                "size": float(rng.uniform(5, 11)),
+                "size": float(rng.uniform(8, 18)),
                 "x": float(rng.uniform(20, WIDTH - 20)),
                 "y": float(rng.uniform(20, HEIGHT - 20)),
                 "vx": float(speed * np.cos(angle)),

@@ -29,4 +29,11 @@ def sample(tmp_path_factory):
         captions = Path(info.repo_dir) / "annotations_caption_flt.jsonl"
         summary = info
 
+        @classmethod
+        def shortest(cls, n: int, source: str | None = None) -> list[str]:
+            """`source/video_id` of the n shortest videos (of one source if given)."""
+            vids = [(v["duration"], v["source"], vid) for vid, v in cls.truth.items()
+                    if source is None or v["source"] == source]
+            return [f"{s}/{vid}" for _, s, vid in sorted(vids)[:n]]
+
     return Sample

@@ -111,10 +111,13 @@ def test_unreadable_video_file_is_an_error_not_a_crash(tmp_path):
 
 def test_video_ids_file(tmp_path, sample):
     ids = tmp_path / "ids.txt"
-    ids.write_text("# chosen videos\n13226230\n\nyoucook2/8tkOvJDvPqj\n")
-    assert read_video_ids(ids) == [(None, "13226230"), ("youcook2", "8tkOvJDvPqj")]
+    [vic] = sample.shortest(1, source="videoic")
+    [yc] = sample.shortest(1, source="youcook2")
+    bare = vic.split("/")[1]  # an id without its source is looked up in every source
+    ids.write_text(f"# chosen videos\n{bare}\n\n{yc}\n")
+    assert read_video_ids(ids) == [(None, bare), tuple(yc.split("/"))]
     specs = list_frame_videos(sample.frames, read_video_ids(ids))
-    assert [s.key for s in specs] == ["videoic/13226230", "youcook2/8tkOvJDvPqj"]
+    assert [s.key for s in specs] == [vic, yc]
     ids.write_text("ok_id\na/b/c\n")
     with pytest.raises(UsageError, match=r"ids.txt:2"):
         read_video_ids(ids)

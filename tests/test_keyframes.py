@@ -28,14 +28,11 @@ from tc139k.keyframes import (VideoCurve, calibrate_level, mean_interval, prepar
                               select_keyframes)
 from tc139k.scenes import SceneParams
 
-# Three short sample videos (73 + 113 + 103 frames) keep the end-to-end runs quick.
-SUBSET = ["videoic/13226230", "videoic/32448905", "youcook2/8tkOvJDvPqj"]
-
-
 @pytest.fixture(scope="module")
-def ids_file(tmp_path_factory):
+def ids_file(tmp_path_factory, sample):
+    # the three shortest sample videos keep the end-to-end runs quick
     path = tmp_path_factory.mktemp("ids") / "ids.txt"
-    path.write_text("\n".join(SUBSET) + "\n")
+    path.write_text("\n".join(sample.shortest(3)) + "\n")
     return path
 
 
@@ -213,9 +210,11 @@ def test_interrupted_final_pass_resumes_identically(sample, ids_file, tmp_path, 
 
 def test_bad_frames_are_reported_and_a_dead_video_is_marked_failed(sample, tmp_path):
     root = tmp_path / "frames"
-    good = list_frame_videos(sample.frames, [("videoic", "13226230")])[0]
-    shutil.copytree(good.path, root / "videoic" / "13226230")
-    victim = root / "videoic" / "13226230" / "000010.jpg"
+    [key] = sample.shortest(1, source="videoic")
+    vid = key.split("/")[1]
+    good = list_frame_videos(sample.frames, [("videoic", vid)])[0]
+    shutil.copytree(good.path, root / "videoic" / vid)
+    victim = root / "videoic" / vid / "000010.jpg"
     victim.write_bytes(victim.read_bytes()[:300])
     dead = root / "videoic" / "99999999"
     dead.mkdir(parents=True)
@@ -223,14 +222,14 @@ def test_bad_frames_are_reported_and_a_dead_video_is_marked_failed(sample, tmp_p
         (dead / f"{i:06d}.jpg").write_bytes(b"garbage")
     res = run_cli("--frames-root", root, "--method", "pixel", "--out", tmp_path / "out")
     by_id = {v["video_id"]: v for v in res["videos"]}
-    assert by_id["13226230"]["status"] == "ok" and by_id["13226230"]["n_bad_frames"] == 1
-    assert by_id["13226230"]["n_frames"] == sample.truth["13226230"]["n_frames"] - 1
+    assert by_id[vid]["status"] == "ok" and by_id[vid]["n_bad_frames"] == 1
+    assert by_id[vid]["n_frames"] == sample.truth[vid]["n_frames"] - 1
     assert by_id["99999999"]["status"] == "failed" and "no usable frame" in by_id["99999999"]["error"]
     rows = {r["video_id"]: r for r in kfio.read_keyframes(tmp_path / "out").to_pylist()}
-    [bad] = rows["13226230"]["bad_frames"]
-    assert bad["index"] == 10 and bad["path"] == "videoic/13226230/000010.jpg"
+    [bad] = rows[vid]["bad_frames"]
+    assert bad["index"] == 10 and bad["path"] == f"videoic/{vid}/000010.jpg"
     assert "unreadable image" in bad["reason"]
-    assert 10.0 not in rows["13226230"]["frame_seconds"]
+    assert 10.0 not in rows[vid]["frame_seconds"]
     assert len(rows["99999999"]["bad_frames"]) == 3 and rows["99999999"]["n_frames"] == 0
 
 

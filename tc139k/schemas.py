@@ -9,7 +9,10 @@ A schema file is language-neutral JSON:
 Types: "bool", "int8".."int64", "uint8".."uint64", "float32", "float64", "string",
 "binary", {"list": TYPE}, {"struct": [FIELD, ...]}. Constraints (all optional): "min",
 "max" (numbers, or every element of a numeric list), "enum", "pattern" (strings),
-"min_length"/"max_length" (strings and lists).
+"min_length"/"max_length" (strings and lists). On list columns "min"/"max", "enum" and
+"pattern" apply to the innermost values, and the fields of a struct inside lists are checked
+like columns (nulls in required fields, their own constraints). Other keys in "constraints"
+document the JSON side (e.g. "json_types") and are not checked on tables.
 """
 
 from __future__ import annotations
@@ -159,22 +162,28 @@ def check_table(table: pa.Table, spec: SchemaSpec) -> list[str]:
     return problems
 
 
+def _leaf_values(col):
+    """The innermost values of a (nested) list column."""
+    values = col
+    while pa.types.is_list(values.type) or pa.types.is_large_list(values.type):
+        values = pc.list_flatten(values)
+    return values
+
+
 def _check_constraints(col: pa.ChunkedArray, f: FieldSpec) -> list[str]:
     c = f.constraints
     out = []
-    values = col
-    if pa.types.is_list(col.type) and ("min" in c or "max" in c):
-        values = pc.list_flatten(col)
+    values = _leaf_values(col) if pa.types.is_list(col.type) else col
     if "min" in c and len(values) and pc.any(pc.less(values, c["min"])).as_py():
         out.append(f"value below minimum {c['min']}")
     if "max" in c and len(values) and pc.any(pc.greater(values, c["max"])).as_py():
         out.append(f"value above maximum {c['max']}")
-    if "enum" in c and len(col):
-        bad = pc.invert(pc.is_in(col, value_set=pa.array(c["enum"], type=col.type)))
-        if pc.any(pc.and_kleene(bad, pc.is_valid(col))).as_py():
+    if "enum" in c and len(values):
+        bad = pc.invert(pc.is_in(values, value_set=pa.array(c["enum"], type=values.type)))
+        if pc.any(pc.and_kleene(bad, pc.is_valid(values))).as_py():
             out.append(f"value outside {c['enum']}")
-    if "pattern" in c and len(col):
-        ok = pc.match_substring_regex(col, c["pattern"])
+    if "pattern" in c and len(values):
+        ok = pc.match_substring_regex(values, c["pattern"])
         if pc.any(pc.invert(pc.fill_null(ok, True))).as_py():
             out.append(f"value not matching {c['pattern']!r}")
     for key, cmp in (("min_length", pc.less), ("max_length", pc.greater)):
@@ -182,6 +191,30 @@ def _check_constraints(col: pa.ChunkedArray, f: FieldSpec) -> list[str]:
             lengths = pc.list_value_length(col) if pa.types.is_list(col.type) else pc.utf8_length(col)
             if pc.any(cmp(lengths, c[key])).as_py():
                 out.append(f"length violates {key} {c[key]}")
+    out += _check_struct_children(col, f)
+    return out
+
+
+def _check_struct_children(col, f: FieldSpec) -> list[str]:
+    """Required-ness and constraints of the fields of a struct column or of structs in lists."""
+    values = _leaf_values(col) if pa.types.is_list(col.type) else col
+    if not pa.types.is_struct(values.type) or not isinstance(f.type, dict):
+        return []
+    spec = f.type
+    while isinstance(spec, dict) and "list" in spec:
+        spec = spec["list"]
+    if not isinstance(spec, dict) or "struct" not in spec:
+        return []
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    out = []
+    children = dict(zip((fld.name for fld in values.type), values.flatten()))  # offset-aware
+    for raw in spec["struct"]:
+        child_spec = _field_spec(raw, f.name)
+        child = children[child_spec.name]
+        if child_spec.required and child.null_count:
+            out.append(f"field {child_spec.name!r} has {child.null_count} nulls but is required")
+        out += [f"field {child_spec.name!r}: {p}" for p in _check_constraints(child, child_spec)]
     return out
 
 

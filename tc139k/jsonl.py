@@ -1,0 +1,120 @@
+"""Reading JSON Lines files fast: whole lines in large byte blocks, with line numbers.
+
+A block is about `block_bytes` of complete lines, so a decoder can work on one block while
+Python objects stay few and memory stays hot. A line longer than `max_line_bytes` is not
+loaded: it comes back as a `LongLine` with its first bytes, size and offset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+BOM = b"\xef\xbb\xbf"
+LONG_LINE_HEAD = 4096  # bytes of an over-long line kept for the quarantine record
+JSON_BLANK = b" \t\r"  # a line holding only these is blank (JSON white space)
+
+
+@dataclass(frozen=True)
+class Block:
+    data: bytes  # complete lines; only the file's last line may lack its "\n"
+    offset: int  # byte offset of data[0] in the file
+    first_line: int  # 1-based line number of the first line in data
+
+
+@dataclass(frozen=True)
+class LongLine:
+    offset: int
+    line: int
+    size: int  # bytes, line ending excluded
+    head: bytes  # the first LONG_LINE_HEAD bytes
+
+
+def has_bom(path: str | Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(len(BOM)) == BOM
+
+
+def iter_blocks(path: str | Path, block_bytes: int = 1 << 20, max_line_bytes: int = 64 << 20,
+                start: int = 0, stop: int | None = None, first_line: int = 1,
+                count_lines: bool = True) -> Iterator[Block | LongLine]:
+    """Blocks of whole lines of `path` in file order, from byte `start` (a line start, whose
+    line number is `first_line`) to `stop` (a line end, or the end of the file). A UTF-8
+    byte-order mark at the start of the file is skipped (offsets still count it). Without
+    `count_lines`, line numbers are left to the caller (0 in the blocks)."""
+    if block_bytes < 1 or max_line_bytes < block_bytes:
+        raise ValueError("need 1 <= block_bytes <= max_line_bytes")
+    with open(path, "rb") as f:
+        if stop is None:
+            stop = f.seek(0, 2)
+        f.seek(start)
+        offset, line = start, first_line if count_lines else 0
+        if start == 0:
+            if f.read(len(BOM)) == BOM:
+                offset = len(BOM)
+            else:
+                f.seek(0)
+        while offset < stop:
+            data = f.read(min(block_bytes, stop - offset))
+            if not data:
+                return
+            if data[-1] != 0x0A and offset + len(data) < stop:
+                line_start = data.rfind(b"\n") + 1  # start of the unfinished last line
+                want = max_line_bytes - (len(data) - line_start) + 1  # +1: its "\n" may follow
+                tail = f.readline(min(want, stop - offset - len(data)))
+                data += tail
+                if len(tail) == want and tail[-1] != 0x0A:  # longer than max_line_bytes
+                    if line_start:
+                        yield Block(data[:line_start], offset, line)
+                        if count_lines:
+                            line += data.count(b"\n", 0, line_start)
+                        offset += line_start
+                    size, ended = len(data) - line_start, False
+                    head = data[line_start:line_start + LONG_LINE_HEAD]
+                    del data
+                    while offset + size < stop:  # skip the rest of the line without holding it
+                        piece = f.readline(min(1 << 20, stop - offset - size))
+                        if not piece:
+                            break
+                        if piece[-1] == 0x0A:
+                            size += len(piece) - 1
+                            ended = True
+                            break
+                        size += len(piece)
+                    yield LongLine(offset, line, size, head)
+                    offset += size + ended
+                    line += count_lines
+                    continue
+            yield Block(data, offset, line)
+            offset += len(data)
+            if count_lines:
+                line += data.count(b"\n")
+
+
+def chunk_bounds(path: str | Path, chunk_bytes: int) -> list[tuple[int, int]]:
+    """(start, stop) byte ranges of about `chunk_bytes` covering `path`, cut just after a
+    "\n". Only a little is read around each cut, whatever the lines' lengths."""
+    bounds = []
+    with open(path, "rb") as f:
+        size = f.seek(0, 2)
+        start = 0
+        while start < size:
+            stop = start + chunk_bytes
+            if stop >= size:
+                stop = size
+            else:
+                pos = f.seek(stop - 1)  # a cut right after a "\n" at stop - 1 is fine
+                while True:
+                    piece = f.read(1 << 16)
+                    if not piece:
+                        stop = size
+                        break
+                    nl = piece.find(b"\n")
+                    if nl >= 0:
+                        stop = pos + nl + 1
+                        break
+                    pos += len(piece)
+            bounds.append((start, stop))
+            start = stop
+    return bounds

@@ -1,0 +1,325 @@
+"""Fast acceptance of QA records: prove the common, valid record valid, cheaply.
+
+A record is accepted here only when it is certainly valid; anything else (including every
+invalid record) goes to the exact checker in `qacheck`, which names every problem. The
+accepted records must normalise exactly as the exact checker would normalise them; a test
+runs both on the same inputs and compares the outputs byte for byte.
+
+The trick is in `videos`: msgspec keeps it as raw JSON bytes (no Python string per frame
+path). A record qualifies when its `videos` is one clip written as
+`[["<folder>NNNNNN.jpg", "<folder>NNNNNN.jpg", ...]]` with one separator (`", "` or `","`)
+and every path as long as the first. For a block of records the raw bytes are joined and
+compared with a template built from each record's folder, whose digit positions hold 0xFF
+(a byte UTF-8 never contains), so one masked comparison checks the structure and picks out
+the digits (numpy). The folder is parsed once per distinct folder. Digits must be ASCII and
+strictly increasing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from itertools import chain
+from typing import Callable
+
+import msgspec
+import numpy as np
+import pyarrow as pa
+
+from . import arrowbuild as ab
+from .paths import FramePathError, frame_relpath, parse_frame_path
+
+TAG = "<video>"
+# a numeric start/end time string; Python's float() alone would also take "1_0", "nan", "inf"
+NUMERIC_RE = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*", re.ASCII)
+TAIL = 10  # len("000000.jpg")
+HOLE = 0xFF  # template byte standing for a digit (UTF-8 never holds it)
+_HOLES = bytes([HOLE]) * 6 + b".jpg"
+_LAST_HOLES = _HOLES + b'"]]'
+_INF = math.inf
+_DIGIT_WEIGHTS = np.array([100000, 10000, 1000, 100, 10, 1], dtype=np.int32)
+_BAD = object()
+_PAIR = ("user", "assistant")
+_ROLES = [tuple("user" if i % 2 == 0 else "assistant" for i in range(n)) for n in range(65)]
+_FOLDER_CACHE_LIMIT = 200_000
+
+
+class FastMessage(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    role: str
+    content: str
+
+
+class FastRecord(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    messages: list[FastMessage]
+    videos: msgspec.Raw
+    start_time: float | str | None = None
+    end_time: float | str | None = None
+
+
+DECODER = msgspec.json.Decoder(FastRecord)
+
+
+def parse_folder(folder: bytes):
+    """(source, video_id, relative folder, prefix) when `folder` + 6 digits + ".jpg" is a
+    valid frame path for any digits, else None."""
+    try:
+        text = folder.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not text.endswith("/"):
+        return None
+    try:
+        ref = parse_frame_path(text + "000000.jpg")
+    except FramePathError:
+        return None
+    rel = frame_relpath(ref.source, ref.video_id, 0)[:-TAIL]
+    if not text.endswith(rel):  # e.g. an upper-case source: the exact checker normalises it
+        return None
+    return (ref.source, ref.video_id, rel.encode("ascii"), text[:-len(rel)])
+
+
+def _seconds(v):
+    """Seconds from a decoded start/end time; _BAD for anything the exact checker rejects."""
+    if v is None:
+        return None
+    if v.__class__ is str:
+        if not NUMERIC_RE.fullmatch(v):
+            return _BAD
+        v = float(v)
+    return v if 0.0 <= v < math.inf else _BAD
+
+
+class FastBlock:
+    """The fast-path records of one block. `add` each record; `verify` the block; then
+    `columns` gives the accepted records' table columns."""
+
+    def __init__(self, folders: dict, prefixes: Counter):
+        self.folders = folders  # shared cache: folder bytes -> parse_folder()
+        self.prefixes = prefixes
+        # one tuple per record: (record number in the block, raw videos, question, answer,
+        # turn contents (roles alternate from "user"), start, end); `verify` puts
+        # (offset in the joined videos, paths, bytes per path, bytes between paths, folder
+        # info) in front
+        self.recs: list[tuple] = []
+        self.templates: list[bytes] = []
+        self.accepted: np.ndarray | None = None
+        self.indices: np.ndarray | None = None
+        self.got: np.ndarray | None = None  # the joined raw videos
+        self.path_end: np.ndarray | None = None  # end of every path in `got`
+
+    def add(self, raw, k: int) -> bool:
+        """Decode and check one record; False sends it to the exact checker. The frame
+        paths are checked later, for the whole block, by `verify`."""
+        try:
+            rec = DECODER.decode(raw)
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+            return False
+        msgs = rec.messages
+        if len(msgs) == 2:
+            m0, m1 = msgs
+            q, a = m0.content, m1.content
+            if m0.role != "user" or m1.role != "assistant" or q.count(TAG) != 1 or TAG in a:
+                return False
+            question, answer = q.replace(TAG, "").strip(), a.strip()
+            if not question or not answer:
+                return False
+            contents = (q, a)
+        else:
+            contents = _turns(msgs)
+            if contents is None:
+                return False
+            question, answer = contents[0].replace(TAG, "").strip(), contents[1].strip()
+        start, end = rec.start_time, rec.end_time
+        if start.__class__ is not float or not 0.0 <= start < _INF:
+            start = _seconds(start)
+            if start is _BAD:
+                return False
+        if end.__class__ is not float or not 0.0 <= end < _INF:
+            end = _seconds(end)
+            if end is _BAD:
+                return False
+        if start is not None and end is not None and start > end:
+            return False
+        self.recs.append((k, rec.videos, question, answer, contents, start, end))
+        return True
+
+    def verify(self, existing: Callable | None = None) -> list[int]:
+        """Check the frame paths of the block's records against their templates; returns
+        the record numbers sent on to the exact checker. With `existing(source, video_id)`
+        (sorted frame indices on disk, or None), records with a missing frame are sent on
+        as well."""
+        if not self.recs:
+            self.accepted = np.zeros(0, dtype=bool)
+            return []
+        joined = b"".join([r[1] for r in self.recs])
+        templates, kept, bad_k = [], [], []
+        folders, pos = self.folders, 0
+        find, startswith = joined.find, joined.startswith
+        for r in self.recs:
+            end = pos + len(r[1])
+            q_end = find(b'"', pos + 3, end)
+            plen = q_end - pos - 3
+            info = None
+            if plen > TAIL and startswith(b'[["', pos) and startswith(b'"]]', end - 3):
+                if q_end == end - 3:
+                    n_paths, sep = 1, b""
+                else:
+                    sep = b'", "' if startswith(b'", "', q_end) else b'","' if startswith(b'","', q_end) else None
+                    if sep is not None:
+                        n_paths, rest = divmod(end - pos - 6 + len(sep), plen + len(sep))
+                        if rest:
+                            sep = None
+                if sep is not None:
+                    folder = joined[pos + 3:q_end - TAIL]
+                    info = folders.get(folder, False)
+                    if info is False:
+                        if len(folders) > _FOLDER_CACHE_LIMIT:
+                            folders.clear()
+                        info = folders[folder] = parse_folder(folder)
+            if info is None:
+                bad_k.append(r[0])
+            else:
+                templates += (b'[["', (folder + _HOLES + sep) * (n_paths - 1), folder + _LAST_HOLES)
+                kept.append((pos, n_paths, plen, len(sep), info) + r)
+            pos = end
+        self.recs = kept
+        if not kept:
+            self.accepted = np.zeros(0, dtype=bool)
+            return bad_k
+        got = np.frombuffer(joined, dtype=np.uint8)
+        if bad_k:  # lay the records that fit out as in their templates
+            got = np.concatenate([got[r[0]:r[0] + len(r[6])] for r in kept])
+            kept = self.recs = [(start,) + r[1:] for start, r in zip(_starts([len(r[6]) for r in kept]), kept)]
+        want = np.frombuffer(b"".join(templates), dtype=np.uint8)
+        counts = np.array([r[1] for r in kept], dtype=np.int64)
+        plen = np.array([r[2] for r in kept], dtype=np.int64)
+        sep = np.array([r[3] for r in kept], dtype=np.int64)
+        rec_start = np.array([r[0] for r in kept], dtype=np.int64)
+        path_offsets = _starts(counts, total=True)
+        path_rec = np.repeat(np.arange(len(kept)), counts)
+        i = np.arange(path_offsets[-1]) - path_offsets[:-1][path_rec]
+        path_end = rec_start[path_rec] + 3 + (i + 1) * plen[path_rec] + i * sep[path_rec]
+        bad = np.zeros(len(kept), dtype=bool)
+        # every hole (0xFF, which UTF-8 never holds) differs from the raw bytes; any other
+        # difference is a record that does not fit its template
+        differs = got != want
+        if np.count_nonzero(differs) != 6 * len(path_end):
+            differs &= want != HOLE
+            bad[np.searchsorted(rec_start, np.flatnonzero(differs), side="right") - 1] = True
+        digits = (_words(got)[8][path_end - TAIL].view(np.uint8).reshape(-1, 8)[:, :6]
+                  - np.uint8(48))  # a non-digit wraps above 9
+        if (digits > 9).any():  # (the whole-array test is fast; rows only when needed)
+            bad[path_rec[(digits > 9).any(axis=1)]] = True
+        indices = (digits.astype(np.int32) @ _DIGIT_WEIGHTS).astype(np.int32)
+        step_bad = np.diff(indices) <= 0
+        step_bad[path_offsets[1:-1] - 1] = False  # from one record to the next
+        if step_bad.any():
+            bad[path_rec[1:][step_bad]] = True
+        if existing is not None:
+            for r, rec in enumerate(kept):
+                if not bad[r]:
+                    have = existing(rec[4][0], rec[4][1])
+                    idx = indices[path_offsets[r]:path_offsets[r + 1]]
+                    if have is None or not np.isin(idx, have).all():
+                        bad[r] = True
+        self.accepted = ~bad
+        self.indices, self.got, self.path_end = indices, got, path_end
+        for r in np.flatnonzero(self.accepted):
+            self.prefixes[kept[r][4][3]] += kept[r][1]
+        return sorted(bad_k + [kept[r][5] for r in np.flatnonzero(bad)])
+
+    def accepted_k(self) -> list[int]:
+        return [r[5] for r, ok in zip(self.recs, self.accepted) if ok]
+
+    def columns(self, schema: pa.Schema) -> dict:
+        """Table columns of the accepted records, except record_id, source_file and
+        source_line (the caller knows the lines)."""
+        ok = self.accepted
+        recs = self.recs
+        indices, path_end = self.indices, self.path_end
+        if not ok.all():
+            path_mask = np.repeat(ok, [r[1] for r in recs])
+            indices, path_end = indices[path_mask], path_end[path_mask]
+            recs = [r for r, keep in zip(recs, ok) if keep]
+        _, counts, _, _, info, _, _, question, answer, turns, start, end = zip(*recs)
+        counts = np.array(counts, dtype=np.int64)
+        offsets = _starts(counts, total=True)
+        firsts = offsets[:-1]
+        n = len(recs)
+        sizes = [len(t) for t in turns]
+        contents = list(chain.from_iterable(turns))
+        if len(contents) == 2 * n:  # all plain user/assistant pairs
+            roles = list(_PAIR) * n
+        else:
+            roles = list(chain.from_iterable(_ROLES[m] for m in sizes))
+        msg_offsets = ab.offsets32(sizes)
+        msg_type = schema.field("messages").type
+        int_list = schema.field("frame_indices").type
+        struct = pa.StructArray.from_arrays([ab.strings(roles), ab.strings(contents)],
+                                            fields=list(msg_type.value_type))
+        return {
+            "video_id": ab.strings([x[1] for x in info]),
+            "source": ab.strings([x[0] for x in info]),
+            "question": ab.strings(question),
+            "answer": ab.strings(answer),
+            "messages": ab.lists(msg_offsets, struct, msg_type),
+            "frame_indices": ab.lists(offsets, ab.numbers(indices, np.int32), int_list),
+            "frame_paths": ab.lists(offsets, _relpaths(self.got, path_end, info, counts),
+                                    schema.field("frame_paths").type),
+            "clip_lengths": ab.lists(np.arange(n + 1), ab.numbers(counts, np.int32), int_list),
+            "clip_start": ab.numbers(indices[firsts], np.int32),
+            "clip_end": ab.numbers(indices[firsts + counts - 1], np.int32),
+            "start_time": ab.floats_or_null(start),
+            "end_time": ab.floats_or_null(end),
+        }
+
+
+def _turns(msgs) -> list | None:
+    """The contents of a longer conversation that passes every check, else None."""
+    n = len(msgs)
+    if n < 2 or n % 2 or n >= len(_ROLES) or tuple(m.role for m in msgs) != _ROLES[n]:
+        return None
+    contents = [m.content for m in msgs]
+    if "\0".join(contents).count(TAG) != 1:
+        return None
+    if any(not c.replace(TAG, "").strip() for c in contents[0::2]):
+        return None
+    if any(not c.strip() for c in contents[1::2]):
+        return None
+    return contents
+
+
+def _words(buf: np.ndarray) -> dict[int, np.ndarray]:
+    """Overlapping views of `buf` as little-endian 4- and 8-byte words starting at every
+    byte (no copy): one gather then reads several bytes at arbitrary offsets."""
+    return {4: np.ndarray((max(len(buf) - 3, 0),), dtype="<u4", buffer=buf, strides=(1,)),
+            8: np.ndarray((max(len(buf) - 7, 0),), dtype="<u8", buffer=buf, strides=(1,))}
+
+
+def _prefixes(buf: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The 4 bytes at each `start` as int32 (each start at least 4 bytes before the end)."""
+    return _words(buf)[4][start].view(np.int32)
+
+
+def _relpaths(got: np.ndarray, path_end: np.ndarray, info: list, counts: np.ndarray) -> pa.StringArray:
+    """`<source>/<video_id>/<NNNNNN>.jpg` of every path: the tail of each path in the raw
+    bytes (the template check proved it equal to the parsed folder's), taken as string
+    views over `got` and copied out in one cast."""
+    length = np.repeat(np.array([len(x[2]) + TAIL for x in info], dtype=np.int64), counts)
+    start = path_end - length
+    views = np.empty((len(start), 4), dtype=np.int32)
+    views[:, 0] = length
+    views[:, 1] = _prefixes(got, start)
+    views[:, 2] = 0
+    views[:, 3] = start
+    arr = pa.Array.from_buffers(pa.string_view(), len(start), [None, pa.py_buffer(views), pa.py_buffer(got)])
+    return arr.cast(pa.string())
+
+
+def _starts(sizes, total: bool = False) -> np.ndarray:
+    """Start offsets of consecutive pieces of the given sizes (and the end, with `total`)."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    out = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=out[1:])
+    return out if total else out[:-1]

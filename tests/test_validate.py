@@ -1,0 +1,394 @@
+"""`tc139k validate`: every check on its own, the sample, the outputs, and mutated records."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tc139k import schemas
+from tc139k.cli import main
+from tc139k.errors import UsageError
+from tc139k.validate import run_validate
+
+PREFIX = "timechatonline/timeit-v2/frames/"
+
+
+@pytest.fixture(scope="module")
+def base(sample):
+    """The sample's records (dicts) and raw lines; the first record has one clip and two turns."""
+    lines = sample.qa.read_bytes().splitlines()
+    return [json.loads(x) for x in lines], lines
+
+
+def _rec(base, i=0) -> dict:
+    return json.loads(json.dumps(base[0][i]))
+
+
+def _write(tmp_path: Path, lines, name="qa.jsonl", end=b"\n") -> Path:
+    path = tmp_path / name
+    data = b"\n".join(x if isinstance(x, bytes) else (json.dumps(x) if isinstance(x, dict) else x).encode()
+                      for x in lines)
+    path.write_bytes(data + (end if lines else b""))
+    return path
+
+
+def _run(tmp_path, path, **kw):
+    out = tmp_path / "out"
+    res = run_validate([path], out_dir=out, **kw)
+    quarantine = [json.loads(x) for x in (out / "quarantine.jsonl").read_text().splitlines()]
+    return res, pq.read_table(out / "valid.parquet"), quarantine
+
+
+def _other_video(base, rec):
+    """A frame path of another video of the sample."""
+    mine = rec["videos"][0][0].split("/")[-2]
+    return next(r["videos"][0][0] for r in base[0] if r["videos"][0][0].split("/")[-2] != mine)
+
+
+def _mutations(base):
+    def set_(f):
+        def m(r):
+            f(r)
+            return r
+        return m
+
+    other = _other_video(base, _rec(base))
+    return {
+        "missing videos": (set_(lambda r: r.pop("videos")), "missing_field"),
+        "missing content": (set_(lambda r: r["messages"][1].pop("content")), "missing_field"),
+        "content is a number": (set_(lambda r: r["messages"][0].update(content=5)), "wrong_type"),
+        "videos is a string": (set_(lambda r: r.update(videos="x.mp4")), "wrong_type"),
+        "path is a number": (set_(lambda r: r["videos"][0].__setitem__(1, 7)), "wrong_type"),
+        "assistant first": (set_(lambda r: r["messages"].reverse()), "bad_roles"),
+        "system turn": (set_(lambda r: r["messages"].insert(0, {"role": "system", "content": "Be brief."})), "bad_roles"),
+        "no answer": (set_(lambda r: r["messages"].pop()), "bad_roles"),
+        "empty question": (set_(lambda r: r["messages"][0].update(content="<video>\n  ")), "empty_question"),
+        "empty answer": (set_(lambda r: r["messages"][1].update(content=" \t")), "empty_answer"),
+        "no tag": (set_(lambda r: r["messages"][0].update(content="What is shown?")), "video_tag_mismatch"),
+        "two tags, one clip": (set_(lambda r: r["messages"][0].update(content="<video><video>\nWhat?")),
+                               "video_tag_mismatch"),
+        "no frame lists": (set_(lambda r: r.update(videos=[])), "no_video"),
+        "empty clip": (set_(lambda r: r["videos"].__setitem__(0, [])), "empty_clip"),
+        "png frame": (set_(lambda r: r["videos"][0].__setitem__(2, PREFIX + "coin/abc/12.png")), "bad_frame_path"),
+        "dot-dot": (set_(lambda r: r["videos"][0].__setitem__(0, "../" + r["videos"][0][0].split("/", 3)[3] + "/../x/000001.jpg")),
+                    "bad_frame_path"),
+        "arabic digits": (set_(lambda r: r["videos"][0].__setitem__(
+            -1, r["videos"][0][-1][:-10] + "\u0669\u0669\u0669\u0669\u0669\u0669.jpg")), "bad_frame_path"),
+        "other video in clip": (set_(lambda r: r["videos"][0].__setitem__(-1, other[:-10] + "999999.jpg")),
+                                "clip_spans_videos"),
+        "clips of two videos": (set_(lambda r: (r["messages"][0].update(content="<video><video>\nQ?"),
+                                               r["videos"].append([other]))), "record_spans_videos"),
+        "frames swapped": (set_(lambda r: r["videos"][0].__setitem__(slice(0, 2), r["videos"][0][1::-1])),
+                           "frames_not_increasing"),
+        "frame repeated": (set_(lambda r: r["videos"][0].insert(1, r["videos"][0][0])), "frames_not_increasing"),
+        "time is text": (set_(lambda r: r.update(start_time="soon")), "time_not_numeric"),
+        "time is a boolean": (set_(lambda r: r.update(start_time=True)), "time_not_numeric"),
+        "time is nan": (set_(lambda r: r.update(end_time="nan")), "time_not_numeric"),
+        "time is a list": (set_(lambda r: r.update(end_time=[3])), "time_not_numeric"),
+        "negative time": (set_(lambda r: r.update(start_time=-1)), "time_negative"),
+        "start after end": (set_(lambda r: r.update(start_time=50, end_time="10.0")), "time_order"),
+    }
+
+
+CASES = ["missing videos", "missing content", "content is a number", "videos is a string", "path is a number",
+         "assistant first", "system turn", "no answer", "empty question", "empty answer", "no tag",
+         "two tags, one clip", "no frame lists", "empty clip", "png frame", "dot-dot", "arabic digits",
+         "other video in clip", "clips of two videos", "frames swapped", "frame repeated", "time is text",
+         "time is a boolean", "time is nan", "time is a list", "negative time", "start after end"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_each_check_quarantines_with_file_line_and_reason(tmp_path, base, case):
+    mutate, code = _mutations(base)[case]
+    good = [_rec(base, 1), _rec(base, 2)]
+    bad = mutate(_rec(base))
+    path = _write(tmp_path, [good[0], bad, good[1]])
+    res, valid, quarantine = _run(tmp_path, path)
+    assert (res.records, res.valid, res.invalid) == (3, 2, 1)
+    assert valid.column("source_line").to_pylist() == [1, 3]
+    [entry] = quarantine
+    assert entry["file"] == "qa.jsonl" and entry["line"] == 2
+    assert code in [r["code"] for r in entry["reasons"]], entry["reasons"]
+    assert all(r["message"] for r in entry["reasons"])
+    raw = path.read_bytes().splitlines()[1]
+    assert entry["raw"] == raw.decode() and path.read_bytes()[entry["offset"]:].startswith(raw)
+    assert res.reasons[code] == 1 and res.examples[code][0]["line"] == 2
+    assert not res.passed
+
+
+@pytest.mark.parametrize("line, code", [
+    (b'{"messages": [{"role": "user", "content": "<video>\xff"}], "videos": []}', "invalid_utf8"),
+    (b'{"messages": [{"role": "user", "content": "a\x00b"}], "videos": []}', "invalid_json"),
+    (b'{"messages": [{"role": "user", "cont', "invalid_json"),
+    (b'[1, 2, 3]', "not_an_object"),
+    (b'"just text"', "not_an_object"),
+    (b'{"messages": [], "videos": []} {}', "invalid_json"),
+])
+def test_lines_that_are_not_records(tmp_path, base, line, code):
+    path = _write(tmp_path, [base[1][0], line])
+    res, valid, quarantine = _run(tmp_path, path)
+    assert (res.valid, res.invalid) == (1, 1)
+    assert quarantine[0]["line"] == 2 and quarantine[0]["reasons"][0]["code"] == code
+    raw = quarantine[0].get("raw")
+    if raw is None:
+        assert base64.b64decode(quarantine[0]["raw_base64"]) == line
+    else:
+        assert raw.encode() == line
+
+
+def test_valid_variants_are_accepted(tmp_path, base):
+    rec = _rec(base)
+    clip = rec["videos"][0]
+    other_prefix = ["/data/x/" + p[len(PREFIX):] if i % 2 else p for i, p in enumerate(clip)]
+    variants = [
+        dict(rec, start_time="12.5", end_time=" 13 "),
+        dict(rec, start_time=None, end_time=None),
+        {k: v for k, v in rec.items() if k not in ("start_time", "end_time")},
+        dict(rec, messages=rec["messages"] + [{"role": "user", "content": "And then?"},
+                                              {"role": "assistant", "content": "Nothing."}]),
+        dict(rec, messages=[{"role": "user", "content": "<video>\n<video>\nCompare."}, rec["messages"][1]],
+             videos=[clip[:3], clip[3:6]]),
+        dict(rec, videos=[other_prefix]),
+        dict(rec, videos=[[p[len(PREFIX):] for p in clip]]),
+        dict(rec, task="episodic memory"),
+        dict(rec, videos=[[PREFIX + p[len(PREFIX):].split("/", 1)[0].upper() + "/" + p[len(PREFIX):].split("/", 1)[1]
+                           for p in clip]]),
+    ]
+    lines = [json.dumps(v) for v in variants[:8]] + [json.dumps(dict(rec, start_time=1), separators=(",", ":"))] \
+        + [json.dumps(v) for v in variants[8:]]
+    path = _write(tmp_path, lines)
+    res, valid, quarantine = _run(tmp_path, path)
+    assert quarantine == [] and res.valid == len(lines)
+    assert res.unknown_fields == {"task": 1}
+    rel = [p[len(PREFIX):] for p in clip]
+    rows = valid.to_pylist()
+    assert rows[0]["start_time"] == 12.5 and rows[0]["end_time"] == 13.0
+    assert rows[1]["start_time"] is None and rows[2]["end_time"] is None
+    assert len(rows[3]["messages"]) == 4 and rows[3]["answer"] == rec["messages"][1]["content"].strip()
+    assert rows[4]["clip_lengths"] == [3, 3] and rows[4]["frame_paths"] == rel[:6]
+    for row in rows[5:8] + rows[9:10]:
+        assert row["frame_paths"] == rel
+    assert rows[0]["frame_indices"] == [int(p[-10:-4]) for p in clip]
+    assert rows[0]["question"] == rec["messages"][0]["content"].replace("<video>", "").strip()
+    assert res.prefixes[PREFIX] > 0 and res.prefixes["/data/x/"] == len(clip) // 2
+
+
+def test_line_endings_bom_and_blank_lines(tmp_path, base):
+    recs = base[1][:3]
+    path = tmp_path / "qa.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + recs[0] + b"\r\n\r\n  \n" + recs[1] + b"\n\n" + recs[2])  # no final \n
+    res, valid, quarantine = _run(tmp_path, path)
+    assert (res.records, res.valid, res.blank_lines) == (3, 3, 3)
+    assert valid.column("source_line").to_pylist() == [1, 4, 6]
+    assert res.inputs[0].bom and res.inputs[0].lines == 6
+
+
+def test_duplicates_across_files_keep_the_first(tmp_path, base):
+    a = _write(tmp_path, base[1][:3], "a.jsonl")
+    b = _write(tmp_path, [base[1][5], base[1][1], b"not json", b"not json"], "b.jsonl")
+    out = tmp_path / "out"
+    res = run_validate([a, b], out_dir=out)
+    q = [json.loads(x) for x in (out / "quarantine.jsonl").read_text().splitlines()]
+    assert (res.records, res.valid, res.invalid) == (7, 4, 3)
+    assert [(e["file"], e["line"]) for e in q] == [("b.jsonl", 2), ("b.jsonl", 3), ("b.jsonl", 4)]
+    assert q[0]["reasons"] == [{"code": "duplicate", "message": "same bytes as a.jsonl line 2"}]
+    assert [r["code"] for r in q[2]["reasons"]] == ["duplicate", "invalid_json"]
+    assert res.reasons == {"duplicate": 2, "invalid_json": 2}
+    t = pq.read_table(out / "valid.parquet")
+    assert t.column("source_file").to_pylist() == ["a.jsonl"] * 3 + ["b.jsonl"]
+    assert len(set(t.column("record_id").to_pylist())) == 4
+
+
+def test_missing_frames_with_frames_root(tmp_path, base):
+    rec0, rec1 = _rec(base, 0), _rec(base, 1)
+    root = tmp_path / "frames"
+    for p in rec0["videos"][0][:2] + rec0["videos"][0][3:]:  # the third frame is missing
+        f = root / p[len(PREFIX):]
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(b"")
+    lonely = dict(rec1, videos=[[PREFIX + "coin/nosuchvideo/000001.jpg"]])
+    path = _write(tmp_path, [rec0, lonely, dict(rec0, videos=[rec0["videos"][0][:2]])])
+    res, valid, quarantine = _run(tmp_path, path, frames_root=root)
+    assert valid.column("source_line").to_pylist() == [3]
+    msgs = {e["line"]: e["reasons"][0] for e in quarantine}
+    n = len(rec0["videos"][0])
+    assert msgs[1]["code"] == "missing_frame" and f"1 of {n} frame(s) missing" in msgs[1]["message"]
+    assert rec0["videos"][0][2][len(PREFIX):] in msgs[1]["message"]
+    assert msgs[2]["code"] == "missing_frame" and "1 of 1" in msgs[2]["message"]
+
+
+def test_over_long_lines_are_quarantined_without_loading(tmp_path, base):
+    rec = _rec(base)
+    short = dict(rec, videos=[rec["videos"][0][:2]])
+    path = _write(tmp_path, [short, base[1][0], short | {"start_time": 1}])
+    res, valid, quarantine = _run(tmp_path, path, block_bytes=512, max_line_bytes=1000)
+    assert valid.column("source_line").to_pylist() == [1, 3]
+    [entry] = quarantine
+    assert entry["line"] == 2 and entry["reasons"][0]["code"] == "line_too_long" and entry["raw_truncated"]
+    assert base[1][0].startswith(entry["raw"].encode())
+
+
+def test_sample_validates_clean_and_round_trips_through_datasets(tmp_path, sample):
+    out = tmp_path / "out"
+    res = run_validate([sample.qa], frames_root=sample.frames, out_dir=out)
+    assert (res.records, res.invalid, res.passed) == (sample.summary.n_qa, 0, True)
+    assert res.videos == len(sample.truth) and sum(res.sources.values()) == res.records
+    table = pq.read_table(out / "valid.parquet")
+    assert schemas.check_table(table, schemas.load("qa_table.v1")) == []
+    assert table.schema.metadata[b"tc139k.schema"] == b"qa_table.v1"
+    for row in table.to_pylist():
+        assert row["video_id"] in sample.truth and row["source"] == sample.truth[row["video_id"]]["source"]
+        assert all((sample.frames / p).is_file() for p in row["frame_paths"])
+        assert row["clip_end"] < sample.truth[row["video_id"]]["duration"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["records"] == res.records and report["inputs"][0]["bytes"] == sample.qa.stat().st_size
+    assert len(report["inputs"][0]["xxh3_128"]) == 32 and report["frame_path_prefixes"] == {PREFIX: sum(
+        len(x) for x in table.column("frame_paths").to_pylist())}
+
+    import datasets
+
+    ds = datasets.load_dataset("parquet", data_files=str(out / "valid.parquet"), split="train",
+                               cache_dir=str(tmp_path / "hf-cache"))
+    assert ds.num_rows == table.num_rows and ds.column_names == table.column_names
+    assert ds[5] == table.slice(5, 1).to_pylist()[0]
+
+
+def test_outputs_are_deterministic_whatever_the_workers(tmp_path, base):
+    lines = base[1][:40] + [b"oops", base[1][3]] + base[1][40:60]
+    path = _write(tmp_path, lines)
+    one = run_validate([path], out_dir=tmp_path / "one")
+    again = run_validate([path], out_dir=tmp_path / "again", fast_path=False, block_bytes=4096)
+    pool = run_validate([path], out_dir=tmp_path / "pool", workers=2, chunk_bytes=20_000)
+    assert pool.workers == 2 and one.summary() == again.summary() == pool.summary()
+    for name in ("valid.parquet", "quarantine.jsonl", "report.json"):
+        data = (tmp_path / "one" / name).read_bytes()
+        assert (tmp_path / "again" / name).read_bytes() == data
+        assert (tmp_path / "pool" / name).read_bytes() == data
+    assert not (tmp_path / "pool" / ".validate-work").exists()
+
+
+def test_without_out_nothing_is_written(tmp_path, base):
+    path = _write(tmp_path, base[1][:5])
+    res = run_validate([path])
+    assert res.valid == 5 and res.outputs == {} and sorted(p.name for p in tmp_path.iterdir()) == ["qa.jsonl"]
+
+
+def test_usage_errors(tmp_path):
+    with pytest.raises(UsageError, match="does not exist"):
+        run_validate([tmp_path / "nope.jsonl"])
+    with pytest.raises(UsageError, match="not a file"):
+        run_validate([tmp_path])
+    (tmp_path / "a.jsonl").write_text("")
+    with pytest.raises(UsageError, match="max_invalid"):
+        run_validate([tmp_path / "a.jsonl"], max_invalid=-1)
+    with pytest.raises(UsageError, match="frames root"):
+        run_validate([tmp_path / "a.jsonl"], frames_root=tmp_path / "nope")
+
+
+def test_cli_exit_codes_and_json(tmp_path, base):
+    path = _write(tmp_path, base[1][:4] + [b"{broken"])
+    runner = CliRunner()
+    r = runner.invoke(main, ["validate", str(path), "--json"])
+    assert r.exit_code == 1
+    assert json.loads(r.output) == {"records": 5, "valid": 4, "invalid": 1, "reasons": {"invalid_json": 1}}
+    r = runner.invoke(main, ["validate", str(path), "--max-invalid", "1", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0 and "invalid_json" in r.output and "qa.jsonl:5:" in r.output
+    assert (tmp_path / "o" / "valid.parquet").is_file()
+    assert runner.invoke(main, ["validate", str(tmp_path / "missing.jsonl")]).exit_code == 2
+    assert runner.invoke(main, ["validate", str(path), "--max-invalid", "-3"]).exit_code == 2
+
+
+# ---- mutated records -------------------------------------------------------------------------
+
+INJECTED = [b"\xff", b"\x00", b"\n", b"\r", b'"', b"\\", b"}", b"\xc3", b" "]
+
+
+@st.composite
+def _mutated_file(draw, lines):
+    out = []
+    for _ in range(draw(st.integers(1, 7))):
+        line = draw(st.sampled_from(lines))
+        kind = draw(st.sampled_from(["keep", "drop", "retype", "reorder", "truncate", "inject", "duplicate", "blank",
+                                     "recase"]))
+        if kind in ("drop", "retype", "reorder"):
+            rec = json.loads(line)
+            where = draw(st.sampled_from(["top", "message", "clip"]))
+            if where == "top":
+                key = draw(st.sampled_from(sorted(rec)))
+                target, k = rec, key
+            elif where == "message":
+                target, k = draw(st.sampled_from(rec["messages"])), draw(st.sampled_from(["role", "content"]))
+            else:
+                target, k = rec["videos"][0], draw(st.integers(0, len(rec["videos"][0]) - 1))
+            if kind == "drop":
+                del target[k]
+            elif kind == "retype":
+                target[k] = draw(st.sampled_from([0, -1.5, "", "x", None, True, [], {}, [[1]], "<video>"]))
+            else:
+                rec["messages"].reverse() if where != "clip" else rec["videos"][0].reverse()
+            line = json.dumps(rec, ensure_ascii=draw(st.booleans())).encode()
+        elif kind == "truncate":
+            line = line[:draw(st.integers(0, len(line) - 1))]
+        elif kind == "inject":
+            at = draw(st.integers(0, len(line)))
+            line = line[:at] + draw(st.sampled_from(INJECTED)) + line[at:]
+        elif kind == "duplicate" and out:
+            line = draw(st.sampled_from(out))
+        elif kind == "blank":
+            line = draw(st.sampled_from([b"", b"  ", b"\r"]))
+        elif kind == "recase":  # the source's case in some or all paths
+            rec = json.loads(line)
+            upper = draw(st.lists(st.booleans(), min_size=len(rec["videos"][0]), max_size=len(rec["videos"][0])))
+            rec["videos"][0] = [p[:len(PREFIX)] + p[len(PREFIX):].split("/", 1)[0].upper() + "/"
+                                + p[len(PREFIX):].split("/", 1)[1] if up else p
+                                for p, up in zip(rec["videos"][0], upper)]
+            line = json.dumps(rec).encode()
+        out.append(line)
+    return b"\n".join(out) + draw(st.sampled_from([b"\n", b""]))
+
+
+@pytest.fixture(scope="module")
+def short_lines(base):
+    """Sample records with clips cut to 8 frames, so that files stay small."""
+    out = []
+    for rec in base[0][:30]:
+        rec = json.loads(json.dumps(rec))
+        rec["videos"] = [c[:8] for c in rec["videos"]]
+        out.append(json.dumps(rec).encode())
+    return out
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_mutated_records_are_all_accounted_for(tmp_path_factory, short_lines, data):
+    content = data.draw(_mutated_file(short_lines))
+    tmp = tmp_path_factory.mktemp("mut")
+    path = tmp / "qa.jsonl"
+    path.write_bytes(content)
+    res = run_validate([path], out_dir=tmp / "fast")
+    exact = run_validate([path], out_dir=tmp / "exact", fast_path=False, block_bytes=1024)
+    assert res.records == res.valid + res.invalid
+    lines = content.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    blank = [i + 1 for i, x in enumerate(lines) if not x.strip(b" \t\r")]
+    assert res.records + res.blank_lines == len(lines) and res.blank_lines == len(blank)
+    valid_lines = pq.read_table(tmp / "fast" / "valid.parquet").column("source_line").to_pylist()
+    quarantine = [json.loads(x) for x in (tmp / "fast" / "quarantine.jsonl").read_text().splitlines()]
+    seen = valid_lines + [q["line"] for q in quarantine]
+    assert sorted(seen) == [i for i in range(1, len(lines) + 1) if i not in blank]
+    assert len(quarantine) == res.invalid and all(q["reasons"] for q in quarantine)
+    assert set(res.reasons) <= set(schemas.load("qa.v1").extra["reasons"])
+    for name in ("valid.parquet", "quarantine.jsonl", "report.json"):
+        assert (tmp / "fast" / name).read_bytes() == (tmp / "exact" / name).read_bytes(), name
+    assert exact.summary() == res.summary()
+    shutil.rmtree(tmp)

@@ -17,6 +17,7 @@ import colorsys
 import gzip
 import io
 import json
+import os
 import tarfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -49,6 +50,7 @@ TASKS = {
 COLOR_NAMES = ["red", "orange", "yellow", "green", "teal", "blue", "purple", "pink"]
 SHAPES = ["circle", "square"]
 MAX_CLIP_FRAMES = 64
+FILE_MTIME = 1_700_000_000
 
 
 @dataclass
@@ -408,6 +410,8 @@ def build_sample(out_dir: str | Path, seed: int = 0, write_frames: bool = False)
 
     for rel, data in sorted(files.items()):
         write_bytes(repo / rel, data)
+        # a fixed mtime too: a regenerated sample is the same mirror, not a changed one
+        os.utime(repo / rel, (FILE_MTIME, FILE_MTIME))
     truth = {
         "seed": seed,
         "fps": 1,

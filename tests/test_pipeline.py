@@ -12,6 +12,7 @@ from tc139k.cli import main
 from tc139k.errors import RecipeError
 from tc139k.keyframes import run_keyframes
 from tc139k.recipe import available_recipes
+from tiny_clip import tiny_clip  # noqa: F401
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -104,3 +105,41 @@ stages:
     assert out["stages"][1]["summary"]["records"] == len(sample.qa.read_text().splitlines())
     assert not (tmp_path / "w" / "data" / "frames").exists()
     assert (tmp_path / "w" / "stats" / "dataset.json").is_file()
+
+
+@pytest.mark.parametrize("with_weights", [False, True])
+def test_demo_end_to_end(tmp_path, with_weights, request):
+    from datasets import load_dataset
+
+    args = ["demo", "--out", str(tmp_path / "demo"), "--json"]
+    if with_weights:
+        tiny = request.getfixturevalue("tiny_clip")
+        args += ["--pretrained", tiny.local_dir]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert [s["name"] for s in out["stages"]] == ["sample", "download", "validate", "keyframes", "shards", "stats"]
+    method = "feature" if with_weights else "pixel"
+    assert any(n.startswith(f"key frames: {method} method") for n in out["notes"])
+    stages = {s["name"]: s for s in out["stages"]}
+    assert stages["keyframes"]["summary"]["method"] == method
+    assert stages["validate"]["summary"]["invalid"] == 0
+    work = tmp_path / "demo"
+    ds = load_dataset(str(work / "shards"))
+    assert sum(len(s) for s in ds.values()) == stages["validate"]["summary"]["valid"]
+    assert ds["train"][0]["frames"][0].size == (160, 120)  # the demo embeds the frames
+    assert sorted(p.name for p in (work / "stats" / "plots").glob("*.png"))
+    assert json.loads((work / "run-summary.json").read_text())["recipe_hash"] == out["recipe_hash"]
+    meta = json.loads(__import__("pyarrow.parquet", fromlist=["x"]).read_schema(
+        next((work / "keyframes").glob("keyframes-*.parquet"))).metadata[b"tc139k"])
+    assert meta["recipe_hash"] == out["recipe_hash"]
+
+
+def test_demo_rerun_reuses_everything(tmp_path):
+    runner = CliRunner()
+    first = runner.invoke(main, ["demo", "--out", str(tmp_path), "--json"])
+    assert first.exit_code == 0, first.output
+    again = json.loads(runner.invoke(main, ["demo", "--out", str(tmp_path), "--json"]).output)
+    stages = {s["name"]: s for s in again["stages"]}
+    assert stages["download"]["summary"]["up_to_date"] is True
+    assert stages["shards"]["summary"]["written"] == 0

@@ -56,3 +56,19 @@ def test_ray_engine_without_ray_says_how_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_ray)
     with pytest.raises(UsageError, match=r"pip install 'tc139k\[ray\]'"):
         run_keyframes_ray(out="unused", frames_root="unused")
+
+
+def test_run_with_ray_engine_matches_local_run(sample, tmp_path, local_ray):
+    from tc139k.pipeline import run_recipe
+
+    recipe = tmp_path / "kf.yaml"
+    recipe.write_text("stages:\n  keyframes: {method: pixel, videos_per_file: 4}\n")
+    outs = {}
+    for engine in ("local", "ray"):
+        work = tmp_path / engine
+        (work / "data").mkdir(parents=True)
+        (work / "data" / "frames").symlink_to(sample.frames)
+        res = run_recipe(recipe, work, engine=engine, show_progress=False)
+        assert res.engine == engine and res.stages[0].summary["n_ok"] == len(sample.truth)
+        outs[engine] = _digests(work / "keyframes")
+    assert len(outs["local"]) == 4 and outs["local"] == outs["ray"]

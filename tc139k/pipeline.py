@@ -148,7 +148,8 @@ def _stage_keyframes(p: dict, lay: Layout, run: RunResult, show_progress: bool):
         run.notes.append(
             f"key frames: {method} method ("
             + ("open_clip weights found locally" if method == "feature"
-               else "no local open_clip weights given; pass pretrained to use the feature method")
+               else "no local open_clip weights given; give pretrained: a checkpoint file or local-dir:FOLDER "
+                 "(tc139k demo --pretrained ...) to use the feature method")
             + ")")
     if method == "pixel":
         p.pop("model", None), p.pop("pretrained", None)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .errors import SchemaError, UsageError
-from .paths import FramePathError, parse_frame_path, source_key
+from .paths import source_key
 
 WHATS = ("keyframes", "scene_cuts")
 COLUMNS = {
@@ -167,8 +167,8 @@ def load_times(path: str | Path, what: str) -> TimeSets:
         return _from_ground_truth(path, what)
     if name.endswith(".jsonl") or name.endswith(".ndjson"):
         rows = list(_jsonl_rows(path))
-        if rows and "captions" in rows[0][1]:
-            return _from_captions(path, rows, what)
+        if rows and ({"captions", "caption"} & set(rows[0][1])):
+            return _from_captions(path, what)
         return _from_rows(path, rows, what)
     raise UsageError(f"{path}: expected a key-frame folder, .jsonl, .parquet or .json file")
 
@@ -242,29 +242,19 @@ def _from_rows(path: Path, rows: list[tuple[int, dict]], what: str) -> TimeSets:
     return TimeSets(str(path), "table", times)
 
 
-def _from_captions(path: Path, rows: list[tuple[int, dict]], what: str) -> TimeSets:
+def _from_captions(path: Path, what: str) -> TimeSets:
+    """The caption file's key frames, through the caption reader (which infers the layout)."""
+    from .captions import read_captions
+
     if what != "keyframes":
         raise UsageError(f"{path} is a caption file: it holds key frames, not scene cuts")
-    times: dict = {}
-    for n, rec in rows:
-        vid, captions = rec.get("video_id"), rec.get("captions")
-        if not isinstance(vid, str) or not isinstance(captions, list):
-            raise SchemaError(f"{path}:{n}: caption record lacks a string video_id or a captions list")
-        source = source_key(rec["source"]) if isinstance(rec.get("source"), str) else None
-        secs = []
-        for c in captions:
-            if not isinstance(c, dict):
-                raise SchemaError(f"{path}:{n}: caption {c!r} is not an object")
-            if c.get("time") is not None:
-                secs.extend(_seconds(c["time"], f"{path}:{n}"))
-            elif isinstance(c.get("frame"), str):
-                try:
-                    secs.append(float(parse_frame_path(c["frame"]).index))
-                except FramePathError as e:
-                    raise SchemaError(f"{path}:{n}: {e}") from None
-            else:
-                raise SchemaError(f"{path}:{n}: caption without `time` or `frame`")
-        times.setdefault((source, vid), []).extend(secs)
+    caps = read_captions(path)
+    if caps.n_problems:
+        first = caps.problems[0]
+        raise SchemaError(f"{path}:{first['line']}: {first['message']} "
+                          f"({caps.n_problems} line(s) with problems)")
+    times = {(source_key(v.source) if v.source else None, vid): list(v.seconds)
+             for vid, v in caps.videos.items()}
     return TimeSets(str(path), "captions", times)
 
 

@@ -86,10 +86,25 @@ class Layout:
     def frames(self) -> Path:
         return self.local_dir / "frames"
 
-    def __getattr__(self, name):  # sample, validated, keyframes, shards, stats
-        if name in {"sample", "validated", "keyframes", "shards", "stats"}:
-            return self.work / name
-        raise AttributeError(name)
+    @property
+    def sample(self) -> Path:
+        return self.work / "sample"
+
+    @property
+    def validated(self) -> Path:
+        return self.work / "validated"
+
+    @property
+    def keyframes(self) -> Path:
+        return self.work / "keyframes"
+
+    @property
+    def shards(self) -> Path:
+        return self.work / "shards"
+
+    @property
+    def stats(self) -> Path:
+        return self.work / "stats"
 
 
 def _weights_available(pretrained: str | None) -> bool:
@@ -191,14 +206,12 @@ def _stage_shards(p: dict, lay: Layout, run: RunResult, show_progress: bool):
 
 
 def _stage_stats(p: dict, lay: Layout, run: RunResult, show_progress: bool):
-    from .atomic import write_json as _write_json
-
     summary, outputs = {}, {}
     if p.get("dataset", True):
         from .dataset_stats import dataset_stats
 
         ds = dataset_stats(lay.local_dir, show_progress=show_progress)
-        _write_json(lay.stats / "dataset.json", ds.to_dict())
+        write_json(lay.stats / "dataset.json", ds.to_dict())
         outputs["dataset"] = str(lay.stats / "dataset.json")
         summary["dataset"] = {k: v for k, v in ds.to_dict().items() if k in {"videos", "frames", "qa_records"}}
     if any(lay.keyframes.glob("keyframes-*.parquet")):
@@ -208,7 +221,7 @@ def _stage_stats(p: dict, lay: Layout, run: RunResult, show_progress: bool):
         rs = redundancy_stats(lay.keyframes, thresholds=p.get("thresholds", DEFAULT_THRESHOLDS),
                               by=p.get("by", "source"), threshold=p.get("threshold"),
                               plot_dir=plots, show_progress=show_progress)
-        _write_json(lay.stats / "redundancy.json", rs.to_dict())
+        write_json(lay.stats / "redundancy.json", rs.to_dict())
         outputs["redundancy"] = str(lay.stats / "redundancy.json")
         if plots:
             outputs["plots"] = str(plots)

@@ -277,7 +277,11 @@ def run_shards_build(
     if not frames_root.is_dir():
         raise UsageError(f"frames root {frames_root} is not a folder")
 
-    qa_table = pq.read_table(qa)
+    try:
+        qa_table = pq.read_table(qa)
+    except (OSError, pa.ArrowInvalid) as e:
+        raise SchemaError(f"{qa} is not a readable Parquet file ({e}); "
+                          "expected the valid.parquet written by `tc139k validate`") from None
     missing_cols = [c for c in QA_COLUMNS if c not in qa_table.column_names]
     if missing_cols:
         raise SchemaError(f"{qa} lacks column(s) {', '.join(missing_cols)}; "

@@ -215,3 +215,8 @@ def test_verify_finds_damage_and_cli_exit_codes(inputs, tmp_path):
     usage = runner.invoke(main, ["shards", "build", "--qa", str(inputs.qa), "--keyframes", str(inputs.keyframes),
                                  "--frames-root", str(inputs.frames), "--out", str(out), "--val-fraction", "1.5"])
     assert usage.exit_code == 2 and "--val-fraction" in usage.output
+    not_parquet = tmp_path / "valid.jsonl"
+    not_parquet.write_text("{}\n")
+    wrong = runner.invoke(main, ["shards", "build", "--qa", str(not_parquet), "--keyframes", str(inputs.keyframes),
+                                 "--frames-root", str(inputs.frames), "--out", str(out)])
+    assert wrong.exit_code == 1 and f"{not_parquet} is not a readable Parquet file" in wrong.output

@@ -1,4 +1,4 @@
-"""Atomic writes and completion markers.
+"""Atomic writes, completion markers and file hashes.
 
 Every output is written to a temporary file in the destination folder and renamed into
 place, so a killed run never leaves a truncated file under a final name. A finished unit of
@@ -8,6 +8,7 @@ work leaves a marker (a small JSON file) so that a rerun can skip it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -60,6 +61,14 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 def read_json(path: str | os.PathLike) -> Any:
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
 
 
 def remove_stale_temps(folder: str | os.PathLike) -> int:

@@ -19,7 +19,6 @@ antialiased, whole frame, no crop).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from .atomic import sha256_file
 from .errors import ModelNotFoundError, UsageError
 
 DEFAULT_MODEL = "ViT-B-32"
@@ -69,14 +69,6 @@ class ModelSource:
         d.pop("checkpoint")  # a local path: kept out of outputs so they do not depend on location
         d.pop("create_name")
         return d
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _looks_like_path(value: str) -> bool:

@@ -169,12 +169,6 @@ def _cat(prev, tokens):
     return torch.cat([prev[None], tokens])
 
 
-def score_stream(items: Iterable[PreparedVideo], encoder, batch_size: int) -> Iterator[tuple[PreparedVideo, np.ndarray | None]]:
-    """`score_video` over a stream of videos, in order: (item, uint8 (T, N) or None)."""
-    for item in items:
-        yield item, score_video(item, encoder, batch_size)
-
-
 def work_row(item: PreparedVideo, q: np.ndarray | None, kind: str, grid: tuple[int, int]) -> dict:
     """The pass-1 row of one video: everything except what depends on tau or the rule."""
     v = item.video

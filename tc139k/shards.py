@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__, kfio, schemas
-from .atomic import Markers, atomic_path, remove_stale_temps, write_json, write_text
+from .atomic import Markers, atomic_path, remove_stale_temps, sha256_file, write_json, write_text
 from .card import render_card
 from .errors import SchemaError, UsageError
 from .progress import progress
@@ -108,14 +108,6 @@ def shard_schema(fmt: str, embed_frames: bool) -> pa.Schema:
 def video_split(source: str, video_id: str, val_fraction: float) -> str:
     h = int.from_bytes(hashlib.sha256(f"{source}/{video_id}".encode()).digest()[:8], "big")
     return "validation" if h / 2**64 < val_fraction else "train"
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _existing_frames(frames_root: Path, videos: set[tuple[str, str]]) -> set[str]:
@@ -318,8 +310,8 @@ def run_shards_build(
             size += sum((frames_root / p).stat().st_size for p in row["frame_paths"])
         row_bytes[split].append(size)
 
-    input_hashes = {"qa": file_sha256(qa),
-                    "keyframes": {f.name: file_sha256(f) for f in kfio.keyframe_files(keyframes_dir)}}
+    input_hashes = {"qa": sha256_file(qa),
+                    "keyframes": {f.name: sha256_file(f) for f in kfio.keyframe_files(keyframes_dir)}}
     provenance = {
         "tool": "tc139k", "tool_version": __version__, "recipe_hash": recipe_hash,
         "format": fmt, "embed_frames": embed_frames, "keyframes_only": keyframes_only,
@@ -355,16 +347,17 @@ def run_shards_build(
         target = out_dir / rel
         done = markers.get(key)
         resumed = (done is not None and done.get("params") == params and target.exists()
-                   and file_sha256(target) == done.get("sha256"))
-        if not resumed:
-            _write_shard(part, schema, target, provenance, embed_frames, frames_root)
-            markers.mark(key, params, sha256=file_sha256(target))
-            result.written += 1
-        else:
+                   and sha256_file(target) == done.get("sha256"))
+        if resumed:
+            digest = done["sha256"]
             result.skipped += 1
+        else:
+            _write_shard(part, schema, target, provenance, embed_frames, frames_root)
+            digest = sha256_file(target)
+            markers.mark(key, params, sha256=digest)
+            result.written += 1
         result.shards.append(ShardInfo(path=rel, split=split, rows=len(part),
-                                       bytes=target.stat().st_size,
-                                       sha256=markers.get(key)["sha256"], resumed=resumed))
+                                       bytes=target.stat().st_size, sha256=digest, resumed=resumed))
         bar.update(1)
     bar.close()
 
@@ -402,7 +395,7 @@ def verify_shards(out_dir: str | Path) -> VerifyResult:
         if not path.is_file():
             problems.append(f"{s['path']}: missing")
             continue
-        if file_sha256(path) != s["sha256"]:
+        if sha256_file(path) != s["sha256"]:
             problems.append(f"{s['path']}: sha256 differs from the manifest")
         try:
             pf = pq.ParquetFile(path)

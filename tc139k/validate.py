@@ -476,7 +476,7 @@ class _TableWriter:
                                                        "messages.list.element.role"],
                                        write_statistics=["source_line", "clip_start", "clip_end",
                                                          "start_time", "end_time"])
-        self.pending: list[pa.Table] = []
+        self.pending: list = []  # pyarrow tables
         self.rows = 0
 
     def write(self, table) -> None:

@@ -24,7 +24,7 @@ from tc139k.cli import main
 from tc139k.encoder import Encoder, resolve_model
 from tc139k.errors import ModelNotFoundError
 from tc139k.frames import list_frame_videos, read_video_ids
-from tc139k.keyframes import (VideoCurve, calibrate_level, mean_interval, prepare, score_stream, score_video,
+from tc139k.keyframes import (VideoCurve, calibrate_level, mean_interval, prepare, score_video,
                               select_keyframes)
 from tc139k.scenes import SceneParams
 
@@ -93,7 +93,7 @@ def test_score_video_batches_within_each_video(sample, ids_file, tiny_clip):  # 
     for bs in (7, 64, 10_000):
         for it, f in zip(items, frames):
             it.video.frames = f.copy()
-        streamed[bs] = [q for _, q in score_stream(iter(items), encoder, bs)]
+        streamed[bs] = [score_video(it, encoder, bs) for it in items]
     for bs, qs in streamed.items():
         for q, d in zip(qs, direct):
             assert q.shape == d.shape == (len(d), 16)

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from tc139k import kfio, shards
+from tc139k.atomic import sha256_file
 from tc139k.cli import main
 from tc139k.keyframes import run_keyframes
 from tc139k.shards import run_shards_build, verify_shards
@@ -93,7 +94,7 @@ def test_build_load_and_compare_every_row(inputs, tmp_path):
     assert f"| train | {res.rows['train']} |" in card
     meta = json.loads(pq.read_schema(out / res.shards[0].path).metadata[b"tc139k"])
     assert meta["keyframes_provenance"]["method"] == "pixel"
-    assert meta["inputs"]["qa"] == shards.file_sha256(inputs.qa)
+    assert meta["inputs"]["qa"] == sha256_file(inputs.qa)
     assert verify_shards(out).ok
 
 
@@ -120,7 +121,7 @@ def test_embedded_frames_decode_as_images(inputs, tmp_path):
 def test_rebuild_is_byte_identical_and_rerun_skips(inputs, tmp_path):
     a = run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, tmp_path / "a", max_shard_size=60_000)
     b = run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, tmp_path / "b", max_shard_size=60_000)
-    assert len(a.shards) > 2
+    assert len(a.shards) > 2 and [s.sha256 for s in b.shards] == [s.sha256 for s in a.shards]
     assert all(s.path.endswith(f"-of-{sum(1 for t in a.shards if t.split == s.split):05d}.parquet")
                for s in a.shards)
     assert _digests(tmp_path / "a") == _digests(tmp_path / "b")

@@ -43,9 +43,33 @@ def numbers(values, dtype) -> pa.Array:
     return pa.Array.from_buffers(pa.from_numpy_dtype(arr.dtype), len(arr), [None, pa.py_buffer(arr)])
 
 
+def repeated_strings(values: tuple[str, ...], times: int) -> pa.StringArray:
+    """A string array holding `values` `times` times over (ab, ab, ...)."""
+    encoded = [v.encode("utf-8") for v in values]
+    sizes = np.tile(np.array([len(e) for e in encoded], dtype=np.int64), times)
+    return pa.StringArray.from_buffers(len(values) * times, pa.py_buffer(offsets32(sizes)),
+                                       pa.py_buffer(b"".join(encoded) * times))
+
+
+def hex_strings(data: bytes, stride: int, size: int) -> pa.StringArray:
+    """Lower-case hex of the first `size` bytes of every `stride` bytes of `data`."""
+    raw = np.frombuffer(data, dtype=np.uint8).reshape(-1, stride)[:, :size]
+    out = np.empty((len(raw), 2 * size), dtype=np.uint8)
+    out[:, 0::2] = _HEX[raw >> 4]
+    out[:, 1::2] = _HEX[raw & 15]
+    offsets = np.arange(0, out.size + 1, 2 * size, dtype=np.int32)
+    return pa.StringArray.from_buffers(len(raw), pa.py_buffer(offsets), pa.py_buffer(out))
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
 def floats_or_null(values) -> pa.Array:
     """float64 array from a sequence of float or None (null)."""
     values = list(values)
+    if None not in values:
+        arr = np.array(values, dtype=np.float64)
+        return pa.Array.from_buffers(pa.float64(), len(arr), [None, pa.py_buffer(arr)])
     valid = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
     arr = np.fromiter((0.0 if v is None else v for v in values), dtype=np.float64, count=len(values))
     return pa.Array.from_buffers(pa.float64(), len(arr), [_validity(valid), pa.py_buffer(arr)],

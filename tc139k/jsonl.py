@@ -92,23 +92,24 @@ def iter_blocks(path: str | Path, block_bytes: int = 1 << 20, max_line_bytes: in
                 line += data.count(b"\n")
 
 
-def chunk_bounds(path: str | Path, chunk_bytes: int) -> list[tuple[int, int]]:
-    """(start, stop) byte ranges of about `chunk_bytes` covering `path`, cut just after a
-    "\n". Only a little is read around each cut, whatever the lines' lengths."""
+def chunk_bounds(path: str | Path, chunk_bytes: int, start: int = 0,
+                 stop: int | None = None) -> list[tuple[int, int]]:
+    """(start, stop) byte ranges of about `chunk_bytes` covering `path` (or the part from
+    `start`, a line start, to `stop`, a line end), cut just after a "\n". Only a little is
+    read around each cut, whatever the lines' lengths."""
     bounds = []
     with open(path, "rb") as f:
-        size = f.seek(0, 2)
-        start = 0
-        while start < size:
+        end = f.seek(0, 2) if stop is None else stop
+        while start < end:
             stop = start + chunk_bytes
-            if stop >= size:
-                stop = size
+            if stop >= end:
+                stop = end
             else:
                 pos = f.seek(stop - 1)  # a cut right after a "\n" at stop - 1 is fine
                 while True:
-                    piece = f.read(1 << 16)
+                    piece = f.read(min(1 << 16, end - pos))
                     if not piece:
-                        stop = size
+                        stop = end
                         break
                     nl = piece.find(b"\n")
                     if nl >= 0:

@@ -164,6 +164,7 @@ class Checker:
         self.want_table = want_table
         self.dirs: dict[str, tuple | None] = {}
         self.folders: dict[bytes, tuple | None] = {}
+        self.templates: dict[tuple, bytes] = {}
         self.frames: dict[tuple[str, str], np.ndarray | None] = {}
         self.unknown_fields: Counter = Counter()
         self.prefixes: Counter = Counter()
@@ -181,26 +182,29 @@ class Checker:
             item = Block(item.data, item.offset, first_line)
         data = item.data
         lines, starts, ends, digests = [], [], [], []
-        fast = None if self.exact_only else FastBlock(self.folders, self.prefixes)
+        fast = None if self.exact_only else FastBlock(self.folders, self.prefixes, self.templates)
         exact_k = []
         blank = 0
         digest_of = xxhash.xxh3_128_digest
         add = fast.add if fast is not None else None
-        parts = data.split(b"\n")
-        if not parts[-1]:
-            parts.pop()  # after the last "\n"
+        # lines as views of the block (no copy); msgspec and xxhash read them in place
+        view, find, size = memoryview(data), data.find, len(data)
         pos, line = 0, item.first_line
-        for raw in parts:
-            start, pos = pos, pos + len(raw) + 1
-            if raw and raw[-1] == 0x0D:
-                raw = raw[:-1]
-            if not raw or (raw[0] != 0x7B and not raw.strip(JSON_BLANK)):  # "{" starts a record
+        while pos < size:
+            stop = find(b"\n", pos)
+            if stop < 0:
+                stop = size
+            start, end, pos = pos, stop, stop + 1
+            if end > start and data[end - 1] == 0x0D:
+                end -= 1
+            if end == start or (data[start] != 0x7B and not data[start:end].strip(JSON_BLANK)):  # "{" starts a record
                 blank += 1
             else:
+                raw = view[start:end]
                 k = len(lines)
                 lines.append(line)
                 starts.append(start)
-                ends.append(start + len(raw))
+                ends.append(end)
                 digests.append(digest_of(raw))
                 if add is None or not add(raw, k):
                     exact_k.append(k)
@@ -225,7 +229,7 @@ class Checker:
             batch = self._table(file_name, lines, digests, fast, exact_k, recs)
         return BlockOutcome(batch, quarantine, quarantine_of, lines,
                             [item.offset + s for s in starts], [e - s for s, e in zip(starts, ends)],
-                            digests, valid, blank, reasons, examples, len(parts))
+                            digests, valid, blank, reasons, examples, line - item.first_line)
 
     def _check_exact_records(self, data: bytes, exact_k: list[int], lines, starts, ends) -> list:
         view = memoryview(data)
@@ -511,7 +515,7 @@ class Checker:
         batches = []
         for ks, cols in parts:
             cols = dict(cols,
-                        record_id=ab.strings([digests[k][:8].hex() for k in ks]),
+                        record_id=ab.hex_strings(b"".join([digests[k] for k in ks]), 16, 8),
                         source_file=ab.strings([file_name] * len(ks)),
                         source_line=ab.numbers([lines[k] for k in ks], np.int64))
             batches.append(pa.RecordBatch.from_arrays([cols[f.name] for f in self.schema], schema=self.schema))

@@ -21,6 +21,7 @@ import math
 import re
 from collections import Counter
 from itertools import chain
+from operator import itemgetter
 from typing import Callable
 
 import msgspec
@@ -43,6 +44,10 @@ _BAD = object()
 _PAIR = ("user", "assistant")
 _ROLES = [tuple("user" if i % 2 == 0 else "assistant" for i in range(n)) for n in range(65)]
 _FOLDER_CACHE_LIMIT = 200_000
+_TEMPLATE_CACHE_LIMIT = 4096
+_SEPS = {0: b"", 3: b'","', 4: b'", "'}
+_OPEN, _CLOSE = (int.from_bytes(x, "little") for x in (b'[["', b'"]]'))
+_SEP, _SEP_SPACE = (int.from_bytes(x, "little") for x in (b'","', b'", "'))
 
 
 class FastMessage(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -94,15 +99,16 @@ class FastBlock:
     """The fast-path records of one block. `add` each record; `verify` the block; then
     `columns` gives the accepted records' table columns."""
 
-    def __init__(self, folders: dict, prefixes: Counter):
+    def __init__(self, folders: dict, prefixes: Counter, templates: dict | None = None):
         self.folders = folders  # shared cache: folder bytes -> parse_folder()
         self.prefixes = prefixes
+        # shared cache: (folder, separator, paths) -> template (records of one video share it)
+        self.templates = templates if templates is not None else {}
         # one tuple per record: (record number in the block, raw videos, question, answer,
-        # turn contents (roles alternate from "user"), start, end); `verify` puts
-        # (offset in the joined videos, paths, bytes per path, bytes between paths, folder
-        # info) in front
+        # turn contents (roles alternate from "user"), start, end)
         self.recs: list[tuple] = []
-        self.templates: list[bytes] = []
+        self.infos: list[tuple] = []  # parse_folder() of each record that `verify` kept
+        self.counts: np.ndarray | None = None  # paths of each kept record
         self.accepted: np.ndarray | None = None
         self.indices: np.ndarray | None = None
         self.got: np.ndarray | None = None  # the joined raw videos
@@ -149,64 +155,78 @@ class FastBlock:
         the record numbers sent on to the exact checker. With `existing(source, video_id)`
         (sorted frame indices on disk, or None), records with a missing frame are sent on
         as well."""
-        if not self.recs:
+        recs = self.recs
+        if not recs:
             self.accepted = np.zeros(0, dtype=bool)
             return []
-        joined = b"".join([r[1] for r in self.recs])
-        templates, kept, bad_k = [], [], []
-        folders, pos = self.folders, 0
-        find, startswith = joined.find, joined.startswith
-        for r in self.recs:
-            end = pos + len(r[1])
-            q_end = find(b'"', pos + 3, end)
-            plen = q_end - pos - 3
+        raws = [r[1] for r in recs]
+        joined = b"".join(raws + [b"\0\0\0\0"])  # (4-byte reads near the end stay inside)
+        got = np.frombuffer(joined, dtype=np.uint8)
+        lens = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
+        pos = _starts(lens)
+        end = pos + lens
+        # the shape of every record at once: `[["`, the first path up to its closing quote,
+        # then the separator and the number of paths it implies, and `"]]`
+        words = _words(got)[4]
+        find = joined.find
+        q_end = np.fromiter((find(b'"', p, e) for p, e in zip((pos + 3).tolist(), end.tolist())),
+                            dtype=np.int64, count=len(recs))
+        q_end[q_end < 0] = len(got) - 4  # no quote: points into the padding
+        after = words[q_end]
+        sep = np.where(after == _SEP_SPACE, 4, np.where(after & 0xFFFFFF == _SEP, 3, 0))
+        single = q_end == end - 3
+        sep[single] = 0
+        plen = q_end - pos - 3
+        n_paths, rest = np.divmod(lens - 6 + sep, np.maximum(plen + sep, 1))
+        n_paths[single] = 1
+        fits = ((lens > 6 + TAIL) & (words[pos] & 0xFFFFFF == _OPEN) & (words[end - 3] & 0xFFFFFF == _CLOSE)
+                & (plen > TAIL) & (q_end < end) & (single | ((sep > 0) & (rest == 0))))
+        folders, templates, cache = self.folders, [], self.templates
+        kept, bad_k, infos = [], [], []
+        for r, ok, p, q, n, sl in zip(range(len(recs)), fits.tolist(), pos.tolist(), q_end.tolist(),
+                                      n_paths.tolist(), sep.tolist()):
             info = None
-            if plen > TAIL and startswith(b'[["', pos) and startswith(b'"]]', end - 3):
-                if q_end == end - 3:
-                    n_paths, sep = 1, b""
-                else:
-                    sep = b'", "' if startswith(b'", "', q_end) else b'","' if startswith(b'","', q_end) else None
-                    if sep is not None:
-                        n_paths, rest = divmod(end - pos - 6 + len(sep), plen + len(sep))
-                        if rest:
-                            sep = None
-                if sep is not None:
-                    folder = joined[pos + 3:q_end - TAIL]
-                    info = folders.get(folder, False)
-                    if info is False:
-                        if len(folders) > _FOLDER_CACHE_LIMIT:
-                            folders.clear()
-                        info = folders[folder] = parse_folder(folder)
+            if ok:
+                folder = joined[p + 3:q - TAIL]
+                info = folders.get(folder, False)
+                if info is False:
+                    if len(folders) > _FOLDER_CACHE_LIMIT:
+                        folders.clear()
+                    info = folders[folder] = parse_folder(folder)
             if info is None:
-                bad_k.append(r[0])
-            else:
-                templates += (b'[["', (folder + _HOLES + sep) * (n_paths - 1), folder + _LAST_HOLES)
-                kept.append((pos, n_paths, plen, len(sep), info) + r)
-            pos = end
-        self.recs = kept
+                bad_k.append(recs[r][0])
+                continue
+            key = (folder, sl, n)
+            template = cache.get(key)
+            if template is None:
+                if len(cache) > _TEMPLATE_CACHE_LIMIT:
+                    cache.clear()
+                template = cache[key] = b'[["' + (folder + _HOLES + _SEPS[sl]) * (n - 1) + folder + _LAST_HOLES
+            templates.append(template)
+            kept.append(r)
+            infos.append(info)
         if not kept:
+            self.recs = []
             self.accepted = np.zeros(0, dtype=bool)
             return bad_k
-        got = np.frombuffer(joined, dtype=np.uint8)
         if bad_k:  # lay the records that fit out as in their templates
-            got = np.concatenate([got[r[0]:r[0] + len(r[6])] for r in kept])
-            kept = self.recs = [(start,) + r[1:] for start, r in zip(_starts([len(r[6]) for r in kept]), kept)]
+            keep = np.array(kept, dtype=np.int64)
+            got = np.concatenate([got[p:e] for p, e in zip(pos[keep].tolist(), end[keep].tolist())] + [got[:4]])
+            lens, plen, sep, n_paths = lens[keep], plen[keep], sep[keep], n_paths[keep]
+            pos = _starts(lens)
+            self.recs = [recs[r] for r in kept]
         want = np.frombuffer(b"".join(templates), dtype=np.uint8)
-        counts = np.array([r[1] for r in kept], dtype=np.int64)
-        plen = np.array([r[2] for r in kept], dtype=np.int64)
-        sep = np.array([r[3] for r in kept], dtype=np.int64)
-        rec_start = np.array([r[0] for r in kept], dtype=np.int64)
-        path_offsets = _starts(counts, total=True)
-        path_rec = np.repeat(np.arange(len(kept)), counts)
+        path_offsets = _starts(n_paths, total=True)
+        path_rec = np.repeat(np.arange(len(kept)), n_paths)
         i = np.arange(path_offsets[-1]) - path_offsets[:-1][path_rec]
-        path_end = rec_start[path_rec] + 3 + (i + 1) * plen[path_rec] + i * sep[path_rec]
+        path_end = pos[path_rec] + 3 + (i + 1) * plen[path_rec] + i * sep[path_rec]
         bad = np.zeros(len(kept), dtype=bool)
         # every hole (0xFF, which UTF-8 never holds) differs from the raw bytes; any other
         # difference is a record that does not fit its template
-        differs = got != want
+        differs = got[:len(want)] != want
         if np.count_nonzero(differs) != 6 * len(path_end):
             differs &= want != HOLE
-            bad[np.searchsorted(rec_start, np.flatnonzero(differs), side="right") - 1] = True
+            bad[np.searchsorted(pos, np.flatnonzero(differs), side="right") - 1] = True
         digits = (_words(got)[8][path_end - TAIL].view(np.uint8).reshape(-1, 8)[:, :6]
                   - np.uint8(48))  # a non-digit wraps above 9
         if (digits > 9).any():  # (the whole-array test is fast; rows only when needed)
@@ -217,55 +237,60 @@ class FastBlock:
         if step_bad.any():
             bad[path_rec[1:][step_bad]] = True
         if existing is not None:
-            for r, rec in enumerate(kept):
+            for r, info in enumerate(infos):
                 if not bad[r]:
-                    have = existing(rec[4][0], rec[4][1])
+                    have = existing(info[0], info[1])
                     idx = indices[path_offsets[r]:path_offsets[r + 1]]
                     if have is None or not np.isin(idx, have).all():
                         bad[r] = True
         self.accepted = ~bad
         self.indices, self.got, self.path_end = indices, got, path_end
-        for r in np.flatnonzero(self.accepted):
-            self.prefixes[kept[r][4][3]] += kept[r][1]
-        return sorted(bad_k + [kept[r][5] for r in np.flatnonzero(bad)])
+        self.infos, self.counts = infos, n_paths
+        prefixes, first = self.prefixes, infos[0][3]
+        names = [x[3] for x in infos]
+        if names.count(first) == len(names):  # the usual case: one prefix
+            prefixes[first] += int(n_paths[self.accepted].sum())
+        else:
+            for name, n, ok in zip(names, n_paths.tolist(), self.accepted.tolist()):
+                if ok:
+                    prefixes[name] += n
+        return sorted(bad_k + [self.recs[r][0] for r in np.flatnonzero(bad)])
 
     def accepted_k(self) -> list[int]:
-        return [r[5] for r, ok in zip(self.recs, self.accepted) if ok]
+        return [r[0] for r, ok in zip(self.recs, self.accepted) if ok]
 
     def columns(self, schema: pa.Schema) -> dict:
         """Table columns of the accepted records, except record_id, source_file and
         source_line (the caller knows the lines)."""
         ok = self.accepted
-        recs = self.recs
+        recs, infos, counts = self.recs, self.infos, self.counts
         indices, path_end = self.indices, self.path_end
         if not ok.all():
-            path_mask = np.repeat(ok, [r[1] for r in recs])
+            path_mask = np.repeat(ok, counts)
             indices, path_end = indices[path_mask], path_end[path_mask]
             recs = [r for r, keep in zip(recs, ok) if keep]
-        _, counts, _, _, info, _, _, question, answer, turns, start, end = zip(*recs)
-        counts = np.array(counts, dtype=np.int64)
+            infos = [x for x, keep in zip(infos, ok) if keep]
+            counts = counts[ok]
+        _, _, question, answer, turns, start, end = zip(*recs)
         offsets = _starts(counts, total=True)
         firsts = offsets[:-1]
         n = len(recs)
         sizes = [len(t) for t in turns]
         contents = list(chain.from_iterable(turns))
-        if len(contents) == 2 * n:  # all plain user/assistant pairs
-            roles = list(_PAIR) * n
-        else:
-            roles = list(chain.from_iterable(_ROLES[m] for m in sizes))
+        roles = ab.repeated_strings(_PAIR, len(contents) // 2)  # every record: user, assistant, ...
         msg_offsets = ab.offsets32(sizes)
         msg_type = schema.field("messages").type
         int_list = schema.field("frame_indices").type
-        struct = pa.StructArray.from_arrays([ab.strings(roles), ab.strings(contents)],
+        struct = pa.StructArray.from_arrays([roles, ab.strings(contents)],
                                             fields=list(msg_type.value_type))
         return {
-            "video_id": ab.strings([x[1] for x in info]),
-            "source": ab.strings([x[0] for x in info]),
+            "video_id": ab.strings([x[1] for x in infos]),
+            "source": ab.strings([x[0] for x in infos]),
             "question": ab.strings(question),
             "answer": ab.strings(answer),
             "messages": ab.lists(msg_offsets, struct, msg_type),
             "frame_indices": ab.lists(offsets, ab.numbers(indices, np.int32), int_list),
-            "frame_paths": ab.lists(offsets, _relpaths(self.got, path_end, info, counts),
+            "frame_paths": ab.lists(offsets, _relpaths(self.got, path_end, infos, counts),
                                     schema.field("frame_paths").type),
             "clip_lengths": ab.lists(np.arange(n + 1), ab.numbers(counts, np.int32), int_list),
             "clip_start": ab.numbers(indices[firsts], np.int32),
@@ -306,7 +331,8 @@ def _relpaths(got: np.ndarray, path_end: np.ndarray, info: list, counts: np.ndar
     """`<source>/<video_id>/<NNNNNN>.jpg` of every path: the tail of each path in the raw
     bytes (the template check proved it equal to the parsed folder's), taken as string
     views over `got` and copied out in one cast."""
-    length = np.repeat(np.array([len(x[2]) + TAIL for x in info], dtype=np.int64), counts)
+    length = np.repeat(np.fromiter(map(len, map(itemgetter(2), info)), dtype=np.int64, count=len(info)) + TAIL,
+                       counts)
     start = path_end - length
     views = np.empty((len(start), 4), dtype=np.int32)
     views[:, 0] = length

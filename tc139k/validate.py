@@ -231,6 +231,11 @@ class _Scheduler:
         self.files, self.settings, self.work = files, settings, work
         self.tasks = [(fi, start, stop) for fi, path in enumerate(files)
                       for start, stop in chunk_bounds(path, chunk_bytes)]
+        if workers > 1:  # the last chunks cut finer, so that the processes finish together
+            tail = self.tasks[-workers:]
+            del self.tasks[-workers:]
+            self.tasks += [(fi, a, b) for fi, start, stop in tail
+                           for a, b in chunk_bounds(files[fi], max(chunk_bytes // 4, 1), start, stop)]
         self.n_pool = workers - 1
         self.pool = None
         self.results: dict[int, object] = {}  # task number -> ChunkResult, or Future from the pool
@@ -284,6 +289,9 @@ class _Scheduler:
                 except BrokenProcessPool as e:
                     raise Tc139kError(f"a worker process checking {self.files[fi].name} (bytes {start}-{stop}) "
                                       f"died ({e}); rerun with --workers 1 to check in one process") from None
+            if self.pool is not None and self.next_task == len(self.tasks) and not any(
+                    isinstance(r, Future) for r in self.results.values()):
+                self.pool.shutdown(wait=False)  # the workers exit while the last merges run
             merger.merge(fi, res, sinks)
             bar.update(stop - start)
             next_merge += 1
@@ -460,8 +468,8 @@ class _Merger:
 
 
 class _TableWriter:
-    """valid.parquet in row groups of exactly ROW_GROUP_ROWS rows, whatever the chunking,
-    so that the file's bytes depend only on the rows."""
+    """valid.parquet in row groups of exactly ROW_GROUP_ROWS rows, each written from one
+    contiguous chunk, so that the file's bytes depend only on the rows."""
 
     def __init__(self, path: Path):
         import pyarrow.parquet as pq
@@ -500,7 +508,9 @@ class _TableWriter:
             self.writer.close()
 
     def _write(self, table) -> None:
-        self.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        # one contiguous chunk per row group: the writer cuts pages at batch ends inside
+        # each chunk, so without this the bytes would depend on how the rows were chunked
+        self.writer.write_table(table.combine_chunks(), row_group_size=ROW_GROUP_ROWS)
 
 
 def _report(result: ValidateResult, frames_root, max_line_bytes) -> dict:

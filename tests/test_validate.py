@@ -275,6 +275,29 @@ def test_outputs_are_deterministic_whatever_the_workers(tmp_path, base):
     assert not (tmp_path / "pool" / ".validate-work").exists()
 
 
+def test_many_pages_are_byte_identical_whatever_the_chunking(tmp_path, base):
+    """Large enough for several Parquet pages per column: the writer cuts pages inside each
+    Arrow chunk, so the chunking (blocks, chunks, workers) must not reach the file."""
+    lines = []
+    for i in range(3000):
+        rec = _rec(base, i % len(base[0]))
+        rec["start_time"] = i  # every line distinct
+        rec.pop("end_time", None)
+        lines.append(rec)
+    path = _write(tmp_path, lines)
+    runs = {"default": {}, "small blocks": {"block_bytes": 8192},
+            "pool": {"workers": 2, "chunk_bytes": 50_000}, "exact": {"fast_path": False}}
+    for name, kw in runs.items():
+        assert run_validate([path], out_dir=tmp_path / name, **kw).valid == 3000
+    meta = pq.ParquetFile(tmp_path / "default" / "valid.parquet").metadata
+    paths_column = [meta.row_group(0).column(j) for j in range(meta.num_columns)
+                    if meta.row_group(0).column(j).path_in_schema.startswith("frame_paths")][0]
+    assert paths_column.total_uncompressed_size > 3 * (1 << 20)  # several 1 MiB pages
+    data = (tmp_path / "default" / "valid.parquet").read_bytes()
+    for name in runs:
+        assert (tmp_path / name / "valid.parquet").read_bytes() == data, name
+
+
 def test_without_out_nothing_is_written(tmp_path, base):
     path = _write(tmp_path, base[1][:5])
     res = run_validate([path])

@@ -18,6 +18,7 @@ strictly increasing.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 import re
 from collections import Counter
 from itertools import chain
@@ -39,7 +40,6 @@ HOLE = 0xFF  # template byte standing for a digit (UTF-8 never holds it)
 _HOLES = bytes([HOLE]) * 6 + b".jpg"
 _LAST_HOLES = _HOLES + b'"]]'
 _INF = math.inf
-_DIGIT_WEIGHTS = np.array([100000, 10000, 1000, 100, 10, 1], dtype=np.int32)
 _BAD = object()
 _PAIR = ("user", "assistant")
 _ROLES = [tuple("user" if i % 2 == 0 else "assistant" for i in range(n)) for n in range(65)]
@@ -48,6 +48,11 @@ _TEMPLATE_CACHE_LIMIT = 4096
 _SEPS = {0: b"", 3: b'","', 4: b'", "'}
 _OPEN, _CLOSE = (int.from_bytes(x, "little") for x in (b'[["', b'"]]'))
 _SEP, _SEP_SPACE = (int.from_bytes(x, "little") for x in (b'","', b'", "'))
+_PAD = bytes(8)
+_GROUP_KEY = np.dtype([("folder", "<u8"), ("length", "<i8"), ("paths", "<i8"), ("sep", "<i8")])
+_MIX = tuple(np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9))
+_LOW6, _ADD_46, _ZEROS, _HIGH_BITS, _PAIRS, _BYTE = (np.uint64(m) for m in (
+    0xFFFFFFFFFFFF, 0x464646464646, 0x303030303030, 0x808080808080, 0x00FF00FF00FF, 0xFF))
 
 
 class FastMessage(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -160,62 +165,38 @@ class FastBlock:
             self.accepted = np.zeros(0, dtype=bool)
             return []
         raws = [r[1] for r in recs]
-        joined = b"".join(raws + [b"\0\0\0\0"])  # (4-byte reads near the end stay inside)
+        joined = b"".join(raws + [_PAD])  # (8-byte reads near the end stay inside)
         got = np.frombuffer(joined, dtype=np.uint8)
         lens = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
         pos = _starts(lens)
-        end = pos + lens
-        # the shape of every record at once: `[["`, the first path up to its closing quote,
-        # then the separator and the number of paths it implies, and `"]]`
-        words = _words(got)[4]
-        find = joined.find
-        q_end = np.fromiter((find(b'"', p, e) for p, e in zip((pos + 3).tolist(), end.tolist())),
-                            dtype=np.int64, count=len(recs))
-        q_end[q_end < 0] = len(got) - 4  # no quote: points into the padding
-        after = words[q_end]
-        sep = np.where(after == _SEP_SPACE, 4, np.where(after & 0xFFFFFF == _SEP, 3, 0))
-        single = q_end == end - 3
-        sep[single] = 0
-        plen = q_end - pos - 3
-        n_paths, rest = np.divmod(lens - 6 + sep, np.maximum(plen + sep, 1))
-        n_paths[single] = 1
-        fits = ((lens > 6 + TAIL) & (words[pos] & 0xFFFFFF == _OPEN) & (words[end - 3] & 0xFFFFFF == _CLOSE)
-                & (plen > TAIL) & (q_end < end) & (single | ((sep > 0) & (rest == 0))))
-        folders, templates, cache = self.folders, [], self.templates
-        kept, bad_k, infos = [], [], []
-        for r, ok, p, q, n, sl in zip(range(len(recs)), fits.tolist(), pos.tolist(), q_end.tolist(),
-                                      n_paths.tolist(), sep.tolist()):
-            info = None
-            if ok:
-                folder = joined[p + 3:q - TAIL]
-                info = folders.get(folder, False)
-                if info is False:
-                    if len(folders) > _FOLDER_CACHE_LIMIT:
-                        folders.clear()
-                    info = folders[folder] = parse_folder(folder)
-            if info is None:
-                bad_k.append(recs[r][0])
-                continue
-            key = (folder, sl, n)
-            template = cache.get(key)
-            if template is None:
-                if len(cache) > _TEMPLATE_CACHE_LIMIT:
-                    cache.clear()
-                template = cache[key] = b'[["' + (folder + _HOLES + _SEPS[sl]) * (n - 1) + folder + _LAST_HOLES
-            templates.append(template)
-            kept.append(r)
-            infos.append(info)
-        if not kept:
+        shape = _shapes(joined, got, pos, pos + lens)
+        # one template per group of records with the same folder, separator and number of
+        # paths; the template comparison below checks every byte of every record, so the
+        # fingerprint that groups folders only has to be good, not exact
+        fits = np.flatnonzero(shape.fits)
+        keys = np.empty(len(fits), dtype=_GROUP_KEY)
+        keys["folder"] = _fingerprint(got, pos[fits] + 3, shape.plen[fits] - TAIL)
+        keys["length"], keys["paths"], keys["sep"] = shape.plen[fits], shape.n_paths[fits], shape.sep[fits]
+        _, firsts, group = np.unique(keys, return_index=True, return_inverse=True)
+        group_info, group_template = self._groups(joined, pos[fits[firsts]], shape, fits[firsts])
+        good = np.zeros(len(recs), dtype=bool)
+        good[fits] = np.array([x is not None for x in group_info], dtype=bool)[group]
+        bad_k = [recs[r][0] for r in np.flatnonzero(~good)]
+        kept = np.flatnonzero(good)
+        if not len(kept):
             self.recs = []
             self.accepted = np.zeros(0, dtype=bool)
             return bad_k
+        kept_group = group[good[fits]].tolist()
+        infos = [group_info[g] for g in kept_group]
+        want = np.frombuffer(b"".join([group_template[g] for g in kept_group] + [_PAD]), dtype=np.uint8)
+        plen, sep, n_paths = shape.plen[kept], shape.sep[kept], shape.n_paths[kept]
         if bad_k:  # lay the records that fit out as in their templates
-            keep = np.array(kept, dtype=np.int64)
-            got = np.concatenate([got[p:e] for p, e in zip(pos[keep].tolist(), end[keep].tolist())] + [got[:4]])
-            lens, plen, sep, n_paths = lens[keep], plen[keep], sep[keep], n_paths[keep]
-            pos = _starts(lens)
-            self.recs = [recs[r] for r in kept]
-        want = np.frombuffer(b"".join(templates), dtype=np.uint8)
+            got = np.concatenate([got[p:p + n] for p, n in zip(pos[kept].tolist(), lens[kept].tolist())] + [got[-8:]])
+            pos = _starts(lens[kept])
+            self.recs = [recs[r] for r in kept.tolist()]
+        else:
+            pos = pos[kept]
         path_offsets = _starts(n_paths, total=True)
         path_rec = np.repeat(np.arange(len(kept)), n_paths)
         i = np.arange(path_offsets[-1]) - path_offsets[:-1][path_rec]
@@ -223,15 +204,13 @@ class FastBlock:
         bad = np.zeros(len(kept), dtype=bool)
         # every hole (0xFF, which UTF-8 never holds) differs from the raw bytes; any other
         # difference is a record that does not fit its template
-        differs = got[:len(want)] != want
+        differs = got != want
         if np.count_nonzero(differs) != 6 * len(path_end):
             differs &= want != HOLE
             bad[np.searchsorted(pos, np.flatnonzero(differs), side="right") - 1] = True
-        digits = (_words(got)[8][path_end - TAIL].view(np.uint8).reshape(-1, 8)[:, :6]
-                  - np.uint8(48))  # a non-digit wraps above 9
-        if (digits > 9).any():  # (the whole-array test is fast; rows only when needed)
-            bad[path_rec[(digits > 9).any(axis=1)]] = True
-        indices = (digits.astype(np.int32) @ _DIGIT_WEIGHTS).astype(np.int32)
+        indices, non_digit = _six_digits(_words(got)[8][path_end - TAIL])
+        if non_digit.any():
+            bad[path_rec[non_digit]] = True
         step_bad = np.diff(indices) <= 0
         step_bad[path_offsets[1:-1] - 1] = False  # from one record to the next
         if step_bad.any():
@@ -246,15 +225,38 @@ class FastBlock:
         self.accepted = ~bad
         self.indices, self.got, self.path_end = indices, got, path_end
         self.infos, self.counts = infos, n_paths
-        prefixes, first = self.prefixes, infos[0][3]
-        names = [x[3] for x in infos]
-        if names.count(first) == len(names):  # the usual case: one prefix
-            prefixes[first] += int(n_paths[self.accepted].sum())
-        else:
-            for name, n, ok in zip(names, n_paths.tolist(), self.accepted.tolist()):
-                if ok:
-                    prefixes[name] += n
+        paths_per_group = np.bincount(np.asarray(kept_group)[self.accepted], weights=n_paths[self.accepted],
+                                      minlength=len(group_info))
+        for info, n in zip(group_info, paths_per_group.tolist()):
+            if n:
+                self.prefixes[info[3]] += int(n)
         return sorted(bad_k + [self.recs[r][0] for r in np.flatnonzero(bad)])
+
+    def _groups(self, joined: bytes, starts: np.ndarray, shape, rows: np.ndarray) -> tuple[list, list]:
+        """parse_folder() and the template of each group, from its first record (None for
+        both when the folder is not a valid one)."""
+        folders, cache = self.folders, self.templates
+        infos, templates = [], []
+        for p, q, n, sl in zip(starts.tolist(), shape.q_end[rows].tolist(), shape.n_paths[rows].tolist(),
+                               shape.sep[rows].tolist()):
+            folder = joined[p + 3:q - TAIL]
+            info = folders.get(folder, False)
+            if info is False:
+                if len(folders) > _FOLDER_CACHE_LIMIT:
+                    folders.clear()
+                info = folders[folder] = parse_folder(folder)
+            template = None
+            if info is not None:
+                key = (folder, sl, n)
+                template = cache.get(key)
+                if template is None:
+                    if len(cache) > _TEMPLATE_CACHE_LIMIT:
+                        cache.clear()
+                    template = cache[key] = (b'[["' + (folder + _HOLES + _SEPS[sl]) * (n - 1)
+                                             + folder + _LAST_HOLES)
+            infos.append(info)
+            templates.append(template)
+        return infos, templates
 
     def accepted_k(self) -> list[int]:
         return [r[0] for r, ok in zip(self.recs, self.accepted) if ok]
@@ -313,6 +315,63 @@ def _turns(msgs) -> list | None:
     if any(not c.strip() for c in contents[1::2]):
         return None
     return contents
+
+
+@dataclass
+class _Shapes:
+    """Per record: does it look like `[["<path>"<sep>"<path>"...]]` with paths of one
+    length (`fits`), where the first path ends (`q_end`), its length, the separator's
+    length (0, 3 or 4) and the number of paths that implies."""
+
+    fits: np.ndarray
+    q_end: np.ndarray
+    plen: np.ndarray
+    sep: np.ndarray
+    n_paths: np.ndarray
+
+
+def _shapes(joined: bytes, got: np.ndarray, pos: np.ndarray, end: np.ndarray) -> _Shapes:
+    words = _words(got)[4]
+    find = joined.find
+    q_end = np.fromiter((find(b'"', p, e) for p, e in zip((pos + 3).tolist(), end.tolist())),
+                        dtype=np.int64, count=len(pos))
+    q_end[q_end < 0] = len(got) - 8  # no quote: points into the padding
+    after = words[q_end]
+    sep = np.where(after == _SEP_SPACE, 4, np.where(after & 0xFFFFFF == _SEP, 3, 0))
+    single = q_end == end - 3
+    sep[single] = 0
+    plen = q_end - pos - 3
+    n_paths, rest = np.divmod(end - pos - 6 + sep, np.maximum(plen + sep, 1))
+    n_paths[single] = 1
+    fits = ((end - pos > 6 + TAIL) & (words[pos] & 0xFFFFFF == _OPEN) & (words[np.maximum(end - 3, 0)] & 0xFFFFFF == _CLOSE)
+            & (plen > TAIL) & (q_end < end) & (single | ((sep > 0) & (rest == 0))))
+    return _Shapes(fits, q_end, plen, sep, n_paths)
+
+
+def _fingerprint(got: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """A 64-bit mix of the last 24 and first 8 bytes of each folder (where video ids and
+    sources are)."""
+    words = _words(got)[8]
+    last = len(words) - 1
+    out = np.zeros(len(start), dtype=np.uint64)
+    for back, mult in ((8, _MIX[0]), (16, _MIX[1]), (24, _MIX[2])):
+        out ^= words[np.clip(start + length - back, 0, last)] * mult
+        out = (out << np.uint64(29)) | (out >> np.uint64(35))
+    return out ^ words[np.clip(start, 0, last)]
+
+
+def _six_digits(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Frame indices from 8-byte little-endian words whose first 6 bytes are the digits
+    (SWAR: all digits of all words at once), and which words hold a non-digit there."""
+    x = words & _LOW6
+    # per byte: >= 0x80 as it is, > 0x39 once 0x46 is added, < 0x30 once 0x30 is taken
+    # away; carries and borrows only reach bytes of words flagged already
+    non_digit = ((x | (x + _ADD_46) | (x - _ZEROS)) & _HIGH_BITS) != 0
+    d = x - _ZEROS
+    d = (d * np.uint64(10) + (d >> np.uint64(8))) & _PAIRS  # bytes 0, 2, 4: two digits each
+    index = ((d & _BYTE).astype(np.int32) * 10000 + ((d >> np.uint64(16)) & _BYTE).astype(np.int32) * 100
+             + (d >> np.uint64(32)).astype(np.int32))
+    return index, non_digit
 
 
 def _words(buf: np.ndarray) -> dict[int, np.ndarray]:

@@ -415,3 +415,56 @@ def test_mutated_records_are_all_accounted_for(tmp_path_factory, short_lines, da
         assert (tmp / "fast" / name).read_bytes() == (tmp / "exact" / name).read_bytes(), name
     assert exact.summary() == res.summary()
     shutil.rmtree(tmp)
+
+
+def test_six_digits_flags_every_non_digit_and_reads_the_rest():
+    import numpy as np
+
+    from tc139k.qafast import _six_digits
+
+    words, want_bad, want_index = [], [], []
+    for at in range(6):
+        for byte in range(256):
+            b = bytearray(b"012345.j")
+            b[at] = byte
+            words.append(int.from_bytes(b, "little"))
+            want_bad.append(not 0x30 <= byte <= 0x39)
+            want_index.append(int(b[:6]) if 0x30 <= byte <= 0x39 else None)
+    index, bad = _six_digits(np.array(words, dtype=np.uint64))
+    assert bad.tolist() == want_bad
+    assert [int(i) for i, w in zip(index, want_index) if w is not None] == [w for w in want_index if w is not None]
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 1_000_000, 1000)
+    index, bad = _six_digits(np.array([int.from_bytes(b"%06d.j" % v, "little") for v in values], dtype=np.uint64))
+    assert not bad.any() and index.tolist() == values.tolist()
+
+
+def test_folders_that_share_a_fingerprint_only_cost_speed(tmp_path, base, monkeypatch):
+    """The fast path groups records by a fingerprint of their folder; when different folders
+    share one, the byte-for-byte template check still tells them apart."""
+    import numpy as np
+
+    from tc139k import qacheck, qafast
+
+    lines = []
+    for i, rec in enumerate(base[0][:40]):
+        rec = json.loads(json.dumps(rec))
+        rec["videos"] = [[f"{PREFIX}coin/vid{i % 5:05d}/{k * 3 + 1:06d}.jpg" for k in range(8)]]
+        rec["start_time"] = i
+        rec.pop("end_time", None)
+        lines.append(rec)
+    path = _write(tmp_path, lines + [b"oops"])
+    exact = run_validate([path], out_dir=tmp_path / "exact", fast_path=False)
+    sent_on = []
+    check_exact = qacheck.Checker._check_exact_records
+
+    def spy(self, data, exact_k, *args):
+        sent_on.extend(exact_k)
+        return check_exact(self, data, exact_k, *args)
+
+    monkeypatch.setattr(qacheck.Checker, "_check_exact_records", spy)
+    monkeypatch.setattr(qafast, "_fingerprint", lambda got, start, length: np.zeros(len(start), dtype=np.uint64))
+    collide = run_validate([path], out_dir=tmp_path / "collide")
+    assert collide.valid == exact.valid == 40 and len(sent_on) > 1 + 8  # (the broken line, and 4 videos in 5)
+    for name in ("valid.parquet", "quarantine.jsonl", "report.json"):
+        assert (tmp_path / "collide" / name).read_bytes() == (tmp_path / "exact" / name).read_bytes(), name

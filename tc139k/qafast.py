@@ -11,16 +11,19 @@ path). A record qualifies when its `videos` is one clip written as
 and every path as long as the first. For a block of records the raw bytes are joined and
 compared with a template built from each record's folder, whose digit positions hold 0xFF
 (a byte UTF-8 never contains), so one masked comparison checks the structure and picks out
-the digits (numpy). The folder is parsed once per distinct folder. Digits must be ASCII and
-strictly increasing.
+the digits (numpy). Records are grouped by a fingerprint of their folder, so the folder is
+parsed and the template built once per group (and cached across blocks); the comparison
+checks every byte, so a fingerprint shared by two folders only sends records on to the
+exact checker. Digits must be ASCII and strictly increasing; all of them are read at once
+as 8-byte words (SWAR).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 import re
 from collections import Counter
+from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
 from typing import Callable

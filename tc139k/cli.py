@@ -387,8 +387,9 @@ def keyframes_compare_cmd(pred, ref, what, tolerance, as_json):
               help="Comma-separated source datasets whose frames to fetch (case-insensitive, "
                    "e.g. youcook2,COIN). Default: all.")
 @click.option("--video-ids", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="File with one video id per line: extract only these videos' frames. The "
-                   "selected sources' archives are still fetched whole.")
+              help="File with one video id per line: extract only these videos' frames. Without "
+                   "--sources, only the archives of the sources that hold them (read from the "
+                   "annotations, which are fetched first) are fetched; archives are fetched whole.")
 @click.option("--no-extract", is_flag=True, help="Fetch and verify the frame archives, do not extract them.")
 @click.option("--keep-archives", is_flag=True,
               help="Keep the archives after extraction (default: delete them once extracted).")
@@ -453,6 +454,8 @@ def download_summary(res) -> list[str]:
         if res.selected_sources:
             lines.append(f"  sources: {', '.join(res.selected_sources)} "
                          f"(available: {', '.join(res.available_sources)})")
+        if res.requested_video_ids:
+            lines += _located_lines(res)
         return lines
     if res.up_to_date:
         return [f"Up to date: {res.local_dir} already holds {origin} @ {commit}{rev} "
@@ -475,6 +478,8 @@ def download_summary(res) -> list[str]:
     if res.archives_deleted:
         lines.append(f"  archives:  {len(res.archives_deleted)} deleted after extraction "
                      "(--keep-archives keeps them)")
+    if res.requested_video_ids:
+        lines += _located_lines(res)
     if res.missing_video_ids:
         shown = ", ".join(res.missing_video_ids[:10])
         more = f" and {len(res.missing_video_ids) - 10} more" if len(res.missing_video_ids) > 10 else ""
@@ -483,6 +488,17 @@ def download_summary(res) -> list[str]:
                  f"{res.elapsed_s:.1f} s")
     lines.append(f"  manifest:  {res.manifest}")
     return lines
+
+
+def _located_lines(res) -> list[str]:
+    if res.video_sources is None:
+        if res.dry_run:
+            return ["  note:      the sources that hold the requested videos are read from the "
+                    "annotations, once fetched; until then every selected source is listed"]
+        return []
+    holding = sorted({s for found in res.video_sources.values() for s in found})
+    return [f"  located:   {len(res.video_sources)} of {res.requested_video_ids} requested video(s) in "
+            f"the annotations, in: {', '.join(holding) or 'none'} (only these archives are fetched)"]
 
 
 # ---- run / demo ---------------------------------------------------------------------------

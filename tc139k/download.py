@@ -10,6 +10,9 @@ place), checked against the hash the source publishes, and extracted into
 so that a rerun fetches and extracts only what is missing (nothing at all when everything
 is present) and an interrupted run resumes: finished files are kept, a partly transferred
 file continues from its last byte.
+
+With video ids and no explicit sources, the annotations are fetched first and read for the
+sources that hold those videos (`locate.locate_videos`); only their archives are fetched.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from .atomic import read_json, write_json
 from .errors import DiskFullError, DownloadError, IntegrityError, UsageError
 from .extract import (DEFAULT_MAX_MEMBER_BYTES, WORK_DIR, FrameArchive, extract_frames,
                       group_archives)
+from .locate import locate_videos
 from .hub import (DEFAULT_REPO, MANIFEST_NAME, ContentHasher, HubSource, MirrorSource, RemoteFile,
                   RepoSource, hash_file)
 from .paths import is_safe_name, source_key
@@ -64,6 +68,10 @@ class DownloadResult:
     sources_up_to_date: list[str] = field(default_factory=list)
     archives_deleted: list[str] = field(default_factory=list)
     missing_video_ids: list[str] = field(default_factory=list)
+    requested_video_ids: int = 0
+    # with video ids and no --sources: each located id's sources (from the annotations), or
+    # None when the annotations were not at hand (a dry run before they are fetched)
+    video_sources: dict[str, list[str]] | None = None
     videos_total: int = 0
     frames_total: int = 0
     plan: list[dict] = field(default_factory=list)
@@ -469,47 +477,34 @@ def run_download(
         repo=repo, origin=src.kind, mirror=str(src.location) if mirror is not None else None,
         requested_revision=revision, resolved_commit=commit, local_dir=str(root),
         manifest=str(manifest_path), dry_run=dry_run, available_sources=sorted(archives),
-        selected_sources=selected)
+        selected_sources=selected, requested_video_ids=len(wanted_ids or ()))
 
-    annotation_items, jobs = _plan(result, by_path, archives, others, manifest, root, src,
-                                   no_extract, keep_archives, wanted_ids)
+    annotation_items = _plan_annotations(result, by_path, others, manifest, root)
+    execution = _Execution(root, src, result, repo, revision, commit, show_progress, max_workers,
+                           max_member_bytes, keep_archives)
+    if wanted_ids is not None and sources is None:
+        # only the archives of the sources that hold the wanted videos: the annotations say
+        # which, so they come first
+        if annotation_items and not dry_run:
+            _check_disk(result, root, [], keep_archives or no_extract)
+            manifest = execution.execute(manifest_path, manifest, annotation_items, [])
+            for entry in result.plan:
+                if entry["kind"] == "annotation" and entry["action"] != "present":
+                    entry["action"] = "fetched"
+            annotation_items = []
+        if not annotation_items:
+            located = locate_videos([root / p for p in sorted(others) if p.endswith(".jsonl")], wanted_ids)
+            result.video_sources = {v: sorted(located[v]) for v in sorted(located)}
+            holding = set().union(*located.values())
+            result.selected_sources = selected = [s for s in selected if s in holding]
+    jobs = _plan_sources(result, by_path, archives, manifest, root, src, no_extract, keep_archives,
+                         wanted_ids)
     frames_est = _disk_needs(result, jobs, keep_archives or no_extract, root)
     if dry_run:
         result.elapsed_s = round(time.perf_counter() - t0, 3)
         return result
-    if result.bytes_needed > result.free_bytes:
-        raise DiskFullError(
-            f"{root} has {human_bytes(result.free_bytes)} free but this download needs about "
-            f"{human_bytes(result.bytes_needed)} ({human_bytes(result.bytes_to_fetch)} to fetch"
-            + (f", about {human_bytes(frames_est)} of frames" if frames_est else "")
-            + "); free some space or pick fewer --sources")
-
-    root.mkdir(parents=True, exist_ok=True)
-    with _exclusive(root):
-        for stale in ("staging", "trash"):  # left by a killed run; never holds finished work
-            shutil.rmtree(root / WORK_DIR / stale, ignore_errors=True)
-        if manifest is None:
-            manifest = Manifest(manifest_path, {"format": MANIFEST_FORMAT, "files": {}, "sources": {}})
-        from . import __version__
-
-        manifest.data.update({
-            "tool": "tc139k", "tool_version": __version__, "repo": repo, "origin": src.kind,
-            "mirror": result.mirror, "requested_revision": revision, "resolved_commit": commit,
-        })
-        run = _Run(root, src, manifest, result, show_progress, max_workers)
-        run.bytes_bar = progress(result.bytes_to_fetch or None, desc="download", unit="B",
-                                 enabled=show_progress, unit_scale=True, unit_divisor=1024)
-        try:
-            with disk_full_as_error(root):
-                run.get_files(annotation_items)
-                for job in jobs:
-                    run.run_source(job, max_member_bytes, keep_archives)
-                manifest.save()
-        except OSError as e:
-            raise DownloadError(f"{e.filename or root}: {e.strerror}") from None
-        finally:
-            run.bytes_bar.close()
-        shutil.rmtree(root / WORK_DIR / "partial", ignore_errors=True)  # every transfer finished
+    _check_disk(result, root, jobs, keep_archives or no_extract, frames_est)
+    manifest = execution.execute(manifest_path, manifest, annotation_items, jobs)
 
     if wanted_ids is not None and not no_extract:
         found = {v for s in selected for v in manifest.sources.get(s, {}).get("videos", {})}
@@ -523,10 +518,64 @@ def run_download(
     return result
 
 
-def _plan(result: DownloadResult, by_path: dict, archives: dict, others: list[str],
-          manifest: Manifest | None, root: Path, src: RepoSource, no_extract: bool, keep_archives: bool,
-          wanted_ids: set[str] | None) -> tuple[list, list[SourceJob]]:
-    """Decide what to do with every file; fills `result.plan` and returns the work to do."""
+class _Execution:
+    """Runs planned work under the local folder's lock, updating the manifest."""
+
+    def __init__(self, root: Path, src: RepoSource, result: DownloadResult, repo: str, revision: str | None,
+                 commit: str | None, show_progress: bool, max_workers: int, max_member_bytes: int,
+                 keep_archives: bool):
+        self.root, self.src, self.result = root, src, result
+        self.repo, self.revision, self.commit = repo, revision, commit
+        self.show_progress, self.max_workers = show_progress, max_workers
+        self.max_member_bytes, self.keep_archives = max_member_bytes, keep_archives
+
+    def execute(self, manifest_path: Path, manifest: Manifest | None, annotation_items: list,
+                jobs: list[SourceJob]) -> Manifest:
+        root, result = self.root, self.result
+        root.mkdir(parents=True, exist_ok=True)
+        with _exclusive(root):
+            for stale in ("staging", "trash"):  # left by a killed run; never holds finished work
+                shutil.rmtree(root / WORK_DIR / stale, ignore_errors=True)
+            if manifest is None:
+                manifest = Manifest(manifest_path, {"format": MANIFEST_FORMAT, "files": {}, "sources": {}})
+            from . import __version__
+
+            manifest.data.update({
+                "tool": "tc139k", "tool_version": __version__, "repo": self.repo, "origin": self.src.kind,
+                "mirror": result.mirror, "requested_revision": self.revision, "resolved_commit": self.commit,
+            })
+            run = _Run(root, self.src, manifest, result, self.show_progress, self.max_workers)
+            run.bytes_bar = progress(result.bytes_to_fetch or None, desc="download", unit="B",
+                                     enabled=self.show_progress, unit_scale=True, unit_divisor=1024)
+            try:
+                with disk_full_as_error(root):
+                    run.get_files(annotation_items)
+                    for job in jobs:
+                        run.run_source(job, self.max_member_bytes, self.keep_archives)
+                    manifest.save()
+            except OSError as e:
+                raise DownloadError(f"{e.filename or root}: {e.strerror}") from None
+            finally:
+                run.bytes_bar.close()
+            shutil.rmtree(root / WORK_DIR / "partial", ignore_errors=True)  # every transfer finished
+        return manifest
+
+
+def _check_disk(result: DownloadResult, root: Path, jobs: list[SourceJob], keep_all: bool,
+                frames_est: int | None = None) -> None:
+    if frames_est is None:  # the annotations alone
+        frames_est = _disk_needs(result, jobs, keep_all, root)
+    if result.bytes_needed > result.free_bytes:
+        raise DiskFullError(
+            f"{root} has {human_bytes(result.free_bytes)} free but this download needs about "
+            f"{human_bytes(result.bytes_needed)} ({human_bytes(result.bytes_to_fetch)} to fetch"
+            + (f", about {human_bytes(frames_est)} of frames" if frames_est else "")
+            + "); free some space or pick fewer --sources")
+
+
+def _plan_annotations(result: DownloadResult, by_path: dict, others: list[str], manifest: Manifest | None,
+                      root: Path) -> list:
+    """Decide what to do with every annotation file; fills `result.plan`."""
     annotation_items = []
     for p in sorted(others):
         f = by_path[p]
@@ -537,6 +586,14 @@ def _plan(result: DownloadResult, by_path: dict, archives: dict, others: list[st
             result.files_present.append(p)
         else:
             annotation_items.append((f, "annotation"))
+    return annotation_items
+
+
+def _plan_sources(result: DownloadResult, by_path: dict, archives: dict, manifest: Manifest | None,
+                  root: Path, src: RepoSource, no_extract: bool, keep_archives: bool,
+                  wanted_ids: set[str] | None) -> list[SourceJob]:
+    """Decide what to do with every selected source's archives; fills `result.plan` and
+    returns the work to do."""
     jobs = []
     for s in result.selected_sources:
         job = _plan_source(archives[s], by_path, manifest, root, src, no_extract, keep_archives,
@@ -556,7 +613,7 @@ def _plan(result: DownloadResult, by_path: dict, archives: dict, others: list[st
             jobs.append(job)
         else:
             result.sources_up_to_date.append(s)
-    return annotation_items, jobs
+    return jobs
 
 
 def _disk_needs(result: DownloadResult, jobs: list[SourceJob], keep_all: bool, root: Path) -> int:

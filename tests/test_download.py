@@ -40,6 +40,13 @@ def frames_of(sample, *sources) -> dict[str, str]:
     return {k: v for k, v in tree_digest(sample.frames).items() if k.split("/")[0] in sources}
 
 
+def videos_by_source(sample) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for vid, t in sorted(sample.truth.items()):
+        out.setdefault(t["source"], []).append(vid)
+    return out
+
+
 def leftovers(local: Path) -> list[str]:
     work = local / WORK_DIR
     return [p.relative_to(local).as_posix() for sub in ("staging", "trash", "partial")
@@ -159,9 +166,7 @@ def test_verify_finds_damage_and_a_rerun_repairs_it(hub, sample, tmp_path):
 
 
 def test_selected_sources_and_video_ids(hub, sample, tmp_path):
-    by_source = {}
-    for vid, t in sorted(sample.truth.items()):
-        by_source.setdefault(t["source"], []).append(vid)
+    by_source = videos_by_source(sample)
     wanted = [by_source["youcook2"][0], by_source["tvsum"][1]]
     ids_file = tmp_path / "ids.txt"
     ids_file.write_text(f"# videos to extract\n{wanted[0]}\n\n{wanted[1]}  # trailing comment\nnot_a_video\n")
@@ -185,6 +190,66 @@ def test_selected_sources_and_video_ids(hub, sample, tmp_path):
     assert res.sources_extracted["youcook2"]["skipped_unselected"] > 0
     assert {p.name for p in (local / "frames" / "youcook2").iterdir()} == {
         wanted[0], by_source["youcook2"][1]}
+
+
+def test_video_ids_fetch_only_the_archives_of_their_sources(hub, sample, tmp_path):
+    by_source = videos_by_source(sample)
+    wanted = [by_source["tvsum"][0], by_source["youcook2"][1]]
+    local = tmp_path / "local"
+
+    # a dry run cannot read annotations it has not fetched: every source is still listed
+    plan = run_download(local_dir=local, endpoint=hub.endpoint, video_ids=wanted + ["nope"], dry_run=True, **FAST)
+    assert plan.video_sources is None and plan.selected_sources == plan.available_sources
+    assert not local.exists()
+
+    hub.reset()
+    res = run_download(local_dir=local, endpoint=hub.endpoint, video_ids=wanted + ["nope"], **FAST)
+    assert res.video_sources == {wanted[0]: ["tvsum"], wanted[1]: ["youcook2"]}
+    assert res.selected_sources == ["tvsum", "youcook2"] and res.missing_video_ids == ["nope"]
+    fetched = {e.path for e in hub.content_requests()}
+    assert not any(p.startswith(("COIN", "HiREST", "VideoIC")) for p in fetched)
+    assert any(p.startswith("TVSum") for p in fetched) and any(p.startswith("Youcook2") for p in fetched)
+    assert {p.name for p in (local / "frames").glob("*/*")} == set(wanted)
+    assert tree_digest(local / "frames") == {
+        k: v for k, v in tree_digest(sample.frames).items() if k.split("/")[1] in wanted}
+
+    # with the annotations in place, a dry run narrows too
+    other = by_source["coin"][0]
+    plan = run_download(local_dir=local, endpoint=hub.endpoint, video_ids=[other], dry_run=True, **FAST)
+    assert plan.video_sources == {other: ["coin"]} and plan.selected_sources == ["coin"]
+    assert [e["source"] for e in plan.plan if e["kind"] == "archive"] == ["coin"]
+
+
+def test_cli_says_where_the_requested_videos_are(hub, sample, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from tc139k.cli import main
+
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    vid = next(v for v, t in sorted(sample.truth.items()) if t["source"] == "hirest")
+    ids = tmp_path / "ids.txt"
+    ids.write_text(f"{vid}\nnope\n")
+    local = str(tmp_path / "l")
+    r = CliRunner().invoke(main, ["download", "--local-dir", local, "--video-ids", str(ids), "--dry-run"])
+    assert r.exit_code == 0, r.output
+    assert "read from the annotations, once fetched" in r.output
+    r = CliRunner().invoke(main, ["download", "--local-dir", local, "--video-ids", str(ids)])
+    assert r.exit_code == 0, r.output
+    assert "located:   1 of 2 requested video(s) in the annotations, in: hirest" in r.output
+    assert "extracted: hirest" in r.output and "1 requested video id(s): nope" in r.output
+
+
+def test_locate_videos_reads_frame_paths_and_passes_over_other_lines(tmp_path):
+    from tc139k.locate import locate_videos
+
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text("\n".join([
+        json.dumps({"messages": [], "videos": [["x/frames/COIN/v1/000001.jpg"], ["p/tvsum/v2/000003.jpg"]]}),
+        "not json", json.dumps({"videos": "v1.mp4"}), json.dumps({"other": 1}),
+        json.dumps({"videos": [[], ["bad path"], ["a/youcook2/v1/000007.jpg"]]}), ""]))
+    more = tmp_path / "more.jsonl"
+    more.write_text(json.dumps({"videos": [["q/hirest/v3/000000.jpg"]]}) + "\n")
+    assert locate_videos([qa, more], {"v1", "v3", "v9"}) == {"v1": {"coin", "youcook2"}, "v3": {"hirest"}}
 
 
 def test_unknown_source_lists_the_available_ones(hub, tmp_path):

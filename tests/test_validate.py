@@ -468,3 +468,16 @@ def test_folders_that_share_a_fingerprint_only_cost_speed(tmp_path, base, monkey
     assert collide.valid == exact.valid == 40 and len(sent_on) > 1 + 8  # (the broken line, and 4 videos in 5)
     for name in ("valid.parquet", "quarantine.jsonl", "report.json"):
         assert (tmp_path / "collide" / name).read_bytes() == (tmp_path / "exact" / name).read_bytes(), name
+
+
+def test_empty_file_and_the_file_hash(tmp_path, base):
+    import xxhash
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    res = run_validate([empty], out_dir=tmp_path / "e")
+    assert (res.records, res.valid, res.passed) == (0, 0, True)
+    assert res.inputs[0].xxh3_128 == xxhash.xxh3_128(b"").hexdigest()
+    assert pq.read_table(tmp_path / "e" / "valid.parquet").num_rows == 0
+    path = _write(tmp_path, base[1][:7])
+    assert run_validate([path]).inputs[0].xxh3_128 == xxhash.xxh3_128(path.read_bytes()).hexdigest()

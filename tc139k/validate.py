@@ -49,6 +49,7 @@ CHUNK_BYTES = 32 << 20  # one task for a worker process
 MAX_LINE_BYTES = 64 << 20
 PARALLEL_MIN_BYTES = 48 << 20  # below this, starting processes costs more than it saves
 MAX_EXAMPLES = 5
+HASH_WINDOW = 64 << 20  # a multiple of mmap.ALLOCATIONGRANULARITY
 
 
 @dataclass
@@ -322,10 +323,12 @@ class _FileHasher:
                 h = xxhash.xxh3_128()
                 with open(p, "rb") as f:
                     size = os.fstat(f.fileno()).st_size
-                    if size:  # mapped, not read: no copy of the file (mmap cannot map 0 bytes)
-                        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m, memoryview(m) as view:
-                            for at in range(0, size, 16 << 20):
-                                h.update(view[at:at + (16 << 20)])
+                    # mapped a window at a time rather than read: no copy of the file, and
+                    # no more of it counted in this process's memory than one window
+                    for at in range(0, size, HASH_WINDOW):
+                        with mmap.mmap(f.fileno(), min(HASH_WINDOW, size - at), access=mmap.ACCESS_READ,
+                                       offset=at) as m:
+                            h.update(m)
                 self.digests.append(h.hexdigest())
         except BaseException as e:  # raised in the caller by result()
             self.error = e

@@ -30,7 +30,7 @@ from . import arrowbuild as ab
 from . import schemas
 from .jsonl import JSON_BLANK, Block, LongLine
 from .paths import FramePathError, frame_relpath, parse_frame_path
-from .qafast import NUMERIC_RE, FastBlock, _starts
+from .qafast import NUMERIC_RE, FastBlock, _path_positions, _six_digits, _starts, _words
 
 TABLE_SCHEMA_ID = "qa_table.v1"
 RECORD_SCHEMA_ID = "qa.v1"
@@ -39,7 +39,6 @@ MESSAGE_FIELDS = ("role", "content")
 VIDEO_TAG = "<video>"
 MAX_DETAILS = 3  # problems of one kind listed per record before "and N more"
 TAIL = 10  # len("000000.jpg")
-_DIGIT_WEIGHTS = np.array([100000, 10000, 1000, 100, 10, 1], dtype=np.int32)
 _DIR_CACHE_LIMIT = 200_000
 
 
@@ -401,10 +400,9 @@ class Checker:
         mismatch = np.flatnonzero(got != want)
         if len(mismatch):
             bad[np.searchsorted(clip_start, mismatch, side="right") - 1] = True
-        nondigit = ~((digits >= 48) & (digits <= 57)).all(axis=1)
+        indices, nondigit = _six_digits(_words(got)[8][newline - TAIL])
         if nondigit.any():
             bad[path_clip[nondigit]] = True
-        indices = ((digits.astype(np.int32) - 48) @ _DIGIT_WEIGHTS).astype(np.int32)
         step_bad = (np.diff(indices) <= 0) & (path_clip[1:] == path_clip[:-1])
         if step_bad.any():
             bad[path_clip[1:][step_bad]] = True
@@ -572,12 +570,6 @@ class Checker:
 
 
 # ---- helpers -------------------------------------------------------------------------------
-
-def _path_positions(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For consecutive clips of `counts` paths: each path's clip and position in its clip."""
-    path_clip = np.repeat(np.arange(len(counts)), counts)
-    return path_clip, np.arange(len(path_clip)) - _starts(counts)[path_clip]
-
 
 def _relpath_buffer(fast: _FastClips) -> tuple[np.ndarray, np.ndarray]:
     """UTF-8 bytes and int32 offsets of `<source>/<video_id>/<NNNNNN>.jpg` for every path of

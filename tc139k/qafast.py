@@ -201,8 +201,7 @@ class FastBlock:
         else:
             pos = pos[kept]
         path_offsets = _starts(n_paths, total=True)
-        path_rec = np.repeat(np.arange(len(kept)), n_paths)
-        i = np.arange(path_offsets[-1]) - path_offsets[:-1][path_rec]
+        path_rec, i = _path_positions(n_paths)
         path_end = pos[path_rec] + 3 + (i + 1) * plen[path_rec] + i * sep[path_rec]
         bad = np.zeros(len(kept), dtype=bool)
         # every hole (0xFF, which UTF-8 never holds) differs from the raw bytes; any other
@@ -403,6 +402,12 @@ def _relpaths(got: np.ndarray, path_end: np.ndarray, info: list, counts: np.ndar
     views[:, 3] = start
     arr = pa.Array.from_buffers(pa.string_view(), len(start), [None, pa.py_buffer(views), pa.py_buffer(got)])
     return arr.cast(pa.string())
+
+
+def _path_positions(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For consecutive clips of `counts` paths: each path's clip and position in its clip."""
+    path_clip = np.repeat(np.arange(len(counts)), counts)
+    return path_clip, np.arange(len(path_clip)) - _starts(counts)[path_clip]
 
 
 def _starts(sizes, total: bool = False) -> np.ndarray:

@@ -154,8 +154,9 @@ def per_record_validator(path: Path) -> tuple[int, int]:
 
 # ---- (c) plain per-line decoders, parsing only ------------------------------------------------
 
-def parse_msgspec(path: Path) -> int:
-    decode, n = msgspec.json.Decoder().decode, 0
+def parse_lines(path: Path, decode) -> int:
+    """Decode every line of `path` with `decode`; returns the number of lines."""
+    n = 0
     with open(path, "rb") as f:
         for line in f:
             decode(line)
@@ -163,22 +164,9 @@ def parse_msgspec(path: Path) -> int:
     return n
 
 
-def parse_msgspec_typed(path: Path) -> int:
-    decode, n = msgspec.json.Decoder(QARecord).decode, 0
-    with open(path, "rb") as f:
-        for line in f:
-            decode(line)
-            n += 1
-    return n
-
-
-def parse_orjson(path: Path) -> int:
-    loads, n = orjson.loads, 0
-    with open(path, "rb") as f:
-        for line in f:
-            loads(line)
-            n += 1
-    return n
+DECODERS = {"msgspec (generic)": msgspec.json.Decoder().decode,
+            "msgspec (typed struct)": msgspec.json.Decoder(QARecord).decode,
+            "orjson": orjson.loads}
 
 
 # ---- measuring ---------------------------------------------------------------------------------
@@ -239,9 +227,7 @@ def main() -> None:
         t_b, table = best_of(args.repeat, pj.read_json, qa)
         assert table.num_rows == args.records
         del table
-        decoders = {"msgspec (generic)": parse_msgspec, "msgspec (typed struct)": parse_msgspec_typed,
-                    "orjson": parse_orjson}
-        t_c = {name: best_of(args.repeat, fn, qa)[0] for name, fn in decoders.items()}
+        t_c = {name: best_of(args.repeat, parse_lines, qa, decode)[0] for name, decode in DECODERS.items()}
         fastest = min(t_c, key=t_c.get)
 
         print(f"ours  tc139k validate --out --json   {ours:6.2f} s  {args.records / ours:9,.0f} records/s  "

@@ -42,6 +42,17 @@ TAIL = 10  # len("000000.jpg")
 _DIR_CACHE_LIMIT = 200_000
 
 
+def decode_problem(raw, ex: Exception) -> tuple[str, str]:
+    """The problem of a line msgspec could not decode. msgspec 0.23 reports invalid UTF-8 as
+    a DecodeError among the syntax errors, 0.22 as a UnicodeDecodeError placed within one
+    string: the line's bytes are checked here, so code and message do not depend on msgspec."""
+    try:
+        str(raw, "utf-8")
+    except UnicodeDecodeError as u:
+        return ("invalid_utf8", f"byte {u.start}: {u.reason}")
+    return ("invalid_json", str(ex))
+
+
 class Message(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     role: str
     content: str
@@ -243,10 +254,8 @@ class Checker:
                 typed = self.decoder.decode(raw)
             except msgspec.ValidationError:
                 self._check_generic(raw, rec, len(recs) - 1, clips)
-            except msgspec.DecodeError as ex:
-                rec.problems.append(("invalid_json", str(ex)))
-            except UnicodeDecodeError as ex:
-                rec.problems.append(("invalid_utf8", f"byte {ex.start}: {ex.reason}"))
+            except (msgspec.DecodeError, UnicodeDecodeError) as ex:
+                rec.problems.append(decode_problem(raw, ex))
             else:
                 self._check_record(rec, len(recs) - 1, typed.messages, typed.videos,
                                    typed.start_time, typed.end_time, clips)
@@ -351,7 +360,7 @@ class Checker:
         try:
             obj = self.generic.decode(raw)
         except msgspec.DecodeError as ex:
-            rec.problems.append(("invalid_json", str(ex)))
+            rec.problems.append(decode_problem(raw, ex))
             return
         if not isinstance(obj, dict):
             rec.problems.append(("not_an_object", f"the line holds a JSON {_json_type(obj)}, not an object"))

@@ -144,6 +144,18 @@ def test_lines_that_are_not_records(tmp_path, base, line, code):
         assert raw.encode() == line
 
 
+def test_invalid_utf8_is_named_whatever_the_msgspec_version(tmp_path, base):
+    # msgspec 0.23 reports invalid UTF-8 as a DecodeError; 0.22 let it through to str
+    line = b'{"messages": [{"role": "user", "content": "<video>\xe9t\xe9"}], "videos": [[]]}'
+    path = _write(tmp_path, [base[1][0], line])
+    res, _, quarantine = _run(tmp_path, path)
+    [entry] = quarantine
+    at = line.index(b"\xe9")
+    assert entry["reasons"] == [{"code": "invalid_utf8", "message": f"byte {at}: invalid continuation byte"}]
+    assert base64.b64decode(entry["raw_base64"]) == line and "raw" not in entry
+    assert res.reasons == {"invalid_utf8": 1}
+
+
 def test_valid_variants_are_accepted(tmp_path, base):
     rec = _rec(base)
     clip = rec["videos"][0]

@@ -29,8 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tc139k.extract import extract_frames  # noqa: E402
-from tc139k.hub import ContentHasher, RemoteFile  # noqa: E402
+from tc139k.download.extract import extract_frames  # noqa: E402
+from tc139k.download.hub import ContentHasher, RemoteFile  # noqa: E402
 
 
 class SplitWriter(io.RawIOBase):

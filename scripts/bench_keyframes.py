@@ -43,7 +43,7 @@ def build_frames(work: Path, n_videos: int) -> tuple[Path, list[tuple[str, str, 
     """Sample frames resized to 224 px, videos replicated to `n_videos`."""
     from PIL import Image
 
-    from tc139k.frames import list_frame_videos
+    from tc139k.keyframes.frames import list_frame_videos
     from tc139k.sample import build_sample
 
     info = build_sample(work / "sample", seed=0, write_frames=True)
@@ -89,7 +89,7 @@ def child_end_to_end(args) -> None:
     import psutil
     import torch
 
-    from tc139k.keyframes import run_keyframes
+    from tc139k.keyframes.build import run_keyframes
 
     torch.set_num_threads(os.cpu_count() or 1)
     samples: list[tuple[float, int]] = []
@@ -131,8 +131,8 @@ def run_child(frames_root, ids, checkpoint, out, batch_size) -> dict:
 def encoder_alone(frames_root, videos, checkpoint, batch_size) -> dict:
     import torch
 
-    from tc139k.encoder import Encoder, resolve_model
-    from tc139k.frames import decode, list_frame_videos
+    from tc139k.keyframes.encoder import Encoder, resolve_model
+    from tc139k.keyframes.frames import decode, list_frame_videos
 
     torch.set_num_threads(os.cpu_count() or 1)
     encoder = Encoder(resolve_model("ViT-B-32", str(checkpoint)), "auto")
@@ -155,10 +155,10 @@ def naive(frames_root, videos, checkpoint, n_frames) -> dict:
     import torch
     from scenedetect import FrameTimecode
 
-    from tc139k import dtd
-    from tc139k.encoder import Encoder, resolve_model
-    from tc139k.frames import read_jpeg
-    from tc139k.scenes import SceneParams, make_detector
+    from tc139k.keyframes.build import dtd
+    from tc139k.keyframes.encoder import Encoder, resolve_model
+    from tc139k.keyframes.frames import read_jpeg
+    from tc139k.keyframes.scenes import SceneParams, make_detector
 
     torch.set_num_threads(os.cpu_count() or 1)
     encoder = Encoder(resolve_model("ViT-B-32", str(checkpoint)), "auto")

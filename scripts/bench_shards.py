@@ -28,10 +28,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 
-from tc139k.keyframes import run_keyframes
+from tc139k.keyframes.build import run_keyframes
 from tc139k.sample import build_sample
-from tc139k.shards import run_shards_build
-from tc139k.validate import run_validate
+from tc139k.shards.build import run_shards_build
+from tc139k.validate.run import run_validate
 
 
 def drop_caches_best_effort() -> None:

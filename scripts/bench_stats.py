@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tc139k import dtd, kfio
-from tc139k.stats import DEFAULT_THRESHOLDS, redundancy_stats
+from tc139k.keyframes import dtd
+from tc139k.keyframes import store as kfio
+from tc139k.stats.redundancy import DEFAULT_THRESHOLDS, redundancy_stats
 
 SOURCES = ["coin", "qv-highlights", "youcook2", "vitt", "youmakeup", "videoic", "hirest", "queryd"]
 TAU = 0.5
@@ -114,7 +115,7 @@ def in_memory_sweeps(folder: Path, limit: int, thresholds) -> tuple[float, float
 
 CHILD = """
 import json, resource, sys, time
-from tc139k.stats import redundancy_stats
+from tc139k.stats.redundancy import redundancy_stats
 t0 = time.perf_counter()
 s = redundancy_stats(sys.argv[1], show_progress=False)
 seconds = time.perf_counter() - t0

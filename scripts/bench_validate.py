@@ -38,9 +38,9 @@ import psutil
 import pyarrow.json as pj
 
 from tc139k.paths import FramePathError, parse_frame_path
-from tc139k.qacheck import QARecord
+from tc139k.validate.exact import QARecord
 from tc139k.sample import build_sample
-from tc139k.validate import run_validate
+from tc139k.validate.run import run_validate
 
 CLIP_FRAMES = 64
 VIDEO_VARIANTS = 790  # x 14 sample videos: about 11,000 distinct videos, as in the dataset

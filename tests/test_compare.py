@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tc139k import kfio
+from tc139k.keyframes import store as kfio
 from tc139k.cli import main
-from tc139k.compare import compare_times, match_count
+from tc139k.keyframes.compare import compare_times, match_count
 from tc139k.errors import SchemaError, UsageError
 
 

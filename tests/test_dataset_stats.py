@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from tc139k.cli import main
-from tc139k.dataset_stats import dataset_stats
+from tc139k.stats.dataset import dataset_stats
 from tc139k.errors import UsageError
 
 QA = "time_chat_online_139k_train_flt.jsonl"

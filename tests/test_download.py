@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from hubserver import HubServer
-from tc139k import download as dl
-from tc139k import extract
-from tc139k.download import run_download
+from tc139k.download import run as dl
+from tc139k.download import extract
+from tc139k.download.run import run_download
 from tc139k.errors import (DiskFullError, DownloadError, HostileArchiveError, IntegrityError,
                            UsageError)
-from tc139k.extract import WORK_DIR
-from tc139k.hub import MANIFEST_NAME, check_repo_path
+from tc139k.download.extract import WORK_DIR
+from tc139k.download.hub import MANIFEST_NAME, check_repo_path
 
 REPO = "yaolily/TimeChat-Online-139K"
 ANNOT_REPO = "wyccccc/TimeChat-Online-139K"
@@ -240,7 +240,7 @@ def test_cli_says_where_the_requested_videos_are(hub, sample, tmp_path, monkeypa
 
 
 def test_locate_videos_reads_frame_paths_and_passes_over_other_lines(tmp_path):
-    from tc139k.locate import locate_videos
+    from tc139k.download.locate import locate_videos
 
     qa = tmp_path / "qa.jsonl"
     qa.write_text("\n".join([
@@ -507,7 +507,7 @@ def cli(hub, tmp_path, *args, token=None):
                HF_HUB_DISABLE_TELEMETRY="1")
     if token:
         env["HF_TOKEN"] = token
-    return subprocess.run([sys.executable, "-m", "tc139k.cli", "download", *args],
+    return subprocess.run([sys.executable, "-m", "tc139k", "download", *args],
                           capture_output=True, text=True, env=env, timeout=120)
 
 

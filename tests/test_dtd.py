@@ -8,8 +8,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tc139k import dtd
-from tc139k.keyframes import PIXEL_CELL, pixel_scores
+from tc139k.keyframes import dtd
+from tc139k.keyframes.build import PIXEL_CELL, pixel_scores
 
 
 def _tokens(t: int, n: int, d: int, seed: int = 0) -> torch.Tensor:

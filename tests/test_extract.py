@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tc139k.errors import DownloadError, HostileArchiveError, IntegrityError
-from tc139k.extract import WORK_DIR, extract_frames, frame_tail, group_archives
-from tc139k.hub import ContentHasher, RemoteFile
+from tc139k.download.extract import WORK_DIR, extract_frames, frame_tail, group_archives
+from tc139k.download.hub import ContentHasher, RemoteFile
 
 
 def tree_digest(root: Path) -> dict[str, str]:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tc139k.errors import UsageError
-from tc139k.frames import (decode, list_frame_videos, one_fps_positions, ordered_map, read_video_ids,
+from tc139k.keyframes.frames import (decode, list_frame_videos, one_fps_positions, ordered_map, read_video_ids,
                            video_file_specs)
 
 SIZE = (64, 48)

@@ -19,14 +19,16 @@ import torch
 from click.testing import CliRunner
 from tiny_clip import tiny_clip  # noqa: F401  (session fixture)
 
-from tc139k import dtd, kfio, schemas
+from tc139k.keyframes import dtd
+from tc139k.keyframes import store as kfio
+from tc139k import schemas
 from tc139k.cli import main
-from tc139k.encoder import Encoder, resolve_model
+from tc139k.keyframes.encoder import Encoder, resolve_model
 from tc139k.errors import ModelNotFoundError
-from tc139k.frames import list_frame_videos, read_video_ids
-from tc139k.keyframes import (VideoCurve, calibrate_level, mean_interval, prepare, score_video,
+from tc139k.keyframes.frames import list_frame_videos, read_video_ids
+from tc139k.keyframes.build import (VideoCurve, calibrate_level, mean_interval, prepare, score_video,
                               select_keyframes)
-from tc139k.scenes import SceneParams
+from tc139k.keyframes.scenes import SceneParams
 
 @pytest.fixture(scope="module")
 def ids_file(tmp_path_factory, sample):
@@ -166,7 +168,7 @@ def test_resume_after_a_kill_gives_identical_bytes(sample, ids_file, tiny_clip, 
 
     killed = tmp_path / "killed"
     env = {**os.environ, "TC139K_NO_PROGRESS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "tc139k.cli", "keyframes", *map(str, args), "--out", str(killed)],
+    proc = subprocess.Popen([sys.executable, "-m", "tc139k", "keyframes", *map(str, args), "--out", str(killed)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     first = killed / ".work" / ".done" / "scores-00000.json"
     deadline = time.monotonic() + 120

@@ -23,7 +23,7 @@ def test_wheel_ships_package_data_and_uses_it(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
                    check=True, capture_output=True)
     probe = (
-        "import tc139k, tc139k.schemas as s, tc139k.pipeline as p, tc139k.card as c\n"
+        "import tc139k, tc139k.schemas as s, tc139k.pipeline.run as p, tc139k.shards.card as c\n"
         "print(tc139k.__file__)\n"
         "print(s.load('shard.v1').id, sorted(s.available()))\n"
         "print(p.load('sample').path)\n"

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tc139k import pipeline
+from tc139k.pipeline import run as pipeline
 from tc139k.cli import main
 from tc139k.errors import RecipeError
-from tc139k.keyframes import run_keyframes
-from tc139k.recipe import available_recipes
+from tc139k.keyframes.build import run_keyframes
+from tc139k.pipeline.recipe import available_recipes
 from tiny_clip import tiny_clip  # noqa: F401
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from tiny_clip import tiny_clip  # noqa: F401
 
-from tc139k.keyframes import run_keyframes
+from tc139k.keyframes.build import run_keyframes
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.ray
@@ -25,7 +25,7 @@ def local_ray():
 
 
 def test_ray_engine_matches_local_engine(sample, tiny_clip, tmp_path, local_ray):  # noqa: F811
-    from tc139k.ray_engine import run_keyframes_ray
+    from tc139k.pipeline.ray_engine import run_keyframes_ray
 
     ids = tmp_path / "ids.txt"
     ids.write_text("\n".join(sorted(sample.truth)[:5]) + "\n")
@@ -44,7 +44,7 @@ def test_ray_engine_without_ray_says_how_to_install(monkeypatch):
     import builtins
 
     from tc139k.errors import UsageError
-    from tc139k.ray_engine import run_keyframes_ray
+    from tc139k.pipeline.ray_engine import run_keyframes_ray
 
     real_import = builtins.__import__
 
@@ -59,7 +59,7 @@ def test_ray_engine_without_ray_says_how_to_install(monkeypatch):
 
 
 def test_run_with_ray_engine_matches_local_run(sample, tmp_path, local_ray):
-    from tc139k.pipeline import run_recipe
+    from tc139k.pipeline.run import run_recipe
 
     recipe = tmp_path / "kf.yaml"
     recipe.write_text("stages:\n  keyframes: {method: pixel, videos_per_file: 4}\n")

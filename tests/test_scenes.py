@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tc139k.compare import match_count, prf
+from tc139k.keyframes.compare import match_count, prf
 from tc139k.errors import UsageError
-from tc139k.frames import decode, list_frame_videos
-from tc139k.scenes import DEFAULT_MIN_SCENE_SECONDS, SceneParams, detect_cuts, scene_ids
+from tc139k.keyframes.frames import decode, list_frame_videos
+from tc139k.keyframes.scenes import DEFAULT_MIN_SCENE_SECONDS, SceneParams, detect_cuts, scene_ids
 
 
 @pytest.fixture(scope="module")

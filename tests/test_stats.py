@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from tc139k import dtd, kfio
+from tc139k.keyframes import dtd
+from tc139k.keyframes import store as kfio
 from tc139k.cli import main
 from tc139k.errors import SchemaError, UsageError
-from tc139k.stats import parse_thresholds, redundancy_stats
+from tc139k.stats.redundancy import parse_thresholds, redundancy_stats
 
 
 def make_row(video_id, source, q, grid, *, kind="cosine", threshold=0.5, seconds=None,
@@ -267,7 +268,7 @@ def test_cli_table_and_errors(hand_folder, tmp_path):
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 5)), min_size=1, max_size=12))
 def test_distribution_of_counts_equals_expanded(pairs):
-    from tc139k.stats import Distribution
+    from tc139k.stats.redundancy import Distribution
 
     values = [v / 7 for v, _ in pairs]
     counts = [c for _, c in pairs]

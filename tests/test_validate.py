@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tc139k import schemas
 from tc139k.cli import main
 from tc139k.errors import UsageError
-from tc139k.validate import run_validate
+from tc139k.validate.run import run_validate
 
 PREFIX = "timechatonline/timeit-v2/frames/"
 
@@ -432,7 +432,7 @@ def test_mutated_records_are_all_accounted_for(tmp_path_factory, short_lines, da
 def test_six_digits_flags_every_non_digit_and_reads_the_rest():
     import numpy as np
 
-    from tc139k.qafast import _six_digits
+    from tc139k.validate.fast import _six_digits
 
     words, want_bad, want_index = [], [], []
     for at in range(6):
@@ -456,7 +456,8 @@ def test_folders_that_share_a_fingerprint_only_cost_speed(tmp_path, base, monkey
     share one, the byte-for-byte template check still tells them apart."""
     import numpy as np
 
-    from tc139k import qacheck, qafast
+    from tc139k.validate import exact as qacheck
+    from tc139k.validate import fast as qafast
 
     lines = []
     for i, rec in enumerate(base[0][:40]):
@@ -487,7 +488,7 @@ def test_empty_file_and_the_file_hash(tmp_path, base, monkeypatch):
 
     import xxhash
 
-    from tc139k import validate
+    from tc139k.validate import run as validate
 
     monkeypatch.setattr(validate, "HASH_WINDOW", mmap.ALLOCATIONGRANULARITY)  # several windows per file
 

@@ -1,0 +1,31 @@
+"""The `tc139k` command group: one module per command in this package, each over the
+library; this module only assembles them."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .download import download_cmd
+from .keyframes import keyframes_group
+from .run import demo_cmd, run_cmd
+from .sample import sample_cmd
+from .shards import shards_group
+from .stats import stats_group
+from .validate import validate_cmd
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="tc139k")
+def main():
+    """Dataset toolkit for TimeChat-Online-139K.
+
+    Download the annotations and 1 fps frames, validate the records, rebuild the
+    scene-oriented key frames with PySceneDetect and Differential Token Drop (DTD),
+    write Parquet shards for training and report how redundant the video is.
+    """
+
+
+for command in (download_cmd, validate_cmd, keyframes_group, shards_group, stats_group, run_cmd,
+                demo_cmd, sample_cmd):
+    main.add_command(command)

@@ -1,0 +1,93 @@
+"""`tc139k shards build` and `tc139k shards verify`."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from ._common import emit_json, handle_errors
+
+
+def _parse_size(text: str) -> int:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)[bB]?\s*", text)
+    if not m:
+        raise click.BadParameter(f"{text!r} is not a size such as 500MB, 2GB or 1000000")
+    return int(float(m.group(1)) * {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}[m.group(2).lower()])
+
+
+@click.group("shards")
+def shards_group():
+    """Build and check Parquet shards for training."""
+
+
+@shards_group.command("build")
+@click.option("--qa", "qa", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="valid.parquet written by `tc139k validate --out`.")
+@click.option("--keyframes", "keyframes_dir", required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Output folder of `tc139k keyframes`.")
+@click.option("--frames-root", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder holding <source>/<video_id>/<NNNNNN>.jpg (the download's frames/).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder: data/*.parquet, README.md (dataset card), manifest, quarantine.")
+@click.option("--embed-frames", is_flag=True, help="Store the JPEG bytes in the shards (self-contained).")
+@click.option("--keyframes-only", is_flag=True,
+              help="Keep only the clip frames that stand for key frames (plus each clip's first frame).")
+@click.option("--max-shard-size", default="500MB", show_default=True,
+              help="Largest shard, estimated in memory (e.g. 500MB, 2GB).")
+@click.option("--val-fraction", default=0.05, show_default=True, type=float,
+              help="Share of videos (not records) that go to the validation split.")
+@click.option("--format", "fmt", type=click.Choice(["messages", "flat"]), default="messages", show_default=True,
+              help="messages: the ms-swift messages/videos layout; flat: question/answer columns only.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@handle_errors
+def shards_build_cmd(qa, keyframes_dir, frames_root, out_dir, embed_frames, keyframes_only,
+                     max_shard_size, val_fraction, fmt, as_json):
+    """Join validated QA records with the key-frame output into training shards.
+
+    One row per QA record; split by video; deterministic, atomic and resumable. Records
+    whose frames are missing go to OUT/quarantine.jsonl with the reason.
+    """
+    from ..shards.build import run_shards_build
+
+    res = run_shards_build(qa, keyframes_dir, frames_root, out_dir, embed_frames=embed_frames,
+                           keyframes_only=keyframes_only, max_shard_size=_parse_size(max_shard_size),
+                           val_fraction=val_fraction, fmt=fmt, show_progress=not as_json)
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    click.echo(f"Shards in {res.out_dir} ({res.format} format"
+               f"{', frames embedded' if res.embed_frames else ''}"
+               f"{', key frames only' if res.keyframes_only else ''})")
+    for split, n in res.rows.items():
+        files = [s for s in res.shards if s.split == split]
+        click.echo(f"  {split:<10} {n:>7} rows in {len(files)} shard(s), "
+                   f"{sum(s.bytes for s in files) / 1e6:.1f} MB")
+    click.echo(f"  written {res.written}, already done {res.skipped}")
+    if res.quarantined:
+        click.echo(f"  quarantined {res.quarantined} record(s): "
+                   + ", ".join(f"{k} {v}" for k, v in res.reasons.items())
+                   + f" (see {res.out_dir}/quarantine.jsonl)")
+    click.echo(f"Load with: datasets.load_dataset({str(res.out_dir)!r})")
+
+
+@shards_group.command("verify")
+@click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@handle_errors
+def shards_verify_cmd(out_dir, as_json):
+    """Reopen every shard in OUT_DIR and check schema, rows and checksums against the manifest."""
+    from ..shards.build import verify_shards
+
+    res = verify_shards(out_dir)
+    if as_json:
+        emit_json(res.to_dict())
+    else:
+        click.echo(f"{res.shards} shard(s), {res.rows} rows: " + ("OK" if res.ok else "PROBLEMS"))
+        for p in res.problems:
+            click.echo(f"  {p}")
+    if not res.ok:
+        sys.exit(1)

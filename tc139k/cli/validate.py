@@ -1,0 +1,76 @@
+"""`tc139k validate`: check QA files, write the valid table and the quarantine."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ._common import emit_json, handle_errors
+
+
+@click.command("validate")
+@click.argument("annotations", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--frames-root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Also check that every referenced frame exists under this folder "
+                   "(<source>/<video_id>/<NNNNNN>.jpg).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write valid.parquet, quarantine.jsonl and report.json here "
+                   "[default: only check, write nothing].")
+@click.option("--max-invalid", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Exit 0 when at most this many records are invalid, 1 otherwise.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes checking records [default: one per CPU for large inputs, 1 for small].")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"records", "valid", "invalid", "reasons"} as JSON.')
+@handle_errors
+def validate_cmd(annotations, frames_root, out_dir, max_invalid, workers, as_json):
+    """Check QA annotation files (JSON Lines) and write the normalised table.
+
+    Every problem names the file and line: invalid JSON or UTF-8, missing or mistyped
+    fields, roles, <video> tags against frame lists, frame paths, frame order, start/end
+    times, empty questions or answers, exact duplicates and, with --frames-root, missing
+    frames. Every record ends up in valid.parquet or in quarantine.jsonl with its reasons.
+    """
+    from ..validate.run import run_validate
+
+    res = run_validate(list(annotations), frames_root=frames_root, out_dir=out_dir,
+                       max_invalid=max_invalid, workers=workers, show_progress=not as_json)
+    if as_json:
+        emit_json(res.summary())
+    else:
+        for line in validate_summary(res):
+            click.echo(line)
+    if not res.passed:
+        sys.exit(1)
+
+
+def validate_summary(res) -> list[str]:
+    lines = [f"{res.records} record(s) in {len(res.inputs)} file(s): {res.valid} valid, "
+             f"{res.invalid} invalid" + (f", {res.blank_lines} blank line(s) skipped" if res.blank_lines else "")
+             + f"  ({res.seconds:.1f} s)"]
+    if res.reasons:
+        width = max(len(code) for code in res.reasons)
+        lines.append("")
+        lines.append(f"{'reason':<{width}}  records")
+        for code, n in sorted(res.reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"{code:<{width}}  {n:>7}")
+        for code, n in sorted(res.reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append("")
+            lines.append(f"{code}:")
+            for ex in res.examples.get(code, [])[:3]:
+                lines.append(f"  {ex['file']}:{ex['line']}: {ex['message']}")
+    if res.unknown_fields:
+        lines.append("")
+        lines.append("ignored fields: " + ", ".join(f"{k} ({n})" for k, n in res.unknown_fields.items()))
+    if res.outputs:
+        lines.append("")
+        lines.append(f"valid table: {res.outputs['valid']}")
+        lines.append(f"quarantine:  {res.outputs['quarantine']}")
+        lines.append(f"report:      {res.outputs['report']}")
+    if not res.passed:
+        lines.append("")
+        lines.append(f"FAILED: {res.invalid} invalid record(s), more than --max-invalid {res.max_invalid}")
+    return lines

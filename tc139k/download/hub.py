@@ -1,0 +1,420 @@
+"""Where the dataset's files come from: the Hugging Face Hub or a mirror folder.
+
+Both answer the same questions behind one interface (`RepoSource`): which commit
+(`resolve`), which files with their sizes and hashes (`list_files`), and the bytes of one
+file (`fetch`, resumable: bytes already in the partial file are kept and the rest is
+requested with a byte range). A mirror can also hand out a file's path so that an archive
+is read in place instead of copied (`stream_path`).
+
+Hub access goes through huggingface_hub (its HTTP session, auth headers from `HF_TOKEN` or
+the stored login, `HF_ENDPOINT`, error types). Files are fetched with huggingface_hub's
+`http_stream_backoff` into a partial file we keep across runs: `hf_hub_download` deletes its
+temporary file when a transfer fails, which would restart a multi-gigabyte archive from
+zero after every interruption.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Protocol
+
+from ..errors import (DownloadError, GatedRepoError, IntegrityError, RepoNotFoundError,
+                     RevisionNotFoundError)
+
+DEFAULT_REPO = "yaolily/TimeChat-Online-139K"
+MANIFEST_NAME = "tc139k-manifest.json"
+CHUNK = 1 << 20
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+HEX40 = re.compile(r"^[0-9a-f]{40}$")
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    path: str  # relative, `/`-separated
+    size: int
+    sha256: str | None = None  # LFS files on the Hub; any file whose mirror publishes it
+    blob_id: str | None = None  # git blob id, the only hash the Hub gives for non-LFS files
+    stat_key: str | None = None  # mirror files without a published hash: notices changes
+
+    @property
+    def identity(self) -> str:
+        """What names this exact content; a local copy with the same identity is the same file."""
+        if self.sha256:
+            return f"sha256:{self.sha256}"
+        if self.blob_id:
+            return f"git:{self.blob_id}"
+        return f"stat:{self.stat_key or self.size}"
+
+
+class ContentHasher:
+    """Hashes a file the way its source names it: sha256 (LFS, mirrors) or git blob sha1."""
+
+    def __init__(self, f: RemoteFile):
+        self.file = f
+        self.git = f.sha256 is None and f.blob_id is not None
+        self._h = hashlib.sha1(b"blob %d\x00" % f.size) if self.git else hashlib.sha256()
+
+    def update(self, data) -> None:
+        self._h.update(data)
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+    @property
+    def expected(self) -> str | None:
+        return self.file.blob_id if self.git else self.file.sha256
+
+    @property
+    def kind(self) -> str:
+        return "git blob sha1" if self.git else "sha256"
+
+    def mismatch(self) -> str | None:
+        """A description of the mismatch, or None when the digest is as expected (or unknown)."""
+        got = self.hexdigest()
+        if self.expected is not None and got != self.expected:
+            return f"{self.kind} is {got}, expected {self.expected}"
+        return None
+
+
+def hash_file(path: Path, f: RemoteFile, on_bytes: Callable[[int], None] | None = None) -> ContentHasher:
+    h = ContentHasher(f)
+    with open(path, "rb") as src:
+        while chunk := src.read(CHUNK):
+            h.update(chunk)
+            if on_bytes:
+                on_bytes(len(chunk))
+    return h
+
+
+def check_repo_path(path: str) -> str:
+    """Refuse a repository path that could land outside the local folder."""
+    parts = path.split("/")
+    if (not path or path.startswith("/") or "\\" in path or "\x00" in path
+            or any(p in ("", ".", "..") for p in parts) or re.match(r"^[A-Za-z]:", path)):
+        raise DownloadError(f"refusing unsafe path {path!r} in the repository listing")
+    return path
+
+
+class RepoSource(Protocol):
+    kind: str  # "hub" or "mirror"
+    location: str  # repo id or mirror folder
+
+    def resolve(self) -> str | None: ...
+
+    def list_files(self) -> list[RemoteFile]: ...
+
+    def fetch(self, f: RemoteFile, partial: Path, on_bytes: Callable[[int], None]) -> ContentHasher: ...
+
+    def stream_path(self, f: RemoteFile) -> Path | None: ...
+
+
+# ---- resumable transfer shared by both sources -----------------------------------------------
+
+def resumable_fetch(
+    f: RemoteFile,
+    partial: Path,
+    open_at: Callable[[int], Iterator],
+    transient: tuple[type[BaseException], ...],
+    on_bytes: Callable[[int], None],
+    retries: int,
+    backoff: float,
+    describe: str,
+) -> ContentHasher:
+    """Fill `partial` with the bytes of `f` and return their hash.
+
+    `open_at(offset)` yields first the offset it really starts at (0 if the other side
+    ignored the range) and then chunks. Bytes already in `partial` are kept. A transient
+    error resumes at the current size; `retries` consecutive failures without progress give
+    up with a DownloadError (the partial file stays for the next run)."""
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    have = partial.stat().st_size if partial.exists() else 0
+    if have > f.size:
+        partial.unlink()
+        have = 0
+    hasher = ContentHasher(f)
+    if have:
+        with open(partial, "rb") as src:
+            while chunk := src.read(CHUNK):
+                hasher.update(chunk)
+        on_bytes(have)
+    try:
+        return _fill(f, partial, have, hasher, open_at, transient, on_bytes, retries, backoff, describe)
+    except BaseException:
+        if partial.exists() and partial.stat().st_size == 0:
+            partial.unlink()  # nothing arrived: leave no empty file behind
+        raise
+
+
+def _fill(f, partial, have, hasher, open_at, transient, on_bytes, retries, backoff, describe):
+    failures = 0
+    with open(partial, "ab", buffering=CHUNK) as out:
+        while have < f.size:
+            stream = open_at(have)
+            try:
+                start = next(stream)
+                if start != have:  # the range was ignored: start over
+                    out.flush()
+                    out.truncate(0)
+                    on_bytes(-have)
+                    hasher = ContentHasher(f)
+                    have = 0
+                for chunk in stream:
+                    if have + len(chunk) > f.size:
+                        have += len(chunk)
+                        break
+                    out.write(chunk)
+                    hasher.update(chunk)
+                    have += len(chunk)
+                    on_bytes(len(chunk))
+                    failures = 0
+                if have != f.size:  # a complete answer of the wrong length: the file differs
+                    out.close()
+                    partial.unlink()
+                    raise IntegrityError(
+                        f"{describe}: size differs from the {f.size} bytes listed "
+                        f"({'more' if have > f.size else f'only {have}'} received); "
+                        "the partial file was deleted, rerun to fetch it again")
+            except transient as e:
+                failures += 1
+                if failures > retries:
+                    out.flush()
+                    raise DownloadError(
+                        f"{describe}: transfer failed after {retries} retries ({e.__class__.__name__}: "
+                        f"{e}); kept {have} of {f.size} bytes, rerun to resume") from None
+                time.sleep(min(8.0, backoff * 2 ** (failures - 1)))
+            finally:
+                stream.close()
+        out.flush()
+        os.fsync(out.fileno())
+    return hasher
+
+
+# ---- the Hub ----------------------------------------------------------------------------------
+
+class HubSource:
+    kind = "hub"
+
+    def __init__(self, repo_id: str = DEFAULT_REPO, revision: str | None = None,
+                 token: str | bool | None = None, endpoint: str | None = None,
+                 retries: int = 5, backoff: float = 1.0):
+        from huggingface_hub import constants
+
+        self.repo_id = repo_id
+        self.location = repo_id
+        self.revision = revision
+        self.token = token  # passed through to huggingface_hub, never printed or stored
+        # read at call time so that HF_ENDPOINT set after import still counts
+        self.endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+        self.retries = retries
+        self.backoff = backoff
+        self.commit: str | None = None
+
+    def _api(self):
+        from huggingface_hub import HfApi
+
+        from .. import __version__
+
+        return HfApi(endpoint=self.endpoint, token=self.token, library_name="tc139k",
+                     library_version=__version__)
+
+    def _errors(self, doing: str):
+        return _HubErrors(self, doing)
+
+    def resolve(self) -> str:
+        with self._errors("reading the repository information"):
+            info = self._api().dataset_info(self.repo_id, revision=self.revision)
+        if not info.sha or not HEX40.match(info.sha):
+            raise DownloadError(f"{self.endpoint} gave no commit id for {self.repo_id}")
+        self.commit = info.sha
+        return self.commit
+
+    def list_files(self) -> list[RemoteFile]:
+        from huggingface_hub.hf_api import RepoFile
+
+        assert self.commit, "resolve() first"
+        out = []
+        with self._errors("listing the repository"):
+            for entry in self._api().list_repo_tree(self.repo_id, recursive=True, revision=self.commit,
+                                                     repo_type="dataset"):
+                if isinstance(entry, RepoFile):
+                    sha = entry.lfs.sha256 if entry.lfs else None
+                    out.append(RemoteFile(check_repo_path(entry.path), int(entry.size), sha,
+                                          entry.blob_id))
+        return sorted(out, key=lambda f: f.path)
+
+    def fetch(self, f: RemoteFile, partial: Path, on_bytes: Callable[[int], None]) -> ContentHasher:
+        import httpx2
+        from huggingface_hub import hf_hub_url
+        from huggingface_hub.utils import build_hf_headers
+
+        from .. import __version__
+
+        url = hf_hub_url(self.repo_id, f.path, repo_type="dataset", revision=self.commit,
+                         endpoint=self.endpoint)
+        headers = build_hf_headers(token=self.token, library_name="tc139k", library_version=__version__)
+        headers["Accept-Encoding"] = "identity"  # sizes and ranges are about the stored bytes
+        with self._errors(f"downloading {f.path}"):
+            return resumable_fetch(f, partial, lambda at: self._stream(url, headers, at),
+                                   (httpx2.TransportError,), on_bytes, self.retries, self.backoff,
+                                   f"{self.repo_id}/{f.path}")
+
+    def _stream(self, url: str, headers: dict, at: int) -> Iterator:
+        from huggingface_hub import constants
+        from huggingface_hub.utils import hf_raise_for_status, http_stream_backoff
+
+        h = dict(headers)
+        if at:
+            h["Range"] = f"bytes={at}-"
+        # Transport errors are retried by resumable_fetch (with a range); letting
+        # http_stream_backoff catch them too would retry from inside its own `yield`.
+        with http_stream_backoff("GET", url, headers=h, timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT,
+                                 max_retries=self.retries, base_wait_time=self.backoff,
+                                 max_wait_time=8.0, retry_on_exceptions=()) as r:
+            hf_raise_for_status(r)
+            yield at if r.status_code == 206 else 0
+            yield from r.iter_bytes()
+
+    def stream_path(self, f: RemoteFile) -> Path | None:
+        return None
+
+
+class _HubErrors:
+    """Turns huggingface_hub's and httpx's errors into the toolkit's, with what to do next."""
+
+    def __init__(self, src: HubSource, doing: str):
+        self.src, self.doing = src, doing
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, e, tb):
+        if e is None:
+            return False
+        import httpx2
+        from huggingface_hub import errors as hf
+
+        s = self.src
+        where = f"{s.repo_id} on {s.endpoint}"
+        if isinstance(e, hf.GatedRepoError):
+            raise GatedRepoError(
+                f"{where} is gated: accept its conditions at {s.endpoint}/datasets/{s.repo_id} "
+                "and set HF_TOKEN (or run `hf auth login`) with an account that has access") from None
+        if isinstance(e, hf.RepositoryNotFoundError):
+            raise RepoNotFoundError(
+                f"dataset repository {s.repo_id!r} not found on {s.endpoint} (if it is private, "
+                "set HF_TOKEN to a token that can read it)") from None
+        if isinstance(e, hf.RevisionNotFoundError):
+            raise RevisionNotFoundError(f"revision {s.revision!r} not found in {where}") from None
+        if isinstance(e, hf.RemoteEntryNotFoundError):
+            raise DownloadError(f"{self.doing}: file not found in {where} at {s.commit}") from None
+        if isinstance(e, hf.OfflineModeIsEnabled):
+            raise DownloadError(f"{self.doing}: HF_HUB_OFFLINE is set, the Hub cannot be reached") from None
+        if isinstance(e, hf.HfHubHTTPError):
+            status = e.response.status_code if e.response is not None else "?"
+            raise DownloadError(f"{self.doing} from {where} failed with HTTP {status}") from None
+        if isinstance(e, httpx2.TransportError):
+            raise DownloadError(f"{self.doing}: cannot reach {s.endpoint} "
+                                f"({e.__class__.__name__}: {e}); rerun to resume") from None
+        return False
+
+
+# ---- a mirror folder ----------------------------------------------------------------------------
+
+# Paths in a mirror that are not repository files: our own outputs and tools' metadata.
+MIRROR_SKIP_TOP = {"frames", MANIFEST_NAME}
+
+
+class MirrorSource:
+    """A local or network-mounted copy of the repository, in the Hub layout.
+
+    Expected hashes come, when present, from a tc139k manifest in the mirror (a folder made by
+    `tc139k download --keep-archives`) or from the metadata `hf download --local-dir` leaves in
+    `.cache/huggingface/download/`. Files with neither are hashed while copied and recorded."""
+
+    kind = "mirror"
+
+    def __init__(self, root: str | os.PathLike, retries: int = 5, backoff: float = 1.0):
+        self.root = Path(root).expanduser().resolve()
+        self.location = str(self.root)
+        self.retries = retries
+        self.backoff = backoff
+        if not self.root.is_dir():
+            raise DownloadError(f"mirror folder {self.root} does not exist")
+        self._published = self._published_hashes()
+
+    def _published_hashes(self) -> dict[str, tuple[str | None, str | None, str | None]]:
+        """path -> (sha256, blob id, commit) as the mirror's metadata states them."""
+        out: dict[str, tuple[str | None, str | None, str | None]] = {}
+        hf_meta = self.root / ".cache" / "huggingface" / "download"
+        if hf_meta.is_dir():
+            for m in hf_meta.rglob("*.metadata"):
+                try:
+                    commit, etag = m.read_text().splitlines()[:2]
+                except (OSError, ValueError):
+                    continue
+                rel = m.relative_to(hf_meta).as_posix()[: -len(".metadata")]
+                etag = etag.strip().strip('"')
+                out[rel] = (etag if HEX64.match(etag) else None, etag if HEX40.match(etag) else None,
+                            commit.strip() if HEX40.match(commit.strip()) else None)
+        manifest = self.root / MANIFEST_NAME
+        if manifest.is_file():
+            try:
+                data = json.loads(manifest.read_text())
+                commit = data.get("resolved_commit")
+                for rel, rec in data.get("files", {}).items():
+                    if rec.get("verified"):
+                        out[rel] = (rec.get("sha256"), rec.get("blob_id"), commit)
+            except (OSError, ValueError, AttributeError) as e:
+                raise DownloadError(f"cannot read the mirror's manifest {manifest}: {e}") from None
+        return out
+
+    def resolve(self) -> str | None:
+        commits = {c for _, _, c in self._published.values() if c}
+        return commits.pop() if len(commits) == 1 else None
+
+    def list_files(self) -> list[RemoteFile]:
+        out = []
+        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
+            rel_dir = Path(dirpath).relative_to(self.root).as_posix()
+            top = rel_dir == "."
+            dirnames[:] = sorted(d for d in dirnames
+                                 if not d.startswith(".") and not (top and d in MIRROR_SKIP_TOP))
+            for name in sorted(filenames):
+                if name.startswith(".") or (top and name in MIRROR_SKIP_TOP):
+                    continue
+                rel = name if top else f"{rel_dir}/{name}"
+                p = Path(dirpath) / name
+                try:
+                    st = p.stat()  # follows a symlink: the mirror may be a cache snapshot of links
+                except OSError:
+                    continue
+                if not p.is_file():
+                    continue
+                sha, blob, _ = self._published.get(rel, (None, None, None))
+                out.append(RemoteFile(check_repo_path(rel), st.st_size, sha, blob,
+                                      None if (sha or blob) else f"{st.st_size}:{st.st_mtime_ns}"))
+        return sorted(out, key=lambda f: f.path)
+
+    def stream_path(self, f: RemoteFile) -> Path:
+        return self.root / f.path
+
+    def fetch(self, f: RemoteFile, partial: Path, on_bytes: Callable[[int], None]) -> ContentHasher:
+        src = self.stream_path(f)
+
+        def open_at(at: int) -> Iterator:
+            with open(src, "rb") as fh:
+                fh.seek(at)
+                yield at
+                while chunk := fh.read(CHUNK):
+                    yield chunk
+
+        # reading a network mount can fail transiently; the partial file makes that resumable
+        transient = (TimeoutError, ConnectionError, InterruptedError)
+        return resumable_fetch(f, partial, open_at, transient, on_bytes, self.retries, self.backoff,
+                               str(src))

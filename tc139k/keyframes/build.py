@@ -1,0 +1,670 @@
+"""Key-frame rebuild: scene cuts + DTD redundancy -> scene-oriented key frames and trigger times.
+
+Pieces (each usable alone, e.g. by a Ray Data pipeline):
+
+    frames.decode(spec, size)            -> DecodedVideo (uint8 frames, seconds, bad frames)
+    prepare(spec, size, scenes, method)  -> PreparedVideo (decoded + scene cuts [+ pixel scores])
+    encoder.Encoder(frames)              -> patch tokens (B, N, D)
+    score_video(prepared, encoder, bs)   -> per-patch cosine to the previous frame, quantised
+    select_keyframes(...)                -> key-frame positions (the rule below)
+    trigger_positions(drop_ratio)        -> the 10 % of frames with the lowest drop ratio
+
+DTD (the authors' rule): for every frame t >= 1 and patch position j, s = cosine(E[t-1][j],
+E[t][j]) of the vision tower's last-layer patch tokens; the patch is redundant when s > tau.
+Pixel mode needs no model: the mean absolute RGB difference of each 28 x 28 px cell of the
+224 x 224 working frame (an 8 x 8 grid), redundant when below tau. Scores are stored 8-bit
+quantised (see dtd.py) so the drop ratio at any other threshold can be recomputed later.
+Frames are decoded once, resized whole (no crop) to the working size: the model's input size
+but at least 224 x 224 in feature mode (the encoder resizes on its device when they differ),
+224 x 224 in pixel mode; the scene detector sees the same frames.
+
+Key-frame rule. Every scene start (frame 0 and every scene cut) is a key frame. Inside a
+scene, the novelty of frame t is 1 - drop_ratio[t] (the share of its patches that changed
+since the previous frame); novelty accumulates from the last key frame, and the first frame
+at which the sum reaches the level L, and which is at least `min_gap` seconds after the last
+key frame, becomes a key frame and restarts the sum (a sum of zero never qualifies, even at
+L = 0). Static stretches thus get no key frames and busy ones get many. L is either given
+(`level`) or calibrated over all videos of the run by bisection so that the mean key-frame
+interval, sum of video spans / number of key frames (span = last frame time - first frame
+time + 1 s), is as close as possible to `target_interval` (7.14 s by default, the published
+figure). The number of key frames never grows with L, so bisection finds the step closest to
+the target; calibration works on the stored drop ratios alone (about 20 s for 11,000 videos
+of 650 frames on one core).
+
+Trigger times: the frames with the lowest drop ratio (dtd.trigger_frames, 10 %), frame 0
+excluded.
+
+Run layout. Videos are sorted by (source, video_id) and cut into batches of
+`videos_per_file`. Pass 1 scores each batch (decode once, scenes, DTD scores) into
+`OUT/.work/scores-NNNNN.parquet` with a completion marker; pass 2 calibrates L; pass 3
+writes `OUT/keyframes-NNNNN.parquet` (schema keyframes.v1) per batch with its own marker. A
+rerun skips finished batches; an interrupted run resumes with byte-identical results,
+because encoder batches never cross a video and nothing depends on timing. The
+work files stay so that another --threshold, --level or --target-interval reruns only the
+cheap passes; delete OUT/.work when done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .. import __version__
+from . import dtd
+from . import store as kfio
+from ..atomic import Markers, atomic_path, remove_stale_temps
+from ..errors import UsageError
+from .frames import (DecodedVideo, VideoSpec, decode, list_frame_videos, ordered_map, read_video_ids,
+                     video_file_specs)
+from ..progress import progress
+from .scenes import SceneParams, detect_cuts, scene_ids
+
+METHODS = ("feature", "pixel")
+DEFAULT_THRESHOLDS = {"feature": 0.5, "pixel": 0.05}
+DEFAULT_TARGET_INTERVAL = 7.14
+DEFAULT_MIN_GAP = 2.0
+DEFAULT_BATCH_SIZE = 32
+DEFAULT_VIDEOS_PER_FILE = 64
+PIXEL_FRAME_SIZE = 224
+PIXEL_CELL = 28  # the authors' region size
+MIN_FRAME_SIZE = 224  # frames are decoded at least this large so scene detection sees detail
+TRIGGER_SHARE = 0.10
+WORK_DIR = ".work"
+PIXEL_CHUNK = 64  # frames per pixel-difference step: bounded temporary memory
+CALIBRATION_STEPS = 32  # halvings of the level's range: far below any step of the count
+
+CURVE_FIELDS = ("video_id", "status", "n_frames", "frame_seconds", "scene_id", "score_kind", "grid_h",
+                "grid_w", "patch_scores")
+SUMMARY_FIELDS = ["source", "video_id", "status", "error", "n_frames", "bad_frames", "scene_cut_seconds",
+                  "keyframe_seconds", "trigger_seconds"]
+WORK_FIELDS = ("video_id", "source", "status", "error", "n_frames", "frame_seconds", "bad_frames",
+               "scene_id", "scene_cut_seconds", "score_kind", "grid_h", "grid_w", "patch_scores")
+
+
+# ---- parameters --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RuleParams:
+    target_interval: float = DEFAULT_TARGET_INTERVAL
+    level: float | None = None  # fixed L; None: calibrate to target_interval
+    min_gap: float = DEFAULT_MIN_GAP
+
+    def check(self) -> None:
+        if self.level is None and not self.target_interval > 0:
+            raise UsageError(f"--target-interval must be > 0 s, got {self.target_interval}")
+        if self.level is not None and self.level < 0:
+            raise UsageError(f"--level must be >= 0, got {self.level}")
+        if self.min_gap < 0:
+            raise UsageError(f"--min-gap must be >= 0 s, got {self.min_gap}")
+
+
+# ---- per-video pieces --------------------------------------------------------------------
+
+@dataclass
+class PreparedVideo:
+    """A decoded video with what can be computed without the model."""
+
+    video: DecodedVideo
+    cuts: np.ndarray  # positions that start a scene (> 0)
+    pixel_q: np.ndarray | None = None  # pixel mode: quantised scores (T, cells)
+
+
+def prepare(spec: VideoSpec, size: tuple[int, int], scenes: SceneParams, method: str,
+            cell: int = PIXEL_CELL) -> PreparedVideo:
+    """Decode once, detect scenes on the same frames, and in pixel mode score them."""
+    video = decode(spec, size)
+    if not video.ok:
+        return PreparedVideo(video, np.zeros(0, dtype=np.int64))
+    cuts = detect_cuts(video.frames, scenes)
+    if method != "pixel":
+        return PreparedVideo(video, cuts)
+    q, _ = pixel_scores(video.frames, cell)
+    video.frames = video.frames[:0]  # pixel mode is done with the pixels: free them early
+    return PreparedVideo(video, cuts, q)
+
+
+def pixel_scores(frames: np.ndarray, cell: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """Quantised pixel-mode DTD scores (T, grid_h * grid_w), computed in chunks."""
+    t, h, w, _ = frames.shape
+    grid = (h // cell, w // cell)
+    out = np.empty((t, grid[0] * grid[1]), dtype=np.uint8)
+    for lo in range(0, t, PIXEL_CHUNK):
+        start = max(0, lo - 1)  # one frame of overlap gives the previous frame
+        mad = dtd.pixel_mad_to_previous(frames[start: lo + PIXEL_CHUNK], cell)
+        if start < lo:
+            mad = mad[1:]
+        out[lo: lo + len(mad)] = dtd.quantize(mad.reshape(len(mad), -1), "pixel_mad")
+    return out, grid
+
+
+def score_video(item: PreparedVideo, encoder, batch_size: int) -> np.ndarray | None:
+    """Feature-mode DTD scores of one video: uint8 (T, N), or None when it has no frames.
+
+    Encoder batches start at the video's first frame and never mix videos: floating-point
+    results depend slightly on how a batch is composed, so aligning batches on videos makes
+    a video's scores independent of its neighbours, of the batching of videos into files, of
+    sharding and of the engine. The first frame gets the never-dropped level."""
+    v = item.video
+    if not v.ok or v.n_frames == 0:
+        return None
+    chunks, prev = [], None
+    for lo in range(0, v.n_frames, batch_size):
+        tokens = encoder(v.frames[lo: lo + batch_size])
+        sim = dtd.cosine_to_previous(tokens if prev is None else _cat(prev, tokens))
+        chunks.append(dtd.quantize((sim if prev is None else sim[1:]).cpu().numpy(), "cosine"))
+        prev = tokens[-1]
+    v.frames = v.frames[:0]  # encoded: free the pixels
+    return np.concatenate(chunks)
+
+
+def _cat(prev, tokens):
+    import torch
+
+    return torch.cat([prev[None], tokens])
+
+
+def work_row(item: PreparedVideo, q: np.ndarray | None, kind: str, grid: tuple[int, int]) -> dict:
+    """The pass-1 row of one video: everything except what depends on tau or the rule."""
+    v = item.video
+    bad = [b.to_dict() for b in v.bad_frames]
+    base = {"video_id": v.spec.video_id, "source": v.spec.source, "bad_frames": bad,
+            "score_kind": kind, "grid_h": grid[0], "grid_w": grid[1]}
+    if not v.ok or q is None:
+        return {**base, "status": "failed", "error": v.error or "no usable frame", "n_frames": 0,
+                "frame_seconds": [], "scene_id": [], "scene_cut_seconds": [], "patch_scores": b""}
+    return {**base, "status": "ok", "error": None, "n_frames": v.n_frames,
+            "frame_seconds": v.seconds.tolist(),
+            "scene_id": scene_ids(v.n_frames, item.cuts).tolist(),
+            "scene_cut_seconds": v.seconds[item.cuts].tolist(),
+            "patch_scores": np.ascontiguousarray(q, dtype=np.uint8).tobytes()}
+
+
+# ---- the key-frame rule ------------------------------------------------------------------
+
+def select_keyframes(seconds: np.ndarray, drop_ratio: np.ndarray, cuts: np.ndarray,
+                     level: float, min_gap: float) -> np.ndarray:
+    """Key-frame positions by the rule in the module docstring."""
+    seconds = np.asarray(seconds, dtype=np.float64)
+    n = len(seconds)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    novelty = 1.0 - np.asarray(drop_ratio, dtype=np.float64)
+    novelty[0] = 0.0
+    cum = np.cumsum(np.clip(novelty, 0.0, 1.0))  # non-decreasing: searchsorted finds the crossing
+    starts = [0, *(int(c) for c in cuts)]
+    ends = starts[1:] + [n]
+    picks: list[int] = []
+    for s, e in zip(starts, ends):
+        last = s
+        picks.append(s)
+        while True:
+            # first frame whose accumulated novelty reaches the level and is above zero
+            need = max(cum[last] + level, np.nextafter(cum[last], np.inf))
+            j = max(int(np.searchsorted(cum, need, side="left")),
+                    int(np.searchsorted(seconds, seconds[last] + min_gap, side="left")),
+                    last + 1)
+            if j >= e:
+                break
+            picks.append(j)
+            last = j
+    return np.asarray(picks, dtype=np.int64)
+
+
+def trigger_positions(drop_ratio: np.ndarray) -> np.ndarray:
+    return dtd.trigger_frames(drop_ratio, TRIGGER_SHARE)
+
+
+@dataclass
+class VideoCurve:
+    """What the rule needs of one video."""
+
+    seconds: np.ndarray
+    drop_ratio: np.ndarray
+    cuts: np.ndarray
+
+    @property
+    def span(self) -> float:
+        return float(self.seconds[-1] - self.seconds[0] + 1.0) if len(self.seconds) else 0.0
+
+
+def mean_interval(curves: list[VideoCurve], level: float, min_gap: float) -> float:
+    n = sum(len(select_keyframes(c.seconds, c.drop_ratio, c.cuts, level, min_gap)) for c in curves)
+    return sum(c.span for c in curves) / n if n else 0.0
+
+
+@dataclass
+class _AllVideos:
+    """Every video's curve laid end to end, so that one vectorised sweep advances the key-frame
+    rule in all scenes at once (calibration cost: a few numpy calls per key frame of the
+    longest scene, not a Python step per key frame of the dataset)."""
+
+    cum: np.ndarray  # accumulated novelty, non-decreasing over the whole run
+    sec: np.ndarray  # frame times, increasing over the whole run
+    starts: np.ndarray  # global position of every scene start
+    ends: np.ndarray  # global end (exclusive) of every scene
+
+    @classmethod
+    def of(cls, curves: list[VideoCurve]) -> "_AllVideos":
+        cum, sec, starts, ends = [], [], [], []
+        base, t_end, c_end = 0, 0.0, 0.0
+        for c in curves:
+            n = len(c.seconds)
+            if n == 0:
+                continue
+            nov = np.clip(1.0 - np.asarray(c.drop_ratio, dtype=np.float64), 0.0, 1.0)
+            nov[0] = 0.0
+            cum.append(c_end + np.cumsum(nov))
+            sec.append(c.seconds - c.seconds[0] + t_end)
+            s = np.concatenate([[0], np.asarray(c.cuts, dtype=np.int64)]) + base
+            starts.append(s)
+            ends.append(np.append(s[1:], base + n))
+            base += n
+            c_end = float(cum[-1][-1])
+            t_end = float(sec[-1][-1]) + 1.0
+        if not cum:
+            return cls(np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        return cls(np.concatenate(cum), np.concatenate(sec), np.concatenate(starts), np.concatenate(ends))
+
+    def count(self, level: float, min_gap: float) -> int:
+        """Number of key frames the rule picks at `level` over all videos."""
+        total = len(self.starts)
+        last, ends = self.starts.copy(), self.ends
+        while len(last):
+            c = self.cum[last]
+            need = np.maximum(c + level, np.nextafter(c, np.inf))
+            j = np.maximum(np.searchsorted(self.cum, need, side="left"),
+                           np.searchsorted(self.sec, self.sec[last] + min_gap, side="left"))
+            j = np.maximum(j, last + 1)
+            keep = j < ends
+            total += int(keep.sum())
+            last, ends = j[keep], ends[keep]
+        return total
+
+
+def calibrate_level(curves: list[VideoCurve], target: float, min_gap: float) -> tuple[float, float]:
+    """(L, achieved mean interval) with the interval closest to `target` (see module doc)."""
+    curves = [c for c in curves if len(c.seconds)]
+    if not curves:
+        return 0.0, 0.0
+    everything = _AllVideos.of(curves)
+    span = sum(c.span for c in curves)
+
+    def interval(level: float) -> float:
+        return span / everything.count(level, min_gap)
+
+    lo = 0.0
+    hi = 1.0 + max(float(np.sum(1.0 - c.drop_ratio)) for c in curves)  # above it: scene starts only
+    at_lo, at_hi = interval(lo), interval(hi)
+    if target <= at_lo:
+        level = lo
+    elif target >= at_hi:
+        level = hi
+    else:
+        for _ in range(CALIBRATION_STEPS):  # invariant: interval(lo) < target <= interval(hi)
+            mid = (lo + hi) / 2.0
+            at_mid = interval(mid)
+            if at_mid >= target:
+                hi, at_hi = mid, at_mid
+            else:
+                lo, at_lo = mid, at_mid
+        level = lo if target - at_lo < at_hi - target else hi
+    # the figure reported is the one the per-video rule gives, exactly
+    return level, mean_interval(curves, level, min_gap)
+
+
+def final_row(work: dict, threshold: float, level: float, min_gap: float) -> dict:
+    """A keyframes.v1 row from a pass-1 row."""
+    row = {k: work[k] for k in WORK_FIELDS}
+    row["threshold"] = float(threshold)
+    if work["status"] != "ok":
+        return {**row, "drop_ratio": [], "keyframe_seconds": [], "trigger_seconds": []}
+    curve = curve_of(work, threshold)
+    keys = select_keyframes(curve.seconds, curve.drop_ratio, curve.cuts, level, min_gap)
+    return {**row, "drop_ratio": curve.drop_ratio.tolist(),
+            "keyframe_seconds": curve.seconds[keys].tolist(),
+            "trigger_seconds": curve.seconds[trigger_positions(curve.drop_ratio)].tolist()}
+
+
+def curve_of(work: dict, threshold: float) -> VideoCurve:
+    q = kfio.patch_scores_array(work)
+    ids = np.asarray(work["scene_id"], dtype=np.int64)
+    return VideoCurve(np.asarray(work["frame_seconds"], dtype=np.float64),
+                      dtd.frame_drop_ratio(q, work["score_kind"], threshold),
+                      np.flatnonzero(np.diff(ids)) + 1)
+
+
+# ---- files -------------------------------------------------------------------------------
+
+def work_schema() -> pa.Schema:
+    full = kfio.keyframes_schema()
+    return pa.schema([full.field(n) for n in WORK_FIELDS], metadata=full.metadata)
+
+
+def write_work_file(rows: list[dict], path: Path) -> None:
+    table = pa.Table.from_pylist(rows, schema=work_schema())
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd", write_statistics=False)
+
+
+def read_work_file(path: Path) -> list[dict]:
+    return pq.read_table(path).to_pylist()
+
+
+# ---- results -----------------------------------------------------------------------------
+
+@dataclass
+class VideoKeyframes:
+    source: str
+    video_id: str
+    status: str
+    error: str | None
+    n_frames: int
+    n_bad_frames: int
+    scene_cuts: list[float]
+    keyframes: list[float]
+    trigger_times: list[float]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class KeyframesResult:
+    out_dir: str
+    files: list[str]
+    method: str
+    model: dict | None
+    threshold: float
+    level: float
+    calibrated: bool
+    target_interval: float | None
+    mean_interval: float
+    n_videos: int
+    n_ok: int
+    n_failed: int
+    n_frames: int
+    n_bad_frames: int
+    n_keyframes: int
+    batches_scored: int
+    batches_reused: int
+    files_written: int
+    files_reused: int
+    stale_removed: int
+    videos: list[VideoKeyframes]
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase of this run
+    shard: list[int] | None = None  # [index, count] when this run scored one share only
+    complete: bool = True  # False: scores only; a run without sharding writes the key frames
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["videos"] = [v.to_dict() for v in self.videos]
+        return d
+
+
+def _summary(row: dict) -> VideoKeyframes:
+    return VideoKeyframes(row["source"], row["video_id"], row["status"], row["error"], row["n_frames"],
+                          len(row["bad_frames"]), list(row["scene_cut_seconds"]),
+                          list(row["keyframe_seconds"]), list(row["trigger_seconds"]))
+
+
+# ---- the run -----------------------------------------------------------------------------
+
+def default_workers() -> int:
+    # Half the cores decode; the rest stay with the encoder (torch threads on the CPU).
+    return max(1, min(8, (os.cpu_count() or 2) // 2))
+
+
+def _video_specs(frames_root, video_ids, videos, video_source) -> list[VideoSpec]:
+    if (frames_root is None) == (not videos):
+        raise UsageError("give either --frames-root DIR or --video FILE (one or more), not both or neither")
+    if videos:
+        if video_ids is not None:
+            raise UsageError("--video-ids selects folders under --frames-root; it does not apply to --video")
+        return video_file_specs(videos, video_source)
+    ids = read_video_ids(video_ids) if video_ids is not None else None
+    return list_frame_videos(frames_root, ids, ids_file=str(video_ids) if video_ids else "--video-ids")
+
+
+def run_keyframes(
+    *,
+    out: str | Path,
+    frames_root: str | Path | None = None,
+    video_ids: str | Path | None = None,
+    videos: list[str | Path] | None = None,
+    video_source: str | None = None,
+    method: str = "feature",
+    model: str | None = None,
+    pretrained: str | None = None,
+    device: str = "auto",
+    threshold: float | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    scene_detector: str = "content",
+    scene_threshold: float | None = None,
+    min_scene_seconds: float = 3.0,
+    target_interval: float = DEFAULT_TARGET_INTERVAL,
+    level: float | None = None,
+    min_gap: float = DEFAULT_MIN_GAP,
+    cell: int = PIXEL_CELL,
+    num_workers: int | None = None,
+    videos_per_file: int = DEFAULT_VIDEOS_PER_FILE,
+    num_shards: int = 1,
+    shard_index: int = 0,
+    recipe_hash: str | None = None,
+    scorer=None,
+    show_progress: bool = False,
+) -> KeyframesResult:
+    """Rebuild key frames for a frames root (all videos or those in `video_ids`) or for video
+    files, writing `out/keyframes-NNNNN.parquet`. See the module docstring for the rule.
+
+    With `num_shards` > 1 only pass 1 runs, on the batches b with b % num_shards ==
+    shard_index: independent jobs score disjoint shares into the same `out`, and a later run
+    without sharding finds every batch scored and only calibrates and writes. `scorer`
+    replaces the in-process pass 1 (`score_batches_local`), e.g. by a Ray Data pipeline."""
+    if method not in METHODS:
+        raise UsageError(f"unknown method {method!r}; choose feature or pixel")
+    if batch_size < 1 or videos_per_file < 1:
+        raise UsageError("--batch-size and --videos-per-file must be >= 1")
+    if num_shards < 1 or not 0 <= shard_index < num_shards:
+        raise UsageError(f"--shard-index must be in [0, {num_shards}) and --num-shards >= 1")
+    if not 1 <= cell <= PIXEL_FRAME_SIZE:
+        raise UsageError(f"--cell must be 1..{PIXEL_FRAME_SIZE} px (the pixel method's frame size), got {cell}")
+    rule = RuleParams(target_interval, level, min_gap)
+    rule.check()
+    scenes = SceneParams(scene_detector, scene_threshold, min_scene_seconds).resolved()
+    tau = DEFAULT_THRESHOLDS[method] if threshold is None else float(threshold)
+    kind = "cosine" if method == "feature" else "pixel_mad"
+    if kind == "cosine" and not -1.0 <= tau <= 1.0 or kind == "pixel_mad" and not 0.0 <= tau <= 1.0:
+        allowed = "[-1, 1]" if kind == "cosine" else "[0, 1]"
+        raise UsageError(f"--threshold {tau} is outside {allowed} for --method {method}")
+    workers = default_workers() if num_workers is None else max(1, int(num_workers))
+    specs = _video_specs(frames_root, video_ids, videos, video_source)
+    if not specs:
+        raise UsageError(f"no videos found under {frames_root}")
+
+    out = Path(out)
+    work_dir = out / WORK_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    work_dir.mkdir(exist_ok=True)
+    remove_stale_temps(out)
+    remove_stale_temps(work_dir)
+    batches = [specs[i: i + videos_per_file] for i in range(0, len(specs), videos_per_file)]
+
+    encoder_source = None
+    if method == "feature":
+        from .encoder import pick_device, resolve_model
+
+        precision = "fp16" if pick_device(device).startswith("cuda") else "fp32"  # checks the device first
+        encoder_source = resolve_model(model, pretrained)
+        model_info = {**encoder_source.to_dict(), "precision": precision}
+        h, w = encoder_source.image_size
+        size = (max(w, MIN_FRAME_SIZE), max(h, MIN_FRAME_SIZE))
+    else:
+        model_info = None
+        size = (PIXEL_FRAME_SIZE, PIXEL_FRAME_SIZE)
+    scoring = {
+        "tool_version": __version__,
+        "method": method,
+        "model": model_info,
+        "frame_size": list(size),
+        "batch_size": batch_size if method == "feature" else None,
+        "pixel_cell": cell if method == "pixel" else None,
+        "scenes": scenes.to_dict(),
+    }
+
+    def batch_params(b: int, base: dict) -> dict:
+        # JSON-normalised (tuples -> lists) so that it compares equal to a stored marker
+        return json.loads(json.dumps({**base, "videos": [s.key for s in batches[b]]}))
+
+    # Pass 1: score every batch (of this shard) not yet scored with these parameters.
+    work_markers = Markers(work_dir)
+    todo = [b for b in range(len(batches))
+            if b % num_shards == shard_index
+            and not (work_markers.is_done(f"scores-{b:05d}", batch_params(b, scoring))
+                     and (work_dir / f"scores-{b:05d}.parquet").is_file())]
+    clock = time.perf_counter()
+    timings = {}
+    setup = ScoringSetup(size=size, scenes=scenes, method=method, cell=cell, kind=kind,
+                         model=encoder_source, device=device, batch_size=batch_size, workers=workers)
+    bar = progress(total=sum(len(batches[b]) for b in todo), desc="key frames", unit="video",
+                   enabled=show_progress and bool(todo))
+    try:
+        for b, rows in (scorer or score_batches_local)([(b, batches[b]) for b in todo], setup, bar):
+            write_work_file(rows, work_dir / f"scores-{b:05d}.parquet")
+            work_markers.mark(f"scores-{b:05d}", batch_params(b, scoring))
+    finally:
+        bar.close()
+    timings["load_model"] = setup.load_seconds
+    timings["score"] = time.perf_counter() - clock - setup.load_seconds
+    if num_shards > 1:
+        mine = [b for b in range(len(batches)) if b % num_shards == shard_index]
+        return KeyframesResult(
+            out_dir=str(out), files=[], method=method, model=model_info, threshold=tau, level=float("nan"),
+            calibrated=False, target_interval=rule.target_interval if rule.level is None else None,
+            mean_interval=float("nan"), n_videos=sum(len(batches[b]) for b in mine), n_ok=0, n_failed=0,
+            n_frames=0, n_bad_frames=0, n_keyframes=0, batches_scored=len(todo),
+            batches_reused=len(mine) - len(todo), files_written=0, files_reused=0, stale_removed=0,
+            videos=[], timings={k: round(v, 3) for k, v in timings.items()},
+            shard=[shard_index, num_shards], complete=False)
+
+    # Pass 2: the level, from the stored scores of every video of the run.
+    curves = [curve_of(r, tau) for b in range(len(batches))
+              for r in _read_work(work_dir, b, CURVE_FIELDS) if r["status"] == "ok"]
+    if rule.level is None:
+        lvl, achieved = calibrate_level(curves, rule.target_interval, rule.min_gap)
+    else:
+        lvl, achieved = float(rule.level), mean_interval(curves, rule.level, rule.min_gap)
+    del curves
+    timings["calibrate"] = time.perf_counter() - clock - timings["load_model"] - timings["score"]
+
+    # Pass 3: final files.
+    final = {**scoring, "recipe_hash": recipe_hash, "threshold": tau, "score_kind": kind, "trigger_share": TRIGGER_SHARE,
+             "keyframes": {"rule": "scene starts + accumulated novelty (1 - drop ratio) >= level, min gap",
+                           "level": lvl, "calibrated": rule.level is None, "min_gap": rule.min_gap,
+                           "target_interval": rule.target_interval if rule.level is None else None,
+                           "mean_interval": achieved}}
+    out_markers = Markers(out)
+    files, summaries = [], []
+    written = 0
+    for b in range(len(batches)):
+        name = f"keyframes-{b:05d}"
+        path = out / f"{name}.parquet"
+        params = batch_params(b, final)
+        if out_markers.is_done(name, params) and path.is_file():
+            rows = pq.read_table(path, columns=SUMMARY_FIELDS).to_pylist()
+        else:
+            rows = [final_row(r, tau, lvl, rule.min_gap) for r in _read_work(work_dir, b)]
+            kfio.write_keyframes_file(rows, path, {"tool": "tc139k", "stage": "keyframes", **final})
+            out_markers.mark(name, params)
+            written += 1
+        files.append(str(path))
+        summaries.extend(_summary(r) for r in rows)
+    stale = _remove_stale(out, work_dir, len(batches))
+    timings["write"] = time.perf_counter() - clock - sum(timings.values())
+
+    ok = [s for s in summaries if s.status == "ok"]
+    return KeyframesResult(
+        out_dir=str(out), files=files, method=method, model=model_info, threshold=tau, level=lvl,
+        calibrated=rule.level is None, target_interval=rule.target_interval if rule.level is None else None,
+        mean_interval=achieved, n_videos=len(summaries), n_ok=len(ok), n_failed=len(summaries) - len(ok),
+        n_frames=sum(s.n_frames for s in summaries), n_bad_frames=sum(s.n_bad_frames for s in summaries),
+        n_keyframes=sum(len(s.keyframes) for s in ok), batches_scored=len(todo),
+        batches_reused=len(batches) - len(todo), files_written=written,
+        files_reused=len(batches) - written, stale_removed=stale, videos=summaries,
+        timings={k: round(v, 3) for k, v in timings.items()},
+    )
+
+
+@dataclass
+class ScoringSetup:
+    """Everything pass 1 needs besides the videos; plain data, so it can travel to workers."""
+
+    size: tuple[int, int]
+    scenes: SceneParams
+    method: str
+    cell: int
+    kind: str
+    model: object  # encoder.ModelSource, or None for the pixel method
+    device: str
+    batch_size: int
+    workers: int
+    load_seconds: float = 0.0  # time spent loading the model in this process
+
+    @property
+    def pixel_grid(self) -> tuple[int, int]:
+        return (self.size[1] // self.cell, self.size[0] // self.cell)
+
+    def prepare(self, spec: VideoSpec) -> PreparedVideo:
+        return prepare(spec, self.size, self.scenes, self.method, self.cell)
+
+    def load_encoder(self):
+        from .encoder import Encoder
+
+        t0 = time.perf_counter()
+        encoder = Encoder(self.model, self.device) if self.method == "feature" else None
+        self.load_seconds += time.perf_counter() - t0
+        return encoder
+
+    def row(self, item: PreparedVideo, encoder) -> dict:
+        """The pass-1 row of a prepared video (encodes it in feature mode)."""
+        if self.method == "pixel":
+            return work_row(item, item.pixel_q, self.kind, self.pixel_grid)
+        return work_row(item, score_video(item, encoder, self.batch_size), self.kind, encoder.grid)
+
+
+def score_batches_local(todo: list[tuple[int, list[VideoSpec]]], setup: ScoringSetup,
+                        bar) -> Iterator[tuple[int, list[dict]]]:
+    """Pass 1 in this process: decoding and scene detection in background threads, the
+    encoder in the foreground. Yields (batch number, rows in the batch's order)."""
+    encoder = setup.load_encoder() if todo else None
+    for b, specs in todo:
+        rows = []
+        for item in ordered_map(setup.prepare, specs, setup.workers):
+            rows.append(setup.row(item, encoder))
+            bar.update(1)
+        yield b, rows
+
+
+def _read_work(work_dir: Path, b: int, columns: Iterable[str] | None = None) -> list[dict]:
+    path = work_dir / f"scores-{b:05d}.parquet"
+    return pq.read_table(path, columns=list(columns) if columns else None).to_pylist()
+
+
+def _remove_stale(out: Path, work_dir: Path, n_batches: int) -> int:
+    """Files of an earlier run over more videos (batch numbers beyond this run's) would be
+    read as part of the output: remove them with their markers."""
+    n = 0
+    for folder, prefix in ((out, "keyframes-"), (work_dir, "scores-")):
+        for p in sorted(folder.glob(f"{prefix}[0-9][0-9][0-9][0-9][0-9].parquet")):
+            if int(p.stem[len(prefix):]) >= n_batches:
+                p.unlink()
+                Markers(folder).path(p.stem).unlink(missing_ok=True)
+                n += 1
+    return n

@@ -1,0 +1,89 @@
+"""Reading and writing key-frame output files (`schemas/keyframes.v1.json`).
+
+A key-frame output folder holds `keyframes-*.parquet` files, one row per video, each with
+the provenance of the run in the Parquet key-value metadata under `tc139k` (JSON).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .. import schemas
+from ..atomic import atomic_path
+from ..errors import SchemaError
+
+SCHEMA_ID = "keyframes.v1"
+FILE_GLOB = "keyframes-*.parquet"
+PROVENANCE_KEY = b"tc139k"
+
+
+def keyframes_schema() -> pa.Schema:
+    return schemas.load(SCHEMA_ID).to_arrow()
+
+
+def write_keyframes_file(rows: list[dict], path: str | Path, provenance: dict) -> Path:
+    """Write rows (dicts with the schema's fields) atomically, deterministic bytes."""
+    schema = keyframes_schema()
+    table = pa.Table.from_pylist(rows, schema=schema)
+    problems = schemas.check_table(table, schemas.load(SCHEMA_ID))
+    if problems:
+        raise SchemaError(f"key-frame rows for {path} break {SCHEMA_ID}: {'; '.join(problems)}")
+    meta = dict(schema.metadata or {})
+    meta[PROVENANCE_KEY] = json.dumps(provenance, sort_keys=True).encode()
+    table = table.replace_schema_metadata(meta)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd", write_statistics=False,
+                       store_schema=True)
+    return Path(path)
+
+
+def keyframe_files(folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SchemaError(f"{folder} is not a key-frame output folder")
+    files = sorted(folder.glob(FILE_GLOB))
+    if not files:
+        raise SchemaError(f"no {FILE_GLOB} files in {folder}; run `tc139k keyframes` first")
+    return files
+
+
+def read_provenance(path: str | Path) -> dict:
+    meta = pq.read_schema(path).metadata or {}
+    raw = meta.get(PROVENANCE_KEY)
+    return json.loads(raw) if raw else {}
+
+
+def read_keyframes(folder: str | Path, columns: list[str] | None = None) -> pa.Table:
+    """All rows of a key-frame output folder, checked against the schema."""
+    tables = []
+    expected = keyframes_schema()
+    for f in keyframe_files(folder):
+        t = pq.read_table(f, columns=columns)
+        for name in t.column_names:
+            want = expected.field(name).type
+            if t.schema.field(name).type != want:
+                raise SchemaError(f"{f}: column {name!r} is {t.schema.field(name).type}, expected {want}")
+        tables.append(t.replace_schema_metadata(None))
+    return pa.concat_tables(tables)
+
+
+def iter_videos(folder: str | Path, columns: list[str] | None = None) -> Iterator[dict]:
+    """Rows as dicts, file by file (bounded memory)."""
+    for f in keyframe_files(folder):
+        for batch in pq.ParquetFile(f).iter_batches(columns=columns, batch_size=64):
+            yield from batch.to_pylist()
+
+
+def patch_scores_array(row: dict) -> np.ndarray:
+    """The row's quantised scores as uint8 (n_frames, grid_h * grid_w)."""
+    n, cells = row["n_frames"], row["grid_h"] * row["grid_w"]
+    q = np.frombuffer(row["patch_scores"], dtype=np.uint8)
+    if q.size != n * cells:
+        raise SchemaError(f"video {row['video_id']}: patch_scores has {q.size} bytes, expected {n}x{cells}")
+    return q.reshape(n, cells)

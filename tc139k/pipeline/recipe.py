@@ -1,0 +1,143 @@
+"""Pipeline recipes: YAML files naming the stages to run and their parameters.
+
+    version: 1
+    description: what this recipe is for
+    stages:                # run in this order
+      download: {annotations_only: true}
+      validate: {max_invalid: 10}
+      stats: {}
+
+Each stage accepts the parameters its table in `pipeline.STAGE_PARAMS` lists, with those
+types; anything else is rejected with the file and the key named. String values may use
+`${work}` (the run's output folder). The recipe's hash (of its parsed content) goes into the
+provenance of every output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ..errors import RecipeError
+from ..resources import pipelines_dir
+
+TOP_LEVEL_KEYS = {"version", "description", "stages"}
+SUPPORTED_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    params: dict
+
+
+@dataclass(frozen=True)
+class Recipe:
+    path: str
+    description: str
+    stages: tuple[Stage, ...]
+    hash: str
+
+    def stage(self, name: str) -> Stage | None:
+        return next((s for s in self.stages if s.name == name), None)
+
+
+def available_recipes() -> list[str]:
+    return sorted(p.name[:-5] for p in pipelines_dir().iterdir() if p.name.endswith(".yaml"))
+
+
+def resolve_recipe_path(name_or_path: str | Path) -> Path:
+    p = Path(name_or_path)
+    if p.is_file():
+        return p
+    shipped = pipelines_dir() / f"{Path(str(name_or_path)).stem}.yaml"
+    if shipped.is_file():
+        return Path(str(shipped))
+    raise RecipeError(f"no recipe {str(name_or_path)!r}: not a file, and the shipped recipes are "
+                      f"{', '.join(available_recipes())}")
+
+
+def _type_ok(value, kind) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is str:
+        return isinstance(value, str)
+    if kind is list:
+        return isinstance(value, list)
+    if isinstance(kind, tuple):  # allowed choices
+        return value in kind
+    raise TypeError(kind)
+
+
+def _kind_name(kind) -> str:
+    if isinstance(kind, tuple):
+        return "one of " + ", ".join(map(str, kind))
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+            list: "a list"}[kind]
+
+
+def parse_recipe(raw, where: str, stage_params: dict[str, dict]) -> Recipe:
+    """Check a parsed YAML document against the stage tables; `where` names the file."""
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{where}: a recipe is a mapping with keys {', '.join(sorted(TOP_LEVEL_KEYS))}")
+    unknown = set(raw) - TOP_LEVEL_KEYS
+    if unknown:
+        raise RecipeError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+                          f"allowed: {', '.join(sorted(TOP_LEVEL_KEYS))}")
+    if raw.get("version", SUPPORTED_VERSION) != SUPPORTED_VERSION:
+        raise RecipeError(f"{where}: version: {raw.get('version')!r} is not supported (use {SUPPORTED_VERSION})")
+    stages_raw = raw.get("stages")
+    if not isinstance(stages_raw, dict) or not stages_raw:
+        raise RecipeError(f"{where}: stages: expected a mapping of stage name to parameters, "
+                          f"stages are {', '.join(stage_params)}")
+    order = list(stage_params)
+    stages = []
+    for name, params in stages_raw.items():
+        if name not in stage_params:
+            raise RecipeError(f"{where}: stages.{name}: unknown stage; stages are {', '.join(order)}")
+        params = {} if params is None else params
+        if not isinstance(params, dict):
+            raise RecipeError(f"{where}: stages.{name}: expected a mapping of parameters")
+        table = stage_params[name]
+        for key, value in params.items():
+            if key not in table:
+                raise RecipeError(f"{where}: stages.{name}.{key}: unknown parameter; "
+                                  f"{name} takes {', '.join(sorted(table)) or 'no parameters'}")
+            if value is not None and not _type_ok(value, table[key]):
+                raise RecipeError(f"{where}: stages.{name}.{key}: expected {_kind_name(table[key])}, "
+                                  f"got {value!r}")
+        stages.append(Stage(name, dict(params)))
+    positions = [order.index(s.name) for s in stages]
+    if positions != sorted(positions):
+        raise RecipeError(f"{where}: stages must appear in pipeline order: {', '.join(order)}")
+    canonical = json.dumps(raw, sort_keys=True, default=str).encode()
+    return Recipe(path=where, description=str(raw.get("description", "")), stages=tuple(stages),
+                  hash=hashlib.sha256(canonical).hexdigest()[:16])
+
+
+def load_recipe(name_or_path: str | Path, stage_params: dict[str, dict]) -> Recipe:
+    path = resolve_recipe_path(name_or_path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" line {mark.line + 1}" if mark else ""
+        raise RecipeError(f"{path}:{at} invalid YAML: {getattr(e, 'problem', e)}") from None
+    return parse_recipe(raw, str(path), stage_params)
+
+
+def substitute(value, work_dir: Path):
+    """Expand `${work}` in string values (recursively in lists)."""
+    if isinstance(value, str):
+        return value.replace("${work}", str(work_dir))
+    if isinstance(value, list):
+        return [substitute(v, work_dir) for v in value]
+    return value

@@ -1,0 +1,298 @@
+"""Run a recipe: the stages in order, each a call of its library entry point with the
+run's folder layout wired in.
+
+    WORK/sample/      the generated sample (stage `sample`)
+    WORK/data/        the downloaded dataset; frames in WORK/data/frames (stage `download`)
+    WORK/validated/   valid.parquet, quarantine.jsonl, report.json (stage `validate`)
+    WORK/keyframes/   keyframes-*.parquet (stage `keyframes`)
+    WORK/shards/      data/*.parquet, README.md, manifest (stage `shards`)
+    WORK/stats/       redundancy.json, dataset.json, plots/*.png (stage `stats`)
+
+Engines: `local` runs everything in this process; `ray` runs the key-frame stage as a Ray
+Data pipeline (see ray_engine.py). `num_shards`/`shard_index` restrict the key-frame stage to
+a deterministic share of the videos, so independent jobs cover them exactly once and write
+into the same folder; run the later stages once, after all shards finished.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..atomic import write_json
+from ..errors import UsageError
+from .recipe import Recipe, load_recipe, substitute
+
+QA_FILE = "time_chat_online_139k_train_flt.jsonl"
+ENGINES = ("local", "ray")
+DETECTORS = ("content", "adaptive", "histogram")
+
+# The parameters a recipe may give each stage, with their types (a tuple lists the choices).
+STAGE_PARAMS: dict[str, dict] = {
+    "sample": {"seed": int},
+    "download": {
+        "repo": str, "revision": str, "local_dir": str, "mirror": str, "annotations_only": bool,
+        "sources": list, "video_ids": str, "no_extract": bool, "keep_archives": bool,
+        "max_workers": int,
+    },
+    "validate": {"files": list, "check_frames": bool, "max_invalid": int},
+    "keyframes": {
+        "method": ("auto", "feature", "pixel"), "model": str, "pretrained": str,
+        "device": ("auto", "cpu", "cuda"), "threshold": float, "batch_size": int,
+        "scene_detector": DETECTORS, "scene_threshold": float, "min_scene_seconds": float,
+        "target_interval": float, "level": float, "min_gap": float, "cell": int,
+        "num_workers": int, "videos_per_file": int, "video_ids": str,
+    },
+    "shards": {
+        "embed_frames": bool, "keyframes_only": bool, "max_shard_size": int,
+        "val_fraction": float, "format": ("messages", "flat"),
+    },
+    "stats": {"thresholds": list, "by": ("source", "length"), "threshold": float,
+              "plots": bool, "dataset": bool},
+}
+
+
+@dataclass
+class StageRun:
+    name: str
+    seconds: float
+    line: str  # one human-readable line about what the stage did
+    summary: dict
+    outputs: dict
+
+
+@dataclass
+class RunResult:
+    recipe: str
+    recipe_hash: str
+    work_dir: str
+    engine: str
+    num_shards: int
+    shard_index: int
+    stages: list[StageRun] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Layout:
+    work: Path
+    local_dir: Path
+
+    @property
+    def frames(self) -> Path:
+        return self.local_dir / "frames"
+
+    @property
+    def sample(self) -> Path:
+        return self.work / "sample"
+
+    @property
+    def validated(self) -> Path:
+        return self.work / "validated"
+
+    @property
+    def keyframes(self) -> Path:
+        return self.work / "keyframes"
+
+    @property
+    def shards(self) -> Path:
+        return self.work / "shards"
+
+    @property
+    def stats(self) -> Path:
+        return self.work / "stats"
+
+
+def _weights_available(pretrained: str | None) -> bool:
+    if not pretrained:
+        return False
+    local = pretrained[len("local-dir:"):] if pretrained.startswith("local-dir:") else pretrained
+    return Path(local).exists()
+
+
+# ---- stages --------------------------------------------------------------------------------
+
+def _stage_sample(p: dict, lay: Layout, run: RunResult, show_progress: bool):
+    from ..sample import build_sample
+
+    info = build_sample(lay.sample, seed=p.get("seed", 0))
+    line = (f"{info.n_videos} videos from {len(info.sources)} sources, {info.n_frames} frames, "
+            f"{info.n_qa} QA records, {info.repo_bytes / 1e6:.1f} MB")
+    return line, info.to_dict(), {"repo": info.repo_dir, "ground_truth": info.ground_truth_path}
+
+
+def _stage_download(p: dict, lay: Layout, run: RunResult, show_progress: bool):
+    from ..download.run import run_download
+
+    res = run_download(**p, local_dir=lay.local_dir, show_progress=show_progress)
+    summary = {k: v for k, v in res.to_dict().items()
+               if k in {"repo", "origin", "resolved_commit", "up_to_date", "bytes_fetched",
+                        "selected_sources", "videos_total", "frames_total"}}
+    line = ("already up to date, nothing transferred" if res.up_to_date else
+            f"{res.bytes_fetched / 1e6:.1f} MB fetched from the {res.origin}, {res.videos_total} videos, "
+            f"{res.frames_total} frames extracted")
+    return line, summary, {"local_dir": str(lay.local_dir), "manifest": res.manifest}
+
+
+def _stage_validate(p: dict, lay: Layout, run: RunResult, show_progress: bool):
+    from ..validate.run import run_validate
+
+    files = [lay.local_dir / f for f in p.get("files", [QA_FILE])]
+    check_frames = p.get("check_frames", True) and lay.frames.is_dir()
+    res = run_validate(files, frames_root=lay.frames if check_frames else None,
+                       out_dir=lay.validated, max_invalid=p.get("max_invalid", 0),
+                       show_progress=show_progress)
+    if not res.passed:
+        raise UsageError(f"validate: {res.invalid} invalid record(s), more than max_invalid="
+                         f"{res.max_invalid}; see {lay.validated / 'quarantine.jsonl'}")
+    line = f"{res.records} records: {res.valid} valid, {res.invalid} quarantined"
+    return line, res.summary(), dict(res.outputs)
+
+
+def _stage_keyframes(p: dict, lay: Layout, run: RunResult, show_progress: bool):
+    from ..keyframes.build import run_keyframes
+
+    p = dict(p)
+    method = p.pop("method", "auto")
+    if method == "auto":
+        method = "feature" if _weights_available(p.get("pretrained")) else "pixel"
+        run.notes.append(
+            f"key frames: {method} method ("
+            + ("open_clip weights found locally" if method == "feature"
+               else "no local open_clip weights given; give pretrained: a checkpoint file or local-dir:FOLDER "
+                 "(tc139k demo --pretrained ...) to use the feature method")
+            + ")")
+    if method == "pixel":
+        p.pop("model", None), p.pop("pretrained", None)
+    kwargs = dict(out=lay.keyframes, frames_root=lay.frames, method=method,
+                  show_progress=show_progress, **p)
+    if run.num_shards > 1:
+        kwargs.update(num_shards=run.num_shards, shard_index=run.shard_index)
+    kwargs["recipe_hash"] = run.recipe_hash
+    if run.engine == "ray":
+        from .ray_engine import run_keyframes_ray
+
+        res = run_keyframes_ray(**kwargs)
+    else:
+        res = run_keyframes(**kwargs)
+    summary = {k: v for k, v in res.to_dict().items()
+               if k in {"method", "threshold", "level", "mean_interval", "n_videos", "n_ok",
+                        "n_failed", "n_frames", "n_keyframes"}}
+    if not res.complete:
+        line = (f"{method} method, shard {run.shard_index + 1}/{run.num_shards}: {res.batches_scored} "
+                "batch(es) scored; run once more without --num-shards to calibrate and write key frames")
+    else:
+        line = (f"{method} method, {res.n_ok}/{res.n_videos} videos, {res.n_frames} frames, "
+                f"{res.n_keyframes} key frames, mean interval {res.mean_interval:.2f} s")
+    return line, summary, {"keyframes": str(lay.keyframes)}
+
+
+def _stage_shards(p: dict, lay: Layout, run: RunResult, show_progress: bool):
+    from ..shards.build import run_shards_build
+
+    p = dict(p)
+    fmt = p.pop("format", "messages")
+    res = run_shards_build(lay.validated / "valid.parquet", lay.keyframes, lay.frames, lay.shards,
+                           fmt=fmt, recipe_hash=run.recipe_hash, show_progress=show_progress, **p)
+    summary = {"rows": res.rows, "quarantined": res.quarantined, "shards": len(res.shards),
+               "written": res.written, "skipped": res.skipped}
+    line = (", ".join(f"{split} {n} rows" for split, n in res.rows.items())
+            + f" in {len(res.shards)} shard(s), {res.quarantined} quarantined")
+    return line, summary, {"shards": str(lay.shards), "card": str(lay.shards / "README.md")}
+
+
+def _stage_stats(p: dict, lay: Layout, run: RunResult, show_progress: bool):
+    summary, outputs = {}, {}
+    if p.get("dataset", True):
+        from ..stats.dataset import dataset_stats
+
+        ds = dataset_stats(lay.local_dir, show_progress=show_progress)
+        write_json(lay.stats / "dataset.json", ds.to_dict())
+        outputs["dataset"] = str(lay.stats / "dataset.json")
+        summary["dataset"] = {k: v for k, v in ds.to_dict().items() if k in {"videos", "frames", "qa_records"}}
+    if any(lay.keyframes.glob("keyframes-*.parquet")):
+        from ..stats.redundancy import DEFAULT_THRESHOLDS, redundancy_stats
+
+        plots = lay.stats / "plots" if p.get("plots", True) else None
+        rs = redundancy_stats(lay.keyframes, thresholds=p.get("thresholds", DEFAULT_THRESHOLDS),
+                              by=p.get("by", "source"), threshold=p.get("threshold"),
+                              plot_dir=plots, show_progress=show_progress)
+        write_json(lay.stats / "redundancy.json", rs.to_dict())
+        outputs["redundancy"] = str(lay.stats / "redundancy.json")
+        if plots:
+            outputs["plots"] = str(plots)
+        summary["headline"] = rs.to_dict().get("headline")
+    headline = summary.get("headline") or {}
+    line = headline.get("text") or "dataset statistics only (no key-frame output)"
+    return line, summary, outputs
+
+
+STAGES = {
+    "sample": _stage_sample,
+    "download": _stage_download,
+    "validate": _stage_validate,
+    "keyframes": _stage_keyframes,
+    "shards": _stage_shards,
+    "stats": _stage_stats,
+}
+assert list(STAGES) == list(STAGE_PARAMS)
+
+
+def load(recipe: str | Path) -> Recipe:
+    return load_recipe(recipe, STAGE_PARAMS)
+
+
+def run_recipe(
+    recipe: str | Path | Recipe,
+    work_dir: str | Path,
+    engine: str = "local",
+    num_shards: int = 1,
+    shard_index: int = 0,
+    only: list[str] | None = None,
+    overrides: dict[str, dict] | None = None,
+    show_progress: bool = True,
+    on_stage=None,
+) -> RunResult:
+    """Run the recipe's stages (or the `only` subset) with outputs under `work_dir`.
+    `overrides` merges extra parameters into stages (checked like the recipe's own);
+    `on_stage(name)` is called as each stage starts."""
+    rec = recipe if isinstance(recipe, Recipe) else load(recipe)
+    if engine not in ENGINES:
+        raise UsageError(f"--engine must be one of {', '.join(ENGINES)}")
+    if num_shards < 1 or not 0 <= shard_index < num_shards:
+        raise UsageError(f"--shard-index must be in [0, {num_shards}) and --num-shards >= 1")
+    stages = list(rec.stages)
+    if only:
+        unknown = set(only) - {s.name for s in stages}
+        if unknown:
+            raise UsageError(f"--stages: {', '.join(sorted(unknown))} not in {rec.path} "
+                             f"(it has {', '.join(s.name for s in stages)})")
+        stages = [s for s in stages if s.name in only]
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    dl = rec.stage("download")
+    local_dir = Path(substitute(dl.params["local_dir"], work)) if dl and dl.params.get("local_dir") \
+        else work / "data"
+    layout = Layout(work=work, local_dir=local_dir)
+    run = RunResult(recipe=rec.path, recipe_hash=rec.hash, work_dir=str(work), engine=engine,
+                    num_shards=num_shards, shard_index=shard_index)
+    for stage in stages:
+        params = {k: substitute(v, work) for k, v in stage.params.items() if v is not None}
+        extra = (overrides or {}).get(stage.name, {})
+        for key in extra:
+            if key not in STAGE_PARAMS[stage.name]:
+                raise UsageError(f"{stage.name} takes no parameter {key!r}")
+        params.update({k: v for k, v in extra.items() if v is not None})
+        params.pop("local_dir", None)
+        if on_stage:
+            on_stage(stage.name)
+        t0 = time.perf_counter()
+        line, summary, outputs = STAGES[stage.name](params, layout, run, show_progress)
+        run.stages.append(StageRun(stage.name, round(time.perf_counter() - t0, 3), line, summary,
+                                   {k: str(v) for k, v in outputs.items()}))
+    write_json(work / "run-summary.json", run.to_dict())
+    return run

@@ -1,0 +1,417 @@
+"""Parquet shards for training: one row per validated QA record, joined with the key-frame
+output, split by video, written deterministically and resumably.
+
+Split: a record goes to validation when a stable hash of its video (`source/video_id`) falls
+under `val_fraction`, so no video is in both splits. Shards: each split's rows, in the QA
+table's order, are cut into contiguous shards of at most `max_shard_size` bytes (estimated
+in memory) named `data/<split>-NNNNN-of-NNNNN.parquet`. Each shard is written atomically and
+leaves a marker holding its parameters and hash, so a rerun skips what is done and a killed
+run resumes to the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .. import __version__
+from ..keyframes import store as kfio
+from .. import schemas
+from ..atomic import Markers, atomic_path, remove_stale_temps, sha256_file, write_json, write_text
+from .card import render_card
+from ..errors import SchemaError, UsageError
+from ..progress import progress
+
+SCHEMA_ID = "shard.v1"
+FORMATS = ("messages", "flat")
+SPLITS = ("train", "validation")
+ROW_GROUP_BYTES = 200 * 2**20  # the Hub viewer wants row groups of 100-300 MB in memory
+MANIFEST = "shards-manifest.json"
+QUARANTINE = "quarantine.jsonl"
+SHARD_NAME_RE = re.compile(r"^(train|validation)-\d{5}-of-\d{5}\.parquet$")
+QA_COLUMNS = ["record_id", "video_id", "source", "question", "answer", "messages",
+              "frame_indices", "frame_paths", "start_time", "end_time"]
+KF_COLUMNS = ["video_id", "source", "status", "error", "frame_seconds", "drop_ratio",
+              "keyframe_seconds", "trigger_seconds", "threshold", "grid_h", "grid_w"]
+
+
+@dataclass
+class ShardInfo:
+    path: str  # relative to the output folder
+    split: str
+    rows: int
+    bytes: int
+    sha256: str
+    resumed: bool = False
+
+
+@dataclass
+class ShardsResult:
+    out_dir: str
+    format: str
+    embed_frames: bool
+    keyframes_only: bool
+    records: int
+    rows: dict
+    quarantined: int
+    reasons: dict
+    shards: list[ShardInfo] = field(default_factory=list)
+    written: int = 0
+    skipped: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class VerifyResult:
+    out_dir: str
+    shards: int
+    rows: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "ok": self.ok}
+
+
+# ---- schema --------------------------------------------------------------------------------
+
+def shard_schema(fmt: str, embed_frames: bool) -> pa.Schema:
+    """The Arrow schema of a shard, with the `huggingface` metadata that tells `datasets`
+    to decode `frames` as a sequence of images."""
+    from datasets import Features, Image, List
+
+    spec = schemas.load(SCHEMA_ID)
+    names = list(spec.extra["formats"][fmt]) + ([spec.extra["embedded_column"]] if embed_frames else [])
+    base = pa.schema([spec.field(n).to_arrow() for n in names])
+    features = Features.from_arrow_schema(base)
+    if embed_frames:
+        features["frames"] = List(Image())
+    hf_meta = json.dumps({"info": {"features": features.to_dict()}}).encode()
+    return base.with_metadata({b"huggingface": hf_meta, b"tc139k.schema": SCHEMA_ID.encode()})
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+def video_split(source: str, video_id: str, val_fraction: float) -> str:
+    h = int.from_bytes(hashlib.sha256(f"{source}/{video_id}".encode()).digest()[:8], "big")
+    return "validation" if h / 2**64 < val_fraction else "train"
+
+
+def _existing_frames(frames_root: Path, videos: set[tuple[str, str]]) -> set[str]:
+    """Relative paths of every frame file of the given videos: one directory scan per video
+    instead of one stat per referenced frame."""
+    found = set()
+    for source, video_id in videos:
+        d = frames_root / source / video_id
+        try:
+            with os.scandir(d) as it:
+                found.update(f"{source}/{video_id}/{e.name}" for e in it if e.is_file())
+        except FileNotFoundError:
+            pass
+    return found
+
+
+@dataclass
+class _VideoKF:
+    status: str
+    error: str | None
+    pos: dict  # second -> position in the video's frame arrays
+    drop_ratio: np.ndarray
+    keyframes: np.ndarray
+    triggers: np.ndarray
+
+
+def _load_keyframes(keyframes_dir: Path) -> tuple[dict, dict]:
+    table = kfio.read_keyframes(keyframes_dir, columns=KF_COLUMNS)
+    videos = {}
+    for row in table.to_pylist():
+        videos[(row["source"], row["video_id"])] = _VideoKF(
+            status=row["status"], error=row["error"],
+            pos={s: i for i, s in enumerate(row["frame_seconds"])},
+            drop_ratio=np.asarray(row["drop_ratio"], dtype=np.float32),
+            keyframes=np.asarray(row["keyframe_seconds"], dtype=np.float64),
+            triggers=np.asarray(row["trigger_seconds"], dtype=np.float64),
+        )
+    prov = kfio.read_provenance(kfio.keyframe_files(keyframes_dir)[0])
+    return videos, prov
+
+
+def _keyframe_flags(seconds: list[float], keyframes: np.ndarray) -> list[bool]:
+    """A clip frame stands for a key frame when one falls in (previous clip frame, frame];
+    clips skip frames, so an exact match would miss key frames inside the gaps."""
+    upto = np.searchsorted(keyframes, np.asarray(seconds, dtype=np.float64), side="right")
+    before = np.concatenate([[0], upto[:-1]])
+    return (upto > before).tolist()
+
+
+def _row_bytes(row: dict) -> int:
+    """Rough in-memory size of a row without its images (for planning shards)."""
+    text = len(row["question"]) + len(row["answer"]) + sum(len(p) for p in row["frame_paths"])
+    if "messages" in row:
+        text += sum(len(m["content"] or "") for m in row["messages"]) + text
+    return 64 + text + 17 * len(row["frame_seconds"]) + 8 * len(row["trigger_seconds"])
+
+
+def _record_row(rec: dict, kf: _VideoKF, fmt: str, keyframes_only: bool) -> tuple[dict | None, str | None]:
+    seconds = [float(i) for i in rec["frame_indices"]]
+    paths = list(rec["frame_paths"])
+    missing = [s for s in seconds if s not in kf.pos]
+    if missing:
+        return None, f"unscored_frames: {len(missing)} clip frame(s) have no DTD score (first at {missing[0]:g} s)"
+    drop = [float(kf.drop_ratio[kf.pos[s]]) for s in seconds]
+    flags = _keyframe_flags(seconds, kf.keyframes)
+    if keyframes_only:
+        keep = [i for i, f in enumerate(flags) if f or i == 0]
+        seconds, paths, drop, flags = ([x[i] for i in keep] for x in (seconds, paths, drop, flags))
+    clip_drop = float(np.sum(drop[1:]) / len(drop))
+    t0, t1 = seconds[0], seconds[-1]
+    triggers = kf.triggers[(kf.triggers >= t0) & (kf.triggers <= t1)]
+    row = {
+        "id": rec["record_id"], "video_id": rec["video_id"], "source": rec["source"],
+        "question": rec["question"], "answer": rec["answer"],
+        "start_time": rec["start_time"], "end_time": rec["end_time"],
+        "frame_paths": paths, "frame_seconds": seconds, "is_keyframe": flags,
+        "frame_drop_ratio": drop, "clip_drop_ratio": clip_drop,
+        "trigger_seconds": triggers.tolist(),
+    }
+    if fmt == "messages":
+        row["messages"] = rec["messages"]
+        row["videos"] = [paths]
+    return row, None
+
+
+def _plan_shards(row_bytes: list[int], max_shard_size: int) -> list[tuple[int, int]]:
+    """Contiguous [start, end) ranges with about equal bytes, each under max_shard_size
+    unless a single row is larger."""
+    total = sum(row_bytes)
+    if not row_bytes:
+        return []
+    n = max(1, math.ceil(total / max_shard_size))
+    while True:
+        target = total / n
+        ranges, start, acc = [], 0, 0
+        for i, b in enumerate(row_bytes):
+            if acc and acc + b > target * 1.0000001 and len(ranges) < n - 1:
+                ranges.append((start, i))
+                start, acc = i, 0
+            acc += b
+        ranges.append((start, len(row_bytes)))
+        sizes = [sum(row_bytes[a:b]) for a, b in ranges]
+        if all(s <= max_shard_size or b - a == 1 for s, (a, b) in zip(sizes, ranges)) or n >= len(row_bytes):
+            return ranges
+        n += 1
+
+
+def _read_frames(frames_root: Path, paths: list[str]) -> list[dict]:
+    out = []
+    for p in paths:
+        with open(frames_root / p, "rb") as f:
+            out.append({"bytes": f.read(), "path": p})
+    return out
+
+
+def _write_shard(rows: list[dict], schema: pa.Schema, path: Path, provenance: dict,
+                 embed_frames: bool, frames_root: Path) -> None:
+    if embed_frames:
+        rows = [{**r, "frames": _read_frames(frames_root, r["frame_paths"])} for r in rows]
+    table = pa.Table.from_pylist(rows, schema=schema)
+    meta = dict(schema.metadata)
+    meta[b"tc139k"] = json.dumps(provenance, sort_keys=True).encode()
+    table = table.replace_schema_metadata(meta)
+    per_row = max(1, table.nbytes // max(1, table.num_rows))
+    row_group = max(1, min(table.num_rows, ROW_GROUP_BYTES // per_row))
+    # JPEG bytes do not compress: spend zstd only on the other columns
+    compression = {c: "zstd" for c in table.column_names}
+    if embed_frames:
+        compression["frames"] = "none"
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression=compression, row_group_size=row_group,
+                       write_statistics=False)
+
+
+# ---- build ---------------------------------------------------------------------------------
+
+def run_shards_build(
+    qa: str | Path,
+    keyframes_dir: str | Path,
+    frames_root: str | Path,
+    out_dir: str | Path,
+    embed_frames: bool = False,
+    keyframes_only: bool = False,
+    max_shard_size: int = 500_000_000,
+    val_fraction: float = 0.05,
+    fmt: str = "messages",
+    recipe_hash: str | None = None,
+    show_progress: bool = True,
+) -> ShardsResult:
+    qa, keyframes_dir, frames_root, out_dir = map(Path, (qa, keyframes_dir, frames_root, out_dir))
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if not 0.0 <= val_fraction < 1.0:
+        raise UsageError(f"--val-fraction must be in [0, 1), not {val_fraction}")
+    if max_shard_size <= 0:
+        raise UsageError("--max-shard-size must be positive")
+    if not qa.is_file():
+        raise UsageError(f"QA table {qa} does not exist; run `tc139k validate --out DIR` first")
+    if not frames_root.is_dir():
+        raise UsageError(f"frames root {frames_root} is not a folder")
+
+    try:
+        qa_table = pq.read_table(qa)
+    except (OSError, pa.ArrowInvalid) as e:
+        raise SchemaError(f"{qa} is not a readable Parquet file ({e}); "
+                          "expected the valid.parquet written by `tc139k validate`") from None
+    missing_cols = [c for c in QA_COLUMNS if c not in qa_table.column_names]
+    if missing_cols:
+        raise SchemaError(f"{qa} lacks column(s) {', '.join(missing_cols)}; "
+                          "expected the valid.parquet written by `tc139k validate`")
+    records = qa_table.select(QA_COLUMNS).to_pylist()
+    kf_videos, kf_prov = _load_keyframes(keyframes_dir)
+    existing = _existing_frames(frames_root, {(r["source"], r["video_id"]) for r in records})
+
+    rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
+    row_bytes: dict[str, list[int]] = {s: [] for s in SPLITS}
+    quarantine, reasons = [], Counter()
+    for rec in records:
+        kf = kf_videos.get((rec["source"], rec["video_id"]))
+        if kf is None:
+            reason = f"no_keyframes: video {rec['source']}/{rec['video_id']} has no key-frame output"
+        elif kf.status != "ok":
+            reason = f"keyframes_failed: video {rec['source']}/{rec['video_id']}: {kf.error}"
+        else:
+            absent = [p for p in rec["frame_paths"] if p not in existing]
+            reason = (f"missing_frames: {len(absent)} of {len(rec['frame_paths'])} frame(s) missing "
+                      f"under {frames_root} (first: {absent[0]})") if absent else None
+        row = None
+        if reason is None:
+            row, reason = _record_row(rec, kf, fmt, keyframes_only)
+        if reason is not None:
+            reasons[reason.split(":", 1)[0]] += 1
+            quarantine.append({"id": rec["record_id"], "video_id": rec["video_id"],
+                               "source": rec["source"], "reason": reason})
+            continue
+        split = video_split(rec["source"], rec["video_id"], val_fraction)
+        rows[split].append(row)
+        size = _row_bytes(row)
+        if embed_frames:
+            size += sum((frames_root / p).stat().st_size for p in row["frame_paths"])
+        row_bytes[split].append(size)
+
+    input_hashes = {"qa": sha256_file(qa),
+                    "keyframes": {f.name: sha256_file(f) for f in kfio.keyframe_files(keyframes_dir)}}
+    provenance = {
+        "tool": "tc139k", "tool_version": __version__, "recipe_hash": recipe_hash,
+        "format": fmt, "embed_frames": embed_frames, "keyframes_only": keyframes_only,
+        "val_fraction": val_fraction, "inputs": input_hashes,
+        "keyframes_provenance": kf_prov,
+    }
+    schema = shard_schema(fmt, embed_frames)
+    data_dir = out_dir / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(data_dir)
+    markers = Markers(out_dir)
+
+    plan = []
+    for split in SPLITS:
+        ranges = _plan_shards(row_bytes[split], max_shard_size)
+        for i, (a, b) in enumerate(ranges):
+            plan.append((f"data/{split}-{i:05d}-of-{len(ranges):05d}.parquet", split, a, b))
+    planned = {p[0] for p in plan}
+    for old in data_dir.iterdir():  # shards of an earlier plan would be picked up by the globs
+        if SHARD_NAME_RE.match(old.name) and f"data/{old.name}" not in planned:
+            old.unlink()
+
+    result = ShardsResult(out_dir=str(out_dir), format=fmt, embed_frames=embed_frames,
+                          keyframes_only=keyframes_only, records=len(records),
+                          rows={s: len(rows[s]) for s in SPLITS}, quarantined=len(quarantine),
+                          reasons=dict(sorted(reasons.items())))
+    bar = progress(total=len(plan), desc="shards", unit="shard", enabled=show_progress)
+    for rel, split, a, b in plan:
+        part = rows[split][a:b]
+        params = {"provenance": provenance,
+                  "ids": hashlib.sha256("\n".join(r["id"] for r in part).encode()).hexdigest()}
+        key = rel.replace("/", "_")
+        target = out_dir / rel
+        done = markers.get(key)
+        resumed = (done is not None and done.get("params") == params and target.exists()
+                   and sha256_file(target) == done.get("sha256"))
+        if resumed:
+            digest = done["sha256"]
+            result.skipped += 1
+        else:
+            _write_shard(part, schema, target, provenance, embed_frames, frames_root)
+            digest = sha256_file(target)
+            markers.mark(key, params, sha256=digest)
+            result.written += 1
+        result.shards.append(ShardInfo(path=rel, split=split, rows=len(part),
+                                       bytes=target.stat().st_size, sha256=digest, resumed=resumed))
+        bar.update(1)
+    bar.close()
+
+    write_text(out_dir / QUARANTINE, "".join(json.dumps(q, sort_keys=True) + "\n" for q in quarantine))
+    write_json(out_dir / MANIFEST, {
+        "schema": SCHEMA_ID, "format": fmt, "embed_frames": embed_frames,
+        "provenance": provenance,
+        "shards": [{k: v for k, v in asdict(s).items() if k != "resumed"} for s in result.shards],
+        "rows": result.rows, "quarantined": result.quarantined, "reasons": result.reasons,
+    })
+    write_text(out_dir / "README.md", render_card(
+        rows=result.rows, shards=result.shards, schema=schema, fmt=fmt,
+        embed_frames=embed_frames, keyframes_only=keyframes_only, provenance=provenance,
+        n_videos={s: len({(r["source"], r["video_id"]) for r in rows[s]}) for s in SPLITS},
+        quarantined=result.quarantined))
+    return result
+
+
+# ---- verify --------------------------------------------------------------------------------
+
+def verify_shards(out_dir: str | Path) -> VerifyResult:
+    """Reopen every shard listed in the manifest; check hash, row count and schema, and that
+    no unlisted shard sits in data/."""
+    out_dir = Path(out_dir)
+    manifest_path = out_dir / MANIFEST
+    if not manifest_path.is_file():
+        raise UsageError(f"{manifest_path} not found; is {out_dir} a `tc139k shards build` output?")
+    manifest = json.loads(manifest_path.read_text())
+    expected = shard_schema(manifest["format"], manifest["embed_frames"])
+    problems, rows = [], 0
+    listed = set()
+    for s in manifest["shards"]:
+        path = out_dir / s["path"]
+        listed.add(path.name)
+        if not path.is_file():
+            problems.append(f"{s['path']}: missing")
+            continue
+        if sha256_file(path) != s["sha256"]:
+            problems.append(f"{s['path']}: sha256 differs from the manifest")
+        try:
+            pf = pq.ParquetFile(path)
+        except (OSError, pa.ArrowInvalid) as e:
+            problems.append(f"{s['path']}: unreadable Parquet ({e})")
+            continue
+        if pf.metadata.num_rows != s["rows"]:
+            problems.append(f"{s['path']}: {pf.metadata.num_rows} rows, manifest says {s['rows']}")
+        if not pf.schema_arrow.remove_metadata().equals(expected.remove_metadata()):
+            problems.append(f"{s['path']}: schema differs from {SCHEMA_ID}")
+        rows += pf.metadata.num_rows
+    data_dir = out_dir / "data"
+    if data_dir.is_dir():
+        for p in sorted(data_dir.iterdir()):
+            if SHARD_NAME_RE.match(p.name) and p.name not in listed:
+                problems.append(f"data/{p.name}: not in the manifest")
+    return VerifyResult(out_dir=str(out_dir), shards=len(manifest["shards"]), rows=rows, problems=problems)

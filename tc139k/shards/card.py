@@ -1,0 +1,69 @@
+"""The dataset card written beside the shards: DATASET_CARD.md with the computed counts and
+a YAML header (`configs`, `dataset_info`) that lets `datasets.load_dataset(out_dir)` find the
+splits and decode the features with no arguments."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+COUNTS_BLOCK = re.compile(r"<!-- tc139k:counts -->.*?<!-- /tc139k:counts -->", re.S)
+
+
+def card_template() -> str:
+    try:
+        return (resources.files("tc139k") / "DATASET_CARD.md").read_text(encoding="utf-8")
+    except FileNotFoundError:  # source checkout without the link
+        return (Path(__file__).resolve().parents[2] / "DATASET_CARD.md").read_text(encoding="utf-8")
+
+
+def _counts_table(rows: dict, n_videos: dict, shards, quarantined: int, fmt: str,
+                  embed_frames: bool, keyframes_only: bool, provenance: dict) -> str:
+    kf = provenance.get("keyframes_provenance") or {}
+    lines = [
+        "| split | records | videos | shards |",
+        "|---|---:|---:|---:|",
+    ]
+    for split, n in rows.items():
+        lines.append(f"| {split} | {n} | {n_videos[split]} | {sum(1 for s in shards if s.split == split)} |")
+    lines += [
+        "",
+        f"Format `{fmt}`; frames {'embedded' if embed_frames else 'referenced by path'}; "
+        f"{'key frames only' if keyframes_only else 'all clip frames'}. "
+        f"{quarantined} record(s) were left out and are listed with their reason in `quarantine.jsonl`.",
+    ]
+    if kf:
+        lines.append("")
+        lines.append("Key-frame run: " + ", ".join(
+            f"{k} `{kf[k]}`" for k in ("method", "model", "pretrained", "threshold", "scene_detector")
+            if kf.get(k) is not None) + ".")
+    return "\n".join(lines)
+
+
+def render_card(rows: dict, shards, schema, fmt: str, embed_frames: bool, keyframes_only: bool,
+                provenance: dict, n_videos: dict, quarantined: int) -> str:
+    from datasets import Features
+
+    features = Features.from_arrow_schema(schema)
+    splits = [s for s, n in rows.items() if n]
+    header = {
+        "license": "other",
+        "task_categories": ["video-text-to-text"],
+        "tags": ["streaming-video", "video-qa", "timechat-online", "tc139k"],
+        "configs": [{
+            "config_name": "default",
+            "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in splits],
+        }],
+        "dataset_info": {
+            "features": features._to_yaml_list(),
+            "splits": [{"name": s, "num_examples": rows[s],
+                        "num_bytes": sum(x.bytes for x in shards if x.split == s)} for s in splits],
+        },
+    }
+    body = COUNTS_BLOCK.sub(lambda _: _counts_table(rows, n_videos, shards, quarantined, fmt,
+                                                   embed_frames, keyframes_only, provenance),
+                            card_template())
+    return "---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n\n" + body

@@ -1,0 +1,143 @@
+"""PNG plots of redundancy statistics (matplotlib, Agg backend, no display needed).
+
+Figures are built on `matplotlib.figure.Figure` objects, not pyplot, so nothing global is
+touched; files are written atomically and carry no timestamp, so the same statistics give
+the same bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ..atomic import atomic_path  # noqa: E402
+from ..paths import is_safe_name  # noqa: E402
+from .redundancy import AUTHORS_DROP_CURVE, FRAME_HIST_BINS, RedundancyStats  # noqa: E402
+
+DPI = 100
+_METADATA = {"Software": None}  # keep the matplotlib version out of the bytes
+
+
+def _figure(width: float, height: float = 4.5) -> Figure:
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI, metadata=_METADATA)
+    return path
+
+
+def plot_threshold_sweep(stats: RedundancyStats, path: Path) -> Path:
+    fig = _figure(7)
+    ax = fig.add_subplot()
+    t = np.array(stats.thresholds)
+    for values, label, style in ((stats.drop_ratio, "tokens dropped (token-weighted)", "o-"),
+                                 (stats.drop_ratio_frame_mean, "mean over frames", "s--")):
+        y = np.array([np.nan if v is None else v * 100 for v in values])
+        ax.plot(t, y, style, label=f"this folder: {label}", markersize=4)
+    if stats.score_kind == "cosine":
+        at, ar = zip(*AUTHORS_DROP_CURVE)
+        ax.plot(at, np.array(ar) * 100, "x:", color="black", markersize=7,
+                label="authors (fine-tuned Qwen2.5-VL features, not CLIP)")
+        for x, y in AUTHORS_DROP_CURVE:
+            ax.annotate(f"{y * 100:.0f}%", (x, y * 100), textcoords="offset points", xytext=(5, 4),
+                        fontsize=7, color="black")
+    if stats.headline_ratio is not None:
+        ax.axvline(stats.threshold, color="grey", linewidth=0.8)
+        ax.annotate(f"{stats.headline_ratio * 100:.1f}% at {stats.threshold:g}",
+                    (stats.threshold, stats.headline_ratio * 100), textcoords="offset points",
+                    xytext=(6, -12), fontsize=8)
+    rule = "cosine > tau is dropped" if stats.score_kind == "cosine" else "pixel difference < tau is dropped"
+    ax.set_xlabel(f"DTD threshold tau ({rule})")
+    ax.set_ylabel("visual tokens dropped (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(f"Drop ratio against threshold ({stats.overall.videos} videos)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_frame_histogram(stats: RedundancyStats, path: Path) -> Path:
+    fig = _figure(7)
+    ax = fig.add_subplot()
+    edges = np.linspace(0, 100, FRAME_HIST_BINS + 1)
+    ax.bar(edges[:-1], stats.frame_drop_ratio_histogram, width=np.diff(edges), align="edge",
+           edgecolor="white", color="tab:blue")
+    if stats.frame_drop_ratio.mean is not None:
+        ax.axvline(stats.frame_drop_ratio.mean * 100, color="tab:red", linestyle="--",
+                   label=f"mean {stats.frame_drop_ratio.mean * 100:.1f}%")
+        ax.legend(fontsize=8)
+    ax.set_xlabel(f"per-frame drop ratio at threshold {stats.threshold:g} (%)")
+    ax.set_ylabel("frames")
+    ax.set_xlim(0, 100)
+    ax.set_title(f"Per-frame drop ratios ({stats.frame_drop_ratio.count} frames)")
+    ax.grid(alpha=0.3, axis="y")
+    return _save(fig, path)
+
+
+def plot_groups(stats: RedundancyStats, path: Path) -> Path:
+    groups = stats.by_source if stats.by == "source" else stats.by_length
+    keys = sorted(groups) if stats.by == "source" else list(groups)
+    values = [groups[k].drop_ratio_at_threshold for k in keys]
+    fig = _figure(max(6.0, 0.9 * len(keys) + 2))
+    ax = fig.add_subplot()
+    x = np.arange(len(keys))
+    heights = [0 if v is None else v * 100 for v in values]
+    bars = ax.bar(x, heights, color="tab:green")
+    for b, k, v in zip(bars, keys, values):
+        text = "no videos" if v is None else f"{v * 100:.1f}%\n{groups[k].videos} videos"
+        ax.annotate(text, (b.get_x() + b.get_width() / 2, b.get_height()), ha="center",
+                    va="bottom", fontsize=7, textcoords="offset points", xytext=(0, 2))
+    ax.set_xticks(x, keys, rotation=30 if len(keys) > 6 else 0, ha="right" if len(keys) > 6 else "center")
+    ax.set_ylim(0, 110)
+    ax.set_ylabel(f"tokens dropped at {stats.threshold:g} (%)")
+    ax.set_xlabel("source dataset" if stats.by == "source" else "video length")
+    ax.set_title(f"Drop ratio by {stats.by}")
+    ax.grid(alpha=0.3, axis="y")
+    return _save(fig, path)
+
+
+def plot_timeline(stats: RedundancyStats, path: Path) -> Path:
+    tl = stats.timeline
+    fig = _figure(11)
+    ax = fig.add_subplot()
+    ax.plot(tl.frame_seconds, tl.drop_ratio * 100, color="tab:blue", linewidth=1,
+            label=f"drop ratio at {tl.threshold:g}")
+    for i, s in enumerate(tl.scene_cut_seconds):
+        ax.axvline(s, color="tab:orange", linestyle="--", linewidth=0.9,
+                   label="scene cut" if i == 0 else None)
+    if len(tl.keyframe_seconds):
+        ax.plot(tl.keyframe_seconds, np.full(len(tl.keyframe_seconds), 103), "v",
+                color="tab:green", markersize=5, label="key frame")
+    if len(tl.trigger_seconds):
+        at = np.interp(tl.trigger_seconds, tl.frame_seconds, tl.drop_ratio * 100) \
+            if len(tl.frame_seconds) else np.zeros(len(tl.trigger_seconds))
+        ax.plot(tl.trigger_seconds, at, "o", color="tab:red", markersize=4, label="trigger time")
+    ax.set_ylim(-2, 108)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("tokens dropped (%)")
+    ax.set_title(f"{tl.source}/{tl.video_id}: per-frame drop ratio")
+    ax.grid(alpha=0.3)
+    fig.legend(fontsize=8, loc="outside lower center", ncols=4, frameon=False)
+    return _save(fig, path)
+
+
+def write_redundancy_plots(stats: RedundancyStats, out_dir: str | Path) -> list[Path]:
+    """Write the four plots into `out_dir`; returns their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [plot_threshold_sweep(stats, out / "drop_ratio_vs_threshold.png"),
+             plot_frame_histogram(stats, out / "frame_drop_ratio_histogram.png"),
+             plot_groups(stats, out / f"drop_ratio_by_{stats.by}.png")]
+    if stats.timeline is not None:
+        # video ids come from the key-frame files: only a safe name becomes part of a file name
+        name = stats.timeline.video_id if is_safe_name(stats.timeline.video_id) else "video"
+        paths.append(plot_timeline(stats, out / f"timeline_{name}.png"))
+    return paths

@@ -57,7 +57,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import __version__
+from .. import __version__, published
 from . import dtd
 from . import store as kfio
 from ..atomic import Markers, atomic_path, remove_stale_temps
@@ -69,7 +69,7 @@ from .scenes import SceneParams, detect_cuts, scene_ids
 
 METHODS = ("feature", "pixel")
 DEFAULT_THRESHOLDS = {"feature": 0.5, "pixel": 0.05}
-DEFAULT_TARGET_INTERVAL = 7.14
+DEFAULT_TARGET_INTERVAL = published.KEYFRAME_INTERVAL_SECONDS
 DEFAULT_MIN_GAP = 2.0
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_VIDEOS_PER_FILE = 64

@@ -8,6 +8,7 @@ the same bytes.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -18,7 +19,10 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from ..atomic import atomic_path  # noqa: E402
 from ..paths import is_safe_name  # noqa: E402
-from .redundancy import AUTHORS_DROP_CURVE, FRAME_HIST_BINS, RedundancyStats  # noqa: E402
+from ..published import AUTHORS_DROP_CURVE  # noqa: E402
+
+if TYPE_CHECKING:
+    from .redundancy import RedundancyStats
 
 DPI = 100
 _METADATA = {"Software": None}  # keep the matplotlib version out of the bytes
@@ -67,7 +71,7 @@ def plot_threshold_sweep(stats: RedundancyStats, path: Path) -> Path:
 def plot_frame_histogram(stats: RedundancyStats, path: Path) -> Path:
     fig = _figure(7)
     ax = fig.add_subplot()
-    edges = np.linspace(0, 100, FRAME_HIST_BINS + 1)
+    edges = np.linspace(0, 100, len(stats.frame_drop_ratio_histogram) + 1)
     ax.bar(edges[:-1], stats.frame_drop_ratio_histogram, width=np.diff(edges), align="edge",
            edgecolor="white", color="tab:blue")
     if stats.frame_drop_ratio.mean is not None:

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from ..keyframes import dtd
 from ..keyframes import store as kfio
 from ..errors import SchemaError, UsageError
+from .. import published
 from ..progress import progress
 
 DEFAULT_THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(1, 10))
@@ -40,10 +41,7 @@ LENGTH_BUCKETS = (("<5 min", 0, 300), ("5-10 min", 300, 600), ("10-20 min", 600,
 BY_CHOICES = ("source", "length")
 DEFAULT_HEADLINE_THRESHOLD = 0.5  # the authors' default tau, used when no video is ok
 # Published figures of TimeChat-Online-139K (see the reference notes on the dataset).
-PUBLISHED_KEYFRAMES_PER_VIDEO = 87.8
-PUBLISHED_KEYFRAME_INTERVAL_SECONDS = 7.14
 # The authors' drop ratio against tau, feature mode, fine-tuned Qwen2.5-VL (read off their plot).
-AUTHORS_DROP_CURVE = ((0.7, 0.25), (0.6, 0.33), (0.5, 0.45), (0.4, 0.59), (0.3, 0.75), (0.2, 0.89))
 FRAME_HIST_BINS = 20
 STORED_TOLERANCE = 1e-5  # stored per-frame ratios are float32
 FLOAT_DIGITS = 6
@@ -270,9 +268,9 @@ class RedundancyStats:
         kf = self.keyframes
         lines += ["", "key frames                     this folder   published",
                   f"  per video (mean)             {_num(kf['per_video']['mean']):>11}   "
-                  f"{PUBLISHED_KEYFRAMES_PER_VIDEO:>9}",
+                  f"{published.KEYFRAMES_PER_VIDEO:>9}",
                   f"  interval, s (mean)           {_num(kf['interval_seconds']['mean']):>11}   "
-                  f"{PUBLISHED_KEYFRAME_INTERVAL_SECONDS:>9}",
+                  f"{published.KEYFRAME_INTERVAL_SECONDS:>9}",
                   f"  interval, s (median)         {_num(kf['interval_seconds']['median']):>11}",
                   f"  interval, s (p10 / p90)      {_num(kf['interval_seconds']['p10'])} / "
                   f"{_num(kf['interval_seconds']['p90'])}",
@@ -595,7 +593,7 @@ def _keyframe_summary(videos: list[_Video], intervals: list[np.ndarray]) -> dict
             Distribution.of(triggers[has_time] / video_minutes[has_time]).to_dict(),
         "scene_cuts_per_video": Distribution.of([v.scene_cuts for v in videos]).to_dict(),
         "scene_cuts_per_minute": _round(per_min(sum(v.scene_cuts for v in videos))),
-        "published": {"per_video_mean": PUBLISHED_KEYFRAMES_PER_VIDEO,
-                      "interval_seconds_mean": PUBLISHED_KEYFRAME_INTERVAL_SECONDS},
+        "published": {"per_video_mean": published.KEYFRAMES_PER_VIDEO,
+                      "interval_seconds_mean": published.KEYFRAME_INTERVAL_SECONDS},
     }
 

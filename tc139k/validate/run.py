@@ -35,6 +35,7 @@ from .. import __version__
 from ..atomic import atomic_path, dumps_json
 from ..errors import Tc139kError, UsageError
 from ..jsonl import chunk_bounds, has_bom
+from .settings import WorkerSettings
 
 # numpy, pyarrow and the checker are imported only once the worker processes are starting:
 # a worker imports this module too, and the main process's imports then overlap theirs
@@ -203,15 +204,6 @@ def _check_params(paths, frames_root, max_invalid, workers, chunk_bytes, block_b
 
 
 # ---- checking chunks, in this process or in workers ---------------------------------------
-
-@dataclass(frozen=True)
-class WorkerSettings:
-    frames_root: str | None
-    fast_path: bool
-    want_table: bool
-    block_bytes: int
-    max_line_bytes: int
-
 
 def _worker_init(settings: WorkerSettings) -> None:
     from .worker import init_worker

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from ..jsonl import iter_blocks
 from .exact import Checker
-from .run import WorkerSettings as Settings
+from .settings import WorkerSettings as Settings
 
 MAX_EXAMPLES = 5
 

@@ -1,0 +1,14 @@
+"""What a checking process needs to know, shared by the stage and its worker processes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    frames_root: str | None
+    fast_path: bool
+    want_table: bool
+    block_bytes: int
+    max_line_bytes: int

@@ -171,8 +171,10 @@ def main() -> None:
         t = time.perf_counter()
         parts, n_files, raw = build_archive(src, args.mb * 1_000_000, args.part_mb * 1_000_000)
         packed = sum(p.stat().st_size for p in parts)
-        print(f"archive: {len(parts)} parts, {packed / 1e6:.1f} MB compressed, {n_files} members, "
-              f"{raw / 1e6:.1f} MB of frames (built in {time.perf_counter() - t:.1f} s)")
+        print(
+            f"archive: {len(parts)} parts, {packed / 1e6:.1f} MB compressed, {n_files} members, "
+            f"{raw / 1e6:.1f} MB of frames (built in {time.perf_counter() - t:.1f} s)"
+        )
         for p in parts:  # same page-cache state for every method
             with open(p, "rb") as fh:
                 while fh.read(1 << 24):
@@ -205,19 +207,21 @@ def main() -> None:
             shutil.rmtree(out)
 
         base = statistics.median(times["tar (cat | tar -xzf -)"])
-        print(f"{'method':38s} {'median s':>9s} {'runs s':>30s} {'MB/s':>7s} {'vs tar':>7s} "
-              f"{'peak extra disk':>16s}")
+        print(f"{'method':38s} {'median s':>9s} {'runs s':>30s} {'MB/s':>7s} {'vs tar':>7s} {'peak extra disk':>16s}")
         for name in methods:
             med = statistics.median(times[name])
             runs = " ".join(f"{x:.2f}" for x in times[name])
-            print(f"{name:38s} {med:9.2f} {runs:>30s} {packed / 1e6 / med:7.1f} {base / med:7.2f} "
-                  f"{extra[name] / 1e6:13.1f} MB")
+            print(
+                f"{name:38s} {med:9.2f} {runs:>30s} {packed / 1e6 / med:7.1f} {base / med:7.2f} "
+                f"{extra[name] / 1e6:13.1f} MB"
+            )
         name = next(iter(control))
-        print(f"{name:38s} {'-':>9s} {'(not timed)':>30s} {'-':>7s} {'-':>7s} "
-              f"{extra[name] / 1e6:13.1f} MB")
-        print(f"MB/s: compressed input per second. Peak extra disk: bytes on disk beyond the "
-              f"{packed / 1e6:.0f} MB of parts and the extracted frames, sampled every 50 ms in a "
-              "separate untimed run (a joined copy of the archive would add its whole size).")
+        print(f"{name:38s} {'-':>9s} {'(not timed)':>30s} {'-':>7s} {'-':>7s} {extra[name] / 1e6:13.1f} MB")
+        print(
+            f"MB/s: compressed input per second. Peak extra disk: bytes on disk beyond the "
+            f"{packed / 1e6:.0f} MB of parts and the extracted frames, sampled every 50 ms in a "
+            "separate untimed run (a joined copy of the archive would add its whole size)."
+        )
         ratio = base / statistics.median(times["tc139k extract"])
         print(f"throughput ratio tc139k extract / tar: {ratio:.2f} (target >= 0.90)")
     finally:

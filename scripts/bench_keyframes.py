@@ -104,25 +104,55 @@ def child_end_to_end(args) -> None:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     t0 = time.perf_counter()
-    res = run_keyframes(out=args.out, frames_root=args.frames_root, video_ids=args.ids, model="ViT-B-32",
-                        pretrained=args.checkpoint, device="auto", batch_size=args.batch_size)
+    res = run_keyframes(
+        out=args.out,
+        frames_root=args.frames_root,
+        video_ids=args.ids,
+        model="ViT-B-32",
+        pretrained=args.checkpoint,
+        device="auto",
+        batch_size=args.batch_size,
+    )
     t1 = time.perf_counter()
     stop.set()
     sampler.join()
     score_end = t1 - res.timings["calibrate"] - res.timings["write"]
     score_start = score_end - res.timings["score"]
     scoring = [rss for t, rss in samples if score_start <= t <= score_end]
-    print(json.dumps({"wall_s": t1 - t0, "score_s": res.timings["score"], "load_s": res.timings["load_model"],
-                      "frames": res.n_frames, "videos": res.n_videos, "n_ok": res.n_ok,
-                      "keyframes": res.n_keyframes,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "scoring_peak_rss_mb": max(scoring) / 2**20 if scoring else None,
-                      "device": "cuda" if torch.cuda.is_available() else "cpu"}))
+    print(
+        json.dumps(
+            {
+                "wall_s": t1 - t0,
+                "score_s": res.timings["score"],
+                "load_s": res.timings["load_model"],
+                "frames": res.n_frames,
+                "videos": res.n_videos,
+                "n_ok": res.n_ok,
+                "keyframes": res.n_keyframes,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "scoring_peak_rss_mb": max(scoring) / 2**20 if scoring else None,
+                "device": "cuda" if torch.cuda.is_available() else "cpu",
+            }
+        )
+    )
 
 
 def run_child(frames_root, ids, checkpoint, out, batch_size) -> dict:
-    cmd = [sys.executable, __file__, "--child", "--frames-root", str(frames_root), "--ids", str(ids),
-           "--checkpoint", str(checkpoint), "--out", str(out), "--batch-size", str(batch_size)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--frames-root",
+        str(frames_root),
+        "--ids",
+        str(ids),
+        "--checkpoint",
+        str(checkpoint),
+        "--out",
+        str(out),
+        "--batch-size",
+        str(batch_size),
+    ]
     env = {**os.environ, "TC139K_NO_PROGRESS": "1"}
     done = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -144,7 +174,7 @@ def encoder_alone(frames_root, videos, checkpoint, batch_size) -> dict:
         torch.cuda.synchronize()
     t0 = time.perf_counter()
     for lo in range(0, len(frames), batch_size):
-        tokens = encoder(frames[lo: lo + batch_size])
+        tokens = encoder(frames[lo : lo + batch_size])
         tokens.float().sum().item()  # wait for the device, as the pipeline does when it reads scores
     wall = time.perf_counter() - t0
     return {"wall_s": wall, "frames": int(len(frames)), "fps": len(frames) / wall}
@@ -217,21 +247,33 @@ def main() -> None:
             e2e["fps"] = e2e["frames"] / e2e["wall_s"]
             e2e["scoring_fps"] = e2e["frames"] / e2e["score_s"]
             rounds["e2e"].append(e2e)
-            print(f"[{r + 1}] end to end: {e2e['videos']} videos {e2e['frames']} frames {e2e['wall_s']:.1f} s "
-                  f"{e2e['fps']:.2f} frames/s ({e2e['scoring_fps']:.2f} without the {e2e['load_s']:.1f} s "
-                  f"model load), peak RSS {e2e['peak_rss_mb']:.0f} MB, while scoring "
-                  f"{e2e['scoring_peak_rss_mb']:.0f} MB ({e2e['device']})", flush=True)
+            print(
+                f"[{r + 1}] end to end: {e2e['videos']} videos {e2e['frames']} frames {e2e['wall_s']:.1f} s "
+                f"{e2e['fps']:.2f} frames/s ({e2e['scoring_fps']:.2f} without the {e2e['load_s']:.1f} s "
+                f"model load), peak RSS {e2e['peak_rss_mb']:.0f} MB, while scoring "
+                f"{e2e['scoring_peak_rss_mb']:.0f} MB ({e2e['device']})",
+                flush=True,
+            )
             enc = encoder_alone(frames_root, videos[: args.videos], checkpoint, args.batch_size)
             rounds["enc"].append(enc)
-            print(f"[{r + 1}] encoder alone: {enc['frames']} frames (batch {args.batch_size}) "
-                  f"{enc['wall_s']:.1f} s {enc['fps']:.2f} frames/s", flush=True)
+            print(
+                f"[{r + 1}] encoder alone: {enc['frames']} frames (batch {args.batch_size}) "
+                f"{enc['wall_s']:.1f} s {enc['fps']:.2f} frames/s",
+                flush=True,
+            )
             nv = naive(frames_root, videos[: args.videos], checkpoint, args.naive_frames)
             rounds["naive"].append(nv)
-            print(f"[{r + 1}] naive: {nv['frames']} frames (batch 1, decoded twice) {nv['wall_s']:.1f} s "
-                  f"{nv['fps']:.2f} frames/s", flush=True)
+            print(
+                f"[{r + 1}] naive: {nv['frames']} frames (batch 1, decoded twice) {nv['wall_s']:.1f} s "
+                f"{nv['fps']:.2f} frames/s",
+                flush=True,
+            )
         e2e2 = run_child(frames_root, n2_ids, checkpoint, work / "out-2n", args.batch_size)
-        print(f"2N end to end: {e2e2['videos']} videos {e2e2['frames']} frames {e2e2['wall_s']:.1f} s, peak RSS "
-              f"{e2e2['peak_rss_mb']:.0f} MB, while scoring {e2e2['scoring_peak_rss_mb']:.0f} MB", flush=True)
+        print(
+            f"2N end to end: {e2e2['videos']} videos {e2e2['frames']} frames {e2e2['wall_s']:.1f} s, peak RSS "
+            f"{e2e2['peak_rss_mb']:.0f} MB, while scoring {e2e2['scoring_peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
 
         e2e = max(rounds["e2e"], key=lambda r: r["fps"])
         enc = max(rounds["enc"], key=lambda r: r["fps"])
@@ -262,8 +304,8 @@ def main() -> None:
             "end to end (model load included) >= 0.8 x encoder alone": summary["end_to_end_over_encoder"] >= 0.8,
             f"end to end >= {target_naive} x naive": summary["end_to_end_over_naive"] >= target_naive,
             "peak RSS flat (2N <= 1.1 x N)": summary["peak_rss_mb_2n"] <= 1.1 * summary["peak_rss_mb_n"],
-            "RSS while scoring flat (2N <= 1.1 x N)":
-                summary["scoring_peak_rss_mb_2n"] <= 1.1 * summary["scoring_peak_rss_mb_n"],
+            "RSS while scoring flat (2N <= 1.1 x N)": summary["scoring_peak_rss_mb_2n"]
+            <= 1.1 * summary["scoring_peak_rss_mb_n"],
         }
         print(json.dumps(summary, indent=2))
     finally:

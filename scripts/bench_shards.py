@@ -73,10 +73,17 @@ def clips_covering_every_frame(valid: Path, frames: Path, out: Path) -> tuple[in
     for vdir in sorted(p for p in frames.glob("*/*") if p.is_dir()):
         names = sorted(f.name for f in vdir.glob("*.jpg"))
         for i in range(0, len(names), 32):
-            chunk = names[i:i + 32]
-            rows.append({**base, "record_id": f"{vdir.name}-{i}", "source": vdir.parent.name,
-                         "video_id": vdir.name, "frame_indices": [int(n[:6]) for n in chunk],
-                         "frame_paths": [f"{vdir.parent.name}/{vdir.name}/{n}" for n in chunk]})
+            chunk = names[i : i + 32]
+            rows.append(
+                {
+                    **base,
+                    "record_id": f"{vdir.name}-{i}",
+                    "source": vdir.parent.name,
+                    "video_id": vdir.name,
+                    "frame_indices": [int(n[:6]) for n in chunk],
+                    "frame_paths": [f"{vdir.parent.name}/{vdir.name}/{n}" for n in chunk],
+                }
+            )
     pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(valid)), out)
     return len(rows), sum(len(r["frame_paths"]) for r in rows)
 
@@ -95,8 +102,11 @@ def main() -> None:
         info = build_sample(work / "sample", write_frames=True)
         frames = work / "frames"
         frame_bytes = scaled_frames(Path(info.frames_dir), frames, size)
-        run_validate([Path(info.repo_dir) / "time_chat_online_139k_train_flt.jsonl"], frames_root=frames,
-                     out_dir=work / "validated")
+        run_validate(
+            [Path(info.repo_dir) / "time_chat_online_139k_train_flt.jsonl"],
+            frames_root=frames,
+            out_dir=work / "validated",
+        )
         run_keyframes(out=work / "kf", frames_root=frames, method="pixel")
         valid = work / "validated" / "valid.parquet"
 
@@ -119,19 +129,32 @@ def main() -> None:
             t_cp.append(time.perf_counter() - t0)
             drop_caches_best_effort()
             t0 = time.perf_counter()
-            run_shards_build(cover, work / "kf", frames, work / f"embed-{r}", embed_frames=True,
-                             val_fraction=0.0, show_progress=False)
+            run_shards_build(
+                cover,
+                work / "kf",
+                frames,
+                work / f"embed-{r}",
+                embed_frames=True,
+                val_fraction=0.0,
+                show_progress=False,
+            )
             subprocess.run(["sync"], check=True)
             t_embed.append(time.perf_counter() - t0)
             shutil.rmtree(work / f"cp-{r}")
         mb = frame_bytes / 1e6
         result = {
-            "rows": n_rows, "rows_best_s": round(min(t_rows), 3),
+            "rows": n_rows,
+            "rows_best_s": round(min(t_rows), 3),
             "rows_per_s": round(n_rows / min(t_rows)),
-            "embed_frames": n_frames, "embed_clips": n_clips, "jpeg_mb": round(mb, 1),
-            "frame_size": args.frame_size, "avg_jpeg_kb": round(frame_bytes / n_frames / 1e3, 1),
-            "embed_best_s": round(min(t_embed), 3), "embed_mb_per_s": round(mb / min(t_embed), 1),
-            "cp_best_s": round(min(t_cp), 3), "cp_mb_per_s": round(mb / min(t_cp), 1),
+            "embed_frames": n_frames,
+            "embed_clips": n_clips,
+            "jpeg_mb": round(mb, 1),
+            "frame_size": args.frame_size,
+            "avg_jpeg_kb": round(frame_bytes / n_frames / 1e3, 1),
+            "embed_best_s": round(min(t_embed), 3),
+            "embed_mb_per_s": round(mb / min(t_embed), 1),
+            "cp_best_s": round(min(t_cp), 3),
+            "cp_mb_per_s": round(mb / min(t_cp), 1),
             "embed_vs_cp": round(min(t_cp) / min(t_embed), 2),
             "rounds": args.rounds,
         }

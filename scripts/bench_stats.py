@@ -33,8 +33,9 @@ SOURCES = ["coin", "qv-highlights", "youcook2", "vitt", "youmakeup", "videoic", 
 TAU = 0.5
 
 
-def _video_rows(rng: np.random.Generator, first_id: int, n_videos: int, mean_frames: int,
-                grid: tuple[int, int]) -> list[dict]:
+def _video_rows(
+    rng: np.random.Generator, first_id: int, n_videos: int, mean_frames: int, grid: tuple[int, int]
+) -> list[dict]:
     """Similarity data that looks like video: a per-frame motion level that drifts, patch noise,
     and a hard cut (low similarity everywhere) every 20-60 s."""
     cells = grid[0] * grid[1]
@@ -54,15 +55,27 @@ def _video_rows(rng: np.random.Generator, first_id: int, n_videos: int, mean_fra
         scene_id = np.cumsum(scene_id)
         seconds = np.arange(n, dtype=np.float64)
         keyframes = np.unique(np.concatenate([[0], cuts, np.arange(0, n, 7)])).astype(np.float64)
-        rows.append({
-            "video_id": f"v{first_id + k:06d}", "source": SOURCES[(first_id + k) % len(SOURCES)],
-            "status": "ok", "error": None, "n_frames": n, "frame_seconds": seconds.tolist(),
-            "bad_frames": [], "scene_id": scene_id.tolist(),
-            "scene_cut_seconds": cuts.astype(np.float64).tolist(), "score_kind": "cosine",
-            "grid_h": grid[0], "grid_w": grid[1], "patch_scores": q.tobytes(), "threshold": TAU,
-            "drop_ratio": ratio.tolist(), "keyframe_seconds": keyframes.tolist(),
-            "trigger_seconds": dtd.trigger_frames(ratio).astype(np.float64).tolist(),
-        })
+        rows.append(
+            {
+                "video_id": f"v{first_id + k:06d}",
+                "source": SOURCES[(first_id + k) % len(SOURCES)],
+                "status": "ok",
+                "error": None,
+                "n_frames": n,
+                "frame_seconds": seconds.tolist(),
+                "bad_frames": [],
+                "scene_id": scene_id.tolist(),
+                "scene_cut_seconds": cuts.astype(np.float64).tolist(),
+                "score_kind": "cosine",
+                "grid_h": grid[0],
+                "grid_w": grid[1],
+                "patch_scores": q.tobytes(),
+                "threshold": TAU,
+                "drop_ratio": ratio.tolist(),
+                "keyframe_seconds": keyframes.tolist(),
+                "trigger_seconds": dtd.trigger_frames(ratio).astype(np.float64).tolist(),
+            }
+        )
     return rows
 
 
@@ -133,8 +146,9 @@ def main() -> None:
     ap.add_argument("--grid", default="7x7", help="patch grid HxW")
     ap.add_argument("--per-file", type=int, default=500, help="videos per key-frame file")
     ap.add_argument("--baseline-videos", type=int, default=500)
-    ap.add_argument("--data", type=Path, default=None,
-                    help="keep the generated folder here (reused when it already has files)")
+    ap.add_argument(
+        "--data", type=Path, default=None, help="keep the generated folder here (reused when it already has files)"
+    )
     args = ap.parse_args()
     grid = tuple(int(x) for x in args.grid.lower().split("x"))
 
@@ -148,18 +162,21 @@ def main() -> None:
         if not list(folder.glob(kfio.FILE_GLOB)):
             t0 = time.perf_counter()
             frames, nbytes = generate(folder, args.videos, args.frames, grid, args.per_file)
-            print(f"generated {args.videos} videos, {frames} frames, {nbytes / 1e6:.0f} MB of scores "
-                  f"(grid {grid[0]}x{grid[1]}) in {time.perf_counter() - t0:.1f} s")
+            print(
+                f"generated {args.videos} videos, {frames} frames, {nbytes / 1e6:.0f} MB of scores "
+                f"(grid {grid[0]}x{grid[1]}) in {time.perf_counter() - t0:.1f} s"
+            )
         size = sum(p.stat().st_size for p in folder.glob(kfio.FILE_GLOB))
         print(f"key-frame folder: {size / 1e6:.0f} MB on disk")
 
-        out = subprocess.run([sys.executable, "-c", CHILD, str(folder)], check=True,
-                             capture_output=True, text=True)
+        out = subprocess.run([sys.executable, "-c", CHILD, str(folder)], check=True, capture_output=True, text=True)
         fast = json.loads(out.stdout)
-        print(f"redundancy_stats (fresh process; sweep of {len(DEFAULT_THRESHOLDS)} thresholds, key frames, "
-              f"per-frame ratios, stored-ratio check): {fast['videos']} videos, "
-              f"{fast['frames']} frames, {fast['tokens']} tokens in {fast['seconds']:.1f} s, "
-              f"peak RSS {fast['peak_rss_mb']:.0f} MB")
+        print(
+            f"redundancy_stats (fresh process; sweep of {len(DEFAULT_THRESHOLDS)} thresholds, key frames, "
+            f"per-frame ratios, stored-ratio check): {fast['videos']} videos, "
+            f"{fast['frames']} frames, {fast['tokens']} tokens in {fast['seconds']:.1f} s, "
+            f"peak RSS {fast['peak_rss_mb']:.0f} MB"
+        )
         print(f"  {fast['headline']}")
 
         first = sorted(folder.glob(kfio.FILE_GLOB))[0]
@@ -178,15 +195,21 @@ def main() -> None:
             assert np.allclose(naive_frame_mean, check.drop_ratio_frame_mean, atol=1e-9)
             print(f"  naive and fast figures agree on {n} videos")
         per_video = seconds / n
-        print(f"naive baseline (read rows, per threshold dequantise + compare): {n} videos in "
-              f"{seconds:.2f} s ({per_video * 1e3:.2f} ms/video), extrapolated to "
-              f"{fast['videos']} videos: {per_video * fast['videos']:.1f} s")
+        print(
+            f"naive baseline (read rows, per threshold dequantise + compare): {n} videos in "
+            f"{seconds:.2f} s ({per_video * 1e3:.2f} ms/video), extrapolated to "
+            f"{fast['videos']} videos: {per_video * fast['videos']:.1f} s"
+        )
         print(f"full statistics on the same {check.overall.videos} videos: {fast_sub:.2f} s")
-        print(f"end to end, full scale: naive sweep {per_video * fast['videos']:.1f} s (extrapolated) "
-              f"vs full statistics {fast['seconds']:.1f} s: "
-              f"{per_video * fast['videos'] / fast['seconds']:.1f}x")
-        print(f"sweep alone, scores in memory, {n} videos: naive {t_naive_mem:.2f} s, "
-              f"level histograms {t_fast_mem:.3f} s: {t_naive_mem / t_fast_mem:.0f}x")
+        print(
+            f"end to end, full scale: naive sweep {per_video * fast['videos']:.1f} s (extrapolated) "
+            f"vs full statistics {fast['seconds']:.1f} s: "
+            f"{per_video * fast['videos'] / fast['seconds']:.1f}x"
+        )
+        print(
+            f"sweep alone, scores in memory, {n} videos: naive {t_naive_mem:.2f} s, "
+            f"level histograms {t_fast_mem:.3f} s: {t_naive_mem / t_fast_mem:.0f}x"
+        )
         print(f"bench process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     finally:
         if tmp:

@@ -59,8 +59,17 @@ def generate(sample_dir: Path, out: Path, n_records: int) -> int:
             step = 1 + (i % 3 == 0)  # some clips keep every second, some every other one
             frames = [f"{folder}{start + k * step + (k > 20 and i % 5 == 0):06d}.jpg" for k in range(CLIP_FRAMES)]
             t0 = float(start) + (i % 1000) / 1000  # also makes every line unique
-            f.write(json.dumps({"messages": rec["messages"], "videos": [frames],
-                                "start_time": t0, "end_time": t0 + CLIP_FRAMES * step}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "messages": rec["messages"],
+                        "videos": [frames],
+                        "start_time": t0,
+                        "end_time": t0 + CLIP_FRAMES * step,
+                    }
+                )
+                + "\n"
+            )
     return out.stat().st_size
 
 
@@ -107,8 +116,11 @@ def per_record_validator(path: Path) -> tuple[int, int]:
             except (ValueError, UnicodeDecodeError):
                 invalid += 1
                 continue
-            if not isinstance(rec, dict) or not isinstance(rec.get("messages"), list) \
-                    or not isinstance(rec.get("videos"), list):
+            if (
+                not isinstance(rec, dict)
+                or not isinstance(rec.get("messages"), list)
+                or not isinstance(rec.get("videos"), list)
+            ):
                 invalid += 1
                 continue
             msgs = rec["messages"]
@@ -154,6 +166,7 @@ def per_record_validator(path: Path) -> tuple[int, int]:
 
 # ---- (c) plain per-line decoders, parsing only ------------------------------------------------
 
+
 def parse_lines(path: Path, decode) -> int:
     """Decode every line of `path` with `decode`; returns the number of lines."""
     n = 0
@@ -164,12 +177,15 @@ def parse_lines(path: Path, decode) -> int:
     return n
 
 
-DECODERS = {"msgspec (generic)": msgspec.json.Decoder().decode,
-            "msgspec (typed struct)": msgspec.json.Decoder(QARecord).decode,
-            "orjson": orjson.loads}
+DECODERS = {
+    "msgspec (generic)": msgspec.json.Decoder().decode,
+    "msgspec (typed struct)": msgspec.json.Decoder(QARecord).decode,
+    "orjson": orjson.loads,
+}
 
 
 # ---- measuring ---------------------------------------------------------------------------------
+
 
 def best_of(repeat: int, fn, *args) -> tuple[float, object]:
     best, out = math.inf, None
@@ -183,8 +199,9 @@ def best_of(repeat: int, fn, *args) -> tuple[float, object]:
 def run_command(cmd: list[str]) -> tuple[float, int, str]:
     """Wall time, peak memory of the process tree (sum of RSS, polled) and stdout."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, TC139K_NO_PROGRESS="1"))
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, TC139K_NO_PROGRESS="1")
+    )
     ps, peak = psutil.Process(proc.pid), 0
     while proc.poll() is None:
         try:
@@ -230,8 +247,10 @@ def main() -> None:
         t_c = {name: best_of(args.repeat, parse_lines, qa, decode)[0] for name, decode in DECODERS.items()}
         fastest = min(t_c, key=t_c.get)
 
-        print(f"ours  tc139k validate --out --json   {ours:6.2f} s  {args.records / ours:9,.0f} records/s  "
-              f"peak memory {peak / 2**30:.2f} GiB")
+        print(
+            f"ours  tc139k validate --out --json   {ours:6.2f} s  {args.records / ours:9,.0f} records/s  "
+            f"peak memory {peak / 2**30:.2f} GiB"
+        )
         print(f"      run_validate() in this process  {t_lib:6.2f} s  (the same work without the command's start-up)")
         print(f"(a)   json.loads + same checks        {t_a:6.2f} s")
         print(f"(b)   pyarrow.json.read_json          {t_b:6.2f} s")

@@ -154,34 +154,59 @@ def infer_layout(records: list, where: str = "caption file") -> CaptionLayout:
         if _mostly(values, lambda v: isinstance(v, dict)):
             keys = [k for v in values if isinstance(v, dict) for k in v]
             if _mostly(keys, _NUMBER_RE.fullmatch) and video_key:
-                return CaptionLayout("per_video", video_key, source, duration, list_key, True,
-                                     None, None, None, fields, [])
+                return CaptionLayout(
+                    "per_video", video_key, source, duration, list_key, True, None, None, None, fields, []
+                )
         items = [i for v in values if isinstance(v, list) for i in v]
         dict_items = [i for i in items if isinstance(i, dict)]
         item_fields = sorted({k for i in dict_items for k in i})
         time_key = _pick(item_fields, TIME_KEYS, dict_items, (int, float, str))
         frame_key = _pick(item_fields, FRAME_KEYS, dict_items, str)
         caption_key = _pick(item_fields, CAPTION_KEYS, dict_items, str)
-        if _mostly(items, lambda i: isinstance(i, dict)) and caption_key and (time_key or frame_key) \
-                and (video_key or frame_key):
-            return CaptionLayout("per_video", video_key, source, duration, list_key, False,
-                                 time_key, frame_key, caption_key, fields, item_fields)
+        if (
+            _mostly(items, lambda i: isinstance(i, dict))
+            and caption_key
+            and (time_key or frame_key)
+            and (video_key or frame_key)
+        ):
+            return CaptionLayout(
+                "per_video",
+                video_key,
+                source,
+                duration,
+                list_key,
+                False,
+                time_key,
+                frame_key,
+                caption_key,
+                fields,
+                item_fields,
+            )
         raise SchemaError(
             f"{where}: unknown caption layout: records have fields {', '.join(fields)}; their "
-            f"{list_key!r} items have " + (f"fields {', '.join(item_fields)}" if item_fields else "no fields")
-            + "; expected items with a caption (" + "/".join(CAPTION_KEYS) + ") and a time ("
-            + "/".join(TIME_KEYS) + ") or frame path (" + "/".join(FRAME_KEYS) + ")")
+            f"{list_key!r} items have "
+            + (f"fields {', '.join(item_fields)}" if item_fields else "no fields")
+            + "; expected items with a caption ("
+            + "/".join(CAPTION_KEYS)
+            + ") and a time ("
+            + "/".join(TIME_KEYS)
+            + ") or frame path ("
+            + "/".join(FRAME_KEYS)
+            + ")"
+        )
     time_key = _pick(fields, TIME_KEYS, objects, (int, float, str))
     frame_key = _pick(fields, FRAME_KEYS, objects, str)
     caption_key = _pick(fields, CAPTION_KEYS, objects, str)
     if caption_key and (time_key or frame_key) and (video_key or frame_key):
-        return CaptionLayout("per_caption", video_key, source, duration, None, False,
-                             time_key, frame_key, caption_key, fields, [])
+        return CaptionLayout(
+            "per_caption", video_key, source, duration, None, False, time_key, frame_key, caption_key, fields, []
+        )
     raise SchemaError(
         f"{where}: unknown caption layout: the first record has fields {', '.join(sorted(first))} "
         f"(all records looked at: {', '.join(fields)}); expected one line per video with "
         f"video_id and captions [{{time, frame, caption}}] ({SCHEMA_ID}) or one line per caption "
-        "with a video id or frame path, a time or frame path, and a caption")
+        "with a video id or frame path, a time or frame path, and a caption"
+    )
 
 
 def _pick(fields: list[str], names: tuple, objects: list[dict], types) -> str | None:

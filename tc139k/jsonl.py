@@ -36,9 +36,15 @@ def has_bom(path: str | Path) -> bool:
         return f.read(len(BOM)) == BOM
 
 
-def iter_blocks(path: str | Path, block_bytes: int = 1 << 20, max_line_bytes: int = 64 << 20,
-                start: int = 0, stop: int | None = None, first_line: int = 1,
-                count_lines: bool = True) -> Iterator[Block | LongLine]:
+def iter_blocks(
+    path: str | Path,
+    block_bytes: int = 1 << 20,
+    max_line_bytes: int = 64 << 20,
+    start: int = 0,
+    stop: int | None = None,
+    first_line: int = 1,
+    count_lines: bool = True,
+) -> Iterator[Block | LongLine]:
     """Blocks of whole lines of `path` in file order, from byte `start` (a line start, whose
     line number is `first_line`) to `stop` (a line end, or the end of the file). A UTF-8
     byte-order mark at the start of the file is skipped (offsets still count it). Without
@@ -71,7 +77,7 @@ def iter_blocks(path: str | Path, block_bytes: int = 1 << 20, max_line_bytes: in
                             line += data.count(b"\n", 0, line_start)
                         offset += line_start
                     size, ended = len(data) - line_start, False
-                    head = data[line_start:line_start + LONG_LINE_HEAD]
+                    head = data[line_start : line_start + LONG_LINE_HEAD]
                     del data
                     while offset + size < stop:  # skip the rest of the line without holding it
                         piece = f.readline(min(1 << 20, stop - offset - size))
@@ -92,8 +98,7 @@ def iter_blocks(path: str | Path, block_bytes: int = 1 << 20, max_line_bytes: in
                 line += data.count(b"\n")
 
 
-def chunk_bounds(path: str | Path, chunk_bytes: int, start: int = 0,
-                 stop: int | None = None) -> list[tuple[int, int]]:
+def chunk_bounds(path: str | Path, chunk_bytes: int, start: int = 0, stop: int | None = None) -> list[tuple[int, int]]:
     """(start, stop) byte ranges of about `chunk_bytes` covering `path` (or the part from
     `start`, a line start, to `stop`, a line end), cut just after a "\n". Only a little is
     read around each cut, whatever the lines' lengths."""

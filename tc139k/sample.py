@@ -97,6 +97,7 @@ class SampleInfo:
 
 # ---- drawing -------------------------------------------------------------------------------
 
+
 def _rgb(hue: float, sat: float, val: float) -> np.ndarray:
     return np.array(colorsys.hsv_to_rgb(hue % 1.0, sat, val), dtype=np.float32) * 255.0
 
@@ -149,7 +150,7 @@ def _render_scene(rng: np.random.Generator, scene: Scene) -> list[np.ndarray]:
         off = int(round(abs(scene.pan) * moving_t))
         if scene.pan < 0:
             off = max_shift - 1 - off
-        img = canvas[:, off:off + WIDTH].copy()
+        img = canvas[:, off : off + WIDTH].copy()
         for obj in scene.objects:
             x = obj["x"] + obj["vx"] * moving_t
             y = obj["y"] + obj["vy"] * moving_t
@@ -171,6 +172,7 @@ def _jpeg(frame: np.ndarray) -> bytes:
 
 
 # ---- the plan of each video --------------------------------------------------------------
+
 
 def _video_id(rng: np.random.Generator, style: str) -> str:
     if style == "numeric":
@@ -203,16 +205,18 @@ def _plan_video(rng: np.random.Generator, archive: str, style: str, motion: floa
             speed = rng.uniform(1.0, 6.0) * motion
             angle = rng.uniform(0, 2 * np.pi)
             ci = int(rng.integers(0, len(COLOR_NAMES)))
-            scene.objects.append({
-                "shape": SHAPES[int(rng.integers(0, 2))],
-                "colour": COLOR_NAMES[ci],
-                "rgb": _rgb(ci / len(COLOR_NAMES), 0.9, 0.95),
-                "size": float(rng.uniform(8, 18)),
-                "x": float(rng.uniform(20, WIDTH - 20)),
-                "y": float(rng.uniform(20, HEIGHT - 20)),
-                "vx": float(speed * np.cos(angle)),
-                "vy": float(speed * np.sin(angle)),
-            })
+            scene.objects.append(
+                {
+                    "shape": SHAPES[int(rng.integers(0, 2))],
+                    "colour": COLOR_NAMES[ci],
+                    "rgb": _rgb(ci / len(COLOR_NAMES), 0.9, 0.95),
+                    "size": float(rng.uniform(8, 18)),
+                    "x": float(rng.uniform(20, WIDTH - 20)),
+                    "y": float(rng.uniform(20, HEIGHT - 20)),
+                    "vx": float(speed * np.cos(angle)),
+                    "vy": float(speed * np.sin(angle)),
+                }
+            )
         scenes.append(scene)
         start += length
     keyframes = []
@@ -224,12 +228,17 @@ def _plan_video(rng: np.random.Generator, archive: str, style: str, motion: floa
             keyframes.append(t)
             t += 7
     return SampleVideo(
-        source=archive.lower(), archive=archive, video_id=_video_id(rng, style),
-        duration=duration, scenes=scenes, keyframes=keyframes,
+        source=archive.lower(),
+        archive=archive,
+        video_id=_video_id(rng, style),
+        duration=duration,
+        scenes=scenes,
+        keyframes=keyframes,
     )
 
 
 # ---- annotations -------------------------------------------------------------------------
+
 
 def _scene_at(video: SampleVideo, t: int) -> Scene:
     for s in video.scenes:
@@ -284,18 +293,25 @@ def _qa_records(video: SampleVideo, rng: np.random.Generator) -> list[dict]:
             answerable = rng.random() < 0.6
             q = f"Tell me when the scene changes to a new background ({subtype})."
             nxt = [s.start for s in video.scenes if s.start > end]
-            a = (f"The scene changes at {nxt[0]} seconds." if answerable and nxt
-                 else "This cannot be answered yet from what has been shown.")
+            a = (
+                f"The scene changes at {nxt[0]} seconds."
+                if answerable and nxt
+                else "This cannot be answered yet from what has been shown."
+            )
         messages = [{"role": "user", "content": f"<video>\n{q}"}, {"role": "assistant", "content": a}]
         if rng.random() < 0.1:
-            messages += [{"role": "user", "content": "And how many objects are visible?"},
-                         {"role": "assistant", "content": f"{len(scene.objects)}."}]
-        records.append({
-            "messages": messages,
-            "videos": [_clip_paths(video, start, end, rng)],
-            "start_time": _time_value(start, rng),
-            "end_time": _time_value(end, rng),
-        })
+            messages += [
+                {"role": "user", "content": "And how many objects are visible?"},
+                {"role": "assistant", "content": f"{len(scene.objects)}."},
+            ]
+        records.append(
+            {
+                "messages": messages,
+                "videos": [_clip_paths(video, start, end, rng)],
+                "start_time": _time_value(start, rng),
+                "end_time": _time_value(end, rng),
+            }
+        )
     return records
 
 
@@ -305,9 +321,11 @@ def _caption_record(video: SampleVideo) -> dict:
         "source": video.source,
         "duration": float(video.duration),
         "captions": [
-            {"time": float(t),
-             "frame": AUTHORS_PREFIX + frame_relpath(video.source, video.video_id, t),
-             "caption": _describe(_scene_at(video, t))}
+            {
+                "time": float(t),
+                "frame": AUTHORS_PREFIX + frame_relpath(video.source, video.video_id, t),
+                "caption": _describe(_scene_at(video, t)),
+            }
             for t in video.keyframes
         ],
     }
@@ -318,6 +336,7 @@ def _jsonl(records: list[dict]) -> bytes:
 
 
 # ---- archives ----------------------------------------------------------------------------
+
 
 def _tar_gz(members: list[tuple[str, bytes]]) -> bytes:
     """A deterministic .tar.gz: fixed mtimes and owners, gzip header without a timestamp."""
@@ -361,9 +380,16 @@ See https://www.apache.org/licenses/LICENSE-2.0
 def _other_training(rng: np.random.Generator) -> dict[str, bytes]:
     out = {}
     for name, n in [("llava_video_100k", 5), ("tarsier2_129k", 4), ("videochat_flash_3k", 3)]:
-        recs = [{"messages": [{"role": "user", "content": "<video>\nDescribe the video."},
-                              {"role": "assistant", "content": f"A short clip, number {i}."}],
-                 "videos": [f"{name}/videos/{int(rng.integers(0, 10**6)):06d}.mp4"]} for i in range(n)]
+        recs = [
+            {
+                "messages": [
+                    {"role": "user", "content": "<video>\nDescribe the video."},
+                    {"role": "assistant", "content": f"A short clip, number {i}."},
+                ],
+                "videos": [f"{name}/videos/{int(rng.integers(0, 10**6)):06d}.mp4"],
+            }
+            for i in range(n)
+        ]
         out[f"OtherTrainingDataset/{name}.jsonl"] = _jsonl(recs)
     return out
 
@@ -397,7 +423,7 @@ def build_sample(out_dir: str | Path, seed: int = 0, write_frames: bool = False)
             n_parts = max(3, -(-len(blob) // SPLIT_PART_SIZE))
             step = -(-len(blob) // n_parts)
             for p in range(n_parts):
-                files[f"{archive}.tar.gz.{p:03d}"] = blob[p * step:(p + 1) * step]
+                files[f"{archive}.tar.gz.{p:03d}"] = blob[p * step : (p + 1) * step]
         else:
             files[f"{archive}.tar.gz"] = blob
 
@@ -423,8 +449,7 @@ def build_sample(out_dir: str | Path, seed: int = 0, write_frames: bool = False)
                 "n_frames": v.duration,
                 "scene_cuts": v.scene_cuts,
                 "keyframes": v.keyframes,
-                "static_seconds": sum(
-                    s.end - s.static_from for s in v.scenes if s.static_from is not None),
+                "static_seconds": sum(s.end - s.static_from for s in v.scenes if s.static_from is not None),
             }
             for v in videos
         },

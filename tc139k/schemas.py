@@ -32,10 +32,18 @@ from .resources import schemas_dir
 
 _PRIMITIVES = {
     "bool": pa.bool_(),
-    "int8": pa.int8(), "int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(),
-    "uint8": pa.uint8(), "uint16": pa.uint16(), "uint32": pa.uint32(), "uint64": pa.uint64(),
-    "float32": pa.float32(), "float64": pa.float64(),
-    "string": pa.string(), "binary": pa.binary(),
+    "int8": pa.int8(),
+    "int16": pa.int16(),
+    "int32": pa.int32(),
+    "int64": pa.int64(),
+    "uint8": pa.uint8(),
+    "uint16": pa.uint16(),
+    "uint32": pa.uint32(),
+    "uint64": pa.uint64(),
+    "float32": pa.float32(),
+    "float64": pa.float64(),
+    "string": pa.string(),
+    "binary": pa.binary(),
 }
 
 
@@ -52,8 +60,9 @@ class FieldSpec:
         return arrow_type(self.type)
 
     def to_arrow(self) -> pa.Field:
-        return pa.field(self.name, self.arrow_type, nullable=not self.required,
-                        metadata={"description": self.description})
+        return pa.field(
+            self.name, self.arrow_type, nullable=not self.required, metadata={"description": self.description}
+        )
 
 
 @dataclass(frozen=True)
@@ -69,8 +78,9 @@ class SchemaSpec:
         return f"{self.name}.v{self.version}"
 
     def to_arrow(self) -> pa.Schema:
-        return pa.schema([f.to_arrow() for f in self.fields],
-                         metadata={"tc139k.schema": self.id, "description": self.description})
+        return pa.schema(
+            [f.to_arrow() for f in self.fields], metadata={"tc139k.schema": self.id, "description": self.description}
+        )
 
     def field(self, name: str) -> FieldSpec:
         for f in self.fields:
@@ -110,7 +120,9 @@ def parse_schema(raw: dict, where: str = "<schema>") -> SchemaSpec:
     try:
         fields = tuple(_field_spec(f, where) for f in raw["fields"])
         return SchemaSpec(
-            name=raw["name"], version=int(raw["version"]), description=raw.get("description", ""),
+            name=raw["name"],
+            version=int(raw["version"]),
+            description=raw.get("description", ""),
             fields=fields,
             extra={k: v for k, v in raw.items() if k not in {"name", "version", "description", "fields"}},
         )

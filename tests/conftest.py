@@ -32,8 +32,11 @@ def sample(tmp_path_factory):
         @classmethod
         def shortest(cls, n: int, source: str | None = None) -> list[str]:
             """`source/video_id` of the n shortest videos (of one source if given)."""
-            vids = [(v["duration"], v["source"], vid) for vid, v in cls.truth.items()
-                    if source is None or v["source"] == source]
+            vids = [
+                (v["duration"], v["source"], vid)
+                for vid, v in cls.truth.items()
+                if source is None or v["source"] == source
+            ]
             return [f"{s}/{vid}" for _, s, vid in sorted(vids)[:n]]
 
     return Sample

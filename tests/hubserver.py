@@ -172,8 +172,16 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     # ---- plumbing ----
-    def _send(self, status: int, body: bytes = b"", headers: dict | None = None, kind="other",
-              repo=None, revision=None, path=None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes = b"",
+        headers: dict | None = None,
+        kind="other",
+        repo=None,
+        revision=None,
+        path=None,
+    ) -> None:
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
@@ -184,10 +192,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._log(kind, repo, revision, path, status, 0 if self.command == "HEAD" else len(body))
 
     def _log(self, kind, repo, revision, path, status, n) -> None:
-        self.hub.record(LoggedRequest(
-            method=self.command, kind=kind, repo=repo, revision=revision, path=path,
-            range=self.headers.get("Range"), status=status, body_bytes=n,
-            authorized=self.headers.get("Authorization") is not None))
+        self.hub.record(
+            LoggedRequest(
+                method=self.command,
+                kind=kind,
+                repo=repo,
+                revision=revision,
+                path=path,
+                range=self.headers.get("Range"),
+                status=status,
+                body_bytes=n,
+                authorized=self.headers.get("Authorization") is not None,
+            )
+        )
 
     def _json(self, obj, status=200, headers=None, **log) -> None:
         h = {"Content-Type": "application/json"}
@@ -210,12 +227,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _repo(self, repo_id: str, kind: str, revision: str | None):
         repo = self.hub.repos.get(repo_id)
         if repo is None:
-            self._error(404, "RepoNotFound", "Repository not found", kind=kind, repo=repo_id,
-                        revision=revision)
+            self._error(404, "RepoNotFound", "Repository not found", kind=kind, repo=repo_id, revision=revision)
             return None
         if revision is not None and revision not in ("main", repo.commit):
-            self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}", kind=kind,
-                        repo=repo_id, revision=revision)
+            self._error(
+                404, "RevisionNotFound", f"Invalid rev id: {revision}", kind=kind, repo=repo_id, revision=revision
+            )
             return None
         return repo
 
@@ -234,7 +251,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         raw = url.path
         if raw.startswith("/api/datasets/"):
-            repo_id, rest = self._split(raw[len("/api/datasets/"):])
+            repo_id, rest = self._split(raw[len("/api/datasets/") :])
             if repo_id is None:
                 return self._error(404, None, "Not found")
             if not rest:
@@ -244,7 +261,7 @@ class _Handler(BaseHTTPRequestHandler):
             if rest[0] == "tree" and len(rest) >= 2:
                 return self._tree(repo_id, unquote(rest[1]), unquote("/".join(rest[2:])), url.query)
         if raw.startswith("/datasets/"):
-            repo_id, rest = self._split(raw[len("/datasets/"):])
+            repo_id, rest = self._split(raw[len("/datasets/") :])
             if repo_id is not None and len(rest) >= 3 and rest[0] == "resolve":
                 return self._resolve(repo_id, unquote(rest[1]), unquote("/".join(rest[2:])))
         self._error(404, None, "Not found")
@@ -253,15 +270,20 @@ class _Handler(BaseHTTPRequestHandler):
         repo = self._repo(repo_id, "info", revision)
         if repo is None:
             return
-        self._json({
-            "id": repo_id,
-            "author": repo_id.split("/")[0],
-            "sha": repo.commit,
-            "private": False,
-            "gated": "manual" if self.hub.gated_token else False,
-            "disabled": False,
-            "siblings": [{"rfilename": p} for p in repo.files],
-        }, kind="info", repo=repo_id, revision=revision)
+        self._json(
+            {
+                "id": repo_id,
+                "author": repo_id.split("/")[0],
+                "sha": repo.commit,
+                "private": False,
+                "gated": "manual" if self.hub.gated_token else False,
+                "disabled": False,
+                "siblings": [{"rfilename": p} for p in repo.files],
+            },
+            kind="info",
+            repo=repo_id,
+            revision=revision,
+        )
 
     def _tree(self, repo_id: str, revision: str, prefix: str, query: str) -> None:
         repo = self._repo(repo_id, "tree", revision)
@@ -274,8 +296,7 @@ class _Handler(BaseHTTPRequestHandler):
         base = prefix.strip("/")
         for d in repo.folders():
             if self._listed(d, base, recursive):
-                entries.append({"type": "directory", "oid": hashlib.sha1(d.encode()).hexdigest(),
-                                "size": 0, "path": d})
+                entries.append({"type": "directory", "oid": hashlib.sha1(d.encode()).hexdigest(), "size": 0, "path": d})
         for rel, f in repo.files.items():
             if self._listed(rel, base, recursive):
                 e = {"type": "file", "oid": f.blob_id, "size": f.size, "path": rel}
@@ -283,12 +304,14 @@ class _Handler(BaseHTTPRequestHandler):
                     e["lfs"] = {"oid": f.sha256, "size": f.size, "pointerSize": f.pointer_size}
                 entries.append(e)
         entries.sort(key=lambda e: e["path"])
-        page = entries[cursor:cursor + self.hub.page_size]
+        page = entries[cursor : cursor + self.hub.page_size]
         headers = {}
         if cursor + self.hub.page_size < len(entries):
-            nxt = (f"{self.hub.endpoint}/api/datasets/{repo_id}/tree/{quote(revision, safe='')}"
-                   f"{'/' + quote(base) if base else ''}?recursive={str(recursive).lower()}"
-                   f"&expand=false&cursor={cursor + self.hub.page_size}")
+            nxt = (
+                f"{self.hub.endpoint}/api/datasets/{repo_id}/tree/{quote(revision, safe='')}"
+                f"{'/' + quote(base) if base else ''}?recursive={str(recursive).lower()}"
+                f"&expand=false&cursor={cursor + self.hub.page_size}"
+            )
             headers["Link"] = f'<{nxt}>; rel="next"'
         self._json(page, headers=headers, kind="tree", repo=repo_id, revision=revision, path=base)
 
@@ -297,7 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
         if base:
             if not path.startswith(base + "/"):
                 return False
-            path = path[len(base) + 1:]
+            path = path[len(base) + 1 :]
         return recursive or "/" not in path
 
     def _resolve(self, repo_id: str, revision: str, path: str) -> None:
@@ -306,13 +329,22 @@ class _Handler(BaseHTTPRequestHandler):
         if repo is None:
             return
         if not self._authorized():
-            return self._error(401, "GatedRepo",
-                               f"Access to dataset {repo_id} is restricted. You must have access to "
-                               "it and be authenticated to access it. Please log in.", **log)
+            return self._error(
+                401,
+                "GatedRepo",
+                f"Access to dataset {repo_id} is restricted. You must have access to "
+                "it and be authenticated to access it. Please log in.",
+                **log,
+            )
         f = repo.files.get(path)
         if f is None:
-            return self._error(404, "EntryNotFound", f"{path} does not exist on \"{revision}\"",
-                               headers={"X-Repo-Commit": repo.commit}, **log)
+            return self._error(
+                404,
+                "EntryNotFound",
+                f'{path} does not exist on "{revision}"',
+                headers={"X-Repo-Commit": repo.commit},
+                **log,
+            )
         headers = {
             "ETag": f'"{f.sha256 or f.blob_id}"',
             "X-Repo-Commit": repo.commit,
@@ -330,8 +362,9 @@ class _Handler(BaseHTTPRequestHandler):
             start = int(a) if a else 0
             end = min(int(b), size - 1) if b else size - 1
             if start >= size or start > end:
-                return self._error(416, None, "Range not satisfiable",
-                                   headers={"Content-Range": f"bytes */{size}"}, **log)
+                return self._error(
+                    416, None, "Range not satisfiable", headers={"Content-Range": f"bytes */{size}"}, **log
+                )
             status = 206
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         length = end - start + 1
@@ -345,8 +378,8 @@ class _Handler(BaseHTTPRequestHandler):
 
         if path in self.hub.corrupt:
             i = len(data) // 2
-            data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
-        body = data[start:end + 1]
+            data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :]
+        body = data[start : end + 1]
         limit = len(body)
         with self.hub._lock:
             drop = self.hub.drop_after.get(path)
@@ -358,7 +391,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             step = 64 * 1024
             while sent < limit:
-                chunk = body[sent:min(limit, sent + step)]
+                chunk = body[sent : min(limit, sent + step)]
                 self.wfile.write(chunk)
                 sent += len(chunk)
                 if rate:
@@ -375,4 +408,3 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-

@@ -31,16 +31,28 @@ def test_sample_layout_and_keyframes_match_the_ground_truth(sample):
 
 
 def test_per_video_with_other_names_and_frame_times(tmp_path):
-    path = _write(tmp_path, [
-        {"video": "abc", "dataset": "COIN", "keyframes": [
-            {"image": PREFIX + "coin/abc/000012.jpg", "text": "a"},
-            {"image": PREFIX + "coin/abc/000003.jpg", "text": "b"},
-            {"image": PREFIX + "coin/abc/000003.jpg", "text": "again"}]},
-        {"video": "xyz", "keyframes": []},
-    ])
+    path = _write(
+        tmp_path,
+        [
+            {
+                "video": "abc",
+                "dataset": "COIN",
+                "keyframes": [
+                    {"image": PREFIX + "coin/abc/000012.jpg", "text": "a"},
+                    {"image": PREFIX + "coin/abc/000003.jpg", "text": "b"},
+                    {"image": PREFIX + "coin/abc/000003.jpg", "text": "again"},
+                ],
+            },
+            {"video": "xyz", "keyframes": []},
+        ],
+    )
     caps = read_captions(path)
-    assert (caps.layout.video_key, caps.layout.list_key, caps.layout.time_key, caps.layout.frame_key) == \
-        ("video", "keyframes", None, "image")
+    assert (caps.layout.video_key, caps.layout.list_key, caps.layout.time_key, caps.layout.frame_key) == (
+        "video",
+        "keyframes",
+        None,
+        "image",
+    )
     assert caps.keyframe_seconds() == {"abc": [3.0, 12.0]}
     assert caps.videos["abc"].source == "coin" and caps.videos["abc"].n_captions == 3
 
@@ -52,11 +64,14 @@ def test_per_video_time_map(tmp_path):
 
 
 def test_per_caption_lines_with_frame_paths_only(tmp_path):
-    path = _write(tmp_path, [
-        {"frame_path": PREFIX + "videoic/30100445/000279.jpg", "caption": "x"},
-        {"frame_path": "/elsewhere/videoic/30100445/000010.jpg", "caption": "y"},
-        {"frame_path": PREFIX + "hirest/q1/000002.jpg", "caption": "z", "timestamp": "2.5"},
-    ])
+    path = _write(
+        tmp_path,
+        [
+            {"frame_path": PREFIX + "videoic/30100445/000279.jpg", "caption": "x"},
+            {"frame_path": "/elsewhere/videoic/30100445/000010.jpg", "caption": "y"},
+            {"frame_path": PREFIX + "hirest/q1/000002.jpg", "caption": "z", "timestamp": "2.5"},
+        ],
+    )
     caps = read_captions(path)
     assert caps.layout.kind == "per_caption" and caps.layout.video_key is None
     assert caps.layout.time_key == "timestamp"
@@ -65,25 +80,31 @@ def test_per_caption_lines_with_frame_paths_only(tmp_path):
 
 
 def test_bad_lines_are_counted_with_their_line_numbers(tmp_path):
-    path = _write(tmp_path, [
-        {"video_id": "a", "captions": [{"time": 1, "caption": "x"}]},
-        "not json",
-        {"video_id": "b", "captions": [{"time": -3, "caption": "x"}]},
-        {"video_id": 5, "captions": []},
-        {"video_id": "c", "captions": [{"time": "soon", "caption": "x"}]},
-        {"video_id": "d", "captions": [{"time": 2, "caption": "x"}, {"time": 4, "caption": "y"}]},
-    ])
+    path = _write(
+        tmp_path,
+        [
+            {"video_id": "a", "captions": [{"time": 1, "caption": "x"}]},
+            "not json",
+            {"video_id": "b", "captions": [{"time": -3, "caption": "x"}]},
+            {"video_id": 5, "captions": []},
+            {"video_id": "c", "captions": [{"time": "soon", "caption": "x"}]},
+            {"video_id": "d", "captions": [{"time": 2, "caption": "x"}, {"time": 4, "caption": "y"}]},
+        ],
+    )
     caps = read_captions(path)
     assert caps.keyframe_seconds() == {"a": [1.0], "d": [2.0, 4.0]}
     assert [p["line"] for p in caps.problems] == [2, 3, 4, 5] and caps.n_problems == 4
     assert "captions[0]" in caps.problems[1]["message"] and "video_id" in caps.problems[2]["message"]
 
 
-@pytest.mark.parametrize("records, named", [
-    ([{"vid_name": "a", "shots": [1, 2]}], ["shots", "vid_name"]),
-    ([{"video_id": "a", "captions": [{"when": 1, "words": "x"}]}], ["video_id", "captions", "when", "words"]),
-    ([[1, 2], [3]], ["list"]),
-])
+@pytest.mark.parametrize(
+    "records, named",
+    [
+        ([{"vid_name": "a", "shots": [1, 2]}], ["shots", "vid_name"]),
+        ([{"video_id": "a", "captions": [{"when": 1, "words": "x"}]}], ["video_id", "captions", "when", "words"]),
+        ([[1, 2], [3]], ["list"]),
+    ],
+)
 def test_unknown_layout_names_the_fields_found(tmp_path, records, named):
     with pytest.raises(SchemaError, match="unknown caption layout") as e:
         read_captions(_write(tmp_path, records))

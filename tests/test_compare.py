@@ -49,8 +49,7 @@ def caption_keyframes(sample) -> dict[str, list[float]]:
 
 def test_caption_file_as_reference(sample, tmp_path):
     keys = caption_keyframes(sample)
-    exact = write_jsonl(tmp_path / "exact.jsonl",
-                        [{"video_id": v, "keyframe_seconds": t} for v, t in keys.items()])
+    exact = write_jsonl(tmp_path / "exact.jsonl", [{"video_id": v, "keyframe_seconds": t} for v, t in keys.items()])
     res = compare_times(exact, sample.captions)
     assert res.ref_layout == "captions" and res.n_videos == len(keys)
     assert (res.precision, res.recall, res.f1) == (1.0, 1.0, 1.0)
@@ -76,25 +75,55 @@ def test_keyframes_folder_and_parquet_table(sample, tmp_path):
         n = t["n_frames"]
         cuts = [float(c) for c in t["scene_cuts"]]
         scene = [sum(1 for c in cuts if c <= i) for i in range(n)]
-        rows.append({"video_id": vid, "source": t["source"], "status": "ok", "error": None, "n_frames": n,
-                     "frame_seconds": [float(i) for i in range(n)], "bad_frames": [], "scene_id": scene,
-                     "scene_cut_seconds": cuts[1:] + [cuts[0] + 1.5], "score_kind": "pixel_mad",
-                     "grid_h": 1, "grid_w": 1, "patch_scores": bytes(n), "threshold": 0.05,
-                     "drop_ratio": [0.0] * n, "keyframe_seconds": [0.0], "trigger_seconds": []})
-    failed = dict(rows[0], video_id="failedvid", status="failed", error="no usable frame", n_frames=0,
-                  frame_seconds=[], scene_id=[], scene_cut_seconds=[], patch_scores=b"", drop_ratio=[],
-                  keyframe_seconds=[])
+        rows.append(
+            {
+                "video_id": vid,
+                "source": t["source"],
+                "status": "ok",
+                "error": None,
+                "n_frames": n,
+                "frame_seconds": [float(i) for i in range(n)],
+                "bad_frames": [],
+                "scene_id": scene,
+                "scene_cut_seconds": cuts[1:] + [cuts[0] + 1.5],
+                "score_kind": "pixel_mad",
+                "grid_h": 1,
+                "grid_w": 1,
+                "patch_scores": bytes(n),
+                "threshold": 0.05,
+                "drop_ratio": [0.0] * n,
+                "keyframe_seconds": [0.0],
+                "trigger_seconds": [],
+            }
+        )
+    failed = dict(
+        rows[0],
+        video_id="failedvid",
+        status="failed",
+        error="no usable frame",
+        n_frames=0,
+        frame_seconds=[],
+        scene_id=[],
+        scene_cut_seconds=[],
+        patch_scores=b"",
+        drop_ratio=[],
+        keyframe_seconds=[],
+    )
     kfio.write_keyframes_file([*rows, failed], tmp_path / "kf" / "keyframes-00000.parquet", {"tool": "test"})
-    table = pa.table({"video_id": [r["video_id"] for r in rows], "source": [r["source"] for r in rows],
-                      "scene_cuts": [[float(c) for c in truth[r["video_id"]]["scene_cuts"]] for r in rows]})
+    table = pa.table(
+        {
+            "video_id": [r["video_id"] for r in rows],
+            "source": [r["source"] for r in rows],
+            "scene_cuts": [[float(c) for c in truth[r["video_id"]]["scene_cuts"]] for r in rows],
+        }
+    )
     pq.write_table(table, tmp_path / "cuts.parquet")
     res = compare_times(tmp_path / "kf", tmp_path / "cuts.parquet", what="scene_cuts", tolerance=1.0)
     n_cuts = sum(len(truth[r["video_id"]]["scene_cuts"]) for r in rows)
     # each video: its first cut moved by 1.5 s misses at tolerance 1, and is found at 2
     assert res.pred_failed == 1 and res.n_videos == 3
     assert res.matched == n_cuts - 3 and res.n_pred == res.n_ref == n_cuts
-    assert compare_times(tmp_path / "kf", tmp_path / "cuts.parquet", what="scene_cuts",
-                         tolerance=2.0).f1 == 1.0
+    assert compare_times(tmp_path / "kf", tmp_path / "cuts.parquet", what="scene_cuts", tolerance=2.0).f1 == 1.0
 
 
 def test_cli_compare_json(sample, tmp_path):
@@ -104,8 +133,9 @@ def test_cli_compare_json(sample, tmp_path):
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert out["f1"] == 1.0 and out["what"] == "keyframes" and len(out["videos"]) == len(keys)
-    res = CliRunner().invoke(main, ["keyframes", "compare", str(pred), str(sample.dir / "ground_truth.json"),
-                                    "--what", "keyframes"])
+    res = CliRunner().invoke(
+        main, ["keyframes", "compare", str(pred), str(sample.dir / "ground_truth.json"), "--what", "keyframes"]
+    )
     assert res.exit_code == 0 and "F1 1.000" in res.output
 
 

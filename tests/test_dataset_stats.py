@@ -80,7 +80,8 @@ def test_dataset_stats_match_independent_counts(sample, dataset_root):
     for src in {t["source"] for t in truth.values()}:
         vids = [v for v, t in on_disk.items() if t["source"] == src]
         frames = sum(on_disk[v]["n_frames"] for v in vids) - (
-            n_removed if truth[dataset_root.thinned_id]["source"] == src else 0)
+            n_removed if truth[dataset_root.thinned_id]["source"] == src else 0
+        )
         assert s.by_source[src].videos_on_disk == len(vids)
         assert s.by_source[src].frames_on_disk == frames
 
@@ -113,15 +114,22 @@ def test_dataset_stats_match_independent_counts(sample, dataset_root):
     assert s.start_time.mean == pytest.approx(np.mean(starts))
     assert s.end_time.p90 == pytest.approx(np.percentile(ends, 90))
     assert s.span_seconds.min == pytest.approx(min(e - b for b, e in zip(starts, ends)))
-    assert s.times == {"start_missing": 0, "end_missing": 0, "start_unparseable": 0,
-                       "end_unparseable": 0, "start_after_end": 0}
+    assert s.times == {
+        "start_missing": 0,
+        "end_missing": 0,
+        "start_unparseable": 0,
+        "end_unparseable": 0,
+        "start_after_end": 0,
+    }
 
     # frames referenced but missing
     refs = [(_tail(p), i) for i, r in enumerate(records) for c in r["videos"] for p in c]
     assert s.frame_references == len(refs)
-    missing = [(t, i) for t, i in refs
-               if t[1] == dataset_root.absent_id
-               or (t[1] == dataset_root.thinned_id and t[2] in dataset_root.removed_frames)]
+    missing = [
+        (t, i)
+        for t, i in refs
+        if t[1] == dataset_root.absent_id or (t[1] == dataset_root.thinned_id and t[2] in dataset_root.removed_frames)
+    ]
     assert s.missing == {
         "references": len(missing),
         "frames": len(dataset_root.removed_frames),
@@ -130,8 +138,7 @@ def test_dataset_stats_match_independent_counts(sample, dataset_root):
     }
     assert s.missing["references"] > len(dataset_root.removed_frames)  # the absent video counts too
     absent_src = truth[dataset_root.absent_id]["source"]
-    assert s.by_source[absent_src].videos_referenced == len(
-        {t[1] for t, _ in refs if t[0] == absent_src})
+    assert s.by_source[absent_src].videos_referenced == len({t[1] for t, _ in refs if t[0] == absent_src})
     assert s.by_source[absent_src].videos_on_disk == s.by_source[absent_src].videos_referenced - 1
 
 
@@ -143,9 +150,16 @@ def test_odd_times_and_paths(tmp_path):
     (frames / "notes.txt").write_text("x")
 
     def rec(paths, **times):
-        return json.dumps({"messages": [{"role": "user", "content": "<video>\nTwo words?"},
-                                        {"role": "assistant", "content": "Yes."}],
-                           "videos": [paths], **times})
+        return json.dumps(
+            {
+                "messages": [
+                    {"role": "user", "content": "<video>\nTwo words?"},
+                    {"role": "assistant", "content": "Yes."},
+                ],
+                "videos": [paths],
+                **times,
+            }
+        )
 
     lines = [
         rec(["x/coin/vid1/000000.jpg", "x/coin/vid1/000001.jpg"], start_time="3.5", end_time=1),
@@ -156,8 +170,13 @@ def test_odd_times_and_paths(tmp_path):
     (tmp_path / QA).write_text("\n".join(lines) + "\n")
     s = dataset_stats(tmp_path, show_progress=False)
     assert s.qa_records == 3 and s.bad_lines == 0
-    assert s.times == {"start_missing": 0, "end_missing": 2, "start_unparseable": 2,
-                       "end_unparseable": 0, "start_after_end": 1}
+    assert s.times == {
+        "start_missing": 0,
+        "end_missing": 2,
+        "start_unparseable": 2,
+        "end_unparseable": 0,
+        "start_after_end": 1,
+    }
     assert s.start_time.count == 1 and s.start_time.mean == 3.5 and s.span_seconds.mean == -2.5
     assert s.bad_frame_paths == 1 and "passwd" in s.bad_frame_path_examples[0]
     assert s.missing == {"references": 1, "frames": 1, "videos_absent": 0, "records_affected": 1}

@@ -17,8 +17,7 @@ from hubserver import HubServer
 from tc139k.download import run as dl
 from tc139k.download import extract
 from tc139k.download.run import run_download
-from tc139k.errors import (DiskFullError, DownloadError, HostileArchiveError, IntegrityError,
-                           UsageError)
+from tc139k.errors import DiskFullError, DownloadError, HostileArchiveError, IntegrityError, UsageError
 from tc139k.download.extract import WORK_DIR
 from tc139k.download.hub import MANIFEST_NAME, check_repo_path
 
@@ -28,8 +27,11 @@ FAST = {"retries": 2, "backoff": 0.01, "show_progress": False}
 
 
 def tree_digest(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def annotation_digest(repo: Path) -> dict[str, str]:
@@ -49,8 +51,11 @@ def videos_by_source(sample) -> dict[str, list[str]]:
 
 def leftovers(local: Path) -> list[str]:
     work = local / WORK_DIR
-    return [p.relative_to(local).as_posix() for sub in ("staging", "trash", "partial")
-            for p in (work / sub).glob("*")] if work.exists() else []
+    return (
+        [p.relative_to(local).as_posix() for sub in ("staging", "trash", "partial") for p in (work / sub).glob("*")]
+        if work.exists()
+        else []
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +69,14 @@ def repos(sample, tmp_path_factory):
     shutil.copy(sample.repo / "README.md", evil / "README.md")
     from test_extract import tar_gz
 
-    (evil / "Evil.tar.gz").write_bytes(tar_gz([
-        ("frames/evil/vid/000000.jpg", b"\xff\xd8ok"),
-        ("frames/evil/vid/../../../../../escaped/000001.jpg", b"\xff\xd8bad")]))
+    (evil / "Evil.tar.gz").write_bytes(
+        tar_gz(
+            [
+                ("frames/evil/vid/000000.jpg", b"\xff\xd8ok"),
+                ("frames/evil/vid/../../../../../escaped/000001.jpg", b"\xff\xd8bad"),
+            ]
+        )
+    )
     mutable = base / "mutable"
     shutil.copytree(annot, mutable)
     return {"sample": sample.repo, "annot": annot, "evil": evil, "mutable": mutable}
@@ -74,8 +84,14 @@ def repos(sample, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def hub(repos):
-    with HubServer({REPO: repos["sample"], ANNOT_REPO: repos["annot"],
-                    "test/evil": repos["evil"], "test/mutable": repos["mutable"]}) as server:
+    with HubServer(
+        {
+            REPO: repos["sample"],
+            ANNOT_REPO: repos["annot"],
+            "test/evil": repos["evil"],
+            "test/mutable": repos["mutable"],
+        }
+    ) as server:
         yield server
 
 
@@ -100,11 +116,13 @@ def full(hub, tmp_path_factory):
 
 # ---- the normal path -------------------------------------------------------------------------
 
+
 def test_full_download_matches_the_sample(full, sample, hub):
     local, res = full["local"], full["result"]
     assert tree_digest(local / "frames") == tree_digest(sample.frames)  # byte for byte
-    local_annot = {k: v for k, v in tree_digest(local).items()
-                   if not k.startswith(("frames/", WORK_DIR)) and k != MANIFEST_NAME}
+    local_annot = {
+        k: v for k, v in tree_digest(local).items() if not k.startswith(("frames/", WORK_DIR)) and k != MANIFEST_NAME
+    }
     assert local_annot == annotation_digest(sample.repo)
     assert not list(local.glob("*.tar.gz*"))  # archives deleted after extraction
     assert len(full["tree_calls"]) > 1  # the listing was paginated and followed
@@ -117,8 +135,10 @@ def test_full_download_matches_the_sample(full, sample, hub):
     manifest = json.loads((local / MANIFEST_NAME).read_text())
     assert manifest["resolved_commit"] == commit and manifest["repo"] == REPO
     assert all(r["verified"] for r in manifest["files"].values())
-    assert manifest["files"]["COIN.tar.gz"]["sha256"] == hashlib.sha256(
-        (sample.repo / "COIN.tar.gz").read_bytes()).hexdigest()
+    assert (
+        manifest["files"]["COIN.tar.gz"]["sha256"]
+        == hashlib.sha256((sample.repo / "COIN.tar.gz").read_bytes()).hexdigest()
+    )
     assert manifest["files"]["README.md"]["sha256"] is None and manifest["files"]["README.md"]["blob_id"]
     for vid, truth in sample.truth.items():
         assert manifest["sources"][truth["source"]]["videos"][vid] == truth["n_frames"]
@@ -171,25 +191,29 @@ def test_selected_sources_and_video_ids(hub, sample, tmp_path):
     ids_file = tmp_path / "ids.txt"
     ids_file.write_text(f"# videos to extract\n{wanted[0]}\n\n{wanted[1]}  # trailing comment\nnot_a_video\n")
     local = tmp_path / "local"
-    res = run_download(local_dir=local, endpoint=hub.endpoint, sources="TVSum, Youcook2",
-                       video_ids=ids_file, **FAST)
+    res = run_download(local_dir=local, endpoint=hub.endpoint, sources="TVSum, Youcook2", video_ids=ids_file, **FAST)
     assert res.selected_sources == ["tvsum", "youcook2"]
     assert res.missing_video_ids == ["not_a_video"]
     got = {p.name for p in (local / "frames").glob("*/*")}
     assert got == set(wanted)
     assert tree_digest(local / "frames") == {
-        k: v for k, v in tree_digest(sample.frames).items() if k.split("/")[1] in wanted}
+        k: v for k, v in tree_digest(sample.frames).items() if k.split("/")[1] in wanted
+    }
     fetched = {e.path for e in hub.content_requests()}
     assert not any(p.startswith(("COIN", "HiREST", "VideoIC")) for p in fetched)
 
     # one more video of an already-extracted source: only that one is extracted
     hub.reset()
-    res = run_download(local_dir=local, endpoint=hub.endpoint, sources="youcook2",
-                       video_ids=[wanted[0], by_source["youcook2"][1]], **FAST)
+    res = run_download(
+        local_dir=local,
+        endpoint=hub.endpoint,
+        sources="youcook2",
+        video_ids=[wanted[0], by_source["youcook2"][1]],
+        **FAST,
+    )
     assert res.sources_extracted["youcook2"]["videos"] == 1
     assert res.sources_extracted["youcook2"]["skipped_unselected"] > 0
-    assert {p.name for p in (local / "frames" / "youcook2").iterdir()} == {
-        wanted[0], by_source["youcook2"][1]}
+    assert {p.name for p in (local / "frames" / "youcook2").iterdir()} == {wanted[0], by_source["youcook2"][1]}
 
 
 def test_video_ids_fetch_only_the_archives_of_their_sources(hub, sample, tmp_path):
@@ -211,7 +235,8 @@ def test_video_ids_fetch_only_the_archives_of_their_sources(hub, sample, tmp_pat
     assert any(p.startswith("TVSum") for p in fetched) and any(p.startswith("Youcook2") for p in fetched)
     assert {p.name for p in (local / "frames").glob("*/*")} == set(wanted)
     assert tree_digest(local / "frames") == {
-        k: v for k, v in tree_digest(sample.frames).items() if k.split("/")[1] in wanted}
+        k: v for k, v in tree_digest(sample.frames).items() if k.split("/")[1] in wanted
+    }
 
     # with the annotations in place, a dry run narrows too
     other = by_source["coin"][0]
@@ -243,10 +268,18 @@ def test_locate_videos_reads_frame_paths_and_passes_over_other_lines(tmp_path):
     from tc139k.download.locate import locate_videos
 
     qa = tmp_path / "qa.jsonl"
-    qa.write_text("\n".join([
-        json.dumps({"messages": [], "videos": [["x/frames/COIN/v1/000001.jpg"], ["p/tvsum/v2/000003.jpg"]]}),
-        "not json", json.dumps({"videos": "v1.mp4"}), json.dumps({"other": 1}),
-        json.dumps({"videos": [[], ["bad path"], ["a/youcook2/v1/000007.jpg"]]}), ""]))
+    qa.write_text(
+        "\n".join(
+            [
+                json.dumps({"messages": [], "videos": [["x/frames/COIN/v1/000001.jpg"], ["p/tvsum/v2/000003.jpg"]]}),
+                "not json",
+                json.dumps({"videos": "v1.mp4"}),
+                json.dumps({"other": 1}),
+                json.dumps({"videos": [[], ["bad path"], ["a/youcook2/v1/000007.jpg"]]}),
+                "",
+            ]
+        )
+    )
     more = tmp_path / "more.jsonl"
     more.write_text(json.dumps({"videos": [["q/hirest/v3/000000.jpg"]]}) + "\n")
     assert locate_videos([qa, more], {"v1", "v3", "v9"}) == {"v1": {"coin", "youcook2"}, "v3": {"hirest"}}
@@ -260,15 +293,18 @@ def test_unknown_source_lists_the_available_ones(hub, tmp_path):
     assert not (tmp_path / "l").exists()
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"annotations_only": True, "sources": "coin"}, "--annotations-only"),
-    ({"no_extract": True, "video_ids": ["v1"]}, "--no-extract"),
-    ({"verify": True, "dry_run": True}, "--verify and --dry-run"),
-    ({"mirror": ".", "revision": "main"}, "--revision applies to the Hub"),
-    ({"video_ids": ["ok", "../etc"]}, "video ids:2: '../etc' is not a valid video id"),
-    ({"max_workers": 0}, "--max-workers"),
-    ({"mirror": "TMP"}, "must not be the mirror folder or inside it"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"annotations_only": True, "sources": "coin"}, "--annotations-only"),
+        ({"no_extract": True, "video_ids": ["v1"]}, "--no-extract"),
+        ({"verify": True, "dry_run": True}, "--verify and --dry-run"),
+        ({"mirror": ".", "revision": "main"}, "--revision applies to the Hub"),
+        ({"video_ids": ["ok", "../etc"]}, "video ids:2: '../etc' is not a valid video id"),
+        ({"max_workers": 0}, "--max-workers"),
+        ({"mirror": "TMP"}, "must not be the mirror folder or inside it"),
+    ],
+)
 def test_conflicting_or_bad_options(tmp_path, options, message):
     if options.get("mirror") == "TMP":
         options = {"mirror": tmp_path}
@@ -277,8 +313,7 @@ def test_conflicting_or_bad_options(tmp_path, options, message):
     assert not (tmp_path / "l").exists()
 
 
-@pytest.mark.parametrize("path", ["../x.jsonl", "/etc/passwd", "a/../../b", "a//b", "./a",
-                                  "C:/x", "a\\b", ""])
+@pytest.mark.parametrize("path", ["../x.jsonl", "/etc/passwd", "a/../../b", "a//b", "./a", "C:/x", "a\\b", ""])
 def test_unsafe_paths_in_a_listing_are_refused(path):
     with pytest.raises(DownloadError, match="unsafe path"):
         check_repo_path(path)
@@ -290,8 +325,9 @@ def test_annotations_only(hub, sample, tmp_path):
     assert not (tmp_path / "a" / "frames").exists()
     assert res.selected_sources == [] and res.frames_total == 0
     assert not any(".tar.gz" in e.path for e in hub.content_requests())
-    assert {k: v for k, v in tree_digest(tmp_path / "a").items()
-            if not k.startswith(WORK_DIR) and k != MANIFEST_NAME} == annotation_digest(sample.repo)
+    assert {
+        k: v for k, v in tree_digest(tmp_path / "a").items() if not k.startswith(WORK_DIR) and k != MANIFEST_NAME
+    } == annotation_digest(sample.repo)
 
     # the annotations-only repository needs no flag at all
     res = run_download(repo=ANNOT_REPO, local_dir=tmp_path / "b", endpoint=hub.endpoint, **FAST)
@@ -317,14 +353,14 @@ def test_no_extract_keeps_archives_then_extraction_uses_them(hub, sample, tmp_pa
     assert sorted(p.name for p in local.glob("Youcook2.tar.gz.*")) == parts
     assert not (local / "frames").exists() and res.sources_extracted == {}
     hub.reset()
-    res = run_download(local_dir=local, endpoint=hub.endpoint, sources="youcook2", keep_archives=True,
-                       **FAST)
+    res = run_download(local_dir=local, endpoint=hub.endpoint, sources="youcook2", keep_archives=True, **FAST)
     assert hub.content_requests() == []  # the verified local parts were used
     assert tree_digest(local / "frames") == frames_of(sample, "youcook2")
     assert sorted(p.name for p in local.glob("Youcook2.tar.gz.*")) == parts
 
 
 # ---- resuming ------------------------------------------------------------------------------------
+
 
 def test_connection_dropped_mid_file_is_resumed(hub, sample, tmp_path):
     part = "Youcook2.tar.gz.001"
@@ -353,13 +389,13 @@ def test_interrupted_run_resumes_from_its_partial_file(hub, sample, tmp_path):
     res = run_download(local_dir=local, endpoint=hub.endpoint, sources="youcook2", **FAST)
     gets = [e for e in hub.content_requests() if e.path == part]
     assert [e.range for e in gets] == [f"bytes={kept}-"]
-    assert res.bytes_fetched == sum(
-        (sample.repo / p).stat().st_size for p in res.files_fetched) - kept
+    assert res.bytes_fetched == sum((sample.repo / p).stat().st_size for p in res.files_fetched) - kept
     assert tree_digest(local / "frames") == frames_of(sample, "youcook2")
     assert leftovers(local) == []
 
 
 # ---- damage and hostility --------------------------------------------------------------------------
+
 
 def test_corrupted_bytes_are_detected_and_deleted(hub, tmp_path):
     hub.corrupt.add("COIN.tar.gz")
@@ -394,8 +430,11 @@ def test_hostile_archive_is_refused_with_nothing_written_outside(hub, tmp_path):
     before = sorted(tmp_path.rglob("*"))
     with pytest.raises(HostileArchiveError, match="Evil.tar.gz.*'..'"):
         run_download(repo="test/evil", local_dir=local, endpoint=hub.endpoint, **FAST)
-    outside = [p for p in sorted(tmp_path.rglob("*")) if p not in before and local not in p.parents
-               and p != local and p != local.parent]
+    outside = [
+        p
+        for p in sorted(tmp_path.rglob("*"))
+        if p not in before and local not in p.parents and p != local and p != local.parent
+    ]
     assert outside == []
     assert not (local / "frames").exists() and leftovers(local) == []
 
@@ -425,6 +464,7 @@ def test_disk_full_while_extracting(hub, tmp_path, monkeypatch):
 
 # ---- mirror ----------------------------------------------------------------------------------------
 
+
 def test_mirror_gives_the_same_result_as_the_hub(full, sample, tmp_path):
     local = tmp_path / "m"
     res = run_download(local_dir=local, mirror=sample.repo, **FAST)
@@ -435,8 +475,7 @@ def test_mirror_gives_the_same_result_as_the_hub(full, sample, tmp_path):
     again = run_download(local_dir=local, mirror=sample.repo, **FAST)
     assert again.up_to_date
 
-    kept = run_download(local_dir=tmp_path / "k", mirror=sample.repo, sources="youcook2",
-                        keep_archives=True, **FAST)
+    kept = run_download(local_dir=tmp_path / "k", mirror=sample.repo, sources="youcook2", keep_archives=True, **FAST)
     assert kept.files_streamed == []
     for p in sample.repo.glob("Youcook2.tar.gz.*"):
         assert (tmp_path / "k" / p.name).read_bytes() == p.read_bytes()
@@ -467,16 +506,21 @@ def test_split_archive_gives_the_same_frames_as_a_single_one(sample, tmp_path):
     single = tmp_path / "single"
     shutil.copytree(sample.repo, single, ignore=shutil.ignore_patterns("Youcook2.tar.gz.*"))
     (single / "Youcook2.tar.gz").write_bytes(
-        b"".join(p.read_bytes() for p in sorted(sample.repo.glob("Youcook2.tar.gz.*"))))
+        b"".join(p.read_bytes() for p in sorted(sample.repo.glob("Youcook2.tar.gz.*")))
+    )
     a = run_download(local_dir=tmp_path / "a", mirror=single, sources="youcook2", **FAST)
     b = run_download(local_dir=tmp_path / "b", mirror=sample.repo, sources="youcook2", **FAST)
     assert a.sources_extracted["youcook2"]["archive"] == "Youcook2.tar.gz"
     assert b.sources_extracted["youcook2"]["archive"] == "Youcook2.tar.gz.000..002"
-    assert tree_digest(tmp_path / "a" / "frames") == tree_digest(tmp_path / "b" / "frames") \
+    assert (
+        tree_digest(tmp_path / "a" / "frames")
+        == tree_digest(tmp_path / "b" / "frames")
         == frames_of(sample, "youcook2")
+    )
 
 
 # ---- through the command line ------------------------------------------------------------------------
+
 
 def test_cli_dry_run_and_summary(hub, sample, tmp_path, monkeypatch):
     from click.testing import CliRunner
@@ -492,8 +536,7 @@ def test_cli_dry_run_and_summary(hub, sample, tmp_path, monkeypatch):
 
     ids = tmp_path / "ids.txt"
     ids.write_text(next(v for v, t in sorted(sample.truth.items()) if t["source"] == "tvsum") + "\nnope\n")
-    r = CliRunner().invoke(main, ["download", "--local-dir", local, "--sources", "tvsum",
-                                  "--video-ids", str(ids)])
+    r = CliRunner().invoke(main, ["download", "--local-dir", local, "--sources", "tvsum", "--video-ids", str(ids)])
     assert r.exit_code == 0, r.output
     assert r.output.startswith("Downloaded yaolily/TimeChat-Online-139K @ ")
     assert "extracted: tvsum" in r.output and "1 requested video id(s): nope" in r.output
@@ -503,12 +546,17 @@ def test_cli_dry_run_and_summary(hub, sample, tmp_path, monkeypatch):
 
 def cli(hub, tmp_path, *args, token=None):
     env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
-    env.update(HF_ENDPOINT=hub.endpoint, HF_HOME=str(tmp_path / "hf-home"), TC139K_NO_PROGRESS="1",
-               HF_HUB_DISABLE_TELEMETRY="1")
+    env.update(
+        HF_ENDPOINT=hub.endpoint,
+        HF_HOME=str(tmp_path / "hf-home"),
+        TC139K_NO_PROGRESS="1",
+        HF_HUB_DISABLE_TELEMETRY="1",
+    )
     if token:
         env["HF_TOKEN"] = token
-    return subprocess.run([sys.executable, "-m", "tc139k", "download", *args],
-                          capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "tc139k", "download", *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_cli_errors_exit_non_zero(hub, tmp_path):

@@ -41,7 +41,7 @@ def test_changed_region_drops_exactly_its_complement():
 def test_pixel_mode_changed_cell_is_the_only_survivor():
     cell = PIXEL_CELL
     frames = np.full((3, 4 * cell, 5 * cell, 3), 90, dtype=np.uint8)
-    frames[1, cell:2 * cell, 2 * cell:3 * cell] = 200  # one cell at (1, 2) changes in frame 1
+    frames[1, cell : 2 * cell, 2 * cell : 3 * cell] = 200  # one cell at (1, 2) changes in frame 1
     q = dtd.quantize(dtd.pixel_mad_to_previous(frames, cell).reshape(3, -1), "pixel_mad")
     mask = dtd.dropped_mask(q, "pixel_mad", 0.05)
     assert not mask[0].any()
@@ -59,8 +59,7 @@ def test_chunked_pixel_scores_equal_the_whole_video_at_once():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.integers(0, 255), min_size=4, max_size=64),
-       st.floats(-1, 1), st.floats(-1, 1))
+@given(st.lists(st.integers(0, 255), min_size=4, max_size=64), st.floats(-1, 1), st.floats(-1, 1))
 def test_cosine_drop_ratio_falls_as_threshold_rises(levels, a, b):
     q = np.asarray(levels, dtype=np.uint8).reshape(1, -1)
     lo, hi = min(a, b), max(a, b)

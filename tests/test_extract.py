@@ -16,8 +16,11 @@ from tc139k.download.hub import ContentHasher, RemoteFile
 
 
 def tree_digest(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def tar_gz(members: list[tarfile.TarInfo | tuple[str, bytes]]) -> bytes:
@@ -46,9 +49,17 @@ def youcook2_parts(sample) -> list[Path]:
 
 
 def test_group_archives_names_parts_and_errors():
-    archives, others = group_archives([
-        "README.md", "COIN.tar.gz", "Youcook2.tar.gz.001", "Youcook2.tar.gz.000",
-        "Youcook2.tar.gz.002", "sub/Inner.tar.gz", "notes.tar.gz.txt"])
+    archives, others = group_archives(
+        [
+            "README.md",
+            "COIN.tar.gz",
+            "Youcook2.tar.gz.001",
+            "Youcook2.tar.gz.000",
+            "Youcook2.tar.gz.002",
+            "sub/Inner.tar.gz",
+            "notes.tar.gz.txt",
+        ]
+    )
     assert sorted(archives) == ["coin", "youcook2"]
     assert archives["youcook2"].parts == [f"Youcook2.tar.gz.{i:03d}" for i in range(3)]
     assert archives["youcook2"].label == "Youcook2.tar.gz.000..002"
@@ -97,25 +108,31 @@ def test_multi_member_gzip_is_read_like_gzip_does(sample, tmp_path):
     cut = len(raw) // 3
     (tmp_path / "a.gz").write_bytes(gzip.compress(raw[:cut], mtime=0))
     (tmp_path / "b.gz").write_bytes(gzip.compress(raw[cut:], mtime=0))
-    res = extract_frames([tmp_path / "a.gz", tmp_path / "b.gz"], source="youcook2", label="x",
-                         local_dir=tmp_path / "out")
+    res = extract_frames(
+        [tmp_path / "a.gz", tmp_path / "b.gz"], source="youcook2", label="x", local_dir=tmp_path / "out"
+    )
     assert res.frames == sum(v["n_frames"] for v in sample.truth.values() if v["source"] == "youcook2")
 
 
 def test_video_filter_skip_and_other_members(tmp_path):
     frame = b"\xff\xd8jpeg"
-    blob = tar_gz([
-        special("pre", tarfile.DIRTYPE),
-        ("pre/v1/000000.jpg", frame + b"0"), ("pre/v1/000001.jpg", frame + b"1"),
-        ("other/prefix/v2/000000.jpg", frame + b"2"),
-        ("v3/000000.jpg", frame + b"3"),
-        ("pre/README.txt", b"hello"), ("000000.jpg", b"no video folder"),
-        ("pre/v1/000001.jpg", frame + b"dup"),  # a later duplicate wins, counted once
-    ])
+    blob = tar_gz(
+        [
+            special("pre", tarfile.DIRTYPE),
+            ("pre/v1/000000.jpg", frame + b"0"),
+            ("pre/v1/000001.jpg", frame + b"1"),
+            ("other/prefix/v2/000000.jpg", frame + b"2"),
+            ("v3/000000.jpg", frame + b"3"),
+            ("pre/README.txt", b"hello"),
+            ("000000.jpg", b"no video folder"),
+            ("pre/v1/000001.jpg", frame + b"dup"),  # a later duplicate wins, counted once
+        ]
+    )
     arc = tmp_path / "X.tar.gz"
     arc.write_bytes(blob)
-    res = extract_frames([arc], source="x", label="X.tar.gz", local_dir=tmp_path / "out",
-                         video_ids={"v1", "v2"}, skip_video_ids={"v2"})
+    res = extract_frames(
+        [arc], source="x", label="X.tar.gz", local_dir=tmp_path / "out", video_ids={"v1", "v2"}, skip_video_ids={"v2"}
+    )
     assert res.videos == {"v1": 2}
     assert (res.skipped_dirs, res.skipped_other, res.skipped_unselected) == (1, 2, 2)
     frames = tmp_path / "out" / "frames" / "x"
@@ -169,8 +186,9 @@ def test_corrupted_archive_is_an_integrity_error(sample, tmp_path):
     good = sample.repo / "TVSum.tar.gz"
     f = RemoteFile("TVSum.tar.gz", good.stat().st_size, hashlib.sha256(good.read_bytes()).hexdigest())
     with pytest.raises(IntegrityError, match="damaged archive.*TVSum.tar.gz: sha256 is"):
-        extract_frames([bad], source="tvsum", label="TVSum.tar.gz", local_dir=tmp_path / "out",
-                       hashers=[ContentHasher(f)])
+        extract_frames(
+            [bad], source="tvsum", label="TVSum.tar.gz", local_dir=tmp_path / "out", hashers=[ContentHasher(f)]
+        )
     assert not (tmp_path / "out" / "frames" / "tvsum").exists()
 
     truncated = tmp_path / "cut.tar.gz"

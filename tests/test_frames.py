@@ -10,8 +10,14 @@ import numpy as np
 import pytest
 
 from tc139k.errors import UsageError
-from tc139k.keyframes.frames import (decode, list_frame_videos, one_fps_positions, ordered_map, read_video_ids,
-                           video_file_specs)
+from tc139k.keyframes.frames import (
+    decode,
+    list_frame_videos,
+    one_fps_positions,
+    ordered_map,
+    read_video_ids,
+    video_file_specs,
+)
 
 SIZE = (64, 48)
 
@@ -28,7 +34,7 @@ def write_video(path, n_frames: int, fps: int, size=(96, 64)) -> None:
     for i in range(n_frames):
         img = np.empty((h, w, 3), dtype=np.uint8)
         img[:, : w // 2] = 30 + 60 * (i % fps)
-        img[:, w // 2:] = 20 + 20 * (i // fps)
+        img[:, w // 2 :] = 20 + 20 * (i // fps)
         writer.write(img)
     writer.release()
 
@@ -84,7 +90,7 @@ def test_decord_samples_one_frame_per_second_from_decoder_timestamps(tmp_path):
     assert video.frames.shape == (10, SIZE[1], SIZE[0], 3)
     w = SIZE[0]
     left = video.frames[:, :, : w // 2 - 8].reshape(10, -1).mean(axis=1)
-    right = video.frames[:, :, w // 2 + 8:].reshape(10, -1).mean(axis=1)
+    right = video.frames[:, :, w // 2 + 8 :].reshape(10, -1).mean(axis=1)
     phase = np.rint((left - 30) / 60).astype(int)
     second = np.rint((right - 20) / 20).astype(int)
     assert phase.tolist() == [0] * 10  # the frame that starts each second, not a later one

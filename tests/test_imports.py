@@ -13,7 +13,7 @@ def test_no_import_circle():
         state[module] = "open"
         for target in sorted(edges[module]):
             if state.get(target) == "open":
-                circles.append(path[path.index(target):] + [target])
+                circles.append(path[path.index(target) :] + [target])
             elif target not in state:
                 visit(target, path + [target])
         state[module] = "done"

@@ -26,9 +26,9 @@ from tc139k.cli import main
 from tc139k.keyframes.encoder import Encoder, resolve_model
 from tc139k.errors import ModelNotFoundError
 from tc139k.keyframes.frames import list_frame_videos, read_video_ids
-from tc139k.keyframes.build import (VideoCurve, calibrate_level, mean_interval, prepare, score_video,
-                              select_keyframes)
+from tc139k.keyframes.build import VideoCurve, calibrate_level, mean_interval, prepare, score_video, select_keyframes
 from tc139k.keyframes.scenes import SceneParams
+
 
 @pytest.fixture(scope="module")
 def ids_file(tmp_path_factory, sample):
@@ -49,6 +49,7 @@ def file_bytes(folder) -> dict[str, bytes]:
 
 
 # ---- the rule ----------------------------------------------------------------------------
+
 
 def test_static_scenes_get_only_their_start():
     seconds = np.arange(30.0)
@@ -81,6 +82,7 @@ def test_calibration_reaches_the_target_interval():
 
 # ---- scoring -----------------------------------------------------------------------------
 
+
 def test_score_video_batches_within_each_video(sample, ids_file, tiny_clip):  # noqa: F811
     # a checkpoint file for an architecture registered with open_clip.add_model_config
     encoder = Encoder(resolve_model(tiny_clip.name, str(tiny_clip.checkpoint)), "cpu")
@@ -111,10 +113,23 @@ def test_score_video_batches_within_each_video(sample, ids_file, tiny_clip):  # 
 
 # ---- end to end --------------------------------------------------------------------------
 
+
 def test_cli_end_to_end_with_the_tiny_model(sample, ids_file, tiny_clip, tmp_path):  # noqa: F811
     out = tmp_path / "kf"
-    args = ["--frames-root", sample.frames, "--video-ids", ids_file, "--pretrained", tiny_clip.local_dir,
-            "--out", out, "--videos-per-file", 2, "--threshold", 0.95]
+    args = [
+        "--frames-root",
+        sample.frames,
+        "--video-ids",
+        ids_file,
+        "--pretrained",
+        tiny_clip.local_dir,
+        "--out",
+        out,
+        "--videos-per-file",
+        2,
+        "--threshold",
+        0.95,
+    ]
     res = run_cli(*args)
     assert res["n_videos"] == 3 and res["n_ok"] == 3 and len(res["files"]) == 2
     assert res["model"]["model"] == tiny_clip.name and res["model"]["precision"] == "fp32"
@@ -142,8 +157,9 @@ def test_cli_end_to_end_with_the_tiny_model(sample, ids_file, tiny_clip, tmp_pat
 
     import datasets
 
-    ds = datasets.load_dataset("parquet", data_files=sorted(str(p) for p in out.glob("keyframes-*.parquet")),
-                               split="train")
+    ds = datasets.load_dataset(
+        "parquet", data_files=sorted(str(p) for p in out.glob("keyframes-*.parquet")), split="train"
+    )
     assert ds.num_rows == 3 and sorted(ds["video_id"]) == sorted(r["video_id"] for r in rows)
 
     before = file_bytes(out)
@@ -161,15 +177,27 @@ def test_cli_end_to_end_with_the_tiny_model(sample, ids_file, tiny_clip, tmp_pat
 
 
 def test_resume_after_a_kill_gives_identical_bytes(sample, ids_file, tiny_clip, tmp_path):  # noqa: F811
-    args = ["--frames-root", sample.frames, "--video-ids", ids_file, "--pretrained", tiny_clip.local_dir,
-            "--videos-per-file", 1]
+    args = [
+        "--frames-root",
+        sample.frames,
+        "--video-ids",
+        ids_file,
+        "--pretrained",
+        tiny_clip.local_dir,
+        "--videos-per-file",
+        1,
+    ]
     reference = tmp_path / "reference"
     run_cli(*args, "--out", reference)
 
     killed = tmp_path / "killed"
     env = {**os.environ, "TC139K_NO_PROGRESS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "tc139k", "keyframes", *map(str, args), "--out", str(killed)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tc139k", "keyframes", *map(str, args), "--out", str(killed)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     first = killed / ".work" / ".done" / "scores-00000.json"
     deadline = time.monotonic() + 120
     while not first.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -254,8 +282,10 @@ def test_video_files_fixed_level_and_stale_files(tmp_path):
     # a second run over fewer videos leaves no file of the first behind
     fewer = run_cli(*videos[:4], "--method", "pixel", "--level", 1.0, "--videos-per-file", 1, "--out", out)
     assert fewer["stale_removed"] == 2
-    assert sorted(p.name for p in out.glob("keyframes-*.parquet")) == ["keyframes-00000.parquet",
-                                                                       "keyframes-00001.parquet"]
+    assert sorted(p.name for p in out.glob("keyframes-*.parquet")) == [
+        "keyframes-00000.parquet",
+        "keyframes-00001.parquet",
+    ]
 
 
 def test_missing_weights_say_how_to_provide_them(sample, tmp_path, monkeypatch):
@@ -268,6 +298,7 @@ def test_missing_weights_say_how_to_provide_them(sample, tmp_path, monkeypatch):
     empty.mkdir()
     res = runner.invoke(main, [*base, "--pretrained", f"local-dir:{empty}"])
     assert res.exit_code == 1 and "open_clip_config.json" in res.output
+
     # a tag that is not cached: offline by setting, or with no name resolution, fails at once
     def no_dns(*args, **kwargs):
         raise OSError("Name or service not known")

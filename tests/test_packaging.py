@@ -10,8 +10,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_wheel_ships_package_data_and_uses_it(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp_path / "wheel")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(ROOT),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "wheel"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     [wheel] = (tmp_path / "wheel").glob("tc139k-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for schema in (ROOT / "schemas").glob("*.json"):
@@ -20,8 +34,11 @@ def test_wheel_ships_package_data_and_uses_it(tmp_path):
         assert f"tc139k/_pipelines/{recipe.name}" in names
     assert "tc139k/DATASET_CARD.md" in names
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
     probe = (
         "import tc139k, tc139k.schemas as s, tc139k.pipeline.run as p, tc139k.shards.card as c\n"
         "print(tc139k.__file__)\n"
@@ -29,8 +46,14 @@ def test_wheel_ships_package_data_and_uses_it(tmp_path):
         "print(p.load('sample').path)\n"
         "print('tc139k:counts' in c.card_template())\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, check=True, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}).stdout.splitlines()
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+    ).stdout.splitlines()
     assert out[0].startswith(str(site))
     assert out[1].startswith("shard.v1") and "qa.v1" in out[1]
     assert out[2].startswith(str(site)) and out[2].endswith("sample.yaml")

@@ -28,18 +28,21 @@ def test_shipped_recipes_parse():
         assert rec.stages and len(rec.hash) == 16
 
 
-@pytest.mark.parametrize("text, message", [
-    ("stages: {download: {}}\nextra: 1\n", r"unknown key\(s\) extra"),
-    ("stages: {dowload: {}}\n", r"stages\.dowload: unknown stage"),
-    ("stages: {keyframes: {treshold: 0.5}}\n", r"stages\.keyframes\.treshold: unknown parameter"),
-    ("stages: {keyframes: {threshold: high}}\n", r"stages\.keyframes\.threshold: expected a number, got 'high'"),
-    ("stages: {keyframes: {method: magic}}\n", r"stages\.keyframes\.method: expected one of auto, feature, pixel"),
-    ("stages: {shards: {embed_frames: 1}}\n", r"stages\.shards\.embed_frames: expected true or false"),
-    ("stages: {stats: {}, download: {}}\n", r"pipeline order"),
-    ("version: 2\nstages: {download: {}}\n", r"version: 2 is not supported"),
-    ("stages: [download]\n", r"stages: expected a mapping"),
-    ("stages: {download: {repo: [unclosed}\n", r"invalid YAML"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("stages: {download: {}}\nextra: 1\n", r"unknown key\(s\) extra"),
+        ("stages: {dowload: {}}\n", r"stages\.dowload: unknown stage"),
+        ("stages: {keyframes: {treshold: 0.5}}\n", r"stages\.keyframes\.treshold: unknown parameter"),
+        ("stages: {keyframes: {threshold: high}}\n", r"stages\.keyframes\.threshold: expected a number, got 'high'"),
+        ("stages: {keyframes: {method: magic}}\n", r"stages\.keyframes\.method: expected one of auto, feature, pixel"),
+        ("stages: {shards: {embed_frames: 1}}\n", r"stages\.shards\.embed_frames: expected true or false"),
+        ("stages: {stats: {}, download: {}}\n", r"pipeline order"),
+        ("version: 2\nstages: {download: {}}\n", r"version: 2 is not supported"),
+        ("stages: [download]\n", r"stages: expected a mapping"),
+        ("stages: {download: {repo: [unclosed}\n", r"invalid YAML"),
+    ],
+)
 def test_recipe_errors_name_file_and_key(tmp_path, text, message):
     path = _write(tmp_path, text)
     with pytest.raises(RecipeError, match=message) as err:
@@ -60,8 +63,7 @@ def test_unknown_recipe_lists_shipped_ones():
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.glob("keyframes-*.parquet"))}
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("keyframes-*.parquet"))}
 
 
 def test_shards_cover_every_batch_exactly_once_and_merge(sample, tmp_path):
@@ -76,26 +78,29 @@ def test_shards_cover_every_batch_exactly_once_and_merge(sample, tmp_path):
             assert not res.complete and res.files == []
             scored.append(res.batches_scored)
         assert sum(scored) == n_batches  # every batch scored by exactly one job
-        assert sorted(p.name for p in (out / ".work").glob("scores-*.parquet")) == \
-            [f"scores-{b:05d}.parquet" for b in range(n_batches)]
+        assert sorted(p.name for p in (out / ".work").glob("scores-*.parquet")) == [
+            f"scores-{b:05d}.parquet" for b in range(n_batches)
+        ]
         merged = run_keyframes(out=out, **kw)  # the unsharded run only calibrates and writes
         assert merged.batches_scored == 0 and merged.complete
         assert _digests(out) == _digests(tmp_path / "whole")
 
 
 def test_run_rejects_bad_shard_index(tmp_path):
-    res = CliRunner().invoke(main, ["run", "sample", "--out", str(tmp_path), "--num-shards", "2",
-                                    "--shard-index", "2"])
+    res = CliRunner().invoke(main, ["run", "sample", "--out", str(tmp_path), "--num-shards", "2", "--shard-index", "2"])
     assert res.exit_code == 2 and "--shard-index" in res.output
 
 
 def test_annotations_only_recipe_on_a_mirror(sample, tmp_path):
-    recipe = _write(tmp_path, f"""
+    recipe = _write(
+        tmp_path,
+        f"""
 stages:
   download: {{mirror: {sample.repo}, annotations_only: true}}
   validate: {{check_frames: false}}
   stats: {{dataset: true}}
-""")
+""",
+    )
     res = CliRunner().invoke(main, ["run", str(recipe), "--out", str(tmp_path / "w"), "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
@@ -130,8 +135,11 @@ def test_demo_end_to_end(tmp_path, with_weights, request):
     assert ds["train"][0]["frames"][0].size == (160, 120)  # the demo embeds the frames
     assert sorted(p.name for p in (work / "stats" / "plots").glob("*.png"))
     assert json.loads((work / "run-summary.json").read_text())["recipe_hash"] == out["recipe_hash"]
-    meta = json.loads(__import__("pyarrow.parquet", fromlist=["x"]).read_schema(
-        next((work / "keyframes").glob("keyframes-*.parquet"))).metadata[b"tc139k"])
+    meta = json.loads(
+        __import__("pyarrow.parquet", fromlist=["x"])
+        .read_schema(next((work / "keyframes").glob("keyframes-*.parquet")))
+        .metadata[b"tc139k"]
+    )
     assert meta["recipe_hash"] == out["recipe_hash"]
 
 

@@ -9,8 +9,10 @@ from tc139k.progress import NoBar, progress
 
 
 def test_bars_off_do_not_import_tqdm():
-    code = ("import sys, os; os.environ['TC139K_NO_PROGRESS'] = '1'; from tc139k.progress import progress; "
-            "b = progress(total=3); b.update(2); b.close(); print(type(b).__name__, 'tqdm' in sys.modules)")
+    code = (
+        "import sys, os; os.environ['TC139K_NO_PROGRESS'] = '1'; from tc139k.progress import progress; "
+        "b = progress(total=3); b.update(2); b.close(); print(type(b).__name__, 'tqdm' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["NoBar", "False"]
 

@@ -13,8 +13,7 @@ pytestmark = pytest.mark.ray
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.glob("keyframes-*.parquet"))}
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("keyframes-*.parquet"))}
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +28,7 @@ def test_ray_engine_matches_local_engine(sample, tiny_clip, tmp_path, local_ray)
 
     ids = tmp_path / "ids.txt"
     ids.write_text("\n".join(sorted(sample.truth)[:5]) + "\n")
-    for method, extra in (("feature", {"pretrained": tiny_clip.local_dir, "batch_size": 16}),
-                          ("pixel", {})):
+    for method, extra in (("feature", {"pretrained": tiny_clip.local_dir, "batch_size": 16}), ("pixel", {})):
         kw = dict(frames_root=sample.frames, video_ids=ids, method=method, videos_per_file=2, **extra)
         local = run_keyframes(out=tmp_path / f"local-{method}", **kw)
         distributed = run_keyframes_ray(out=tmp_path / f"ray-{method}", **kw)

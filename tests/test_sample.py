@@ -7,14 +7,22 @@ from tc139k.sample import build_sample
 
 
 def _digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_sample_layout_and_size(sample):
     names = {p.name for p in sample.repo.iterdir()}
-    assert {"time_chat_online_139k_train_flt.jsonl", "annotations_caption_flt.jsonl",
-            "README.md", "LICENSE", "OtherTrainingDataset"} <= names
+    assert {
+        "time_chat_online_139k_train_flt.jsonl",
+        "annotations_caption_flt.jsonl",
+        "README.md",
+        "LICENSE",
+        "OtherTrainingDataset",
+    } <= names
     parts = sorted(n for n in names if ".tar.gz." in n)
     assert len(parts) >= 3 and all(n.startswith("Youcook2.tar.gz.") for n in parts)
     assert any(n != n.lower() for n in names if n.endswith(".tar.gz"))  # mixed-case archives
@@ -49,5 +57,4 @@ def test_sample_redundancy_varies(sample):
 def test_sample_is_deterministic(tmp_path, sample):
     build_sample(tmp_path / "again", seed=0)
     assert _digest(tmp_path / "again" / "repo") == _digest(sample.repo)
-    assert (tmp_path / "again" / "ground_truth.json").read_bytes() == \
-        (sample.dir / "ground_truth.json").read_bytes()
+    assert (tmp_path / "again" / "ground_truth.json").read_bytes() == (sample.dir / "ground_truth.json").read_bytes()

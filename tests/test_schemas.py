@@ -57,11 +57,21 @@ def test_table_schema_is_what_the_checker_builds():
 
 def _qa_table(**overrides):
     row = {
-        "record_id": "0123456789abcdef", "source_file": "qa.jsonl", "source_line": 1,
-        "video_id": "abc", "source": "coin", "question": "q?", "answer": "a.",
+        "record_id": "0123456789abcdef",
+        "source_file": "qa.jsonl",
+        "source_line": 1,
+        "video_id": "abc",
+        "source": "coin",
+        "question": "q?",
+        "answer": "a.",
         "messages": [{"role": "user", "content": "<video>\nq?"}, {"role": "assistant", "content": "a."}],
-        "frame_indices": [1, 2], "frame_paths": ["coin/abc/000001.jpg", "coin/abc/000002.jpg"],
-        "clip_lengths": [2], "clip_start": 1, "clip_end": 2, "start_time": 1.0, "end_time": None,
+        "frame_indices": [1, 2],
+        "frame_paths": ["coin/abc/000001.jpg", "coin/abc/000002.jpg"],
+        "clip_lengths": [2],
+        "clip_start": 1,
+        "clip_end": 2,
+        "start_time": 1.0,
+        "end_time": None,
     }
     row.update(overrides)
     return pa.Table.from_pylist([row], schema=table_schema())
@@ -71,15 +81,20 @@ def test_check_table_accepts_a_conforming_table():
     assert schemas.check_table(_qa_table(), schemas.load("qa_table.v1")) == []
 
 
-@pytest.mark.parametrize("overrides, expected", [
-    ({"frame_paths": ["coin/abc/1.png", "coin/abc/000002.jpg"]}, "column 'frame_paths': value not matching"),
-    ({"messages": [{"role": "system", "content": "x"}, {"role": "assistant", "content": "a."}]},
-     "column 'messages': field 'role': value outside"),
-    ({"frame_indices": [-1, 2]}, "column 'frame_indices': value below minimum 0"),
-    ({"record_id": "XYZ"}, "column 'record_id': value not matching"),
-    ({"question": ""}, "column 'question': length violates min_length 1"),
-    ({"start_time": -2.0}, "column 'start_time': value below minimum 0"),
-])
+@pytest.mark.parametrize(
+    "overrides, expected",
+    [
+        ({"frame_paths": ["coin/abc/1.png", "coin/abc/000002.jpg"]}, "column 'frame_paths': value not matching"),
+        (
+            {"messages": [{"role": "system", "content": "x"}, {"role": "assistant", "content": "a."}]},
+            "column 'messages': field 'role': value outside",
+        ),
+        ({"frame_indices": [-1, 2]}, "column 'frame_indices': value below minimum 0"),
+        ({"record_id": "XYZ"}, "column 'record_id': value not matching"),
+        ({"question": ""}, "column 'question': length violates min_length 1"),
+        ({"start_time": -2.0}, "column 'start_time': value below minimum 0"),
+    ],
+)
 def test_check_table_finds_list_and_struct_violations(overrides, expected):
     problems = schemas.check_table(_qa_table(**overrides), schemas.load("qa_table.v1"))
     assert any(p.startswith(expected) for p in problems), problems
@@ -97,11 +112,25 @@ def test_check_table_names_nulls_in_required_struct_fields():
 
 def test_keyframes_schema_still_checks_nested_rows():
     spec = schemas.load("keyframes.v1")
-    row = {"video_id": "v1", "source": "coin", "status": "ok", "error": None, "n_frames": 2,
-           "frame_seconds": [0.0, 1.0], "bad_frames": [{"index": 3, "path": "coin/v1/000003.jpg", "reason": "bad"}],
-           "scene_id": [0, 0], "scene_cut_seconds": [], "score_kind": "cosine", "grid_h": 1, "grid_w": 1,
-           "patch_scores": b"\x00\x01", "threshold": 0.5, "drop_ratio": [0.0, 0.5],
-           "keyframe_seconds": [0.0], "trigger_seconds": [1.0]}
+    row = {
+        "video_id": "v1",
+        "source": "coin",
+        "status": "ok",
+        "error": None,
+        "n_frames": 2,
+        "frame_seconds": [0.0, 1.0],
+        "bad_frames": [{"index": 3, "path": "coin/v1/000003.jpg", "reason": "bad"}],
+        "scene_id": [0, 0],
+        "scene_cut_seconds": [],
+        "score_kind": "cosine",
+        "grid_h": 1,
+        "grid_w": 1,
+        "patch_scores": b"\x00\x01",
+        "threshold": 0.5,
+        "drop_ratio": [0.0, 0.5],
+        "keyframe_seconds": [0.0],
+        "trigger_seconds": [1.0],
+    }
     table = pa.Table.from_pylist([row], schema=spec.to_arrow())
     assert schemas.check_table(table, spec) == []
     bad = pa.Table.from_pylist([dict(row, drop_ratio=[0.0, 1.5])], schema=spec.to_arrow())

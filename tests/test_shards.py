@@ -36,8 +36,11 @@ def inputs(sample, tmp_path_factory):
 
 
 def _digests(out: Path) -> dict[str, str]:
-    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(out.rglob("*")) if p.is_file() and ".done" not in p.parts}
+    return {
+        str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and ".done" not in p.parts
+    }
 
 
 def _expected(rec: dict, kf: dict) -> dict:
@@ -49,9 +52,13 @@ def _expected(rec: dict, kf: dict) -> dict:
     for s in secs:
         flags.append(any(prev < k <= s for k in kf["keyframe_seconds"]))
         prev = s
-    return {"frame_seconds": secs, "frame_drop_ratio": drop, "is_keyframe": flags,
-            "clip_drop_ratio": sum(drop[1:]) / len(drop),
-            "trigger_seconds": [t for t in kf["trigger_seconds"] if secs[0] <= t <= secs[-1]]}
+    return {
+        "frame_seconds": secs,
+        "frame_drop_ratio": drop,
+        "is_keyframe": flags,
+        "clip_drop_ratio": sum(drop[1:]) / len(drop),
+        "trigger_seconds": [t for t in kf["trigger_seconds"] if secs[0] <= t <= secs[-1]],
+    }
 
 
 def _check_rows(rows: list[dict], inputs) -> None:
@@ -103,8 +110,9 @@ def test_embedded_frames_decode_as_images(inputs, tmp_path):
     from datasets import load_dataset
 
     out = tmp_path / "out"
-    res = run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, out, embed_frames=True,
-                           fmt="flat", val_fraction=0.0)
+    res = run_shards_build(
+        inputs.qa, inputs.keyframes, inputs.frames, out, embed_frames=True, fmt="flat", val_fraction=0.0
+    )
     assert res.rows["validation"] == 0
     files = sorted(str(p) for p in (out / "data").glob("train-*.parquet"))
     ds = load_dataset("parquet", data_files={"train": files})["train"]
@@ -123,8 +131,7 @@ def test_rebuild_is_byte_identical_and_rerun_skips(inputs, tmp_path):
     a = run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, tmp_path / "a", max_shard_size=60_000)
     b = run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, tmp_path / "b", max_shard_size=60_000)
     assert len(a.shards) > 2 and [s.sha256 for s in b.shards] == [s.sha256 for s in a.shards]
-    assert all(s.path.endswith(f"-of-{sum(1 for t in a.shards if t.split == s.split):05d}.parquet")
-               for s in a.shards)
+    assert all(s.path.endswith(f"-of-{sum(1 for t in a.shards if t.split == s.split):05d}.parquet") for s in a.shards)
     assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
     again = run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, tmp_path / "a", max_shard_size=60_000)
     assert again.written == 0 and again.skipped == len(a.shards)
@@ -149,12 +156,12 @@ def test_killed_build_resumes_to_the_same_bytes(inputs, tmp_path, monkeypatch):
     monkeypatch.setattr(shards, "_write_shard", dies_on_second_shard)
     killed = tmp_path / "killed"
     with pytest.raises(KeyboardInterrupt):
-        run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, killed, embed_frames=True,
-                         max_shard_size=400_000)
+        run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, killed, embed_frames=True, max_shard_size=400_000)
     assert not list((killed / "data").glob(".*.tmp"))  # no half-written shard left
     monkeypatch.setattr(shards, "_write_shard", real_write)
-    res = run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, killed, embed_frames=True,
-                           max_shard_size=400_000)
+    res = run_shards_build(
+        inputs.qa, inputs.keyframes, inputs.frames, killed, embed_frames=True, max_shard_size=400_000
+    )
     assert res.skipped == 1 and res.written == len(res.shards) - 1
     assert _digests(killed) == _digests(clean)
 
@@ -173,8 +180,9 @@ def test_missing_frames_and_videos_are_quarantined(inputs, tmp_path):
     assert sum(res.rows.values()) + res.quarantined == len(inputs.records)
     lines = [json.loads(x) for x in (out / "quarantine.jsonl").read_text().splitlines()]
     assert {x["id"] for x in lines} == {r["record_id"] for r in hit}
-    assert all(x["reason"].startswith("missing_frames: 1 of") and victim["frame_paths"][-1] in x["reason"]
-               for x in lines)
+    assert all(
+        x["reason"].startswith("missing_frames: 1 of") and victim["frame_paths"][-1] in x["reason"] for x in lines
+    )
 
 
 def test_keyframes_only_keeps_key_frames_and_first_frame(inputs, tmp_path):
@@ -191,16 +199,32 @@ def test_keyframes_only_keeps_key_frames_and_first_frame(inputs, tmp_path):
         ref = every[rid]
         assert row["frame_paths"][0] == ref["frame_paths"][0]
         assert all(row["is_keyframe"][1:])
-        assert row["frame_paths"] == [p for p, f, i in zip(ref["frame_paths"], ref["is_keyframe"],
-                                                             range(len(ref["frame_paths"]))) if f or i == 0]
+        assert row["frame_paths"] == [
+            p for p, f, i in zip(ref["frame_paths"], ref["is_keyframe"], range(len(ref["frame_paths"]))) if f or i == 0
+        ]
 
 
 def test_verify_finds_damage_and_cli_exit_codes(inputs, tmp_path):
     out = tmp_path / "out"
     runner = CliRunner()
-    res = runner.invoke(main, ["shards", "build", "--qa", str(inputs.qa), "--keyframes", str(inputs.keyframes),
-                               "--frames-root", str(inputs.frames), "--out", str(out), "--json",
-                               "--max-shard-size", "50KB"])
+    res = runner.invoke(
+        main,
+        [
+            "shards",
+            "build",
+            "--qa",
+            str(inputs.qa),
+            "--keyframes",
+            str(inputs.keyframes),
+            "--frames-root",
+            str(inputs.frames),
+            "--out",
+            str(out),
+            "--json",
+            "--max-shard-size",
+            "50KB",
+        ],
+    )
     assert res.exit_code == 0, res.output
     built = json.loads(res.output)
     assert len(built["shards"]) > 1
@@ -214,11 +238,39 @@ def test_verify_finds_damage_and_cli_exit_codes(inputs, tmp_path):
     bad = runner.invoke(main, ["shards", "verify", str(out)])
     assert bad.exit_code == 1
     assert "sha256 differs" in bad.output and "train-00099-of-00100.parquet: not in the manifest" in bad.output
-    usage = runner.invoke(main, ["shards", "build", "--qa", str(inputs.qa), "--keyframes", str(inputs.keyframes),
-                                 "--frames-root", str(inputs.frames), "--out", str(out), "--val-fraction", "1.5"])
+    usage = runner.invoke(
+        main,
+        [
+            "shards",
+            "build",
+            "--qa",
+            str(inputs.qa),
+            "--keyframes",
+            str(inputs.keyframes),
+            "--frames-root",
+            str(inputs.frames),
+            "--out",
+            str(out),
+            "--val-fraction",
+            "1.5",
+        ],
+    )
     assert usage.exit_code == 2 and "--val-fraction" in usage.output
     not_parquet = tmp_path / "valid.jsonl"
     not_parquet.write_text("{}\n")
-    wrong = runner.invoke(main, ["shards", "build", "--qa", str(not_parquet), "--keyframes", str(inputs.keyframes),
-                                 "--frames-root", str(inputs.frames), "--out", str(out)])
+    wrong = runner.invoke(
+        main,
+        [
+            "shards",
+            "build",
+            "--qa",
+            str(not_parquet),
+            "--keyframes",
+            str(inputs.keyframes),
+            "--frames-root",
+            str(inputs.frames),
+            "--out",
+            str(out),
+        ],
+    )
     assert wrong.exit_code == 1 and f"{not_parquet} is not a readable Parquet file" in wrong.output

@@ -18,8 +18,21 @@ from tc139k.errors import SchemaError, UsageError
 from tc139k.stats.redundancy import parse_thresholds, redundancy_stats
 
 
-def make_row(video_id, source, q, grid, *, kind="cosine", threshold=0.5, seconds=None,
-             keyframes=(), triggers=(), cuts=(), status="ok", drop_ratio=None):
+def make_row(
+    video_id,
+    source,
+    q,
+    grid,
+    *,
+    kind="cosine",
+    threshold=0.5,
+    seconds=None,
+    keyframes=(),
+    triggers=(),
+    cuts=(),
+    status="ok",
+    drop_ratio=None,
+):
     q = np.asarray(q, dtype=np.uint8)
     n = len(q)
     if seconds is None:
@@ -27,13 +40,23 @@ def make_row(video_id, source, q, grid, *, kind="cosine", threshold=0.5, seconds
     if drop_ratio is None:
         drop_ratio = dtd.frame_drop_ratio(q, kind, threshold).tolist() if n else []
     return {
-        "video_id": video_id, "source": source, "status": status,
+        "video_id": video_id,
+        "source": source,
+        "status": status,
         "error": None if status == "ok" else "could not read the frames",
-        "n_frames": n, "frame_seconds": list(seconds), "bad_frames": [],
-        "scene_id": [0] * n, "scene_cut_seconds": list(cuts), "score_kind": kind,
-        "grid_h": grid[0], "grid_w": grid[1], "patch_scores": q.tobytes(),
-        "threshold": threshold, "drop_ratio": list(drop_ratio),
-        "keyframe_seconds": list(keyframes), "trigger_seconds": list(triggers),
+        "n_frames": n,
+        "frame_seconds": list(seconds),
+        "bad_frames": [],
+        "scene_id": [0] * n,
+        "scene_cut_seconds": list(cuts),
+        "score_kind": kind,
+        "grid_h": grid[0],
+        "grid_w": grid[1],
+        "patch_scores": q.tobytes(),
+        "threshold": threshold,
+        "drop_ratio": list(drop_ratio),
+        "keyframe_seconds": list(keyframes),
+        "trigger_seconds": list(triggers),
     }
 
 
@@ -45,8 +68,8 @@ def write_folder(folder, *files):
 
 # Cosine levels: s = q / 127.5 - 1, dropped when s > tau.
 #   0 -> -1.0, 128 -> 0.0039, 166 -> 0.3020, 204 -> 0.6, 230 -> 0.8039, 255 -> 1.0
-VIDEO_A = [[0, 0], [255, 128], [204, 166]]               # coin, grid 1x2, 3 frames
-VIDEO_B = [[0, 0, 0, 0], [255, 230, 204, 128]]           # tvsum, grid 2x2, 2 frames
+VIDEO_A = [[0, 0], [255, 128], [204, 166]]  # coin, grid 1x2, 3 frames
+VIDEO_B = [[0, 0, 0, 0], [255, 230, 204, 128]]  # tvsum, grid 2x2, 2 frames
 THRESHOLDS = (0.2, 0.5, 0.7, 0.9)
 
 
@@ -54,8 +77,16 @@ THRESHOLDS = (0.2, 0.5, 0.7, 0.9)
 def hand_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("kf_hand")
     rows_1 = [
-        make_row("A", "coin", VIDEO_A, (1, 2), seconds=[0.0, 150.0, 300.0],
-                 keyframes=[0.0, 150.0], triggers=[300.0], cuts=[150.0]),
+        make_row(
+            "A",
+            "coin",
+            VIDEO_A,
+            (1, 2),
+            seconds=[0.0, 150.0, 300.0],
+            keyframes=[0.0, 150.0],
+            triggers=[300.0],
+            cuts=[150.0],
+        ),
         make_row("C", "coin", np.zeros((0, 0)), (0, 0), status="failed"),
     ]
     rows_2 = [make_row("B", "tvsum", VIDEO_B, (2, 2), keyframes=[0.0], triggers=[1.0])]
@@ -106,8 +137,7 @@ def test_hand_computed_sweep(hand_folder):
 
 
 def test_headline_threshold_option_and_timeline(hand_folder):
-    s = redundancy_stats(hand_folder, thresholds=THRESHOLDS, threshold=0.7, video="B",
-                         show_progress=False)
+    s = redundancy_stats(hand_folder, thresholds=THRESHOLDS, threshold=0.7, video="B", show_progress=False)
     assert s.headline_ratio == pytest.approx(3 / 14)
     assert s.timeline.video_id == "B"
     assert s.timeline.drop_ratio.tolist() == pytest.approx([0.0, 0.5])
@@ -121,8 +151,7 @@ def test_headline_threshold_option_and_timeline(hand_folder):
 def test_pixel_mode_by_hand(tmp_path):
     # pixel_mad: d = q / 255, dropped when d < tau; frame 0 holds 255 (never dropped)
     q = [[255, 255, 255, 255], [0, 51, 102, 255]]  # d = 0, 0.2, 0.4, 1.0
-    folder = write_folder(tmp_path / "kf", [make_row("P", "coin", q, (2, 2), kind="pixel_mad",
-                                                     threshold=0.3)])
+    folder = write_folder(tmp_path / "kf", [make_row("P", "coin", q, (2, 2), kind="pixel_mad", threshold=0.3)])
     s = redundancy_stats(folder, thresholds=(0.1, 0.3, 0.5), show_progress=False)
     assert s.score_kind == "pixel_mad"
     assert s.drop_ratio == pytest.approx([1 / 8, 2 / 8, 3 / 8])
@@ -164,15 +193,17 @@ def test_mismatching_stored_drop_ratio_is_reported(tmp_path):
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(kind=st.sampled_from(["cosine", "pixel_mad"]), seed=st.integers(0, 2**32 - 1),
-       thresholds=st.lists(st.floats(-1, 1, allow_nan=False), min_size=2, max_size=8))
+@given(
+    kind=st.sampled_from(["cosine", "pixel_mad"]),
+    seed=st.integers(0, 2**32 - 1),
+    thresholds=st.lists(st.floats(-1, 1, allow_nan=False), min_size=2, max_size=8),
+)
 def test_sweep_monotonic_and_bounded(tmp_path_factory, kind, seed, thresholds):
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(int(rng.integers(1, 4))):
         n, gh, gw = int(rng.integers(1, 12)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
-        rows.append(make_row(f"v{i}", f"s{i % 2}", rng.integers(0, 256, (n, gh * gw)), (gh, gw),
-                             kind=kind))
+        rows.append(make_row(f"v{i}", f"s{i % 2}", rng.integers(0, 256, (n, gh * gw)), (gh, gw), kind=kind))
     folder = write_folder(tmp_path_factory.mktemp("kf_prop"), rows)
     s = redundancy_stats(folder, thresholds=thresholds, show_progress=False)
     for series in [s.drop_ratio, s.drop_ratio_frame_mean] + [g.drop_ratio for g in s.by_source.values()]:
@@ -196,8 +227,10 @@ def test_bad_inputs(tmp_path):
     with pytest.raises(SchemaError, match=r"keyframes-000\.parquet: video S: patch_scores has 5 bytes"):
         redundancy_stats(folder, show_progress=False)
 
-    mixed = write_folder(tmp_path / "mixed", [make_row("A", "coin", VIDEO_A, (1, 2)),
-                                              make_row("P", "coin", [[255], [3]], (1, 1), kind="pixel_mad")])
+    mixed = write_folder(
+        tmp_path / "mixed",
+        [make_row("A", "coin", VIDEO_A, (1, 2)), make_row("P", "coin", [[255], [3]], (1, 1), kind="pixel_mad")],
+    )
     with pytest.raises(SchemaError, match="different score kinds"):
         redundancy_stats(mixed, show_progress=False)
     with pytest.raises(SchemaError, match="no keyframes-"):
@@ -205,11 +238,16 @@ def test_bad_inputs(tmp_path):
 
 
 def test_plots_are_valid_pngs(hand_folder, tmp_path):
-    s = redundancy_stats(hand_folder, thresholds=(0.1, 0.3, 0.5, 0.7, 0.9), by="length",
-                         plot_dir=tmp_path / "plots", show_progress=False)
+    s = redundancy_stats(
+        hand_folder, thresholds=(0.1, 0.3, 0.5, 0.7, 0.9), by="length", plot_dir=tmp_path / "plots", show_progress=False
+    )
     names = sorted(p.rsplit("/", 1)[-1] for p in s.plots)
-    assert names == ["drop_ratio_by_length.png", "drop_ratio_vs_threshold.png",
-                     "frame_drop_ratio_histogram.png", "timeline_A.png"]
+    assert names == [
+        "drop_ratio_by_length.png",
+        "drop_ratio_vs_threshold.png",
+        "frame_drop_ratio_histogram.png",
+        "timeline_A.png",
+    ]
     for p in s.plots:
         with Image.open(p) as im:
             im.verify()
@@ -217,8 +255,13 @@ def test_plots_are_valid_pngs(hand_folder, tmp_path):
             assert im.format == "PNG" and im.width >= 500 and im.height >= 300
             # not a blank canvas: a plot has many distinct colours
             assert len(im.convert("RGB").getcolors(maxcolors=1 << 16) or range(1 << 16)) > 20
-    again = redundancy_stats(hand_folder, thresholds=(0.1, 0.3, 0.5, 0.7, 0.9), by="length",
-                             plot_dir=tmp_path / "plots2", show_progress=False)
+    again = redundancy_stats(
+        hand_folder,
+        thresholds=(0.1, 0.3, 0.5, 0.7, 0.9),
+        by="length",
+        plot_dir=tmp_path / "plots2",
+        show_progress=False,
+    )
     for a, b in zip(sorted(s.plots), sorted(again.plots)):
         assert open(a, "rb").read() == open(b, "rb").read()
 
@@ -253,8 +296,9 @@ def test_cli_json_is_stable(hand_folder, tmp_path):
 
 def test_cli_table_and_errors(hand_folder, tmp_path):
     runner = CliRunner()
-    res = runner.invoke(main, ["stats", "redundancy", str(hand_folder), "--by", "length",
-                               "--plot", str(tmp_path / "p"), "--video", "B"])
+    res = runner.invoke(
+        main, ["stats", "redundancy", str(hand_folder), "--by", "length", "--plot", str(tmp_path / "p"), "--video", "B"]
+    )
     assert res.exit_code == 0, res.output
     assert "35.7 % of visual tokens are redundant at threshold 0.5" in res.output
     assert "5-10 min" in res.output and "87.8" in res.output and "7.14" in res.output

@@ -34,8 +34,9 @@ def _rec(base, i=0) -> dict:
 
 def _write(tmp_path: Path, lines, name="qa.jsonl", end=b"\n") -> Path:
     path = tmp_path / name
-    data = b"\n".join(x if isinstance(x, bytes) else (json.dumps(x) if isinstance(x, dict) else x).encode()
-                      for x in lines)
+    data = b"\n".join(
+        x if isinstance(x, bytes) else (json.dumps(x) if isinstance(x, dict) else x).encode() for x in lines
+    )
     path.write_bytes(data + (end if lines else b""))
     return path
 
@@ -58,6 +59,7 @@ def _mutations(base):
         def m(r):
             f(r)
             return r
+
         return m
 
     other = _other_video(base, _rec(base))
@@ -68,26 +70,47 @@ def _mutations(base):
         "videos is a string": (set_(lambda r: r.update(videos="x.mp4")), "wrong_type"),
         "path is a number": (set_(lambda r: r["videos"][0].__setitem__(1, 7)), "wrong_type"),
         "assistant first": (set_(lambda r: r["messages"].reverse()), "bad_roles"),
-        "system turn": (set_(lambda r: r["messages"].insert(0, {"role": "system", "content": "Be brief."})), "bad_roles"),
+        "system turn": (
+            set_(lambda r: r["messages"].insert(0, {"role": "system", "content": "Be brief."})),
+            "bad_roles",
+        ),
         "no answer": (set_(lambda r: r["messages"].pop()), "bad_roles"),
         "empty question": (set_(lambda r: r["messages"][0].update(content="<video>\n  ")), "empty_question"),
         "empty answer": (set_(lambda r: r["messages"][1].update(content=" \t")), "empty_answer"),
         "no tag": (set_(lambda r: r["messages"][0].update(content="What is shown?")), "video_tag_mismatch"),
-        "two tags, one clip": (set_(lambda r: r["messages"][0].update(content="<video><video>\nWhat?")),
-                               "video_tag_mismatch"),
+        "two tags, one clip": (
+            set_(lambda r: r["messages"][0].update(content="<video><video>\nWhat?")),
+            "video_tag_mismatch",
+        ),
         "no frame lists": (set_(lambda r: r.update(videos=[])), "no_video"),
         "empty clip": (set_(lambda r: r["videos"].__setitem__(0, [])), "empty_clip"),
         "png frame": (set_(lambda r: r["videos"][0].__setitem__(2, PREFIX + "coin/abc/12.png")), "bad_frame_path"),
-        "dot-dot": (set_(lambda r: r["videos"][0].__setitem__(0, "../" + r["videos"][0][0].split("/", 3)[3] + "/../x/000001.jpg")),
-                    "bad_frame_path"),
-        "arabic digits": (set_(lambda r: r["videos"][0].__setitem__(
-            -1, r["videos"][0][-1][:-10] + "\u0669\u0669\u0669\u0669\u0669\u0669.jpg")), "bad_frame_path"),
-        "other video in clip": (set_(lambda r: r["videos"][0].__setitem__(-1, other[:-10] + "999999.jpg")),
-                                "clip_spans_videos"),
-        "clips of two videos": (set_(lambda r: (r["messages"][0].update(content="<video><video>\nQ?"),
-                                               r["videos"].append([other]))), "record_spans_videos"),
-        "frames swapped": (set_(lambda r: r["videos"][0].__setitem__(slice(0, 2), r["videos"][0][1::-1])),
-                           "frames_not_increasing"),
+        "dot-dot": (
+            set_(
+                lambda r: r["videos"][0].__setitem__(0, "../" + r["videos"][0][0].split("/", 3)[3] + "/../x/000001.jpg")
+            ),
+            "bad_frame_path",
+        ),
+        "arabic digits": (
+            set_(
+                lambda r: r["videos"][0].__setitem__(
+                    -1, r["videos"][0][-1][:-10] + "\u0669\u0669\u0669\u0669\u0669\u0669.jpg"
+                )
+            ),
+            "bad_frame_path",
+        ),
+        "other video in clip": (
+            set_(lambda r: r["videos"][0].__setitem__(-1, other[:-10] + "999999.jpg")),
+            "clip_spans_videos",
+        ),
+        "clips of two videos": (
+            set_(lambda r: (r["messages"][0].update(content="<video><video>\nQ?"), r["videos"].append([other]))),
+            "record_spans_videos",
+        ),
+        "frames swapped": (
+            set_(lambda r: r["videos"][0].__setitem__(slice(0, 2), r["videos"][0][1::-1])),
+            "frames_not_increasing",
+        ),
         "frame repeated": (set_(lambda r: r["videos"][0].insert(1, r["videos"][0][0])), "frames_not_increasing"),
         "time is text": (set_(lambda r: r.update(start_time="soon")), "time_not_numeric"),
         "time is a boolean": (set_(lambda r: r.update(start_time=True)), "time_not_numeric"),
@@ -98,11 +121,35 @@ def _mutations(base):
     }
 
 
-CASES = ["missing videos", "missing content", "content is a number", "videos is a string", "path is a number",
-         "assistant first", "system turn", "no answer", "empty question", "empty answer", "no tag",
-         "two tags, one clip", "no frame lists", "empty clip", "png frame", "dot-dot", "arabic digits",
-         "other video in clip", "clips of two videos", "frames swapped", "frame repeated", "time is text",
-         "time is a boolean", "time is nan", "time is a list", "negative time", "start after end"]
+CASES = [
+    "missing videos",
+    "missing content",
+    "content is a number",
+    "videos is a string",
+    "path is a number",
+    "assistant first",
+    "system turn",
+    "no answer",
+    "empty question",
+    "empty answer",
+    "no tag",
+    "two tags, one clip",
+    "no frame lists",
+    "empty clip",
+    "png frame",
+    "dot-dot",
+    "arabic digits",
+    "other video in clip",
+    "clips of two videos",
+    "frames swapped",
+    "frame repeated",
+    "time is text",
+    "time is a boolean",
+    "time is nan",
+    "time is a list",
+    "negative time",
+    "start after end",
+]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -119,19 +166,22 @@ def test_each_check_quarantines_with_file_line_and_reason(tmp_path, base, case):
     assert code in [r["code"] for r in entry["reasons"]], entry["reasons"]
     assert all(r["message"] for r in entry["reasons"])
     raw = path.read_bytes().splitlines()[1]
-    assert entry["raw"] == raw.decode() and path.read_bytes()[entry["offset"]:].startswith(raw)
+    assert entry["raw"] == raw.decode() and path.read_bytes()[entry["offset"] :].startswith(raw)
     assert res.reasons[code] == 1 and res.examples[code][0]["line"] == 2
     assert not res.passed
 
 
-@pytest.mark.parametrize("line, code", [
-    (b'{"messages": [{"role": "user", "content": "<video>\xff"}], "videos": []}', "invalid_utf8"),
-    (b'{"messages": [{"role": "user", "content": "a\x00b"}], "videos": []}', "invalid_json"),
-    (b'{"messages": [{"role": "user", "cont', "invalid_json"),
-    (b'[1, 2, 3]', "not_an_object"),
-    (b'"just text"', "not_an_object"),
-    (b'{"messages": [], "videos": []} {}', "invalid_json"),
-])
+@pytest.mark.parametrize(
+    "line, code",
+    [
+        (b'{"messages": [{"role": "user", "content": "<video>\xff"}], "videos": []}', "invalid_utf8"),
+        (b'{"messages": [{"role": "user", "content": "a\x00b"}], "videos": []}', "invalid_json"),
+        (b'{"messages": [{"role": "user", "cont', "invalid_json"),
+        (b"[1, 2, 3]", "not_an_object"),
+        (b'"just text"', "not_an_object"),
+        (b'{"messages": [], "videos": []} {}', "invalid_json"),
+    ],
+)
 def test_lines_that_are_not_records(tmp_path, base, line, code):
     path = _write(tmp_path, [base[1][0], line])
     res, valid, quarantine = _run(tmp_path, path)
@@ -159,28 +209,44 @@ def test_invalid_utf8_is_named_whatever_the_msgspec_version(tmp_path, base):
 def test_valid_variants_are_accepted(tmp_path, base):
     rec = _rec(base)
     clip = rec["videos"][0]
-    other_prefix = ["/data/x/" + p[len(PREFIX):] if i % 2 else p for i, p in enumerate(clip)]
+    other_prefix = ["/data/x/" + p[len(PREFIX) :] if i % 2 else p for i, p in enumerate(clip)]
     variants = [
         dict(rec, start_time="12.5", end_time=" 13 "),
         dict(rec, start_time=None, end_time=None),
         {k: v for k, v in rec.items() if k not in ("start_time", "end_time")},
-        dict(rec, messages=rec["messages"] + [{"role": "user", "content": "And then?"},
-                                              {"role": "assistant", "content": "Nothing."}]),
-        dict(rec, messages=[{"role": "user", "content": "<video>\n<video>\nCompare."}, rec["messages"][1]],
-             videos=[clip[:3], clip[3:6]]),
+        dict(
+            rec,
+            messages=rec["messages"]
+            + [{"role": "user", "content": "And then?"}, {"role": "assistant", "content": "Nothing."}],
+        ),
+        dict(
+            rec,
+            messages=[{"role": "user", "content": "<video>\n<video>\nCompare."}, rec["messages"][1]],
+            videos=[clip[:3], clip[3:6]],
+        ),
         dict(rec, videos=[other_prefix]),
-        dict(rec, videos=[[p[len(PREFIX):] for p in clip]]),
+        dict(rec, videos=[[p[len(PREFIX) :] for p in clip]]),
         dict(rec, task="episodic memory"),
-        dict(rec, videos=[[PREFIX + p[len(PREFIX):].split("/", 1)[0].upper() + "/" + p[len(PREFIX):].split("/", 1)[1]
-                           for p in clip]]),
+        dict(
+            rec,
+            videos=[
+                [
+                    PREFIX + p[len(PREFIX) :].split("/", 1)[0].upper() + "/" + p[len(PREFIX) :].split("/", 1)[1]
+                    for p in clip
+                ]
+            ],
+        ),
     ]
-    lines = [json.dumps(v) for v in variants[:8]] + [json.dumps(dict(rec, start_time=1), separators=(",", ":"))] \
+    lines = (
+        [json.dumps(v) for v in variants[:8]]
+        + [json.dumps(dict(rec, start_time=1), separators=(",", ":"))]
         + [json.dumps(v) for v in variants[8:]]
+    )
     path = _write(tmp_path, lines)
     res, valid, quarantine = _run(tmp_path, path)
     assert quarantine == [] and res.valid == len(lines)
     assert res.unknown_fields == {"task": 1}
-    rel = [p[len(PREFIX):] for p in clip]
+    rel = [p[len(PREFIX) :] for p in clip]
     rows = valid.to_pylist()
     assert rows[0]["start_time"] == 12.5 and rows[0]["end_time"] == 13.0
     assert rows[1]["start_time"] is None and rows[2]["end_time"] is None
@@ -223,7 +289,7 @@ def test_missing_frames_with_frames_root(tmp_path, base):
     rec0, rec1 = _rec(base, 0), _rec(base, 1)
     root = tmp_path / "frames"
     for p in rec0["videos"][0][:2] + rec0["videos"][0][3:]:  # the third frame is missing
-        f = root / p[len(PREFIX):]
+        f = root / p[len(PREFIX) :]
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_bytes(b"")
     lonely = dict(rec1, videos=[[PREFIX + "coin/nosuchvideo/000001.jpg"]])
@@ -233,7 +299,7 @@ def test_missing_frames_with_frames_root(tmp_path, base):
     msgs = {e["line"]: e["reasons"][0] for e in quarantine}
     n = len(rec0["videos"][0])
     assert msgs[1]["code"] == "missing_frame" and f"1 of {n} frame(s) missing" in msgs[1]["message"]
-    assert rec0["videos"][0][2][len(PREFIX):] in msgs[1]["message"]
+    assert rec0["videos"][0][2][len(PREFIX) :] in msgs[1]["message"]
     assert msgs[2]["code"] == "missing_frame" and "1 of 1" in msgs[2]["message"]
 
 
@@ -262,13 +328,15 @@ def test_sample_validates_clean_and_round_trips_through_datasets(tmp_path, sampl
         assert row["clip_end"] < sample.truth[row["video_id"]]["duration"]
     report = json.loads((out / "report.json").read_text())
     assert report["records"] == res.records and report["inputs"][0]["bytes"] == sample.qa.stat().st_size
-    assert len(report["inputs"][0]["xxh3_128"]) == 32 and report["frame_path_prefixes"] == {PREFIX: sum(
-        len(x) for x in table.column("frame_paths").to_pylist())}
+    assert len(report["inputs"][0]["xxh3_128"]) == 32 and report["frame_path_prefixes"] == {
+        PREFIX: sum(len(x) for x in table.column("frame_paths").to_pylist())
+    }
 
     import datasets
 
-    ds = datasets.load_dataset("parquet", data_files=str(out / "valid.parquet"), split="train",
-                               cache_dir=str(tmp_path / "hf-cache"))
+    ds = datasets.load_dataset(
+        "parquet", data_files=str(out / "valid.parquet"), split="train", cache_dir=str(tmp_path / "hf-cache")
+    )
     assert ds.num_rows == table.num_rows and ds.column_names == table.column_names
     assert ds[5] == table.slice(5, 1).to_pylist()[0]
 
@@ -297,13 +365,20 @@ def test_many_pages_are_byte_identical_whatever_the_chunking(tmp_path, base):
         rec.pop("end_time", None)
         lines.append(rec)
     path = _write(tmp_path, lines)
-    runs = {"default": {}, "small blocks": {"block_bytes": 8192},
-            "pool": {"workers": 2, "chunk_bytes": 50_000}, "exact": {"fast_path": False}}
+    runs = {
+        "default": {},
+        "small blocks": {"block_bytes": 8192},
+        "pool": {"workers": 2, "chunk_bytes": 50_000},
+        "exact": {"fast_path": False},
+    }
     for name, kw in runs.items():
         assert run_validate([path], out_dir=tmp_path / name, **kw).valid == 3000
     meta = pq.ParquetFile(tmp_path / "default" / "valid.parquet").metadata
-    paths_column = [meta.row_group(0).column(j) for j in range(meta.num_columns)
-                    if meta.row_group(0).column(j).path_in_schema.startswith("frame_paths")][0]
+    paths_column = [
+        meta.row_group(0).column(j)
+        for j in range(meta.num_columns)
+        if meta.row_group(0).column(j).path_in_schema.startswith("frame_paths")
+    ][0]
     assert paths_column.total_uncompressed_size > 3 * (1 << 20)  # several 1 MiB pages
     data = (tmp_path / "default" / "valid.parquet").read_bytes()
     for name in runs:
@@ -351,8 +426,9 @@ def _mutated_file(draw, lines):
     out = []
     for _ in range(draw(st.integers(1, 7))):
         line = draw(st.sampled_from(lines))
-        kind = draw(st.sampled_from(["keep", "drop", "retype", "reorder", "truncate", "inject", "duplicate", "blank",
-                                     "recase"]))
+        kind = draw(
+            st.sampled_from(["keep", "drop", "retype", "reorder", "truncate", "inject", "duplicate", "blank", "recase"])
+        )
         if kind in ("drop", "retype", "reorder"):
             rec = json.loads(line)
             where = draw(st.sampled_from(["top", "message", "clip"]))
@@ -371,7 +447,7 @@ def _mutated_file(draw, lines):
                 rec["messages"].reverse() if where != "clip" else rec["videos"][0].reverse()
             line = json.dumps(rec, ensure_ascii=draw(st.booleans())).encode()
         elif kind == "truncate":
-            line = line[:draw(st.integers(0, len(line) - 1))]
+            line = line[: draw(st.integers(0, len(line) - 1))]
         elif kind == "inject":
             at = draw(st.integers(0, len(line)))
             line = line[:at] + draw(st.sampled_from(INJECTED)) + line[at:]
@@ -382,9 +458,12 @@ def _mutated_file(draw, lines):
         elif kind == "recase":  # the source's case in some or all paths
             rec = json.loads(line)
             upper = draw(st.lists(st.booleans(), min_size=len(rec["videos"][0]), max_size=len(rec["videos"][0])))
-            rec["videos"][0] = [p[:len(PREFIX)] + p[len(PREFIX):].split("/", 1)[0].upper() + "/"
-                                + p[len(PREFIX):].split("/", 1)[1] if up else p
-                                for p, up in zip(rec["videos"][0], upper)]
+            rec["videos"][0] = [
+                p[: len(PREFIX)] + p[len(PREFIX) :].split("/", 1)[0].upper() + "/" + p[len(PREFIX) :].split("/", 1)[1]
+                if up
+                else p
+                for p, up in zip(rec["videos"][0], upper)
+            ]
             line = json.dumps(rec).encode()
         out.append(line)
     return b"\n".join(out) + draw(st.sampled_from([b"\n", b""]))
@@ -401,8 +480,9 @@ def short_lines(base):
     return out
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(data=st.data())
 def test_mutated_records_are_all_accounted_for(tmp_path_factory, short_lines, data):
     content = data.draw(_mutated_file(short_lines))

@@ -19,8 +19,7 @@ import pytest
 TINY_NAME = "tc139k-tiny-vit"
 TINY_CFG = {
     "embed_dim": 32,
-    "vision_cfg": {"image_size": 64, "patch_size": 16, "width": 64, "head_width": 32,
-                   "layers": 2, "mlp_ratio": 2.0},
+    "vision_cfg": {"image_size": 64, "patch_size": 16, "width": 64, "head_width": 32, "layers": 2, "mlp_ratio": 2.0},
     "text_cfg": {"context_length": 16, "vocab_size": 512, "width": 32, "heads": 2, "layers": 1},
 }
 GRID = (4, 4)  # 64 px input / 16 px patches
@@ -52,11 +51,19 @@ def build_tiny_clip(out: Path) -> TinyClip:
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     folder = out / "tiny-vit"
     folder.mkdir(exist_ok=True)
-    (folder / "open_clip_config.json").write_text(json.dumps({
-        "model_name": TINY_NAME,
-        "model_cfg": TINY_CFG,
-        "preprocess_cfg": {"mean": list(open_clip.OPENAI_DATASET_MEAN), "std": list(open_clip.OPENAI_DATASET_STD)},
-    }, indent=2))
+    (folder / "open_clip_config.json").write_text(
+        json.dumps(
+            {
+                "model_name": TINY_NAME,
+                "model_cfg": TINY_CFG,
+                "preprocess_cfg": {
+                    "mean": list(open_clip.OPENAI_DATASET_MEAN),
+                    "std": list(open_clip.OPENAI_DATASET_STD),
+                },
+            },
+            indent=2,
+        )
+    )
     save_file(state, str(folder / "open_clip_model.safetensors"))
     checkpoint = out / "tiny-vit.bin"
     torch.save(state, checkpoint)

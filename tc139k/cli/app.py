@@ -26,6 +26,5 @@ def main():
     """
 
 
-for command in (download_cmd, validate_cmd, keyframes_group, shards_group, stats_group, run_cmd,
-                demo_cmd, sample_cmd):
+for command in (download_cmd, validate_cmd, keyframes_group, shards_group, stats_group, run_cmd, demo_cmd, sample_cmd):
     main.add_command(command)

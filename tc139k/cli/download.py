@@ -10,43 +10,90 @@ from ._common import emit_json, handle_errors
 
 
 @click.command("download")
-@click.option("--repo", default="yaolily/TimeChat-Online-139K", show_default=True,
-              help="Dataset repository on the Hub (wyccccc/TimeChat-Online-139K holds the "
-                   "annotations only).")
-@click.option("--revision", default=None,
-              help="Branch, tag or commit to download (default: the default branch). The "
-                   "commit it resolves to is pinned for the whole run and recorded.")
-@click.option("--local-dir", default="./TimeChat-Online-139K", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to download into; nothing is written outside it.")
-@click.option("--mirror", default=None, type=click.Path(file_okay=False, path_type=Path),
-              help="Read the repository from this local or network-mounted folder (same layout "
-                   "as on the Hub) instead of the Hub.")
+@click.option(
+    "--repo",
+    default="yaolily/TimeChat-Online-139K",
+    show_default=True,
+    help="Dataset repository on the Hub (wyccccc/TimeChat-Online-139K holds the annotations only).",
+)
+@click.option(
+    "--revision",
+    default=None,
+    help="Branch, tag or commit to download (default: the default branch). The "
+    "commit it resolves to is pinned for the whole run and recorded.",
+)
+@click.option(
+    "--local-dir",
+    default="./TimeChat-Online-139K",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to download into; nothing is written outside it.",
+)
+@click.option(
+    "--mirror",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Read the repository from this local or network-mounted folder (same layout "
+    "as on the Hub) instead of the Hub.",
+)
 @click.option("--annotations-only", is_flag=True, help="Fetch the annotation files only, no frames.")
-@click.option("--sources", default=None, metavar="A,B",
-              help="Comma-separated source datasets whose frames to fetch (case-insensitive, "
-                   "e.g. youcook2,COIN). Default: all.")
-@click.option("--video-ids", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="File with one video id per line: extract only these videos' frames. Without "
-                   "--sources, only the archives of the sources that hold them (read from the "
-                   "annotations, which are fetched first) are fetched; archives are fetched whole.")
+@click.option(
+    "--sources",
+    default=None,
+    metavar="A,B",
+    help="Comma-separated source datasets whose frames to fetch (case-insensitive, e.g. youcook2,COIN). Default: all.",
+)
+@click.option(
+    "--video-ids",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File with one video id per line: extract only these videos' frames. Without "
+    "--sources, only the archives of the sources that hold them (read from the "
+    "annotations, which are fetched first) are fetched; archives are fetched whole.",
+)
 @click.option("--no-extract", is_flag=True, help="Fetch and verify the frame archives, do not extract them.")
-@click.option("--keep-archives", is_flag=True,
-              help="Keep the archives after extraction (default: delete them once extracted).")
-@click.option("--max-workers", default=4, show_default=True, type=click.IntRange(min=1),
-              help="Files transferred in parallel.")
-@click.option("--max-member-mb", default=64, show_default=True, type=click.IntRange(min=1),
-              help="Refuse archive members larger than this (MiB).")
-@click.option("--dry-run", is_flag=True,
-              help="Show what would be fetched and extracted, the sizes, the total and the free "
-                   "disk; change nothing.")
-@click.option("--verify", is_flag=True,
-              help="Re-check the downloaded files (size and hash) and the frame count of every "
-                   "video against the manifest; no network.")
+@click.option(
+    "--keep-archives", is_flag=True, help="Keep the archives after extraction (default: delete them once extracted)."
+)
+@click.option(
+    "--max-workers", default=4, show_default=True, type=click.IntRange(min=1), help="Files transferred in parallel."
+)
+@click.option(
+    "--max-member-mb",
+    default=64,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Refuse archive members larger than this (MiB).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show what would be fetched and extracted, the sizes, the total and the free disk; change nothing.",
+)
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Re-check the downloaded files (size and hash) and the frame count of every "
+    "video against the manifest; no network.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @handle_errors
-def download_cmd(repo, revision, local_dir, mirror, annotations_only, sources, video_ids, no_extract,
-                 keep_archives, max_workers, max_member_mb, dry_run, verify, as_json):
+def download_cmd(
+    repo,
+    revision,
+    local_dir,
+    mirror,
+    annotations_only,
+    sources,
+    video_ids,
+    no_extract,
+    keep_archives,
+    max_workers,
+    max_member_mb,
+    dry_run,
+    verify,
+    as_json,
+):
     """Download TimeChat-Online-139K: annotations, then each source's frame archive.
 
     Every file is checked against the size and hash the Hub publishes. Archives (split parts
@@ -58,11 +105,21 @@ def download_cmd(repo, revision, local_dir, mirror, annotations_only, sources, v
     from ..download.run import run_download
 
     res = run_download(
-        repo=repo, revision=revision, local_dir=local_dir, mirror=mirror,
-        annotations_only=annotations_only, sources=sources, video_ids=video_ids,
-        no_extract=no_extract, keep_archives=keep_archives, max_workers=max_workers,
-        max_member_bytes=max_member_mb * 1024 * 1024, dry_run=dry_run, verify=verify,
-        show_progress=not as_json)
+        repo=repo,
+        revision=revision,
+        local_dir=local_dir,
+        mirror=mirror,
+        annotations_only=annotations_only,
+        sources=sources,
+        video_ids=video_ids,
+        no_extract=no_extract,
+        keep_archives=keep_archives,
+        max_workers=max_workers,
+        max_member_bytes=max_member_mb * 1024 * 1024,
+        dry_run=dry_run,
+        verify=verify,
+        show_progress=not as_json,
+    )
     if as_json:
         emit_json(res.to_dict())
         return
@@ -78,8 +135,10 @@ def download_summary(res) -> list[str]:
     commit = res.resolved_commit[:12] if res.resolved_commit else "(no commit id)"
     rev = f" ({res.requested_revision})" if res.requested_revision else ""
     if res.verify_only:
-        return [f"Verified {res.local_dir} ({origin} @ {commit}): {len(res.files_present)} files "
-                f"and {res.frames_total} frames in {res.videos_total} videos match the manifest."]
+        return [
+            f"Verified {res.local_dir} ({origin} @ {commit}): {len(res.files_present)} files "
+            f"and {res.frames_total} frames in {res.videos_total} videos match the manifest."
+        ]
     if res.dry_run:
         todo = [e for e in res.plan if e["action"] not in ("present", "up to date")]
         lines = [f"Dry run: {origin} @ {commit}{rev} -> {res.local_dir}"]
@@ -89,43 +148,51 @@ def download_summary(res) -> list[str]:
             lines.append(f"  ... and {len(todo) - 40} more")
         present = len(res.plan) - len(todo)
         lines.append(f"  {len(todo)} file(s) to handle, {present} already present")
-        lines.append(f"  to fetch: {human_bytes(res.bytes_to_fetch)}; disk needed: about "
-                     f"{human_bytes(res.bytes_needed)}; free: {human_bytes(res.free_bytes)}")
+        lines.append(
+            f"  to fetch: {human_bytes(res.bytes_to_fetch)}; disk needed: about "
+            f"{human_bytes(res.bytes_needed)}; free: {human_bytes(res.free_bytes)}"
+        )
         if res.selected_sources:
-            lines.append(f"  sources: {', '.join(res.selected_sources)} "
-                         f"(available: {', '.join(res.available_sources)})")
+            lines.append(
+                f"  sources: {', '.join(res.selected_sources)} (available: {', '.join(res.available_sources)})"
+            )
         if res.requested_video_ids:
             lines += _located_lines(res)
         return lines
     if res.up_to_date:
-        return [f"Up to date: {res.local_dir} already holds {origin} @ {commit}{rev} "
-                f"({len(res.files_present)} files, {res.frames_total} frames in {res.videos_total} "
-                "videos); nothing fetched, nothing extracted.",
-                f"  manifest: {res.manifest}"]
-    lines = [f"Downloaded {origin} @ {commit}{rev} -> {res.local_dir}",
-             f"  fetched:   {len(res.files_fetched)} file(s), {human_bytes(res.bytes_fetched)}"
-             f"; already present: {len(res.files_present)}"]
+        return [
+            f"Up to date: {res.local_dir} already holds {origin} @ {commit}{rev} "
+            f"({len(res.files_present)} files, {res.frames_total} frames in {res.videos_total} "
+            "videos); nothing fetched, nothing extracted.",
+            f"  manifest: {res.manifest}",
+        ]
+    lines = [
+        f"Downloaded {origin} @ {commit}{rev} -> {res.local_dir}",
+        f"  fetched:   {len(res.files_fetched)} file(s), {human_bytes(res.bytes_fetched)}"
+        f"; already present: {len(res.files_present)}",
+    ]
     if res.files_streamed:
         lines.append(f"  streamed:  {len(res.files_streamed)} archive file(s) read in place from the mirror")
     if res.files_unverified:
-        lines.append(f"  note:      {len(res.files_unverified)} file(s) had no published hash; "
-                     "their sha256 is recorded in the manifest")
+        lines.append(
+            f"  note:      {len(res.files_unverified)} file(s) had no published hash; "
+            "their sha256 is recorded in the manifest"
+        )
     for src, info in sorted(res.sources_extracted.items()):
-        lines.append(f"  extracted: {src:12s} {info['videos']:5d} videos {info['frames']:8d} frames"
-                     f"  ({info['archive']})")
+        lines.append(
+            f"  extracted: {src:12s} {info['videos']:5d} videos {info['frames']:8d} frames  ({info['archive']})"
+        )
     if res.sources_up_to_date:
         lines.append(f"  unchanged: {', '.join(res.sources_up_to_date)}")
     if res.archives_deleted:
-        lines.append(f"  archives:  {len(res.archives_deleted)} deleted after extraction "
-                     "(--keep-archives keeps them)")
+        lines.append(f"  archives:  {len(res.archives_deleted)} deleted after extraction (--keep-archives keeps them)")
     if res.requested_video_ids:
         lines += _located_lines(res)
     if res.missing_video_ids:
         shown = ", ".join(res.missing_video_ids[:10])
         more = f" and {len(res.missing_video_ids) - 10} more" if len(res.missing_video_ids) > 10 else ""
         lines.append(f"  not found: {len(res.missing_video_ids)} requested video id(s): {shown}{more}")
-    lines.append(f"  total:     {res.frames_total} frames in {res.videos_total} videos; "
-                 f"{res.elapsed_s:.1f} s")
+    lines.append(f"  total:     {res.frames_total} frames in {res.videos_total} videos; {res.elapsed_s:.1f} s")
     lines.append(f"  manifest:  {res.manifest}")
     return lines
 
@@ -133,9 +200,13 @@ def download_summary(res) -> list[str]:
 def _located_lines(res) -> list[str]:
     if res.video_sources is None:
         if res.dry_run:
-            return ["  note:      the sources that hold the requested videos are read from the "
-                    "annotations, once fetched; until then every selected source is listed"]
+            return [
+                "  note:      the sources that hold the requested videos are read from the "
+                "annotations, once fetched; until then every selected source is listed"
+            ]
         return []
     holding = sorted({s for found in res.video_sources.values() for s in found})
-    return [f"  located:   {len(res.video_sources)} of {res.requested_video_ids} requested video(s) in "
-            f"the annotations, in: {', '.join(holding) or 'none'} (only these archives are fetched)"]
+    return [
+        f"  located:   {len(res.video_sources)} of {res.requested_video_ids} requested video(s) in "
+        f"the annotations, in: {', '.join(holding) or 'none'} (only these archives are fetched)"
+    ]

@@ -10,61 +10,165 @@ from ._common import emit_json, handle_errors
 
 
 @click.group("keyframes", invoke_without_command=True)
-@click.option("--frames-root", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder holding <source>/<video_id>/<NNNNNN>.jpg (1 fps frames, index = second).")
-@click.option("--video-ids", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Only these videos of --frames-root: one `video_id` or `source/video_id` per line.")
-@click.option("--video", "videos", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="A video file to decode at 1 fps with decord (repeatable); video id = file name "
-                   "without extension.")
-@click.option("--source", "video_source", default=None,
-              help="Source name for --video files [default: each file's parent folder name].")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder for keyframes-NNNNN.parquet (required unless running `compare`).")
-@click.option("--method", type=click.Choice(["feature", "pixel"]), default="feature", show_default=True,
-              help="feature: cosine of CLIP patch tokens with the previous frame; pixel: mean absolute "
-                   "RGB difference per 28 px cell of the 224 px frame (no model).")
-@click.option("--model", default=None,
-              help="Feature method: open_clip architecture [default: ViT-B-32; with local-dir: the "
-                   "folder's config].")
-@click.option("--pretrained", default=None,
-              help="Feature method: open_clip tag (looked up in the local cache, downloaded if allowed), a checkpoint "
-                   "file, or local-dir:FOLDER (open_clip_config.json + weights) [default: laion2b_s34b_b79k].")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="auto: CUDA in half precision when available, else the CPU in fp32.")
-@click.option("--threshold", type=float, default=None,
-              help="DTD threshold tau for the stored drop ratios: feature drops a patch when its "
-                   "cosine > tau (default 0.5, the authors'), pixel when its difference < tau "
-                   "(default 0.05). Stored scores allow any other tau later.")
-@click.option("--batch-size", default=32, show_default=True, type=int,
-              help="Frames per encoder batch (feature method).")
-@click.option("--scene-detector", type=click.Choice(["content", "adaptive", "histogram"]),
-              default="content", show_default=True, help="PySceneDetect detector run over the 1 fps frames.")
-@click.option("--scene-threshold", type=float, default=None,
-              help="Detector threshold [default for 1 fps: content 27, adaptive 3.0, histogram 0.2].")
-@click.option("--min-scene-len", "min_scene_seconds", type=float, default=3.0, show_default=True,
-              help="Minimum scene length in seconds.")
-@click.option("--target-interval", type=float, default=7.14, show_default=True,
-              help="Mean key-frame interval in seconds the level is calibrated to, over all videos "
-                   "of the run (7.14 s is the published figure).")
-@click.option("--level", type=float, default=None,
-              help="Fixed novelty level L (skips calibration): inside a scene, a key frame is due "
-                   "when the summed novelty (1 - drop ratio) since the last one reaches L.")
-@click.option("--min-gap", type=float, default=2.0, show_default=True,
-              help="Minimum seconds between key frames inside a scene (scene starts always count).")
+@click.option(
+    "--frames-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder holding <source>/<video_id>/<NNNNNN>.jpg (1 fps frames, index = second).",
+)
+@click.option(
+    "--video-ids",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Only these videos of --frames-root: one `video_id` or `source/video_id` per line.",
+)
+@click.option(
+    "--video",
+    "videos",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A video file to decode at 1 fps with decord (repeatable); video id = file name without extension.",
+)
+@click.option(
+    "--source",
+    "video_source",
+    default=None,
+    help="Source name for --video files [default: each file's parent folder name].",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder for keyframes-NNNNN.parquet (required unless running `compare`).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["feature", "pixel"]),
+    default="feature",
+    show_default=True,
+    help="feature: cosine of CLIP patch tokens with the previous frame; pixel: mean absolute "
+    "RGB difference per 28 px cell of the 224 px frame (no model).",
+)
+@click.option(
+    "--model",
+    default=None,
+    help="Feature method: open_clip architecture [default: ViT-B-32; with local-dir: the folder's config].",
+)
+@click.option(
+    "--pretrained",
+    default=None,
+    help="Feature method: open_clip tag (looked up in the local cache, downloaded if allowed), a checkpoint "
+    "file, or local-dir:FOLDER (open_clip_config.json + weights) [default: laion2b_s34b_b79k].",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="auto: CUDA in half precision when available, else the CPU in fp32.",
+)
+@click.option(
+    "--threshold",
+    type=float,
+    default=None,
+    help="DTD threshold tau for the stored drop ratios: feature drops a patch when its "
+    "cosine > tau (default 0.5, the authors'), pixel when its difference < tau "
+    "(default 0.05). Stored scores allow any other tau later.",
+)
+@click.option(
+    "--batch-size", default=32, show_default=True, type=int, help="Frames per encoder batch (feature method)."
+)
+@click.option(
+    "--scene-detector",
+    type=click.Choice(["content", "adaptive", "histogram"]),
+    default="content",
+    show_default=True,
+    help="PySceneDetect detector run over the 1 fps frames.",
+)
+@click.option(
+    "--scene-threshold",
+    type=float,
+    default=None,
+    help="Detector threshold [default for 1 fps: content 27, adaptive 3.0, histogram 0.2].",
+)
+@click.option(
+    "--min-scene-len",
+    "min_scene_seconds",
+    type=float,
+    default=3.0,
+    show_default=True,
+    help="Minimum scene length in seconds.",
+)
+@click.option(
+    "--target-interval",
+    type=float,
+    default=7.14,
+    show_default=True,
+    help="Mean key-frame interval in seconds the level is calibrated to, over all videos "
+    "of the run (7.14 s is the published figure).",
+)
+@click.option(
+    "--level",
+    type=float,
+    default=None,
+    help="Fixed novelty level L (skips calibration): inside a scene, a key frame is due "
+    "when the summed novelty (1 - drop ratio) since the last one reaches L.",
+)
+@click.option(
+    "--min-gap",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="Minimum seconds between key frames inside a scene (scene starts always count).",
+)
 @click.option("--cell", type=int, default=28, show_default=True, help="Pixel method: cell size in px.")
-@click.option("--num-workers", type=int, default=None,
-              help="Background decoding threads [default: half the CPU cores, at least 1, at most 8].")
-@click.option("--videos-per-file", type=int, default=64, show_default=True,
-              help="Videos per output file; a finished file is never redone on a rerun.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print per video {video_id, n_frames, scene_cuts, keyframes, trigger_times} "
-                   "(seconds) with a run summary, as JSON.")
+@click.option(
+    "--num-workers",
+    type=int,
+    default=None,
+    help="Background decoding threads [default: half the CPU cores, at least 1, at most 8].",
+)
+@click.option(
+    "--videos-per-file",
+    type=int,
+    default=64,
+    show_default=True,
+    help="Videos per output file; a finished file is never redone on a rerun.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print per video {video_id, n_frames, scene_cuts, keyframes, trigger_times} "
+    "(seconds) with a run summary, as JSON.",
+)
 @click.pass_context
 @handle_errors
-def keyframes_group(ctx, frames_root, video_ids, videos, video_source, out_dir, method, model, pretrained,
-                    device, threshold, batch_size, scene_detector, scene_threshold, min_scene_seconds,
-                    target_interval, level, min_gap, cell, num_workers, videos_per_file, as_json):
+def keyframes_group(
+    ctx,
+    frames_root,
+    video_ids,
+    videos,
+    video_source,
+    out_dir,
+    method,
+    model,
+    pretrained,
+    device,
+    threshold,
+    batch_size,
+    scene_detector,
+    scene_threshold,
+    min_scene_seconds,
+    target_interval,
+    level,
+    min_gap,
+    cell,
+    num_workers,
+    videos_per_file,
+    as_json,
+):
     """Rebuild scene-oriented key frames with PySceneDetect and DTD.
 
     \b
@@ -90,29 +194,60 @@ def keyframes_group(ctx, frames_root, video_ids, videos, video_source, out_dir, 
     from ..keyframes.build import run_keyframes
 
     res = run_keyframes(
-        out=out_dir, frames_root=frames_root, video_ids=video_ids, videos=list(videos) or None,
-        video_source=video_source, method=method, model=model, pretrained=pretrained, device=device,
-        threshold=threshold, batch_size=batch_size, scene_detector=scene_detector,
-        scene_threshold=scene_threshold, min_scene_seconds=min_scene_seconds,
-        target_interval=target_interval, level=level, min_gap=min_gap, cell=cell,
-        num_workers=num_workers, videos_per_file=videos_per_file, show_progress=not as_json)
+        out=out_dir,
+        frames_root=frames_root,
+        video_ids=video_ids,
+        videos=list(videos) or None,
+        video_source=video_source,
+        method=method,
+        model=model,
+        pretrained=pretrained,
+        device=device,
+        threshold=threshold,
+        batch_size=batch_size,
+        scene_detector=scene_detector,
+        scene_threshold=scene_threshold,
+        min_scene_seconds=min_scene_seconds,
+        target_interval=target_interval,
+        level=level,
+        min_gap=min_gap,
+        cell=cell,
+        num_workers=num_workers,
+        videos_per_file=videos_per_file,
+        show_progress=not as_json,
+    )
     if as_json:
         d = res.to_dict()
-        d["videos"] = [{"video_id": v.video_id, "source": v.source, "status": v.status, "error": v.error,
-                        "n_frames": v.n_frames, "n_bad_frames": v.n_bad_frames, "scene_cuts": v.scene_cuts,
-                        "keyframes": v.keyframes, "trigger_times": v.trigger_times} for v in res.videos]
+        d["videos"] = [
+            {
+                "video_id": v.video_id,
+                "source": v.source,
+                "status": v.status,
+                "error": v.error,
+                "n_frames": v.n_frames,
+                "n_bad_frames": v.n_bad_frames,
+                "scene_cuts": v.scene_cuts,
+                "keyframes": v.keyframes,
+                "trigger_times": v.trigger_times,
+            }
+            for v in res.videos
+        ]
         emit_json(d)
         return
-    model_text = (f"{res.model['model']} ({res.model['pretrained']}, {res.model['precision']})"
-                  if res.model else "none")
-    click.echo(f"Key frames in {res.out_dir}: {len(res.files)} file(s), {res.files_written} written, "
-               f"{res.files_reused} already done")
+    model_text = f"{res.model['model']} ({res.model['pretrained']}, {res.model['precision']})" if res.model else "none"
+    click.echo(
+        f"Key frames in {res.out_dir}: {len(res.files)} file(s), {res.files_written} written, "
+        f"{res.files_reused} already done"
+    )
     click.echo(f"  method {res.method}, model {model_text}, threshold {res.threshold:g}")
-    click.echo(f"  videos {res.n_videos} ({res.n_ok} ok, {res.n_failed} failed), frames {res.n_frames}, "
-               f"bad frames {res.n_bad_frames}")
+    click.echo(
+        f"  videos {res.n_videos} ({res.n_ok} ok, {res.n_failed} failed), frames {res.n_frames}, "
+        f"bad frames {res.n_bad_frames}"
+    )
     how = f"calibrated to {res.target_interval:g} s" if res.calibrated else "fixed"
-    click.echo(f"  key frames {res.n_keyframes}, mean interval {res.mean_interval:.2f} s "
-               f"(level {res.level:.4g}, {how})")
+    click.echo(
+        f"  key frames {res.n_keyframes}, mean interval {res.mean_interval:.2f} s (level {res.level:.4g}, {how})"
+    )
     for v in res.videos:
         if v.status != "ok":
             click.echo(f"  failed: {v.source}/{v.video_id}: {v.error}")
@@ -121,10 +256,20 @@ def keyframes_group(ctx, frames_root, video_ids, videos, video_source, out_dir, 
 @keyframes_group.command("compare")
 @click.argument("pred", type=click.Path(exists=True, path_type=Path))
 @click.argument("ref", type=click.Path(exists=True, path_type=Path))
-@click.option("--what", type=click.Choice(["keyframes", "scene_cuts"]), default="keyframes", show_default=True,
-              help="Compare key frames or scene cuts.")
-@click.option("--tolerance", type=float, default=1.0, show_default=True,
-              help="Largest distance in seconds at which a predicted time matches a reference time.")
+@click.option(
+    "--what",
+    type=click.Choice(["keyframes", "scene_cuts"]),
+    default="keyframes",
+    show_default=True,
+    help="Compare key frames or scene cuts.",
+)
+@click.option(
+    "--tolerance",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Largest distance in seconds at which a predicted time matches a reference time.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result, with per-video counts, as JSON.")
 @handle_errors
 def keyframes_compare_cmd(pred, ref, what, tolerance, as_json):
@@ -140,9 +285,12 @@ def keyframes_compare_cmd(pred, ref, what, tolerance, as_json):
     if as_json:
         emit_json(res.to_dict())
         return
-    click.echo(f"{what} of {res.pred} ({res.pred_layout}) against {res.ref} ({res.ref_layout}), "
-               f"tolerance {res.tolerance:g} s")
-    click.echo(f"  videos compared {res.n_videos}; only in PRED {len(res.pred_only)}, only in REF "
-               f"{len(res.ref_only)}, failed in PRED {res.pred_failed}")
+    click.echo(
+        f"{what} of {res.pred} ({res.pred_layout}) against {res.ref} ({res.ref_layout}), tolerance {res.tolerance:g} s"
+    )
+    click.echo(
+        f"  videos compared {res.n_videos}; only in PRED {len(res.pred_only)}, only in REF "
+        f"{len(res.ref_only)}, failed in PRED {res.pred_failed}"
+    )
     click.echo(f"  predicted {res.n_pred}, reference {res.n_ref}, matched {res.matched}")
     click.echo(f"  precision {res.precision:.3f}  recall {res.recall:.3f}  F1 {res.f1:.3f}")

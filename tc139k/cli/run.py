@@ -10,8 +10,10 @@ from ._common import emit_json, handle_errors
 
 
 def _print_run(res) -> None:
-    click.echo(f"Recipe {res.recipe} (hash {res.recipe_hash}), engine {res.engine}"
-               + (f", shard {res.shard_index + 1} of {res.num_shards}" if res.num_shards > 1 else ""))
+    click.echo(
+        f"Recipe {res.recipe} (hash {res.recipe_hash}), engine {res.engine}"
+        + (f", shard {res.shard_index + 1} of {res.num_shards}" if res.num_shards > 1 else "")
+    )
     for st in res.stages:
         click.echo(f"  {st.name:<10} {st.seconds:>6.1f} s  {st.line}")
     for note in res.notes:
@@ -30,18 +32,39 @@ def _stage_echo(as_json: bool):
 
 @click.command("run")
 @click.argument("recipe")
-@click.option("--out", "work_dir", default="tc139k-run", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for every stage's output (data/, validated/, keyframes/, shards/, stats/).")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="ray: run the key-frame stage as a Ray Data pipeline (needs `pip install tc139k[ray]`; "
-                   "joins the cluster in RAY_ADDRESS, else starts a local one).")
-@click.option("--num-shards", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Split the videos into this many deterministic shares (e.g. a Slurm array).")
-@click.option("--shard-index", default=0, show_default=True, type=click.IntRange(min=0),
-              help="Which share this job processes, from 0.")
-@click.option("--stages", "only", default=None,
-              help="Comma-separated subset of the recipe's stages to run (e.g. keyframes).")
+@click.option(
+    "--out",
+    "work_dir",
+    default="tc139k-run",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for every stage's output (data/, validated/, keyframes/, shards/, stats/).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="ray: run the key-frame stage as a Ray Data pipeline (needs `pip install tc139k[ray]`; "
+    "joins the cluster in RAY_ADDRESS, else starts a local one).",
+)
+@click.option(
+    "--num-shards",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Split the videos into this many deterministic shares (e.g. a Slurm array).",
+)
+@click.option(
+    "--shard-index",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Which share this job processes, from 0.",
+)
+@click.option(
+    "--stages", "only", default=None, help="Comma-separated subset of the recipe's stages to run (e.g. keyframes)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @handle_errors
 def run_cmd(recipe, work_dir, engine, num_shards, shard_index, only, as_json):
@@ -55,9 +78,16 @@ def run_cmd(recipe, work_dir, engine, num_shards, shard_index, only, as_json):
 
     if shard_index >= num_shards:
         raise click.BadParameter(f"must be below --num-shards ({num_shards})", param_hint="--shard-index")
-    res = run_recipe(recipe, work_dir, engine=engine, num_shards=num_shards, shard_index=shard_index,
-                     only=[s.strip() for s in only.split(",")] if only else None,
-                     show_progress=not as_json, on_stage=_stage_echo(as_json))
+    res = run_recipe(
+        recipe,
+        work_dir,
+        engine=engine,
+        num_shards=num_shards,
+        shard_index=shard_index,
+        only=[s.strip() for s in only.split(",")] if only else None,
+        show_progress=not as_json,
+        on_stage=_stage_echo(as_json),
+    )
     if as_json:
         emit_json(res.to_dict())
     else:
@@ -65,11 +95,20 @@ def run_cmd(recipe, work_dir, engine, num_shards, shard_index, only, as_json):
 
 
 @click.command("demo")
-@click.option("--out", "work_dir", default="demo-out", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for everything the demo writes.")
+@click.option(
+    "--out",
+    "work_dir",
+    default="demo-out",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for everything the demo writes.",
+)
 @click.option("--model", default=None, help="open_clip model name for the feature method (e.g. ViT-B-32).")
-@click.option("--pretrained", default=None,
-              help="Local open_clip weights (file or local-dir: folder). Without them the demo uses the pixel method.")
+@click.option(
+    "--pretrained",
+    default=None,
+    help="Local open_clip weights (file or local-dir: folder). Without them the demo uses the pixel method.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @handle_errors
 def demo_cmd(work_dir, model, pretrained, as_json):
@@ -81,8 +120,7 @@ def demo_cmd(work_dir, model, pretrained, as_json):
     from ..pipeline.run import run_recipe
 
     overrides = {"keyframes": {"model": model, "pretrained": pretrained}}
-    res = run_recipe("sample", work_dir, overrides=overrides, show_progress=not as_json,
-                     on_stage=_stage_echo(as_json))
+    res = run_recipe("sample", work_dir, overrides=overrides, show_progress=not as_json, on_stage=_stage_echo(as_json))
     if as_json:
         emit_json(res.to_dict())
         return

@@ -12,8 +12,9 @@ from ._common import emit_json, handle_errors
 @click.command("sample")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", default=0, show_default=True, help="Random seed of the generator.")
-@click.option("--frames", "write_frames", is_flag=True,
-              help="Also write the frames already extracted, under OUT_DIR/frames.")
+@click.option(
+    "--frames", "write_frames", is_flag=True, help="Also write the frames already extracted, under OUT_DIR/frames."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @handle_errors
 def sample_cmd(out_dir: Path, seed: int, write_frames: bool, as_json: bool):

@@ -24,28 +24,62 @@ def shards_group():
 
 
 @shards_group.command("build")
-@click.option("--qa", "qa", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="valid.parquet written by `tc139k validate --out`.")
-@click.option("--keyframes", "keyframes_dir", required=True,
-              type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Output folder of `tc139k keyframes`.")
-@click.option("--frames-root", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder holding <source>/<video_id>/<NNNNNN>.jpg (the download's frames/).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder: data/*.parquet, README.md (dataset card), manifest, quarantine.")
+@click.option(
+    "--qa",
+    "qa",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="valid.parquet written by `tc139k validate --out`.",
+)
+@click.option(
+    "--keyframes",
+    "keyframes_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Output folder of `tc139k keyframes`.",
+)
+@click.option(
+    "--frames-root",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder holding <source>/<video_id>/<NNNNNN>.jpg (the download's frames/).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder: data/*.parquet, README.md (dataset card), manifest, quarantine.",
+)
 @click.option("--embed-frames", is_flag=True, help="Store the JPEG bytes in the shards (self-contained).")
-@click.option("--keyframes-only", is_flag=True,
-              help="Keep only the clip frames that stand for key frames (plus each clip's first frame).")
-@click.option("--max-shard-size", default="500MB", show_default=True,
-              help="Largest shard, estimated in memory (e.g. 500MB, 2GB).")
-@click.option("--val-fraction", default=0.05, show_default=True, type=float,
-              help="Share of videos (not records) that go to the validation split.")
-@click.option("--format", "fmt", type=click.Choice(["messages", "flat"]), default="messages", show_default=True,
-              help="messages: the ms-swift messages/videos layout; flat: question/answer columns only.")
+@click.option(
+    "--keyframes-only",
+    is_flag=True,
+    help="Keep only the clip frames that stand for key frames (plus each clip's first frame).",
+)
+@click.option(
+    "--max-shard-size", default="500MB", show_default=True, help="Largest shard, estimated in memory (e.g. 500MB, 2GB)."
+)
+@click.option(
+    "--val-fraction",
+    default=0.05,
+    show_default=True,
+    type=float,
+    help="Share of videos (not records) that go to the validation split.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["messages", "flat"]),
+    default="messages",
+    show_default=True,
+    help="messages: the ms-swift messages/videos layout; flat: question/answer columns only.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @handle_errors
-def shards_build_cmd(qa, keyframes_dir, frames_root, out_dir, embed_frames, keyframes_only,
-                     max_shard_size, val_fraction, fmt, as_json):
+def shards_build_cmd(
+    qa, keyframes_dir, frames_root, out_dir, embed_frames, keyframes_only, max_shard_size, val_fraction, fmt, as_json
+):
     """Join validated QA records with the key-frame output into training shards.
 
     One row per QA record; split by video; deterministic, atomic and resumable. Records
@@ -53,24 +87,36 @@ def shards_build_cmd(qa, keyframes_dir, frames_root, out_dir, embed_frames, keyf
     """
     from ..shards.build import run_shards_build
 
-    res = run_shards_build(qa, keyframes_dir, frames_root, out_dir, embed_frames=embed_frames,
-                           keyframes_only=keyframes_only, max_shard_size=_parse_size(max_shard_size),
-                           val_fraction=val_fraction, fmt=fmt, show_progress=not as_json)
+    res = run_shards_build(
+        qa,
+        keyframes_dir,
+        frames_root,
+        out_dir,
+        embed_frames=embed_frames,
+        keyframes_only=keyframes_only,
+        max_shard_size=_parse_size(max_shard_size),
+        val_fraction=val_fraction,
+        fmt=fmt,
+        show_progress=not as_json,
+    )
     if as_json:
         emit_json(res.to_dict())
         return
-    click.echo(f"Shards in {res.out_dir} ({res.format} format"
-               f"{', frames embedded' if res.embed_frames else ''}"
-               f"{', key frames only' if res.keyframes_only else ''})")
+    click.echo(
+        f"Shards in {res.out_dir} ({res.format} format"
+        f"{', frames embedded' if res.embed_frames else ''}"
+        f"{', key frames only' if res.keyframes_only else ''})"
+    )
     for split, n in res.rows.items():
         files = [s for s in res.shards if s.split == split]
-        click.echo(f"  {split:<10} {n:>7} rows in {len(files)} shard(s), "
-                   f"{sum(s.bytes for s in files) / 1e6:.1f} MB")
+        click.echo(f"  {split:<10} {n:>7} rows in {len(files)} shard(s), {sum(s.bytes for s in files) / 1e6:.1f} MB")
     click.echo(f"  written {res.written}, already done {res.skipped}")
     if res.quarantined:
-        click.echo(f"  quarantined {res.quarantined} record(s): "
-                   + ", ".join(f"{k} {v}" for k, v in res.reasons.items())
-                   + f" (see {res.out_dir}/quarantine.jsonl)")
+        click.echo(
+            f"  quarantined {res.quarantined} record(s): "
+            + ", ".join(f"{k} {v}" for k, v in res.reasons.items())
+            + f" (see {res.out_dir}/quarantine.jsonl)"
+        )
     click.echo(f"Load with: datasets.load_dataset({str(res.out_dir)!r})")
 
 

@@ -16,18 +16,33 @@ def stats_group():
 
 @stats_group.command("redundancy")
 @click.argument("keyframes_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--thresholds", default="0.1:0.9:0.1", show_default=True,
-              help="DTD thresholds to sweep: a list (0.3,0.5,0.7) or a range START:STOP:STEP.")
-@click.option("--threshold", type=float, default=None,
-              help="Threshold of the headline figure, plots and timeline "
-                   "[default: the threshold stored with the videos].")
-@click.option("--by", type=click.Choice(["source", "length"]), default="source", show_default=True,
-              help="Break the drop ratios down by source dataset or by video length "
-                   "(<5, 5-10, 10-20, >=20 min).")
-@click.option("--plot", "plot_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write PNG plots into this folder.")
-@click.option("--video", default=None,
-              help="Video id of the drop-ratio timeline plot [default: the longest video].")
+@click.option(
+    "--thresholds",
+    default="0.1:0.9:0.1",
+    show_default=True,
+    help="DTD thresholds to sweep: a list (0.3,0.5,0.7) or a range START:STOP:STEP.",
+)
+@click.option(
+    "--threshold",
+    type=float,
+    default=None,
+    help="Threshold of the headline figure, plots and timeline [default: the threshold stored with the videos].",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["source", "length"]),
+    default="source",
+    show_default=True,
+    help="Break the drop ratios down by source dataset or by video length (<5, 5-10, 10-20, >=20 min).",
+)
+@click.option(
+    "--plot",
+    "plot_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write PNG plots into this folder.",
+)
+@click.option("--video", default=None, help="Video id of the drop-ratio timeline plot [default: the longest video].")
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 @handle_errors
 def stats_redundancy_cmd(keyframes_dir, thresholds, threshold, by, plot_dir, video, as_json):
@@ -39,9 +54,15 @@ def stats_redundancy_cmd(keyframes_dir, thresholds, threshold, by, plot_dir, vid
     """
     from ..stats.redundancy import parse_thresholds, redundancy_stats
 
-    result = redundancy_stats(keyframes_dir, thresholds=parse_thresholds(thresholds), by=by,
-                              threshold=threshold, video=video, plot_dir=plot_dir,
-                              show_progress=not as_json)
+    result = redundancy_stats(
+        keyframes_dir,
+        thresholds=parse_thresholds(thresholds),
+        by=by,
+        threshold=threshold,
+        video=video,
+        plot_dir=plot_dir,
+        show_progress=not as_json,
+    )
     if as_json:
         emit_json(result.to_dict())
     else:
@@ -50,8 +71,13 @@ def stats_redundancy_cmd(keyframes_dir, thresholds, threshold, by, plot_dir, vid
 
 @stats_group.command("dataset")
 @click.argument("root", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--qa", "qa_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="QA file [default: ROOT/time_chat_online_139k_train_flt.jsonl].")
+@click.option(
+    "--qa",
+    "qa_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="QA file [default: ROOT/time_chat_online_139k_train_flt.jsonl].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 @handle_errors
 def stats_dataset_cmd(root, qa_file, as_json):

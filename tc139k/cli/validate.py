@@ -11,20 +11,34 @@ from ._common import emit_json, handle_errors
 
 
 @click.command("validate")
-@click.argument("annotations", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--frames-root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="Also check that every referenced frame exists under this folder "
-                   "(<source>/<video_id>/<NNNNNN>.jpg).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write valid.parquet, quarantine.jsonl and report.json here "
-                   "[default: only check, write nothing].")
-@click.option("--max-invalid", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Exit 0 when at most this many records are invalid, 1 otherwise.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Processes checking records [default: one per CPU for large inputs, 1 for small].")
-@click.option("--json", "as_json", is_flag=True,
-              help='Print {"records", "valid", "invalid", "reasons"} as JSON.')
+@click.argument("annotations", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--frames-root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Also check that every referenced frame exists under this folder (<source>/<video_id>/<NNNNNN>.jpg).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write valid.parquet, quarantine.jsonl and report.json here [default: only check, write nothing].",
+)
+@click.option(
+    "--max-invalid",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Exit 0 when at most this many records are invalid, 1 otherwise.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes checking records [default: one per CPU for large inputs, 1 for small].",
+)
+@click.option("--json", "as_json", is_flag=True, help='Print {"records", "valid", "invalid", "reasons"} as JSON.')
 @handle_errors
 def validate_cmd(annotations, frames_root, out_dir, max_invalid, workers, as_json):
     """Check QA annotation files (JSON Lines) and write the normalised table.
@@ -36,8 +50,14 @@ def validate_cmd(annotations, frames_root, out_dir, max_invalid, workers, as_jso
     """
     from ..validate.run import run_validate
 
-    res = run_validate(list(annotations), frames_root=frames_root, out_dir=out_dir,
-                       max_invalid=max_invalid, workers=workers, show_progress=not as_json)
+    res = run_validate(
+        list(annotations),
+        frames_root=frames_root,
+        out_dir=out_dir,
+        max_invalid=max_invalid,
+        workers=workers,
+        show_progress=not as_json,
+    )
     if as_json:
         emit_json(res.summary())
     else:
@@ -48,9 +68,12 @@ def validate_cmd(annotations, frames_root, out_dir, max_invalid, workers, as_jso
 
 
 def validate_summary(res) -> list[str]:
-    lines = [f"{res.records} record(s) in {len(res.inputs)} file(s): {res.valid} valid, "
-             f"{res.invalid} invalid" + (f", {res.blank_lines} blank line(s) skipped" if res.blank_lines else "")
-             + f"  ({res.seconds:.1f} s)"]
+    lines = [
+        f"{res.records} record(s) in {len(res.inputs)} file(s): {res.valid} valid, "
+        f"{res.invalid} invalid"
+        + (f", {res.blank_lines} blank line(s) skipped" if res.blank_lines else "")
+        + f"  ({res.seconds:.1f} s)"
+    ]
     if res.reasons:
         width = max(len(code) for code in res.reasons)
         lines.append("")

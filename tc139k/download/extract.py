@@ -82,16 +82,18 @@ def group_archives(paths: Iterable[str]) -> tuple[dict[str, FrameArchive], list[
             raise DownloadError(f"archives {sorted(found)} map onto the same source {src!r}")
         name = found.pop()
         if src in singles and src in parts:
-            raise DownloadError(f"source {src!r} has both {singles[src]} and split parts; "
-                                "cannot tell which one holds the frames")
+            raise DownloadError(
+                f"source {src!r} has both {singles[src]} and split parts; cannot tell which one holds the frames"
+            )
         if src in singles:
             archives[src] = FrameArchive(name, src, [singles[src]])
             continue
         numbers = sorted(parts[src])
         if numbers != list(range(len(numbers))):
             missing = sorted(set(range(numbers[-1] + 1)) - set(numbers))
-            raise DownloadError(f"split archive {name}.tar.gz is missing part(s) "
-                                + ", ".join(f"{n:03d}" for n in missing))
+            raise DownloadError(
+                f"split archive {name}.tar.gz is missing part(s) " + ", ".join(f"{n:03d}" for n in missing)
+            )
         archives[src] = FrameArchive(name, src, [parts[src][n] for n in numbers])
     return archives, others
 
@@ -99,8 +101,7 @@ def group_archives(paths: Iterable[str]) -> tuple[dict[str, FrameArchive], list[
 class PartsReader(io.RawIOBase):
     """The concatenation of several files, read in order; optionally hashes each part."""
 
-    def __init__(self, paths: list[Path], hashers: list | None = None,
-                 on_bytes: Callable[[int], None] | None = None):
+    def __init__(self, paths: list[Path], hashers: list | None = None, on_bytes: Callable[[int], None] | None = None):
         self.paths = list(paths)
         self.hashers = hashers
         self.on_bytes = on_bytes
@@ -240,6 +241,7 @@ class _Inflater(io.RawIOBase):
 
 # ---- members -------------------------------------------------------------------------------------
 
+
 def member_problem(m: tarfile.TarInfo, max_member_bytes: int) -> str | None:
     """Why a member must not be extracted, or None when it is safe to look at."""
     name = m.name
@@ -312,7 +314,7 @@ def _write_new(path: Path, data: bytes) -> bool:
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
     return new
@@ -368,8 +370,7 @@ def extract_frames(
                     continue
                 video_id, fname = tail
                 if not is_safe_name(video_id):
-                    raise HostileArchiveError(
-                        f"{label}: refusing member {m.name!r}: unsafe video id {video_id!r}")
+                    raise HostileArchiveError(f"{label}: refusing member {m.name!r}: unsafe video id {video_id!r}")
                 if video_id in skip or (video_ids is not None and video_id not in video_ids):
                     result.skipped_unselected += 1
                     continue

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
-from ..errors import (DownloadError, GatedRepoError, IntegrityError, RepoNotFoundError,
-                     RevisionNotFoundError)
+from ..errors import DownloadError, GatedRepoError, IntegrityError, RepoNotFoundError, RevisionNotFoundError
 
 DEFAULT_REPO = "yaolily/TimeChat-Online-139K"
 MANIFEST_NAME = "tc139k-manifest.json"
@@ -95,8 +94,14 @@ def hash_file(path: Path, f: RemoteFile, on_bytes: Callable[[int], None] | None 
 def check_repo_path(path: str) -> str:
     """Refuse a repository path that could land outside the local folder."""
     parts = path.split("/")
-    if (not path or path.startswith("/") or "\\" in path or "\x00" in path
-            or any(p in ("", ".", "..") for p in parts) or re.match(r"^[A-Za-z]:", path)):
+    if (
+        not path
+        or path.startswith("/")
+        or "\\" in path
+        or "\x00" in path
+        or any(p in ("", ".", "..") for p in parts)
+        or re.match(r"^[A-Za-z]:", path)
+    ):
         raise DownloadError(f"refusing unsafe path {path!r} in the repository listing")
     return path
 
@@ -115,6 +120,7 @@ class RepoSource(Protocol):
 
 
 # ---- resumable transfer shared by both sources -----------------------------------------------
+
 
 def resumable_fetch(
     f: RemoteFile,
@@ -179,14 +185,16 @@ def _fill(f, partial, have, hasher, open_at, transient, on_bytes, retries, backo
                     raise IntegrityError(
                         f"{describe}: size differs from the {f.size} bytes listed "
                         f"({'more' if have > f.size else f'only {have}'} received); "
-                        "the partial file was deleted, rerun to fetch it again")
+                        "the partial file was deleted, rerun to fetch it again"
+                    )
             except transient as e:
                 failures += 1
                 if failures > retries:
                     out.flush()
                     raise DownloadError(
                         f"{describe}: transfer failed after {retries} retries ({e.__class__.__name__}: "
-                        f"{e}); kept {have} of {f.size} bytes, rerun to resume") from None
+                        f"{e}); kept {have} of {f.size} bytes, rerun to resume"
+                    ) from None
                 time.sleep(min(8.0, backoff * 2 ** (failures - 1)))
             finally:
                 stream.close()
@@ -197,12 +205,19 @@ def _fill(f, partial, have, hasher, open_at, transient, on_bytes, retries, backo
 
 # ---- the Hub ----------------------------------------------------------------------------------
 
+
 class HubSource:
     kind = "hub"
 
-    def __init__(self, repo_id: str = DEFAULT_REPO, revision: str | None = None,
-                 token: str | bool | None = None, endpoint: str | None = None,
-                 retries: int = 5, backoff: float = 1.0):
+    def __init__(
+        self,
+        repo_id: str = DEFAULT_REPO,
+        revision: str | None = None,
+        token: str | bool | None = None,
+        endpoint: str | None = None,
+        retries: int = 5,
+        backoff: float = 1.0,
+    ):
         from huggingface_hub import constants
 
         self.repo_id = repo_id
@@ -220,8 +235,7 @@ class HubSource:
 
         from .. import __version__
 
-        return HfApi(endpoint=self.endpoint, token=self.token, library_name="tc139k",
-                     library_version=__version__)
+        return HfApi(endpoint=self.endpoint, token=self.token, library_name="tc139k", library_version=__version__)
 
     def _errors(self, doing: str):
         return _HubErrors(self, doing)
@@ -240,12 +254,12 @@ class HubSource:
         assert self.commit, "resolve() first"
         out = []
         with self._errors("listing the repository"):
-            for entry in self._api().list_repo_tree(self.repo_id, recursive=True, revision=self.commit,
-                                                     repo_type="dataset"):
+            for entry in self._api().list_repo_tree(
+                self.repo_id, recursive=True, revision=self.commit, repo_type="dataset"
+            ):
                 if isinstance(entry, RepoFile):
                     sha = entry.lfs.sha256 if entry.lfs else None
-                    out.append(RemoteFile(check_repo_path(entry.path), int(entry.size), sha,
-                                          entry.blob_id))
+                    out.append(RemoteFile(check_repo_path(entry.path), int(entry.size), sha, entry.blob_id))
         return sorted(out, key=lambda f: f.path)
 
     def fetch(self, f: RemoteFile, partial: Path, on_bytes: Callable[[int], None]) -> ContentHasher:
@@ -255,14 +269,20 @@ class HubSource:
 
         from .. import __version__
 
-        url = hf_hub_url(self.repo_id, f.path, repo_type="dataset", revision=self.commit,
-                         endpoint=self.endpoint)
+        url = hf_hub_url(self.repo_id, f.path, repo_type="dataset", revision=self.commit, endpoint=self.endpoint)
         headers = build_hf_headers(token=self.token, library_name="tc139k", library_version=__version__)
         headers["Accept-Encoding"] = "identity"  # sizes and ranges are about the stored bytes
         with self._errors(f"downloading {f.path}"):
-            return resumable_fetch(f, partial, lambda at: self._stream(url, headers, at),
-                                   (httpx2.TransportError,), on_bytes, self.retries, self.backoff,
-                                   f"{self.repo_id}/{f.path}")
+            return resumable_fetch(
+                f,
+                partial,
+                lambda at: self._stream(url, headers, at),
+                (httpx2.TransportError,),
+                on_bytes,
+                self.retries,
+                self.backoff,
+                f"{self.repo_id}/{f.path}",
+            )
 
     def _stream(self, url: str, headers: dict, at: int) -> Iterator:
         from huggingface_hub import constants
@@ -273,9 +293,16 @@ class HubSource:
             h["Range"] = f"bytes={at}-"
         # Transport errors are retried by resumable_fetch (with a range); letting
         # http_stream_backoff catch them too would retry from inside its own `yield`.
-        with http_stream_backoff("GET", url, headers=h, timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT,
-                                 max_retries=self.retries, base_wait_time=self.backoff,
-                                 max_wait_time=8.0, retry_on_exceptions=()) as r:
+        with http_stream_backoff(
+            "GET",
+            url,
+            headers=h,
+            timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT,
+            max_retries=self.retries,
+            base_wait_time=self.backoff,
+            max_wait_time=8.0,
+            retry_on_exceptions=(),
+        ) as r:
             hf_raise_for_status(r)
             yield at if r.status_code == 206 else 0
             yield from r.iter_bytes()
@@ -304,11 +331,13 @@ class _HubErrors:
         if isinstance(e, hf.GatedRepoError):
             raise GatedRepoError(
                 f"{where} is gated: accept its conditions at {s.endpoint}/datasets/{s.repo_id} "
-                "and set HF_TOKEN (or run `hf auth login`) with an account that has access") from None
+                "and set HF_TOKEN (or run `hf auth login`) with an account that has access"
+            ) from None
         if isinstance(e, hf.RepositoryNotFoundError):
             raise RepoNotFoundError(
                 f"dataset repository {s.repo_id!r} not found on {s.endpoint} (if it is private, "
-                "set HF_TOKEN to a token that can read it)") from None
+                "set HF_TOKEN to a token that can read it)"
+            ) from None
         if isinstance(e, hf.RevisionNotFoundError):
             raise RevisionNotFoundError(f"revision {s.revision!r} not found in {where}") from None
         if isinstance(e, hf.RemoteEntryNotFoundError):
@@ -319,8 +348,9 @@ class _HubErrors:
             status = e.response.status_code if e.response is not None else "?"
             raise DownloadError(f"{self.doing} from {where} failed with HTTP {status}") from None
         if isinstance(e, httpx2.TransportError):
-            raise DownloadError(f"{self.doing}: cannot reach {s.endpoint} "
-                                f"({e.__class__.__name__}: {e}); rerun to resume") from None
+            raise DownloadError(
+                f"{self.doing}: cannot reach {s.endpoint} ({e.__class__.__name__}: {e}); rerun to resume"
+            ) from None
         return False
 
 
@@ -360,8 +390,11 @@ class MirrorSource:
                     continue
                 rel = m.relative_to(hf_meta).as_posix()[: -len(".metadata")]
                 etag = etag.strip().strip('"')
-                out[rel] = (etag if HEX64.match(etag) else None, etag if HEX40.match(etag) else None,
-                            commit.strip() if HEX40.match(commit.strip()) else None)
+                out[rel] = (
+                    etag if HEX64.match(etag) else None,
+                    etag if HEX40.match(etag) else None,
+                    commit.strip() if HEX40.match(commit.strip()) else None,
+                )
         manifest = self.root / MANIFEST_NAME
         if manifest.is_file():
             try:
@@ -383,8 +416,7 @@ class MirrorSource:
         for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
             rel_dir = Path(dirpath).relative_to(self.root).as_posix()
             top = rel_dir == "."
-            dirnames[:] = sorted(d for d in dirnames
-                                 if not d.startswith(".") and not (top and d in MIRROR_SKIP_TOP))
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not (top and d in MIRROR_SKIP_TOP))
             for name in sorted(filenames):
                 if name.startswith(".") or (top and name in MIRROR_SKIP_TOP):
                     continue
@@ -397,8 +429,15 @@ class MirrorSource:
                 if not p.is_file():
                     continue
                 sha, blob, _ = self._published.get(rel, (None, None, None))
-                out.append(RemoteFile(check_repo_path(rel), st.st_size, sha, blob,
-                                      None if (sha or blob) else f"{st.st_size}:{st.st_mtime_ns}"))
+                out.append(
+                    RemoteFile(
+                        check_repo_path(rel),
+                        st.st_size,
+                        sha,
+                        blob,
+                        None if (sha or blob) else f"{st.st_size}:{st.st_mtime_ns}",
+                    )
+                )
         return sorted(out, key=lambda f: f.path)
 
     def stream_path(self, f: RemoteFile) -> Path:
@@ -416,5 +455,4 @@ class MirrorSource:
 
         # reading a network mount can fail transiently; the partial file makes that resumable
         transient = (TimeoutError, ConnectionError, InterruptedError)
-        return resumable_fetch(f, partial, open_at, transient, on_bytes, self.retries, self.backoff,
-                               str(src))
+        return resumable_fetch(f, partial, open_at, transient, on_bytes, self.retries, self.backoff, str(src))

@@ -32,11 +32,9 @@ from urllib.parse import quote
 
 from ..atomic import read_json, write_json
 from ..errors import DiskFullError, DownloadError, IntegrityError, UsageError
-from .extract import (DEFAULT_MAX_MEMBER_BYTES, WORK_DIR, FrameArchive, extract_frames,
-                      group_archives)
+from .extract import DEFAULT_MAX_MEMBER_BYTES, WORK_DIR, FrameArchive, extract_frames, group_archives
 from .locate import locate_videos
-from .hub import (DEFAULT_REPO, MANIFEST_NAME, ContentHasher, HubSource, MirrorSource, RemoteFile,
-                  RepoSource, hash_file)
+from .hub import DEFAULT_REPO, MANIFEST_NAME, ContentHasher, HubSource, MirrorSource, RemoteFile, RepoSource, hash_file
 from ..paths import is_safe_name, source_key
 from ..progress import progress
 
@@ -86,6 +84,7 @@ class DownloadResult:
 
 
 # ---- manifest ------------------------------------------------------------------------------------
+
 
 class Manifest:
     """`<local_dir>/tc139k-manifest.json`: what is in the local folder and where it came from."""
@@ -142,6 +141,7 @@ class Manifest:
 
 # ---- planning ------------------------------------------------------------------------------------
 
+
 @dataclass
 class SourceJob:
     archive: FrameArchive
@@ -166,7 +166,7 @@ def _file_is_current(manifest: Manifest | None, f: RemoteFile, root: Path, need_
 
 
 def _local_action(manifest: Manifest | None, f: RemoteFile, root: Path) -> str:
-    """"present" (recorded and on disk), "check" (on disk, hash it first) or "fetch"."""
+    """ "present" (recorded and on disk), "check" (on disk, hash it first) or "fetch"."""
     if _file_is_current(manifest, f, root, need_present=True):
         return "present"
     p = root / f.path
@@ -211,8 +211,9 @@ def _select_sources(archives: dict[str, FrameArchive], sources, where: str) -> l
         raise UsageError("--sources is empty")
     unknown = sorted({w for w in wanted} - set(available))
     if unknown:
-        raise UsageError(f"unknown source(s) {', '.join(unknown)}; {where} has: "
-                         f"{', '.join(available) or 'no frame archives'}")
+        raise UsageError(
+            f"unknown source(s) {', '.join(unknown)}; {where} has: {', '.join(available) or 'no frame archives'}"
+        )
     return sorted(set(wanted))
 
 
@@ -231,11 +232,13 @@ def disk_full_as_error(root: Path):
         if e.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFullError(
                 f"disk full while writing {e.filename or root} ({_free_bytes(root)} bytes free); "
-                "free some space and rerun the same command to resume") from None
+                "free some space and rerun the same command to resume"
+            ) from None
         raise
 
 
 # ---- the run -------------------------------------------------------------------------------------
+
 
 class _Stopped(Exception):
     """Raised inside a transfer when another one failed or the user interrupted."""
@@ -244,8 +247,9 @@ class _Stopped(Exception):
 class _Run:
     """State shared by the steps of one download."""
 
-    def __init__(self, root: Path, source: RepoSource, manifest: Manifest, result: DownloadResult,
-                 bars: bool, max_workers: int):
+    def __init__(
+        self, root: Path, source: RepoSource, manifest: Manifest, result: DownloadResult, bars: bool, max_workers: int
+    ):
         self.root = root
         self.source = source
         self.manifest = manifest
@@ -282,8 +286,10 @@ class _Run:
         problem = hasher.mismatch()
         if problem:
             partial.unlink(missing_ok=True)
-            raise IntegrityError(f"{f.path} from {self.source.location}: {problem}; the damaged "
-                                 "copy was deleted, rerun to fetch it again")
+            raise IntegrityError(
+                f"{f.path} from {self.source.location}: {problem}; the damaged "
+                "copy was deleted, rerun to fetch it again"
+            )
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(partial, dest)
         self.manifest.set_file(f, kind, hasher, present=True)
@@ -322,8 +328,9 @@ class _Run:
     def run_source(self, job: SourceJob, max_member_bytes: int, keep_archives: bool) -> None:
         src = job.archive.source
         if not job.stream:
-            self.get_files([(f, "archive") for f in job.files
-                            if _local_action(self.manifest, f, self.root) != "present"])
+            self.get_files(
+                [(f, "archive") for f in job.files if _local_action(self.manifest, f, self.root) != "present"]
+            )
         if not job.extract:
             return
         hashers = None
@@ -335,10 +342,17 @@ class _Run:
         bar = progress(None, desc=f"extract {src}", unit="frame", enabled=self.bars)
         try:
             with disk_full_as_error(self.root):
-                res = extract_frames(parts, source=src, label=job.archive.label, local_dir=self.root,
-                                     video_ids=job.video_ids, skip_video_ids=job.skip_video_ids,
-                                     max_member_bytes=max_member_bytes, hashers=hashers,
-                                     on_member=bar.update)
+                res = extract_frames(
+                    parts,
+                    source=src,
+                    label=job.archive.label,
+                    local_dir=self.root,
+                    video_ids=job.video_ids,
+                    skip_video_ids=job.skip_video_ids,
+                    max_member_bytes=max_member_bytes,
+                    hashers=hashers,
+                    on_member=bar.update,
+                )
         finally:
             bar.close()
         self._record_source(job, res)
@@ -453,8 +467,7 @@ def run_download(
         if mirror is not None:
             src = MirrorSource(mirror, retries=retries, backoff=backoff)
         else:
-            src = HubSource(repo, revision, token=token, endpoint=endpoint, retries=retries,
-                            backoff=backoff)
+            src = HubSource(repo, revision, token=token, endpoint=endpoint, retries=retries, backoff=backoff)
         commit = src.resolve()
         listing = src.list_files()
     except OSError as e:
@@ -463,25 +476,36 @@ def run_download(
     archives, others = group_archives(by_path)
     for p in others:
         if p.split("/", 1)[0] in RESERVED_TOP:
-            raise DownloadError(f"repository file {p!r} collides with tc139k's own "
-                                f"{p.split('/', 1)[0]!r} in the local folder")
+            raise DownloadError(
+                f"repository file {p!r} collides with tc139k's own {p.split('/', 1)[0]!r} in the local folder"
+            )
     where = src.location
     selected = [] if annotations_only else _select_sources(archives, sources, where)
 
     manifest = Manifest.load(manifest_path)
     if manifest is not None and manifest.data.get("repo") != repo:
-        raise UsageError(f"{root} holds a download of {manifest.data.get('repo')!r}, not {repo!r}; "
-                         "choose another --local-dir")
+        raise UsageError(
+            f"{root} holds a download of {manifest.data.get('repo')!r}, not {repo!r}; choose another --local-dir"
+        )
 
     result = DownloadResult(
-        repo=repo, origin=src.kind, mirror=str(src.location) if mirror is not None else None,
-        requested_revision=revision, resolved_commit=commit, local_dir=str(root),
-        manifest=str(manifest_path), dry_run=dry_run, available_sources=sorted(archives),
-        selected_sources=selected, requested_video_ids=len(wanted_ids or ()))
+        repo=repo,
+        origin=src.kind,
+        mirror=str(src.location) if mirror is not None else None,
+        requested_revision=revision,
+        resolved_commit=commit,
+        local_dir=str(root),
+        manifest=str(manifest_path),
+        dry_run=dry_run,
+        available_sources=sorted(archives),
+        selected_sources=selected,
+        requested_video_ids=len(wanted_ids or ()),
+    )
 
     annotation_items = _plan_annotations(result, by_path, others, manifest, root)
-    execution = _Execution(root, src, result, repo, revision, commit, show_progress, max_workers,
-                           max_member_bytes, keep_archives)
+    execution = _Execution(
+        root, src, result, repo, revision, commit, show_progress, max_workers, max_member_bytes, keep_archives
+    )
     if wanted_ids is not None and sources is None:
         # only the archives of the sources that hold the wanted videos: the annotations say
         # which, so they come first
@@ -497,8 +521,7 @@ def run_download(
             result.video_sources = {v: sorted(located[v]) for v in sorted(located)}
             holding = set().union(*located.values())
             result.selected_sources = selected = [s for s in selected if s in holding]
-    jobs = _plan_sources(result, by_path, archives, manifest, root, src, no_extract, keep_archives,
-                         wanted_ids)
+    jobs = _plan_sources(result, by_path, archives, manifest, root, src, no_extract, keep_archives, wanted_ids)
     frames_est = _disk_needs(result, jobs, keep_archives or no_extract, root)
     if dry_run:
         result.elapsed_s = round(time.perf_counter() - t0, 3)
@@ -510,8 +533,7 @@ def run_download(
         found = {v for s in selected for v in manifest.sources.get(s, {}).get("videos", {})}
         result.missing_video_ids = sorted(wanted_ids - found)
     _totals(result, manifest)
-    for name in ("files_fetched", "files_present", "files_streamed", "files_unverified",
-                 "archives_deleted"):
+    for name in ("files_fetched", "files_present", "files_streamed", "files_unverified", "archives_deleted"):
         getattr(result, name).sort()  # transfers finish in any order
     result.up_to_date = not (result.files_fetched or result.sources_extracted or result.archives_deleted)
     result.elapsed_s = round(time.perf_counter() - t0, 3)
@@ -521,16 +543,27 @@ def run_download(
 class _Execution:
     """Runs planned work under the local folder's lock, updating the manifest."""
 
-    def __init__(self, root: Path, src: RepoSource, result: DownloadResult, repo: str, revision: str | None,
-                 commit: str | None, show_progress: bool, max_workers: int, max_member_bytes: int,
-                 keep_archives: bool):
+    def __init__(
+        self,
+        root: Path,
+        src: RepoSource,
+        result: DownloadResult,
+        repo: str,
+        revision: str | None,
+        commit: str | None,
+        show_progress: bool,
+        max_workers: int,
+        max_member_bytes: int,
+        keep_archives: bool,
+    ):
         self.root, self.src, self.result = root, src, result
         self.repo, self.revision, self.commit = repo, revision, commit
         self.show_progress, self.max_workers = show_progress, max_workers
         self.max_member_bytes, self.keep_archives = max_member_bytes, keep_archives
 
-    def execute(self, manifest_path: Path, manifest: Manifest | None, annotation_items: list,
-                jobs: list[SourceJob]) -> Manifest:
+    def execute(
+        self, manifest_path: Path, manifest: Manifest | None, annotation_items: list, jobs: list[SourceJob]
+    ) -> Manifest:
         root, result = self.root, self.result
         root.mkdir(parents=True, exist_ok=True)
         with _exclusive(root):
@@ -540,13 +573,26 @@ class _Execution:
                 manifest = Manifest(manifest_path, {"format": MANIFEST_FORMAT, "files": {}, "sources": {}})
             from .. import __version__
 
-            manifest.data.update({
-                "tool": "tc139k", "tool_version": __version__, "repo": self.repo, "origin": self.src.kind,
-                "mirror": result.mirror, "requested_revision": self.revision, "resolved_commit": self.commit,
-            })
+            manifest.data.update(
+                {
+                    "tool": "tc139k",
+                    "tool_version": __version__,
+                    "repo": self.repo,
+                    "origin": self.src.kind,
+                    "mirror": result.mirror,
+                    "requested_revision": self.revision,
+                    "resolved_commit": self.commit,
+                }
+            )
             run = _Run(root, self.src, manifest, result, self.show_progress, self.max_workers)
-            run.bytes_bar = progress(result.bytes_to_fetch or None, desc="download", unit="B",
-                                     enabled=self.show_progress, unit_scale=True, unit_divisor=1024)
+            run.bytes_bar = progress(
+                result.bytes_to_fetch or None,
+                desc="download",
+                unit="B",
+                enabled=self.show_progress,
+                unit_scale=True,
+                unit_divisor=1024,
+            )
             try:
                 with disk_full_as_error(root):
                     run.get_files(annotation_items)
@@ -561,8 +607,9 @@ class _Execution:
         return manifest
 
 
-def _check_disk(result: DownloadResult, root: Path, jobs: list[SourceJob], keep_all: bool,
-                frames_est: int | None = None) -> None:
+def _check_disk(
+    result: DownloadResult, root: Path, jobs: list[SourceJob], keep_all: bool, frames_est: int | None = None
+) -> None:
     if frames_est is None:  # the annotations alone
         frames_est = _disk_needs(result, jobs, keep_all, root)
     if result.bytes_needed > result.free_bytes:
@@ -570,18 +617,19 @@ def _check_disk(result: DownloadResult, root: Path, jobs: list[SourceJob], keep_
             f"{root} has {human_bytes(result.free_bytes)} free but this download needs about "
             f"{human_bytes(result.bytes_needed)} ({human_bytes(result.bytes_to_fetch)} to fetch"
             + (f", about {human_bytes(frames_est)} of frames" if frames_est else "")
-            + "); free some space or pick fewer --sources")
+            + "); free some space or pick fewer --sources"
+        )
 
 
-def _plan_annotations(result: DownloadResult, by_path: dict, others: list[str], manifest: Manifest | None,
-                      root: Path) -> list:
+def _plan_annotations(
+    result: DownloadResult, by_path: dict, others: list[str], manifest: Manifest | None, root: Path
+) -> list:
     """Decide what to do with every annotation file; fills `result.plan`."""
     annotation_items = []
     for p in sorted(others):
         f = by_path[p]
         action = _local_action(manifest, f, root)
-        result.plan.append({"path": p, "size": f.size, "kind": "annotation", "source": None,
-                            "action": action})
+        result.plan.append({"path": p, "size": f.size, "kind": "annotation", "source": None, "action": action})
         if action == "present":
             result.files_present.append(p)
         else:
@@ -589,15 +637,22 @@ def _plan_annotations(result: DownloadResult, by_path: dict, others: list[str], 
     return annotation_items
 
 
-def _plan_sources(result: DownloadResult, by_path: dict, archives: dict, manifest: Manifest | None,
-                  root: Path, src: RepoSource, no_extract: bool, keep_archives: bool,
-                  wanted_ids: set[str] | None) -> list[SourceJob]:
+def _plan_sources(
+    result: DownloadResult,
+    by_path: dict,
+    archives: dict,
+    manifest: Manifest | None,
+    root: Path,
+    src: RepoSource,
+    no_extract: bool,
+    keep_archives: bool,
+    wanted_ids: set[str] | None,
+) -> list[SourceJob]:
     """Decide what to do with every selected source's archives; fills `result.plan` and
     returns the work to do."""
     jobs = []
     for s in result.selected_sources:
-        job = _plan_source(archives[s], by_path, manifest, root, src, no_extract, keep_archives,
-                           wanted_ids)
+        job = _plan_source(archives[s], by_path, manifest, root, src, no_extract, keep_archives, wanted_ids)
         actions = []
         for f in job.files:
             if job.stream:
@@ -607,8 +662,7 @@ def _plan_sources(result: DownloadResult, by_path: dict, archives: dict, manifes
             else:
                 action = "up to date"  # frames in place; the archive is not needed
             actions.append(action)
-            result.plan.append({"path": f.path, "size": f.size, "kind": "archive", "source": s,
-                                "action": action})
+            result.plan.append({"path": f.path, "size": f.size, "kind": "archive", "source": s, "action": action})
         if job.extract or any(a in ("fetch", "check") for a in actions):
             jobs.append(job)
         else:
@@ -623,8 +677,9 @@ def _disk_needs(result: DownloadResult, jobs: list[SourceJob], keep_all: bool, r
     extracted, so only the largest one needs room at a time."""
     plan = result.plan
     annot = sum(e["size"] for e in plan if e["kind"] == "annotation" and e["action"] == "fetch")
-    per_source = [sum(e["size"] for e in plan if e["source"] == s and e["action"] == "fetch")
-                  for s in result.selected_sources]
+    per_source = [
+        sum(e["size"] for e in plan if e["source"] == s and e["action"] == "fetch") for s in result.selected_sources
+    ]
     frames = sum(f.size for j in jobs if j.extract for f in j.files)  # JPEGs barely compress
     result.bytes_to_fetch = annot + sum(per_source)
     result.bytes_needed = annot + frames + (sum(per_source) if keep_all else max(per_source, default=0))
@@ -632,9 +687,16 @@ def _disk_needs(result: DownloadResult, jobs: list[SourceJob], keep_all: bool, r
     return frames
 
 
-def _plan_source(archive: FrameArchive, by_path: dict, manifest: Manifest | None, root: Path,
-                 src: RepoSource, no_extract: bool, keep_archives: bool,
-                 wanted_ids: set[str] | None) -> SourceJob:
+def _plan_source(
+    archive: FrameArchive,
+    by_path: dict,
+    manifest: Manifest | None,
+    root: Path,
+    src: RepoSource,
+    no_extract: bool,
+    keep_archives: bool,
+    wanted_ids: set[str] | None,
+) -> SourceJob:
     files = [by_path[p] for p in archive.parts]
     rec = (manifest.sources.get(archive.source) if manifest else None) or {}
     same = rec.get("identity") == [f.identity for f in files]
@@ -646,12 +708,21 @@ def _plan_source(archive: FrameArchive, by_path: dict, manifest: Manifest | None
         extract = not complete
     else:
         extract = not complete and bool(wanted_ids - done)
-    stream = (extract and src.kind == "mirror" and not keep_archives
-              and not all(_file_is_current(manifest, f, root, need_present=True) for f in files))
+    stream = (
+        extract
+        and src.kind == "mirror"
+        and not keep_archives
+        and not all(_file_is_current(manifest, f, root, need_present=True) for f in files)
+    )
     return SourceJob(
-        archive=archive, files=files, extract=extract, stream=stream,
+        archive=archive,
+        files=files,
+        extract=extract,
+        stream=stream,
         video_ids=None if wanted_ids is None else wanted_ids - done,
-        skip_video_ids=done, replaces={} if same else dict(rec.get("videos", {})))
+        skip_video_ids=done,
+        replaces={} if same else dict(rec.get("videos", {})),
+    )
 
 
 def _totals(result: DownloadResult, manifest: Manifest) -> None:
@@ -666,10 +737,16 @@ def _verify(root: Path, manifest_path: Path, repo: str, t0: float) -> DownloadRe
         raise UsageError(f"no readable {MANIFEST_NAME} in {root}: nothing to verify (download first)")
     d = manifest.data
     result = DownloadResult(
-        repo=d.get("repo", repo), origin=d.get("origin", "hub"), mirror=d.get("mirror"),
-        requested_revision=d.get("requested_revision"), resolved_commit=d.get("resolved_commit"),
-        local_dir=str(root), manifest=str(manifest_path), verify_only=True,
-        selected_sources=sorted(manifest.sources))
+        repo=d.get("repo", repo),
+        origin=d.get("origin", "hub"),
+        mirror=d.get("mirror"),
+        requested_revision=d.get("requested_revision"),
+        resolved_commit=d.get("resolved_commit"),
+        local_dir=str(root),
+        manifest=str(manifest_path),
+        verify_only=True,
+        selected_sources=sorted(manifest.sources),
+    )
     problems = result.verify_problems
     for path, rec in sorted(manifest.files.items()):
         if not rec.get("present"):
@@ -704,8 +781,10 @@ def _verify(root: Path, manifest_path: Path, repo: str, t0: float) -> DownloadRe
     if problems:
         manifest.save()
         shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
-        raise IntegrityError(f"{len(problems)} problem(s) in {root}: {shown}. Rerun `tc139k download` "
-                             "with the same options to repair them")
+        raise IntegrityError(
+            f"{len(problems)} problem(s) in {root}: {shown}. Rerun `tc139k download` "
+            "with the same options to repair them"
+        )
     return result
 
 

@@ -62,8 +62,7 @@ from . import dtd
 from . import store as kfio
 from ..atomic import Markers, atomic_path, remove_stale_temps
 from ..errors import UsageError
-from .frames import (DecodedVideo, VideoSpec, decode, list_frame_videos, ordered_map, read_video_ids,
-                     video_file_specs)
+from .frames import DecodedVideo, VideoSpec, decode, list_frame_videos, ordered_map, read_video_ids, video_file_specs
 from ..progress import progress
 from .scenes import SceneParams, detect_cuts, scene_ids
 
@@ -81,15 +80,47 @@ WORK_DIR = ".work"
 PIXEL_CHUNK = 64  # frames per pixel-difference step: bounded temporary memory
 CALIBRATION_STEPS = 32  # halvings of the level's range: far below any step of the count
 
-CURVE_FIELDS = ("video_id", "status", "n_frames", "frame_seconds", "scene_id", "score_kind", "grid_h",
-                "grid_w", "patch_scores")
-SUMMARY_FIELDS = ["source", "video_id", "status", "error", "n_frames", "bad_frames", "scene_cut_seconds",
-                  "keyframe_seconds", "trigger_seconds"]
-WORK_FIELDS = ("video_id", "source", "status", "error", "n_frames", "frame_seconds", "bad_frames",
-               "scene_id", "scene_cut_seconds", "score_kind", "grid_h", "grid_w", "patch_scores")
+CURVE_FIELDS = (
+    "video_id",
+    "status",
+    "n_frames",
+    "frame_seconds",
+    "scene_id",
+    "score_kind",
+    "grid_h",
+    "grid_w",
+    "patch_scores",
+)
+SUMMARY_FIELDS = [
+    "source",
+    "video_id",
+    "status",
+    "error",
+    "n_frames",
+    "bad_frames",
+    "scene_cut_seconds",
+    "keyframe_seconds",
+    "trigger_seconds",
+]
+WORK_FIELDS = (
+    "video_id",
+    "source",
+    "status",
+    "error",
+    "n_frames",
+    "frame_seconds",
+    "bad_frames",
+    "scene_id",
+    "scene_cut_seconds",
+    "score_kind",
+    "grid_h",
+    "grid_w",
+    "patch_scores",
+)
 
 
 # ---- parameters --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RuleParams:
@@ -108,6 +139,7 @@ class RuleParams:
 
 # ---- per-video pieces --------------------------------------------------------------------
 
+
 @dataclass
 class PreparedVideo:
     """A decoded video with what can be computed without the model."""
@@ -117,8 +149,9 @@ class PreparedVideo:
     pixel_q: np.ndarray | None = None  # pixel mode: quantised scores (T, cells)
 
 
-def prepare(spec: VideoSpec, size: tuple[int, int], scenes: SceneParams, method: str,
-            cell: int = PIXEL_CELL) -> PreparedVideo:
+def prepare(
+    spec: VideoSpec, size: tuple[int, int], scenes: SceneParams, method: str, cell: int = PIXEL_CELL
+) -> PreparedVideo:
     """Decode once, detect scenes on the same frames, and in pixel mode score them."""
     video = decode(spec, size)
     if not video.ok:
@@ -138,10 +171,10 @@ def pixel_scores(frames: np.ndarray, cell: int) -> tuple[np.ndarray, tuple[int, 
     out = np.empty((t, grid[0] * grid[1]), dtype=np.uint8)
     for lo in range(0, t, PIXEL_CHUNK):
         start = max(0, lo - 1)  # one frame of overlap gives the previous frame
-        mad = dtd.pixel_mad_to_previous(frames[start: lo + PIXEL_CHUNK], cell)
+        mad = dtd.pixel_mad_to_previous(frames[start : lo + PIXEL_CHUNK], cell)
         if start < lo:
             mad = mad[1:]
-        out[lo: lo + len(mad)] = dtd.quantize(mad.reshape(len(mad), -1), "pixel_mad")
+        out[lo : lo + len(mad)] = dtd.quantize(mad.reshape(len(mad), -1), "pixel_mad")
     return out, grid
 
 
@@ -157,7 +190,7 @@ def score_video(item: PreparedVideo, encoder, batch_size: int) -> np.ndarray | N
         return None
     chunks, prev = [], None
     for lo in range(0, v.n_frames, batch_size):
-        tokens = encoder(v.frames[lo: lo + batch_size])
+        tokens = encoder(v.frames[lo : lo + batch_size])
         sim = dtd.cosine_to_previous(tokens if prev is None else _cat(prev, tokens))
         chunks.append(dtd.quantize((sim if prev is None else sim[1:]).cpu().numpy(), "cosine"))
         prev = tokens[-1]
@@ -175,22 +208,43 @@ def work_row(item: PreparedVideo, q: np.ndarray | None, kind: str, grid: tuple[i
     """The pass-1 row of one video: everything except what depends on tau or the rule."""
     v = item.video
     bad = [b.to_dict() for b in v.bad_frames]
-    base = {"video_id": v.spec.video_id, "source": v.spec.source, "bad_frames": bad,
-            "score_kind": kind, "grid_h": grid[0], "grid_w": grid[1]}
+    base = {
+        "video_id": v.spec.video_id,
+        "source": v.spec.source,
+        "bad_frames": bad,
+        "score_kind": kind,
+        "grid_h": grid[0],
+        "grid_w": grid[1],
+    }
     if not v.ok or q is None:
-        return {**base, "status": "failed", "error": v.error or "no usable frame", "n_frames": 0,
-                "frame_seconds": [], "scene_id": [], "scene_cut_seconds": [], "patch_scores": b""}
-    return {**base, "status": "ok", "error": None, "n_frames": v.n_frames,
-            "frame_seconds": v.seconds.tolist(),
-            "scene_id": scene_ids(v.n_frames, item.cuts).tolist(),
-            "scene_cut_seconds": v.seconds[item.cuts].tolist(),
-            "patch_scores": np.ascontiguousarray(q, dtype=np.uint8).tobytes()}
+        return {
+            **base,
+            "status": "failed",
+            "error": v.error or "no usable frame",
+            "n_frames": 0,
+            "frame_seconds": [],
+            "scene_id": [],
+            "scene_cut_seconds": [],
+            "patch_scores": b"",
+        }
+    return {
+        **base,
+        "status": "ok",
+        "error": None,
+        "n_frames": v.n_frames,
+        "frame_seconds": v.seconds.tolist(),
+        "scene_id": scene_ids(v.n_frames, item.cuts).tolist(),
+        "scene_cut_seconds": v.seconds[item.cuts].tolist(),
+        "patch_scores": np.ascontiguousarray(q, dtype=np.uint8).tobytes(),
+    }
 
 
 # ---- the key-frame rule ------------------------------------------------------------------
 
-def select_keyframes(seconds: np.ndarray, drop_ratio: np.ndarray, cuts: np.ndarray,
-                     level: float, min_gap: float) -> np.ndarray:
+
+def select_keyframes(
+    seconds: np.ndarray, drop_ratio: np.ndarray, cuts: np.ndarray, level: float, min_gap: float
+) -> np.ndarray:
     """Key-frame positions by the rule in the module docstring."""
     seconds = np.asarray(seconds, dtype=np.float64)
     n = len(seconds)
@@ -208,9 +262,11 @@ def select_keyframes(seconds: np.ndarray, drop_ratio: np.ndarray, cuts: np.ndarr
         while True:
             # first frame whose accumulated novelty reaches the level and is above zero
             need = max(cum[last] + level, np.nextafter(cum[last], np.inf))
-            j = max(int(np.searchsorted(cum, need, side="left")),
-                    int(np.searchsorted(seconds, seconds[last] + min_gap, side="left")),
-                    last + 1)
+            j = max(
+                int(np.searchsorted(cum, need, side="left")),
+                int(np.searchsorted(seconds, seconds[last] + min_gap, side="left")),
+                last + 1,
+            )
             if j >= e:
                 break
             picks.append(j)
@@ -280,8 +336,10 @@ class _AllVideos:
         while len(last):
             c = self.cum[last]
             need = np.maximum(c + level, np.nextafter(c, np.inf))
-            j = np.maximum(np.searchsorted(self.cum, need, side="left"),
-                           np.searchsorted(self.sec, self.sec[last] + min_gap, side="left"))
+            j = np.maximum(
+                np.searchsorted(self.cum, need, side="left"),
+                np.searchsorted(self.sec, self.sec[last] + min_gap, side="left"),
+            )
             j = np.maximum(j, last + 1)
             keep = j < ends
             total += int(keep.sum())
@@ -328,20 +386,26 @@ def final_row(work: dict, threshold: float, level: float, min_gap: float) -> dic
         return {**row, "drop_ratio": [], "keyframe_seconds": [], "trigger_seconds": []}
     curve = curve_of(work, threshold)
     keys = select_keyframes(curve.seconds, curve.drop_ratio, curve.cuts, level, min_gap)
-    return {**row, "drop_ratio": curve.drop_ratio.tolist(),
-            "keyframe_seconds": curve.seconds[keys].tolist(),
-            "trigger_seconds": curve.seconds[trigger_positions(curve.drop_ratio)].tolist()}
+    return {
+        **row,
+        "drop_ratio": curve.drop_ratio.tolist(),
+        "keyframe_seconds": curve.seconds[keys].tolist(),
+        "trigger_seconds": curve.seconds[trigger_positions(curve.drop_ratio)].tolist(),
+    }
 
 
 def curve_of(work: dict, threshold: float) -> VideoCurve:
     q = kfio.patch_scores_array(work)
     ids = np.asarray(work["scene_id"], dtype=np.int64)
-    return VideoCurve(np.asarray(work["frame_seconds"], dtype=np.float64),
-                      dtd.frame_drop_ratio(q, work["score_kind"], threshold),
-                      np.flatnonzero(np.diff(ids)) + 1)
+    return VideoCurve(
+        np.asarray(work["frame_seconds"], dtype=np.float64),
+        dtd.frame_drop_ratio(q, work["score_kind"], threshold),
+        np.flatnonzero(np.diff(ids)) + 1,
+    )
 
 
 # ---- files -------------------------------------------------------------------------------
+
 
 def work_schema() -> pa.Schema:
     full = kfio.keyframes_schema()
@@ -359,6 +423,7 @@ def read_work_file(path: Path) -> list[dict]:
 
 
 # ---- results -----------------------------------------------------------------------------
+
 
 @dataclass
 class VideoKeyframes:
@@ -410,12 +475,21 @@ class KeyframesResult:
 
 
 def _summary(row: dict) -> VideoKeyframes:
-    return VideoKeyframes(row["source"], row["video_id"], row["status"], row["error"], row["n_frames"],
-                          len(row["bad_frames"]), list(row["scene_cut_seconds"]),
-                          list(row["keyframe_seconds"]), list(row["trigger_seconds"]))
+    return VideoKeyframes(
+        row["source"],
+        row["video_id"],
+        row["status"],
+        row["error"],
+        row["n_frames"],
+        len(row["bad_frames"]),
+        list(row["scene_cut_seconds"]),
+        list(row["keyframe_seconds"]),
+        list(row["trigger_seconds"]),
+    )
 
 
 # ---- the run -----------------------------------------------------------------------------
+
 
 def default_workers() -> int:
     # Half the cores decode; the rest stay with the encoder (torch threads on the CPU).
@@ -495,7 +569,7 @@ def run_keyframes(
     work_dir.mkdir(exist_ok=True)
     remove_stale_temps(out)
     remove_stale_temps(work_dir)
-    batches = [specs[i: i + videos_per_file] for i in range(0, len(specs), videos_per_file)]
+    batches = [specs[i : i + videos_per_file] for i in range(0, len(specs), videos_per_file)]
 
     encoder_source = None
     if method == "feature":
@@ -525,16 +599,31 @@ def run_keyframes(
 
     # Pass 1: score every batch (of this shard) not yet scored with these parameters.
     work_markers = Markers(work_dir)
-    todo = [b for b in range(len(batches))
-            if b % num_shards == shard_index
-            and not (work_markers.is_done(f"scores-{b:05d}", batch_params(b, scoring))
-                     and (work_dir / f"scores-{b:05d}.parquet").is_file())]
+    todo = [
+        b
+        for b in range(len(batches))
+        if b % num_shards == shard_index
+        and not (
+            work_markers.is_done(f"scores-{b:05d}", batch_params(b, scoring))
+            and (work_dir / f"scores-{b:05d}.parquet").is_file()
+        )
+    ]
     clock = time.perf_counter()
     timings = {}
-    setup = ScoringSetup(size=size, scenes=scenes, method=method, cell=cell, kind=kind,
-                         model=encoder_source, device=device, batch_size=batch_size, workers=workers)
-    bar = progress(total=sum(len(batches[b]) for b in todo), desc="key frames", unit="video",
-                   enabled=show_progress and bool(todo))
+    setup = ScoringSetup(
+        size=size,
+        scenes=scenes,
+        method=method,
+        cell=cell,
+        kind=kind,
+        model=encoder_source,
+        device=device,
+        batch_size=batch_size,
+        workers=workers,
+    )
+    bar = progress(
+        total=sum(len(batches[b]) for b in todo), desc="key frames", unit="video", enabled=show_progress and bool(todo)
+    )
     try:
         for b, rows in (scorer or score_batches_local)([(b, batches[b]) for b in todo], setup, bar):
             write_work_file(rows, work_dir / f"scores-{b:05d}.parquet")
@@ -546,17 +635,39 @@ def run_keyframes(
     if num_shards > 1:
         mine = [b for b in range(len(batches)) if b % num_shards == shard_index]
         return KeyframesResult(
-            out_dir=str(out), files=[], method=method, model=model_info, threshold=tau, level=float("nan"),
-            calibrated=False, target_interval=rule.target_interval if rule.level is None else None,
-            mean_interval=float("nan"), n_videos=sum(len(batches[b]) for b in mine), n_ok=0, n_failed=0,
-            n_frames=0, n_bad_frames=0, n_keyframes=0, batches_scored=len(todo),
-            batches_reused=len(mine) - len(todo), files_written=0, files_reused=0, stale_removed=0,
-            videos=[], timings={k: round(v, 3) for k, v in timings.items()},
-            shard=[shard_index, num_shards], complete=False)
+            out_dir=str(out),
+            files=[],
+            method=method,
+            model=model_info,
+            threshold=tau,
+            level=float("nan"),
+            calibrated=False,
+            target_interval=rule.target_interval if rule.level is None else None,
+            mean_interval=float("nan"),
+            n_videos=sum(len(batches[b]) for b in mine),
+            n_ok=0,
+            n_failed=0,
+            n_frames=0,
+            n_bad_frames=0,
+            n_keyframes=0,
+            batches_scored=len(todo),
+            batches_reused=len(mine) - len(todo),
+            files_written=0,
+            files_reused=0,
+            stale_removed=0,
+            videos=[],
+            timings={k: round(v, 3) for k, v in timings.items()},
+            shard=[shard_index, num_shards],
+            complete=False,
+        )
 
     # Pass 2: the level, from the stored scores of every video of the run.
-    curves = [curve_of(r, tau) for b in range(len(batches))
-              for r in _read_work(work_dir, b, CURVE_FIELDS) if r["status"] == "ok"]
+    curves = [
+        curve_of(r, tau)
+        for b in range(len(batches))
+        for r in _read_work(work_dir, b, CURVE_FIELDS)
+        if r["status"] == "ok"
+    ]
     if rule.level is None:
         lvl, achieved = calibrate_level(curves, rule.target_interval, rule.min_gap)
     else:
@@ -565,11 +676,21 @@ def run_keyframes(
     timings["calibrate"] = time.perf_counter() - clock - timings["load_model"] - timings["score"]
 
     # Pass 3: final files.
-    final = {**scoring, "recipe_hash": recipe_hash, "threshold": tau, "score_kind": kind, "trigger_share": TRIGGER_SHARE,
-             "keyframes": {"rule": "scene starts + accumulated novelty (1 - drop ratio) >= level, min gap",
-                           "level": lvl, "calibrated": rule.level is None, "min_gap": rule.min_gap,
-                           "target_interval": rule.target_interval if rule.level is None else None,
-                           "mean_interval": achieved}}
+    final = {
+        **scoring,
+        "recipe_hash": recipe_hash,
+        "threshold": tau,
+        "score_kind": kind,
+        "trigger_share": TRIGGER_SHARE,
+        "keyframes": {
+            "rule": "scene starts + accumulated novelty (1 - drop ratio) >= level, min gap",
+            "level": lvl,
+            "calibrated": rule.level is None,
+            "min_gap": rule.min_gap,
+            "target_interval": rule.target_interval if rule.level is None else None,
+            "mean_interval": achieved,
+        },
+    }
     out_markers = Markers(out)
     files, summaries = [], []
     written = 0
@@ -591,13 +712,27 @@ def run_keyframes(
 
     ok = [s for s in summaries if s.status == "ok"]
     return KeyframesResult(
-        out_dir=str(out), files=files, method=method, model=model_info, threshold=tau, level=lvl,
-        calibrated=rule.level is None, target_interval=rule.target_interval if rule.level is None else None,
-        mean_interval=achieved, n_videos=len(summaries), n_ok=len(ok), n_failed=len(summaries) - len(ok),
-        n_frames=sum(s.n_frames for s in summaries), n_bad_frames=sum(s.n_bad_frames for s in summaries),
-        n_keyframes=sum(len(s.keyframes) for s in ok), batches_scored=len(todo),
-        batches_reused=len(batches) - len(todo), files_written=written,
-        files_reused=len(batches) - written, stale_removed=stale, videos=summaries,
+        out_dir=str(out),
+        files=files,
+        method=method,
+        model=model_info,
+        threshold=tau,
+        level=lvl,
+        calibrated=rule.level is None,
+        target_interval=rule.target_interval if rule.level is None else None,
+        mean_interval=achieved,
+        n_videos=len(summaries),
+        n_ok=len(ok),
+        n_failed=len(summaries) - len(ok),
+        n_frames=sum(s.n_frames for s in summaries),
+        n_bad_frames=sum(s.n_bad_frames for s in summaries),
+        n_keyframes=sum(len(s.keyframes) for s in ok),
+        batches_scored=len(todo),
+        batches_reused=len(batches) - len(todo),
+        files_written=written,
+        files_reused=len(batches) - written,
+        stale_removed=stale,
+        videos=summaries,
         timings={k: round(v, 3) for k, v in timings.items()},
     )
 
@@ -639,8 +774,9 @@ class ScoringSetup:
         return work_row(item, score_video(item, encoder, self.batch_size), self.kind, encoder.grid)
 
 
-def score_batches_local(todo: list[tuple[int, list[VideoSpec]]], setup: ScoringSetup,
-                        bar) -> Iterator[tuple[int, list[dict]]]:
+def score_batches_local(
+    todo: list[tuple[int, list[VideoSpec]]], setup: ScoringSetup, bar
+) -> Iterator[tuple[int, list[dict]]]:
     """Pass 1 in this process: decoding and scene detection in background threads, the
     encoder in the foreground. Yields (batch number, rows in the batch's order)."""
     encoder = setup.load_encoder() if todo else None
@@ -663,7 +799,7 @@ def _remove_stale(out: Path, work_dir: Path, n_batches: int) -> int:
     n = 0
     for folder, prefix in ((out, "keyframes-"), (work_dir, "scores-")):
         for p in sorted(folder.glob(f"{prefix}[0-9][0-9][0-9][0-9][0-9].parquet")):
-            if int(p.stem[len(prefix):]) >= n_batches:
+            if int(p.stem[len(prefix) :]) >= n_batches:
                 p.unlink()
                 Markers(folder).path(p.stem).unlink(missing_ok=True)
                 n += 1

@@ -111,8 +111,7 @@ def prf(matched: int, n_pred: int, n_ref: int) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
-def compare_times(pred: str | Path, ref: str | Path, what: str = "keyframes",
-                  tolerance: float = 1.0) -> CompareResult:
+def compare_times(pred: str | Path, ref: str | Path, what: str = "keyframes", tolerance: float = 1.0) -> CompareResult:
     """Score PRED against REF (see the module docstring for the accepted inputs)."""
     if what not in WHATS:
         raise UsageError(f"unknown --what {what!r}; choose keyframes or scene_cuts")
@@ -124,19 +123,29 @@ def compare_times(pred: str | Path, ref: str | Path, what: str = "keyframes",
     common = sorted(set(pk) & set(rk), key=lambda k: (k[0] or "", k[1]))
     scores = []
     for key in common:
-        scores.append(VideoScore(key[0], key[1], len(pk[key]), len(rk[key]),
-                                 match_count(pk[key], rk[key], tolerance)))
+        scores.append(VideoScore(key[0], key[1], len(pk[key]), len(rk[key]), match_count(pk[key], rk[key], tolerance)))
     n_pred, n_ref = sum(s.n_pred for s in scores), sum(s.n_ref for s in scores)
     matched = sum(s.matched for s in scores)
     precision, recall, f1 = prf(matched, n_pred, n_ref)
-    name = (lambda k: f"{k[0]}/{k[1]}" if k[0] else k[1])
+    name = lambda k: f"{k[0]}/{k[1]}" if k[0] else k[1]
     return CompareResult(
-        what=what, tolerance=tolerance, pred=str(pred), pred_layout=p.layout, ref=str(ref),
-        ref_layout=r.layout, n_videos=len(common),
+        what=what,
+        tolerance=tolerance,
+        pred=str(pred),
+        pred_layout=p.layout,
+        ref=str(ref),
+        ref_layout=r.layout,
+        n_videos=len(common),
         pred_only=sorted(name(k) for k in set(pk) - set(rk)),
         ref_only=sorted(name(k) for k in set(rk) - set(pk)),
-        pred_failed=p.skipped_failed, n_pred=n_pred, n_ref=n_ref, matched=matched,
-        precision=precision, recall=recall, f1=f1, videos=scores,
+        pred_failed=p.skipped_failed,
+        n_pred=n_pred,
+        n_ref=n_ref,
+        matched=matched,
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        videos=scores,
     )
 
 
@@ -146,13 +155,16 @@ def _keyed(ts: TimeSets, use_source: bool) -> dict[tuple[str | None, str], list[
     out: dict[tuple[str | None, str], list[float]] = {}
     for (source, vid), times in ts.times.items():
         if (None, vid) in out:
-            raise UsageError(f"{ts.path}: video id {vid} appears under several sources and the other "
-                             "side has no source column to tell them apart")
+            raise UsageError(
+                f"{ts.path}: video id {vid} appears under several sources and the other "
+                "side has no source column to tell them apart"
+            )
         out[(None, vid)] = times
     return out
 
 
 # ---- readers -----------------------------------------------------------------------------
+
 
 def load_times(path: str | Path, what: str) -> TimeSets:
     path = Path(path)
@@ -229,8 +241,10 @@ def _from_rows(path: Path, rows: list[tuple[int, dict]], what: str) -> TimeSets:
         return TimeSets(str(path), "table", times)
     column = next((c for c in COLUMNS[what] if c in rows[0][1]), None)
     if column is None or "video_id" not in rows[0][1]:
-        raise SchemaError(f"{path}: expected columns video_id and one of {', '.join(COLUMNS[what])} "
-                          f"for {what}; found {', '.join(sorted(rows[0][1]))}")
+        raise SchemaError(
+            f"{path}: expected columns video_id and one of {', '.join(COLUMNS[what])} "
+            f"for {what}; found {', '.join(sorted(rows[0][1]))}"
+        )
     has_source = "source" in rows[0][1]
     for n, row in rows:
         vid = row.get("video_id")
@@ -251,10 +265,8 @@ def _from_captions(path: Path, what: str) -> TimeSets:
     caps = read_captions(path)
     if caps.n_problems:
         first = caps.problems[0]
-        raise SchemaError(f"{path}:{first['line']}: {first['message']} "
-                          f"({caps.n_problems} line(s) with problems)")
-    times = {(source_key(v.source) if v.source else None, vid): list(v.seconds)
-             for vid, v in caps.videos.items()}
+        raise SchemaError(f"{path}:{first['line']}: {first['message']} ({caps.n_problems} line(s) with problems)")
+    times = {(source_key(v.source) if v.source else None, vid): list(v.seconds) for vid, v in caps.videos.items()}
     return TimeSets(str(path), "captions", times)
 
 

@@ -37,9 +37,16 @@ DEFAULT_PRETRAINED = "laion2b_s34b_b79k"
 LOCAL_DIR = "local-dir:"
 CONFIG_NAME = "open_clip_config.json"
 # Weight file names open_clip looks for in a model folder, in its order of preference.
-WEIGHT_NAMES = ("open_clip_model.safetensors", "open_clip_pytorch_model.safetensors",
-                "open_clip_pytorch_model.bin", "open_clip_pytorch_model.pth",
-                "model.safetensors", "pytorch_model.bin", "pytorch_model.pth", "model.pth")
+WEIGHT_NAMES = (
+    "open_clip_model.safetensors",
+    "open_clip_pytorch_model.safetensors",
+    "open_clip_pytorch_model.bin",
+    "open_clip_pytorch_model.pth",
+    "model.safetensors",
+    "pytorch_model.bin",
+    "pytorch_model.pth",
+    "model.pth",
+)
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt", ".npz")
 
 HOW_TO_PROVIDE = (
@@ -81,33 +88,51 @@ def resolve_model(model: str | None = None, pretrained: str | None = None) -> Mo
     import open_clip
 
     if pretrained and pretrained.startswith(LOCAL_DIR):
-        return _resolve_local_dir(model, pretrained[len(LOCAL_DIR):])
+        return _resolve_local_dir(model, pretrained[len(LOCAL_DIR) :])
     model = model or DEFAULT_MODEL
     if open_clip.get_model_config(model) is None:
-        raise ModelNotFoundError(f"unknown open_clip model {model!r}; known models include "
-                                 f"{', '.join(sorted(open_clip.list_models())[:12])}, ...")
+        raise ModelNotFoundError(
+            f"unknown open_clip model {model!r}; known models include "
+            f"{', '.join(sorted(open_clip.list_models())[:12])}, ..."
+        )
     if pretrained is None:
         if model != DEFAULT_MODEL:
-            raise UsageError(f"--pretrained is required with --model {model}: an open_clip tag "
-                             f"({', '.join(open_clip.list_pretrained_tags_by_model(model)) or 'none known'}), "
-                             "a checkpoint file, or local-dir:FOLDER")
+            raise UsageError(
+                f"--pretrained is required with --model {model}: an open_clip tag "
+                f"({', '.join(open_clip.list_pretrained_tags_by_model(model)) or 'none known'}), "
+                "a checkpoint file, or local-dir:FOLDER"
+            )
         pretrained = DEFAULT_PRETRAINED
     if os.path.isfile(pretrained):
-        return ModelSource(model, Path(pretrained).name, model, str(pretrained), sha256_file(pretrained),
-                           _image_size(open_clip.get_model_config(model)))
+        return ModelSource(
+            model,
+            Path(pretrained).name,
+            model,
+            str(pretrained),
+            sha256_file(pretrained),
+            _image_size(open_clip.get_model_config(model)),
+        )
     if _looks_like_path(pretrained):
         raise ModelNotFoundError(f"checkpoint file {pretrained} does not exist. {HOW_TO_PROVIDE}")
     cfg = open_clip.get_pretrained_cfg(model, pretrained)
     if not cfg:
         tags = open_clip.list_pretrained_tags_by_model(model)
-        raise ModelNotFoundError(f"{pretrained!r} is neither a file nor an open_clip tag of {model} "
-                                 f"(tags: {', '.join(tags) or 'none'}). {HOW_TO_PROVIDE}")
+        raise ModelNotFoundError(
+            f"{pretrained!r} is neither a file nor an open_clip tag of {model} "
+            f"(tags: {', '.join(tags) or 'none'}). {HOW_TO_PROVIDE}"
+        )
     path = _cached_or_download(cfg, model, pretrained)
-    return ModelSource(model, pretrained, model, path, sha256_file(path),
-                       _image_size(open_clip.get_model_config(model)),
-                       quick_gelu=bool(cfg.get("quick_gelu", False)),
-                       mean=tuple(cfg["mean"]) if cfg.get("mean") else None,
-                       std=tuple(cfg["std"]) if cfg.get("std") else None)
+    return ModelSource(
+        model,
+        pretrained,
+        model,
+        path,
+        sha256_file(path),
+        _image_size(open_clip.get_model_config(model)),
+        quick_gelu=bool(cfg.get("quick_gelu", False)),
+        mean=tuple(cfg["mean"]) if cfg.get("mean") else None,
+        std=tuple(cfg["std"]) if cfg.get("std") else None,
+    )
 
 
 def _cached_or_download(cfg: dict, model: str, tag: str) -> str:
@@ -118,7 +143,7 @@ def _cached_or_download(cfg: dict, model: str, tag: str) -> str:
         from huggingface_hub import hf_hub_download
 
         repo, name = os.path.split(hub)
-        for filename in ([name] if name else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]):
+        for filename in [name] if name else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]:
             try:
                 return hf_hub_download(repo_id=repo, filename=filename, local_files_only=True)
             except Exception:
@@ -128,19 +153,24 @@ def _cached_or_download(cfg: dict, model: str, tag: str) -> str:
         if cached.is_file():
             return str(cached)
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-        raise ModelNotFoundError(f"weights for {model} / {tag} are not in the local cache and "
-                                 f"HF_HUB_OFFLINE is set. {HOW_TO_PROVIDE}")
+        raise ModelNotFoundError(
+            f"weights for {model} / {tag} are not in the local cache and HF_HUB_OFFLINE is set. {HOW_TO_PROVIDE}"
+        )
     host = urlparse(cfg.get("url") or os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
     try:
         socket.getaddrinfo(host, 443)  # offline machines fail here at once, not after retries
     except OSError as e:
-        raise ModelNotFoundError(f"weights for {model} / {tag} are not in the local cache and {host} "
-                                 f"cannot be reached ({e}). {HOW_TO_PROVIDE}") from None
+        raise ModelNotFoundError(
+            f"weights for {model} / {tag} are not in the local cache and {host} "
+            f"cannot be reached ({e}). {HOW_TO_PROVIDE}"
+        ) from None
     try:
         path = open_clip.download_pretrained(cfg)
     except Exception as e:
-        raise ModelNotFoundError(f"weights for {model} / {tag} are not in the local cache and could "
-                                 f"not be downloaded ({type(e).__name__}: {e}). {HOW_TO_PROVIDE}") from None
+        raise ModelNotFoundError(
+            f"weights for {model} / {tag} are not in the local cache and could "
+            f"not be downloaded ({type(e).__name__}: {e}). {HOW_TO_PROVIDE}"
+        ) from None
     if not path or not os.path.isfile(path):
         raise ModelNotFoundError(f"weights for {model} / {tag} could not be located. {HOW_TO_PROVIDE}")
     return path
@@ -154,17 +184,23 @@ def _resolve_local_dir(model: str | None, folder: str) -> ModelSource:
     try:
         cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise ModelNotFoundError(f"local-dir:{folder} has no readable {CONFIG_NAME} ({e}). "
-                                 f"{HOW_TO_PROVIDE}") from None
+        raise ModelNotFoundError(f"local-dir:{folder} has no readable {CONFIG_NAME} ({e}). {HOW_TO_PROVIDE}") from None
     if not isinstance(cfg, dict) or "model_cfg" not in cfg:
         raise ModelNotFoundError(f"{cfg_path} has no `model_cfg`; it is not an open_clip model folder")
     weights = next((d / n for n in WEIGHT_NAMES if (d / n).is_file()), None)
     if weights is None:
-        raise ModelNotFoundError(f"local-dir:{folder} holds no weights file (one of {', '.join(WEIGHT_NAMES)}). "
-                                 f"{HOW_TO_PROVIDE}")
+        raise ModelNotFoundError(
+            f"local-dir:{folder} holds no weights file (one of {', '.join(WEIGHT_NAMES)}). {HOW_TO_PROVIDE}"
+        )
     label = model or cfg.get("model_name") or d.resolve().name
-    return ModelSource(label, f"{LOCAL_DIR}{d.resolve().name}", f"{LOCAL_DIR}{d}", str(weights),
-                       sha256_file(weights), _image_size(cfg["model_cfg"]))
+    return ModelSource(
+        label,
+        f"{LOCAL_DIR}{d.resolve().name}",
+        f"{LOCAL_DIR}{d}",
+        str(weights),
+        sha256_file(weights),
+        _image_size(cfg["model_cfg"]),
+    )
 
 
 def _image_size(model_cfg: dict) -> tuple[int, int]:
@@ -219,13 +255,19 @@ class Encoder:
         force_pp = {k: v for k, v in (("mean", source.mean), ("std", source.std)) if v}
         try:
             with _without_random_init_warning():
-                model = open_clip.create_model(source.create_name, pretrained=None, load_weights=False,
-                                               pretrained_text=False, force_quick_gelu=source.quick_gelu,
-                                               force_preprocess_cfg=force_pp or None)
+                model = open_clip.create_model(
+                    source.create_name,
+                    pretrained=None,
+                    load_weights=False,
+                    pretrained_text=False,
+                    force_quick_gelu=source.quick_gelu,
+                    force_preprocess_cfg=force_pp or None,
+                )
             open_clip.load_checkpoint(model, source.checkpoint, strict=True)
         except Exception as e:
-            raise ModelNotFoundError(f"cannot load {source.model} weights from {source.pretrained}: "
-                                     f"{type(e).__name__}: {e}") from None
+            raise ModelNotFoundError(
+                f"cannot load {source.model} weights from {source.pretrained}: {type(e).__name__}: {e}"
+            ) from None
         visual = model.visual
         del model  # the text tower is not needed
         self.visual = visual.to(self.device, dtype=self.dtype).eval().requires_grad_(False)
@@ -245,8 +287,12 @@ class Encoder:
         return self.grid[0] * self.grid[1]
 
     def provenance(self) -> dict:
-        return {**self.source.to_dict(), "precision": self.precision,
-                "input_size": list(self.input_size), "grid": list(self.grid)}
+        return {
+            **self.source.to_dict(),
+            "precision": self.precision,
+            "input_size": list(self.input_size),
+            "grid": list(self.grid),
+        }
 
     def __call__(self, frames: np.ndarray):
         """Patch tokens (B, N, D) in row-major grid order, on the model's device."""
@@ -268,10 +314,10 @@ class Encoder:
             x = F.interpolate(x, size=self.input_size, mode="bilinear", antialias=True, align_corners=False)
         x = ((x - self.mean) / self.std).to(self.dtype)
         with torch.inference_mode():
-            out = self.visual.forward_intermediates(x, indices=1, normalize_intermediates=True,
-                                                    intermediates_only=True, output_fmt="NCHW")
+            out = self.visual.forward_intermediates(
+                x, indices=1, normalize_intermediates=True, intermediates_only=True, output_fmt="NCHW"
+            )
         feats = out["image_intermediates"][-1]  # (B, D, grid_h, grid_w)
         if feats.ndim != 4:
-            raise UsageError(f"model {self.source.model} gives no patch grid "
-                             f"(tokens of shape {tuple(feats.shape)})")
+            raise UsageError(f"model {self.source.model} gives no patch grid (tokens of shape {tuple(feats.shape)})")
         return feats

@@ -87,6 +87,7 @@ class DecodedVideo:
 
 # ---- listing videos ----------------------------------------------------------------------
 
+
 def read_video_ids(path: str | Path) -> list[tuple[str | None, str]]:
     """Lines `video_id` or `source/video_id`; blank lines and `#` comments are skipped."""
     path = Path(path)
@@ -106,9 +107,9 @@ def read_video_ids(path: str | Path) -> list[tuple[str | None, str]]:
     return out
 
 
-def list_frame_videos(frames_root: str | Path,
-                      video_ids: list[tuple[str | None, str]] | None = None,
-                      ids_file: str = "--video-ids") -> list[VideoSpec]:
+def list_frame_videos(
+    frames_root: str | Path, video_ids: list[tuple[str | None, str]] | None = None, ids_file: str = "--video-ids"
+) -> list[VideoSpec]:
     """Videos under `<frames_root>/<source>/<video_id>/`, sorted by (source, video_id).
 
     With `video_ids`, only those; an id that names no folder, or a bare id found under
@@ -144,8 +145,9 @@ def list_frame_videos(frames_root: str | Path,
             more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
             raise UsageError(f"{ids_file}: no frame folder under {root} for {', '.join(missing[:10])}{more}")
         if ambiguous:
-            raise UsageError(f"{ids_file}: ambiguous video ids, write them as source/video_id: "
-                             f"{', '.join(ambiguous[:10])}")
+            raise UsageError(
+                f"{ids_file}: ambiguous video ids, write them as source/video_id: {', '.join(ambiguous[:10])}"
+            )
         keys = sorted(keys)
     return [VideoSpec(s, v, FRAME_FOLDER, str(found[(s, v)]), str(root)) for s, v in keys]
 
@@ -161,16 +163,21 @@ def video_file_specs(paths: Iterable[str | Path], source: str | None = None) -> 
         vid = p.stem
         src = source_key(source if source is not None else (p.resolve().parent.name or "video"))
         if not is_safe_name(vid) or not is_safe_name(src):
-            raise UsageError(f"video file {p}: source {src!r} or video id {vid!r} has characters "
-                             "outside [A-Za-z0-9_.-]; rename the file or pass --source")
+            raise UsageError(
+                f"video file {p}: source {src!r} or video id {vid!r} has characters "
+                "outside [A-Za-z0-9_.-]; rename the file or pass --source"
+            )
         if (src, vid) in specs:
-            raise UsageError(f"video files {specs[(src, vid)].path} and {p} both give video "
-                             f"{src}/{vid}; pass them in separate runs or rename one")
+            raise UsageError(
+                f"video files {specs[(src, vid)].path} and {p} both give video "
+                f"{src}/{vid}; pass them in separate runs or rename one"
+            )
         specs[(src, vid)] = VideoSpec(src, vid, VIDEO_FILE, str(p))
     return sorted(specs.values())
 
 
 # ---- decoding ----------------------------------------------------------------------------
+
 
 def decode(spec: VideoSpec, size: tuple[int, int]) -> DecodedVideo:
     """Decode one video to uint8 RGB frames of `size` = (width, height). Never raises for bad
@@ -261,9 +268,9 @@ def decode_video_file(spec: VideoSpec, size: tuple[int, int]) -> DecodedVideo:
     kept: list[int] = []
     bad: list[BadFrame] = []
     for lo in range(0, len(positions), DECORD_CHUNK):
-        chunk = positions[lo: lo + DECORD_CHUNK]
+        chunk = positions[lo : lo + DECORD_CHUNK]
         try:
-            frames[len(kept): len(kept) + len(chunk)] = reader.get_batch(chunk.tolist()).asnumpy()
+            frames[len(kept) : len(kept) + len(chunk)] = reader.get_batch(chunk.tolist()).asnumpy()
             kept.extend(chunk.tolist())
             continue
         except Exception:
@@ -284,8 +291,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int,
-                max_in_flight: int | None = None) -> Iterator[R]:
+def ordered_map(
+    fn: Callable[[T], R], items: Iterable[T], workers: int, max_in_flight: int | None = None
+) -> Iterator[R]:
     """`map(fn, items)` computed in `workers` background threads, results in input order.
 
     At most `max_in_flight` items (default 2 x workers) are being worked on or waiting to be

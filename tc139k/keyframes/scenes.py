@@ -58,8 +58,9 @@ def make_detector(params: SceneParams):
     if p.detector == "content":
         return ContentDetector(threshold=p.threshold, min_scene_len=p.min_scene_frames)
     if p.detector == "adaptive":
-        return AdaptiveDetector(adaptive_threshold=p.threshold, min_scene_len=p.min_scene_frames,
-                                window_width=2, min_content_val=15.0)
+        return AdaptiveDetector(
+            adaptive_threshold=p.threshold, min_scene_len=p.min_scene_frames, window_width=2, min_content_val=15.0
+        )
     return HistogramDetector(threshold=p.threshold, bins=128, min_scene_len=p.min_scene_frames)
 
 

@@ -38,8 +38,7 @@ def write_keyframes_file(rows: list[dict], path: str | Path, provenance: dict) -
     meta[PROVENANCE_KEY] = json.dumps(provenance, sort_keys=True).encode()
     table = table.replace_schema_metadata(meta)
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd", write_statistics=False,
-                       store_schema=True)
+        pq.write_table(table, tmp, compression="zstd", write_statistics=False, store_schema=True)
     return Path(path)
 
 

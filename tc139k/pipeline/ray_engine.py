@@ -34,8 +34,9 @@ def _import_ray():
         import ray
         import ray.data  # noqa: F401
     except ImportError:
-        raise UsageError("--engine ray needs Ray Data: pip install 'tc139k[ray]' "
-                         "(or pip install 'ray[data]')") from None
+        raise UsageError(
+            "--engine ray needs Ray Data: pip install 'tc139k[ray]' (or pip install 'ray[data]')"
+        ) from None
     return ray
 
 
@@ -60,8 +61,7 @@ class _EncodeActor:
 
     def __call__(self, row: dict) -> dict:
         item = pickle.loads(row["prepared"])
-        return {"batch": row["batch"], "pos": row["pos"],
-                "row": pickle.dumps(self.setup.row(item, self.encoder))}
+        return {"batch": row["batch"], "pos": row["pos"], "row": pickle.dumps(self.setup.row(item, self.encoder))}
 
 
 def score_batches_ray(todo, setup: ScoringSetup, bar) -> Iterator[tuple[int, list[dict]]]:
@@ -72,21 +72,31 @@ def score_batches_ray(todo, setup: ScoringSetup, bar) -> Iterator[tuple[int, lis
     started_here = not ray.is_initialized()
     if started_here:
         address = os.environ.get("RAY_ADDRESS")
-        ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False, **({} if address else {"num_cpus": os.cpu_count()}))
+        ray.init(
+            address=address or None,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+            **({} if address else {"num_cpus": os.cpu_count()}),
+        )
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False
-        items = [{"batch": b, "pos": i, "spec": pickle.dumps(spec)}
-                 for b, specs in todo for i, spec in enumerate(specs)]
+        items = [
+            {"batch": b, "pos": i, "spec": pickle.dumps(spec)} for b, specs in todo for i, spec in enumerate(specs)
+        ]
         sizes = {b: len(specs) for b, specs in todo}
         ds = ray.data.from_items(items, override_num_blocks=len(items))
         ds = ds.map(_prepare, fn_kwargs={"setup": setup}, num_cpus=1)
         if setup.method == "feature":
             gpus = int(ray.cluster_resources().get("GPU", 0))
-            ds = ds.map(_EncodeActor, fn_constructor_kwargs={"setup": setup},
-                        concurrency=max(1, gpus), num_gpus=1 if gpus else 0,
-                        num_cpus=0 if gpus else 1)
+            ds = ds.map(
+                _EncodeActor,
+                fn_constructor_kwargs={"setup": setup},
+                concurrency=max(1, gpus),
+                num_gpus=1 if gpus else 0,
+                num_cpus=0 if gpus else 1,
+            )
         pending: dict[int, list] = defaultdict(list)
         for row in ds.iter_rows():
             b = row["batch"]

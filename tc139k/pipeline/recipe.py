@@ -57,8 +57,9 @@ def resolve_recipe_path(name_or_path: str | Path) -> Path:
     shipped = pipelines_dir() / f"{Path(str(name_or_path)).stem}.yaml"
     if shipped.is_file():
         return Path(str(shipped))
-    raise RecipeError(f"no recipe {str(name_or_path)!r}: not a file, and the shipped recipes are "
-                      f"{', '.join(available_recipes())}")
+    raise RecipeError(
+        f"no recipe {str(name_or_path)!r}: not a file, and the shipped recipes are {', '.join(available_recipes())}"
+    )
 
 
 def _type_ok(value, kind) -> bool:
@@ -80,8 +81,7 @@ def _type_ok(value, kind) -> bool:
 def _kind_name(kind) -> str:
     if isinstance(kind, tuple):
         return "one of " + ", ".join(map(str, kind))
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-            list: "a list"}[kind]
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string", list: "a list"}[kind]
 
 
 def parse_recipe(raw, where: str, stage_params: dict[str, dict]) -> Recipe:
@@ -90,14 +90,17 @@ def parse_recipe(raw, where: str, stage_params: dict[str, dict]) -> Recipe:
         raise RecipeError(f"{where}: a recipe is a mapping with keys {', '.join(sorted(TOP_LEVEL_KEYS))}")
     unknown = set(raw) - TOP_LEVEL_KEYS
     if unknown:
-        raise RecipeError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
-                          f"allowed: {', '.join(sorted(TOP_LEVEL_KEYS))}")
+        raise RecipeError(
+            f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+            f"allowed: {', '.join(sorted(TOP_LEVEL_KEYS))}"
+        )
     if raw.get("version", SUPPORTED_VERSION) != SUPPORTED_VERSION:
         raise RecipeError(f"{where}: version: {raw.get('version')!r} is not supported (use {SUPPORTED_VERSION})")
     stages_raw = raw.get("stages")
     if not isinstance(stages_raw, dict) or not stages_raw:
-        raise RecipeError(f"{where}: stages: expected a mapping of stage name to parameters, "
-                          f"stages are {', '.join(stage_params)}")
+        raise RecipeError(
+            f"{where}: stages: expected a mapping of stage name to parameters, stages are {', '.join(stage_params)}"
+        )
     order = list(stage_params)
     stages = []
     for name, params in stages_raw.items():
@@ -109,18 +112,23 @@ def parse_recipe(raw, where: str, stage_params: dict[str, dict]) -> Recipe:
         table = stage_params[name]
         for key, value in params.items():
             if key not in table:
-                raise RecipeError(f"{where}: stages.{name}.{key}: unknown parameter; "
-                                  f"{name} takes {', '.join(sorted(table)) or 'no parameters'}")
+                raise RecipeError(
+                    f"{where}: stages.{name}.{key}: unknown parameter; "
+                    f"{name} takes {', '.join(sorted(table)) or 'no parameters'}"
+                )
             if value is not None and not _type_ok(value, table[key]):
-                raise RecipeError(f"{where}: stages.{name}.{key}: expected {_kind_name(table[key])}, "
-                                  f"got {value!r}")
+                raise RecipeError(f"{where}: stages.{name}.{key}: expected {_kind_name(table[key])}, got {value!r}")
         stages.append(Stage(name, dict(params)))
     positions = [order.index(s.name) for s in stages]
     if positions != sorted(positions):
         raise RecipeError(f"{where}: stages must appear in pipeline order: {', '.join(order)}")
     canonical = json.dumps(raw, sort_keys=True, default=str).encode()
-    return Recipe(path=where, description=str(raw.get("description", "")), stages=tuple(stages),
-                  hash=hashlib.sha256(canonical).hexdigest()[:16])
+    return Recipe(
+        path=where,
+        description=str(raw.get("description", "")),
+        stages=tuple(stages),
+        hash=hashlib.sha256(canonical).hexdigest()[:16],
+    )
 
 
 def load_recipe(name_or_path: str | Path, stage_params: dict[str, dict]) -> Recipe:

@@ -32,24 +32,44 @@ DETECTORS = ("content", "adaptive", "histogram")
 STAGE_PARAMS: dict[str, dict] = {
     "sample": {"seed": int},
     "download": {
-        "repo": str, "revision": str, "local_dir": str, "mirror": str, "annotations_only": bool,
-        "sources": list, "video_ids": str, "no_extract": bool, "keep_archives": bool,
+        "repo": str,
+        "revision": str,
+        "local_dir": str,
+        "mirror": str,
+        "annotations_only": bool,
+        "sources": list,
+        "video_ids": str,
+        "no_extract": bool,
+        "keep_archives": bool,
         "max_workers": int,
     },
     "validate": {"files": list, "check_frames": bool, "max_invalid": int},
     "keyframes": {
-        "method": ("auto", "feature", "pixel"), "model": str, "pretrained": str,
-        "device": ("auto", "cpu", "cuda"), "threshold": float, "batch_size": int,
-        "scene_detector": DETECTORS, "scene_threshold": float, "min_scene_seconds": float,
-        "target_interval": float, "level": float, "min_gap": float, "cell": int,
-        "num_workers": int, "videos_per_file": int, "video_ids": str,
+        "method": ("auto", "feature", "pixel"),
+        "model": str,
+        "pretrained": str,
+        "device": ("auto", "cpu", "cuda"),
+        "threshold": float,
+        "batch_size": int,
+        "scene_detector": DETECTORS,
+        "scene_threshold": float,
+        "min_scene_seconds": float,
+        "target_interval": float,
+        "level": float,
+        "min_gap": float,
+        "cell": int,
+        "num_workers": int,
+        "videos_per_file": int,
+        "video_ids": str,
     },
     "shards": {
-        "embed_frames": bool, "keyframes_only": bool, "max_shard_size": int,
-        "val_fraction": float, "format": ("messages", "flat"),
+        "embed_frames": bool,
+        "keyframes_only": bool,
+        "max_shard_size": int,
+        "val_fraction": float,
+        "format": ("messages", "flat"),
     },
-    "stats": {"thresholds": list, "by": ("source", "length"), "threshold": float,
-              "plots": bool, "dataset": bool},
+    "stats": {"thresholds": list, "by": ("source", "length"), "threshold": float, "plots": bool, "dataset": bool},
 }
 
 
@@ -110,18 +130,21 @@ class Layout:
 def _weights_available(pretrained: str | None) -> bool:
     if not pretrained:
         return False
-    local = pretrained[len("local-dir:"):] if pretrained.startswith("local-dir:") else pretrained
+    local = pretrained[len("local-dir:") :] if pretrained.startswith("local-dir:") else pretrained
     return Path(local).exists()
 
 
 # ---- stages --------------------------------------------------------------------------------
 
+
 def _stage_sample(p: dict, lay: Layout, run: RunResult, show_progress: bool):
     from ..sample import build_sample
 
     info = build_sample(lay.sample, seed=p.get("seed", 0))
-    line = (f"{info.n_videos} videos from {len(info.sources)} sources, {info.n_frames} frames, "
-            f"{info.n_qa} QA records, {info.repo_bytes / 1e6:.1f} MB")
+    line = (
+        f"{info.n_videos} videos from {len(info.sources)} sources, {info.n_frames} frames, "
+        f"{info.n_qa} QA records, {info.repo_bytes / 1e6:.1f} MB"
+    )
     return line, info.to_dict(), {"repo": info.repo_dir, "ground_truth": info.ground_truth_path}
 
 
@@ -129,12 +152,27 @@ def _stage_download(p: dict, lay: Layout, run: RunResult, show_progress: bool):
     from ..download.run import run_download
 
     res = run_download(**p, local_dir=lay.local_dir, show_progress=show_progress)
-    summary = {k: v for k, v in res.to_dict().items()
-               if k in {"repo", "origin", "resolved_commit", "up_to_date", "bytes_fetched",
-                        "selected_sources", "videos_total", "frames_total"}}
-    line = ("already up to date, nothing transferred" if res.up_to_date else
-            f"{res.bytes_fetched / 1e6:.1f} MB fetched from the {res.origin}, {res.videos_total} videos, "
-            f"{res.frames_total} frames extracted")
+    summary = {
+        k: v
+        for k, v in res.to_dict().items()
+        if k
+        in {
+            "repo",
+            "origin",
+            "resolved_commit",
+            "up_to_date",
+            "bytes_fetched",
+            "selected_sources",
+            "videos_total",
+            "frames_total",
+        }
+    }
+    line = (
+        "already up to date, nothing transferred"
+        if res.up_to_date
+        else f"{res.bytes_fetched / 1e6:.1f} MB fetched from the {res.origin}, {res.videos_total} videos, "
+        f"{res.frames_total} frames extracted"
+    )
     return line, summary, {"local_dir": str(lay.local_dir), "manifest": res.manifest}
 
 
@@ -143,12 +181,18 @@ def _stage_validate(p: dict, lay: Layout, run: RunResult, show_progress: bool):
 
     files = [lay.local_dir / f for f in p.get("files", [QA_FILE])]
     check_frames = p.get("check_frames", True) and lay.frames.is_dir()
-    res = run_validate(files, frames_root=lay.frames if check_frames else None,
-                       out_dir=lay.validated, max_invalid=p.get("max_invalid", 0),
-                       show_progress=show_progress)
+    res = run_validate(
+        files,
+        frames_root=lay.frames if check_frames else None,
+        out_dir=lay.validated,
+        max_invalid=p.get("max_invalid", 0),
+        show_progress=show_progress,
+    )
     if not res.passed:
-        raise UsageError(f"validate: {res.invalid} invalid record(s), more than max_invalid="
-                         f"{res.max_invalid}; see {lay.validated / 'quarantine.jsonl'}")
+        raise UsageError(
+            f"validate: {res.invalid} invalid record(s), more than max_invalid="
+            f"{res.max_invalid}; see {lay.validated / 'quarantine.jsonl'}"
+        )
     line = f"{res.records} records: {res.valid} valid, {res.invalid} quarantined"
     return line, res.summary(), dict(res.outputs)
 
@@ -162,14 +206,17 @@ def _stage_keyframes(p: dict, lay: Layout, run: RunResult, show_progress: bool):
         method = "feature" if _weights_available(p.get("pretrained")) else "pixel"
         run.notes.append(
             f"key frames: {method} method ("
-            + ("open_clip weights found locally" if method == "feature"
-               else "no local open_clip weights given; give pretrained: a checkpoint file or local-dir:FOLDER "
-                 "(tc139k demo --pretrained ...) to use the feature method")
-            + ")")
+            + (
+                "open_clip weights found locally"
+                if method == "feature"
+                else "no local open_clip weights given; give pretrained: a checkpoint file or local-dir:FOLDER "
+                "(tc139k demo --pretrained ...) to use the feature method"
+            )
+            + ")"
+        )
     if method == "pixel":
         p.pop("model", None), p.pop("pretrained", None)
-    kwargs = dict(out=lay.keyframes, frames_root=lay.frames, method=method,
-                  show_progress=show_progress, **p)
+    kwargs = dict(out=lay.keyframes, frames_root=lay.frames, method=method, show_progress=show_progress, **p)
     if run.num_shards > 1:
         kwargs.update(num_shards=run.num_shards, shard_index=run.shard_index)
     kwargs["recipe_hash"] = run.recipe_hash
@@ -179,15 +226,22 @@ def _stage_keyframes(p: dict, lay: Layout, run: RunResult, show_progress: bool):
         res = run_keyframes_ray(**kwargs)
     else:
         res = run_keyframes(**kwargs)
-    summary = {k: v for k, v in res.to_dict().items()
-               if k in {"method", "threshold", "level", "mean_interval", "n_videos", "n_ok",
-                        "n_failed", "n_frames", "n_keyframes"}}
+    summary = {
+        k: v
+        for k, v in res.to_dict().items()
+        if k
+        in {"method", "threshold", "level", "mean_interval", "n_videos", "n_ok", "n_failed", "n_frames", "n_keyframes"}
+    }
     if not res.complete:
-        line = (f"{method} method, shard {run.shard_index + 1}/{run.num_shards}: {res.batches_scored} "
-                "batch(es) scored; run once more without --num-shards to calibrate and write key frames")
+        line = (
+            f"{method} method, shard {run.shard_index + 1}/{run.num_shards}: {res.batches_scored} "
+            "batch(es) scored; run once more without --num-shards to calibrate and write key frames"
+        )
     else:
-        line = (f"{method} method, {res.n_ok}/{res.n_videos} videos, {res.n_frames} frames, "
-                f"{res.n_keyframes} key frames, mean interval {res.mean_interval:.2f} s")
+        line = (
+            f"{method} method, {res.n_ok}/{res.n_videos} videos, {res.n_frames} frames, "
+            f"{res.n_keyframes} key frames, mean interval {res.mean_interval:.2f} s"
+        )
     return line, summary, {"keyframes": str(lay.keyframes)}
 
 
@@ -196,12 +250,27 @@ def _stage_shards(p: dict, lay: Layout, run: RunResult, show_progress: bool):
 
     p = dict(p)
     fmt = p.pop("format", "messages")
-    res = run_shards_build(lay.validated / "valid.parquet", lay.keyframes, lay.frames, lay.shards,
-                           fmt=fmt, recipe_hash=run.recipe_hash, show_progress=show_progress, **p)
-    summary = {"rows": res.rows, "quarantined": res.quarantined, "shards": len(res.shards),
-               "written": res.written, "skipped": res.skipped}
-    line = (", ".join(f"{split} {n} rows" for split, n in res.rows.items())
-            + f" in {len(res.shards)} shard(s), {res.quarantined} quarantined")
+    res = run_shards_build(
+        lay.validated / "valid.parquet",
+        lay.keyframes,
+        lay.frames,
+        lay.shards,
+        fmt=fmt,
+        recipe_hash=run.recipe_hash,
+        show_progress=show_progress,
+        **p,
+    )
+    summary = {
+        "rows": res.rows,
+        "quarantined": res.quarantined,
+        "shards": len(res.shards),
+        "written": res.written,
+        "skipped": res.skipped,
+    }
+    line = (
+        ", ".join(f"{split} {n} rows" for split, n in res.rows.items())
+        + f" in {len(res.shards)} shard(s), {res.quarantined} quarantined"
+    )
     return line, summary, {"shards": str(lay.shards), "card": str(lay.shards / "README.md")}
 
 
@@ -218,9 +287,14 @@ def _stage_stats(p: dict, lay: Layout, run: RunResult, show_progress: bool):
         from ..stats.redundancy import DEFAULT_THRESHOLDS, redundancy_stats
 
         plots = lay.stats / "plots" if p.get("plots", True) else None
-        rs = redundancy_stats(lay.keyframes, thresholds=p.get("thresholds", DEFAULT_THRESHOLDS),
-                              by=p.get("by", "source"), threshold=p.get("threshold"),
-                              plot_dir=plots, show_progress=show_progress)
+        rs = redundancy_stats(
+            lay.keyframes,
+            thresholds=p.get("thresholds", DEFAULT_THRESHOLDS),
+            by=p.get("by", "source"),
+            threshold=p.get("threshold"),
+            plot_dir=plots,
+            show_progress=show_progress,
+        )
         write_json(lay.stats / "redundancy.json", rs.to_dict())
         outputs["redundancy"] = str(lay.stats / "redundancy.json")
         if plots:
@@ -269,17 +343,23 @@ def run_recipe(
     if only:
         unknown = set(only) - {s.name for s in stages}
         if unknown:
-            raise UsageError(f"--stages: {', '.join(sorted(unknown))} not in {rec.path} "
-                             f"(it has {', '.join(s.name for s in stages)})")
+            raise UsageError(
+                f"--stages: {', '.join(sorted(unknown))} not in {rec.path} (it has {', '.join(s.name for s in stages)})"
+            )
         stages = [s for s in stages if s.name in only]
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     dl = rec.stage("download")
-    local_dir = Path(substitute(dl.params["local_dir"], work)) if dl and dl.params.get("local_dir") \
-        else work / "data"
+    local_dir = Path(substitute(dl.params["local_dir"], work)) if dl and dl.params.get("local_dir") else work / "data"
     layout = Layout(work=work, local_dir=local_dir)
-    run = RunResult(recipe=rec.path, recipe_hash=rec.hash, work_dir=str(work), engine=engine,
-                    num_shards=num_shards, shard_index=shard_index)
+    run = RunResult(
+        recipe=rec.path,
+        recipe_hash=rec.hash,
+        work_dir=str(work),
+        engine=engine,
+        num_shards=num_shards,
+        shard_index=shard_index,
+    )
     for stage in stages:
         params = {k: substitute(v, work) for k, v in stage.params.items() if v is not None}
         extra = (overrides or {}).get(stage.name, {})
@@ -292,7 +372,10 @@ def run_recipe(
             on_stage(stage.name)
         t0 = time.perf_counter()
         line, summary, outputs = STAGES[stage.name](params, layout, run, show_progress)
-        run.stages.append(StageRun(stage.name, round(time.perf_counter() - t0, 3), line, summary,
-                                   {k: str(v) for k, v in outputs.items()}))
+        run.stages.append(
+            StageRun(
+                stage.name, round(time.perf_counter() - t0, 3), line, summary, {k: str(v) for k, v in outputs.items()}
+            )
+        )
     write_json(work / "run-summary.json", run.to_dict())
     return run

@@ -39,10 +39,31 @@ ROW_GROUP_BYTES = 200 * 2**20  # the Hub viewer wants row groups of 100-300 MB i
 MANIFEST = "shards-manifest.json"
 QUARANTINE = "quarantine.jsonl"
 SHARD_NAME_RE = re.compile(r"^(train|validation)-\d{5}-of-\d{5}\.parquet$")
-QA_COLUMNS = ["record_id", "video_id", "source", "question", "answer", "messages",
-              "frame_indices", "frame_paths", "start_time", "end_time"]
-KF_COLUMNS = ["video_id", "source", "status", "error", "frame_seconds", "drop_ratio",
-              "keyframe_seconds", "trigger_seconds", "threshold", "grid_h", "grid_w"]
+QA_COLUMNS = [
+    "record_id",
+    "video_id",
+    "source",
+    "question",
+    "answer",
+    "messages",
+    "frame_indices",
+    "frame_paths",
+    "start_time",
+    "end_time",
+]
+KF_COLUMNS = [
+    "video_id",
+    "source",
+    "status",
+    "error",
+    "frame_seconds",
+    "drop_ratio",
+    "keyframe_seconds",
+    "trigger_seconds",
+    "threshold",
+    "grid_h",
+    "grid_w",
+]
 
 
 @dataclass
@@ -90,6 +111,7 @@ class VerifyResult:
 
 # ---- schema --------------------------------------------------------------------------------
 
+
 def shard_schema(fmt: str, embed_frames: bool) -> pa.Schema:
     """The Arrow schema of a shard, with the `huggingface` metadata that tells `datasets`
     to decode `frames` as a sequence of images."""
@@ -106,6 +128,7 @@ def shard_schema(fmt: str, embed_frames: bool) -> pa.Schema:
 
 
 # ---- helpers -------------------------------------------------------------------------------
+
 
 def video_split(source: str, video_id: str, val_fraction: float) -> str:
     h = int.from_bytes(hashlib.sha256(f"{source}/{video_id}".encode()).digest()[:8], "big")
@@ -141,7 +164,8 @@ def _load_keyframes(keyframes_dir: Path) -> tuple[dict, dict]:
     videos = {}
     for row in table.to_pylist():
         videos[(row["source"], row["video_id"])] = _VideoKF(
-            status=row["status"], error=row["error"],
+            status=row["status"],
+            error=row["error"],
             pos={s: i for i, s in enumerate(row["frame_seconds"])},
             drop_ratio=np.asarray(row["drop_ratio"], dtype=np.float32),
             keyframes=np.asarray(row["keyframe_seconds"], dtype=np.float64),
@@ -182,11 +206,18 @@ def _record_row(rec: dict, kf: _VideoKF, fmt: str, keyframes_only: bool) -> tupl
     t0, t1 = seconds[0], seconds[-1]
     triggers = kf.triggers[(kf.triggers >= t0) & (kf.triggers <= t1)]
     row = {
-        "id": rec["record_id"], "video_id": rec["video_id"], "source": rec["source"],
-        "question": rec["question"], "answer": rec["answer"],
-        "start_time": rec["start_time"], "end_time": rec["end_time"],
-        "frame_paths": paths, "frame_seconds": seconds, "is_keyframe": flags,
-        "frame_drop_ratio": drop, "clip_drop_ratio": clip_drop,
+        "id": rec["record_id"],
+        "video_id": rec["video_id"],
+        "source": rec["source"],
+        "question": rec["question"],
+        "answer": rec["answer"],
+        "start_time": rec["start_time"],
+        "end_time": rec["end_time"],
+        "frame_paths": paths,
+        "frame_seconds": seconds,
+        "is_keyframe": flags,
+        "frame_drop_ratio": drop,
+        "clip_drop_ratio": clip_drop,
         "trigger_seconds": triggers.tolist(),
     }
     if fmt == "messages":
@@ -225,8 +256,9 @@ def _read_frames(frames_root: Path, paths: list[str]) -> list[dict]:
     return out
 
 
-def _write_shard(rows: list[dict], schema: pa.Schema, path: Path, provenance: dict,
-                 embed_frames: bool, frames_root: Path) -> None:
+def _write_shard(
+    rows: list[dict], schema: pa.Schema, path: Path, provenance: dict, embed_frames: bool, frames_root: Path
+) -> None:
     if embed_frames:
         rows = [{**r, "frames": _read_frames(frames_root, r["frame_paths"])} for r in rows]
     table = pa.Table.from_pylist(rows, schema=schema)
@@ -240,11 +272,11 @@ def _write_shard(rows: list[dict], schema: pa.Schema, path: Path, provenance: di
     if embed_frames:
         compression["frames"] = "none"
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression=compression, row_group_size=row_group,
-                       write_statistics=False)
+        pq.write_table(table, tmp, compression=compression, row_group_size=row_group, write_statistics=False)
 
 
 # ---- build ---------------------------------------------------------------------------------
+
 
 def run_shards_build(
     qa: str | Path,
@@ -274,12 +306,14 @@ def run_shards_build(
     try:
         qa_table = pq.read_table(qa)
     except (OSError, pa.ArrowInvalid) as e:
-        raise SchemaError(f"{qa} is not a readable Parquet file ({e}); "
-                          "expected the valid.parquet written by `tc139k validate`") from None
+        raise SchemaError(
+            f"{qa} is not a readable Parquet file ({e}); expected the valid.parquet written by `tc139k validate`"
+        ) from None
     missing_cols = [c for c in QA_COLUMNS if c not in qa_table.column_names]
     if missing_cols:
-        raise SchemaError(f"{qa} lacks column(s) {', '.join(missing_cols)}; "
-                          "expected the valid.parquet written by `tc139k validate`")
+        raise SchemaError(
+            f"{qa} lacks column(s) {', '.join(missing_cols)}; expected the valid.parquet written by `tc139k validate`"
+        )
     records = qa_table.select(QA_COLUMNS).to_pylist()
     kf_videos, kf_prov = _load_keyframes(keyframes_dir)
     existing = _existing_frames(frames_root, {(r["source"], r["video_id"]) for r in records})
@@ -295,15 +329,22 @@ def run_shards_build(
             reason = f"keyframes_failed: video {rec['source']}/{rec['video_id']}: {kf.error}"
         else:
             absent = [p for p in rec["frame_paths"] if p not in existing]
-            reason = (f"missing_frames: {len(absent)} of {len(rec['frame_paths'])} frame(s) missing "
-                      f"under {frames_root} (first: {absent[0]})") if absent else None
+            reason = (
+                (
+                    f"missing_frames: {len(absent)} of {len(rec['frame_paths'])} frame(s) missing "
+                    f"under {frames_root} (first: {absent[0]})"
+                )
+                if absent
+                else None
+            )
         row = None
         if reason is None:
             row, reason = _record_row(rec, kf, fmt, keyframes_only)
         if reason is not None:
             reasons[reason.split(":", 1)[0]] += 1
-            quarantine.append({"id": rec["record_id"], "video_id": rec["video_id"],
-                               "source": rec["source"], "reason": reason})
+            quarantine.append(
+                {"id": rec["record_id"], "video_id": rec["video_id"], "source": rec["source"], "reason": reason}
+            )
             continue
         split = video_split(rec["source"], rec["video_id"], val_fraction)
         rows[split].append(row)
@@ -312,12 +353,19 @@ def run_shards_build(
             size += sum((frames_root / p).stat().st_size for p in row["frame_paths"])
         row_bytes[split].append(size)
 
-    input_hashes = {"qa": sha256_file(qa),
-                    "keyframes": {f.name: sha256_file(f) for f in kfio.keyframe_files(keyframes_dir)}}
+    input_hashes = {
+        "qa": sha256_file(qa),
+        "keyframes": {f.name: sha256_file(f) for f in kfio.keyframe_files(keyframes_dir)},
+    }
     provenance = {
-        "tool": "tc139k", "tool_version": __version__, "recipe_hash": recipe_hash,
-        "format": fmt, "embed_frames": embed_frames, "keyframes_only": keyframes_only,
-        "val_fraction": val_fraction, "inputs": input_hashes,
+        "tool": "tc139k",
+        "tool_version": __version__,
+        "recipe_hash": recipe_hash,
+        "format": fmt,
+        "embed_frames": embed_frames,
+        "keyframes_only": keyframes_only,
+        "val_fraction": val_fraction,
+        "inputs": input_hashes,
         "keyframes_provenance": kf_prov,
     }
     schema = shard_schema(fmt, embed_frames)
@@ -336,20 +384,32 @@ def run_shards_build(
         if SHARD_NAME_RE.match(old.name) and f"data/{old.name}" not in planned:
             old.unlink()
 
-    result = ShardsResult(out_dir=str(out_dir), format=fmt, embed_frames=embed_frames,
-                          keyframes_only=keyframes_only, records=len(records),
-                          rows={s: len(rows[s]) for s in SPLITS}, quarantined=len(quarantine),
-                          reasons=dict(sorted(reasons.items())))
+    result = ShardsResult(
+        out_dir=str(out_dir),
+        format=fmt,
+        embed_frames=embed_frames,
+        keyframes_only=keyframes_only,
+        records=len(records),
+        rows={s: len(rows[s]) for s in SPLITS},
+        quarantined=len(quarantine),
+        reasons=dict(sorted(reasons.items())),
+    )
     bar = progress(total=len(plan), desc="shards", unit="shard", enabled=show_progress)
     for rel, split, a, b in plan:
         part = rows[split][a:b]
-        params = {"provenance": provenance,
-                  "ids": hashlib.sha256("\n".join(r["id"] for r in part).encode()).hexdigest()}
+        params = {
+            "provenance": provenance,
+            "ids": hashlib.sha256("\n".join(r["id"] for r in part).encode()).hexdigest(),
+        }
         key = rel.replace("/", "_")
         target = out_dir / rel
         done = markers.get(key)
-        resumed = (done is not None and done.get("params") == params and target.exists()
-                   and sha256_file(target) == done.get("sha256"))
+        resumed = (
+            done is not None
+            and done.get("params") == params
+            and target.exists()
+            and sha256_file(target) == done.get("sha256")
+        )
         if resumed:
             digest = done["sha256"]
             result.skipped += 1
@@ -358,27 +418,47 @@ def run_shards_build(
             digest = sha256_file(target)
             markers.mark(key, params, sha256=digest)
             result.written += 1
-        result.shards.append(ShardInfo(path=rel, split=split, rows=len(part),
-                                       bytes=target.stat().st_size, sha256=digest, resumed=resumed))
+        result.shards.append(
+            ShardInfo(
+                path=rel, split=split, rows=len(part), bytes=target.stat().st_size, sha256=digest, resumed=resumed
+            )
+        )
         bar.update(1)
     bar.close()
 
     write_text(out_dir / QUARANTINE, "".join(json.dumps(q, sort_keys=True) + "\n" for q in quarantine))
-    write_json(out_dir / MANIFEST, {
-        "schema": SCHEMA_ID, "format": fmt, "embed_frames": embed_frames,
-        "provenance": provenance,
-        "shards": [{k: v for k, v in asdict(s).items() if k != "resumed"} for s in result.shards],
-        "rows": result.rows, "quarantined": result.quarantined, "reasons": result.reasons,
-    })
-    write_text(out_dir / "README.md", render_card(
-        rows=result.rows, shards=result.shards, schema=schema, fmt=fmt,
-        embed_frames=embed_frames, keyframes_only=keyframes_only, provenance=provenance,
-        n_videos={s: len({(r["source"], r["video_id"]) for r in rows[s]}) for s in SPLITS},
-        quarantined=result.quarantined))
+    write_json(
+        out_dir / MANIFEST,
+        {
+            "schema": SCHEMA_ID,
+            "format": fmt,
+            "embed_frames": embed_frames,
+            "provenance": provenance,
+            "shards": [{k: v for k, v in asdict(s).items() if k != "resumed"} for s in result.shards],
+            "rows": result.rows,
+            "quarantined": result.quarantined,
+            "reasons": result.reasons,
+        },
+    )
+    write_text(
+        out_dir / "README.md",
+        render_card(
+            rows=result.rows,
+            shards=result.shards,
+            schema=schema,
+            fmt=fmt,
+            embed_frames=embed_frames,
+            keyframes_only=keyframes_only,
+            provenance=provenance,
+            n_videos={s: len({(r["source"], r["video_id"]) for r in rows[s]}) for s in SPLITS},
+            quarantined=result.quarantined,
+        ),
+    )
     return result
 
 
 # ---- verify --------------------------------------------------------------------------------
+
 
 def verify_shards(out_dir: str | Path) -> VerifyResult:
     """Reopen every shard listed in the manifest; check hash, row count and schema, and that

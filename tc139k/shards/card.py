@@ -20,8 +20,16 @@ def card_template() -> str:
         return (Path(__file__).resolve().parents[2] / "DATASET_CARD.md").read_text(encoding="utf-8")
 
 
-def _counts_table(rows: dict, n_videos: dict, shards, quarantined: int, fmt: str,
-                  embed_frames: bool, keyframes_only: bool, provenance: dict) -> str:
+def _counts_table(
+    rows: dict,
+    n_videos: dict,
+    shards,
+    quarantined: int,
+    fmt: str,
+    embed_frames: bool,
+    keyframes_only: bool,
+    provenance: dict,
+) -> str:
     kf = provenance.get("keyframes_provenance") or {}
     lines = [
         "| split | records | videos | shards |",
@@ -37,14 +45,29 @@ def _counts_table(rows: dict, n_videos: dict, shards, quarantined: int, fmt: str
     ]
     if kf:
         lines.append("")
-        lines.append("Key-frame run: " + ", ".join(
-            f"{k} `{kf[k]}`" for k in ("method", "model", "pretrained", "threshold", "scene_detector")
-            if kf.get(k) is not None) + ".")
+        lines.append(
+            "Key-frame run: "
+            + ", ".join(
+                f"{k} `{kf[k]}`"
+                for k in ("method", "model", "pretrained", "threshold", "scene_detector")
+                if kf.get(k) is not None
+            )
+            + "."
+        )
     return "\n".join(lines)
 
 
-def render_card(rows: dict, shards, schema, fmt: str, embed_frames: bool, keyframes_only: bool,
-                provenance: dict, n_videos: dict, quarantined: int) -> str:
+def render_card(
+    rows: dict,
+    shards,
+    schema,
+    fmt: str,
+    embed_frames: bool,
+    keyframes_only: bool,
+    provenance: dict,
+    n_videos: dict,
+    quarantined: int,
+) -> str:
     from datasets import Features
 
     features = Features.from_arrow_schema(schema)
@@ -53,17 +76,22 @@ def render_card(rows: dict, shards, schema, fmt: str, embed_frames: bool, keyfra
         "license": "other",
         "task_categories": ["video-text-to-text"],
         "tags": ["streaming-video", "video-qa", "timechat-online", "tc139k"],
-        "configs": [{
-            "config_name": "default",
-            "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in splits],
-        }],
+        "configs": [
+            {
+                "config_name": "default",
+                "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in splits],
+            }
+        ],
         "dataset_info": {
             "features": features._to_yaml_list(),
-            "splits": [{"name": s, "num_examples": rows[s],
-                        "num_bytes": sum(x.bytes for x in shards if x.split == s)} for s in splits],
+            "splits": [
+                {"name": s, "num_examples": rows[s], "num_bytes": sum(x.bytes for x in shards if x.split == s)}
+                for s in splits
+            ],
         },
     }
-    body = COUNTS_BLOCK.sub(lambda _: _counts_table(rows, n_videos, shards, quarantined, fmt,
-                                                   embed_frames, keyframes_only, provenance),
-                            card_template())
+    body = COUNTS_BLOCK.sub(
+        lambda _: _counts_table(rows, n_videos, shards, quarantined, fmt, embed_frames, keyframes_only, provenance),
+        card_template(),
+    )
     return "---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n\n" + body

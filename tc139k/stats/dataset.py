@@ -104,37 +104,51 @@ class DatasetStats:
         }
 
     def text_report(self) -> str:
-        lines = [f"dataset folder: {self.root}",
-                 f"QA file: {self.qa_file or 'not found'}; frames: {self.frames_dir or 'not found'}", ""]
-        head = (f"{'source':<16} {'videos':>7} {'frames':>10} {'QA records':>11} "
-                f"{'videos in QA':>13} {'missing refs':>13}")
+        lines = [
+            f"dataset folder: {self.root}",
+            f"QA file: {self.qa_file or 'not found'}; frames: {self.frames_dir or 'not found'}",
+            "",
+        ]
+        head = (
+            f"{'source':<16} {'videos':>7} {'frames':>10} {'QA records':>11} {'videos in QA':>13} {'missing refs':>13}"
+        )
         lines += [head, "-" * len(head)]
         for key in sorted(self.by_source):
             s = self.by_source[key]
-            lines.append(f"{key:<16} {s.videos_on_disk:>7} {s.frames_on_disk:>10} {s.qa_records:>11} "
-                         f"{s.videos_referenced:>13} {s.missing_references:>13}")
-        lines.append(f"{'total':<16} {self.videos_on_disk:>7} {self.frames_on_disk:>10} "
-                     f"{self.qa_records:>11}")
-        lines += ["", f"{'distribution':<26} {'count':>8} {'mean':>9} {'p10':>9} {'median':>9} "
-                      f"{'p90':>9} {'max':>9}"]
-        for name, d in (("video duration (s)", self.video_duration_seconds),
-                        ("clip length (frames)", self.clip_frames),
-                        ("question length (words)", self.question_words),
-                        ("answer length (words)", self.answer_words),
-                        ("turns per record", self.turns_per_record),
-                        ("start time (s)", self.start_time), ("end time (s)", self.end_time),
-                        ("end - start (s)", self.span_seconds)):
-            lines.append(f"{name:<26} {d.count:>8} " + " ".join(
-                f"{'-' if v is None else f'{v:.1f}':>9}" for v in (d.mean, d.p10, d.median, d.p90, d.max)))
+            lines.append(
+                f"{key:<16} {s.videos_on_disk:>7} {s.frames_on_disk:>10} {s.qa_records:>11} "
+                f"{s.videos_referenced:>13} {s.missing_references:>13}"
+            )
+        lines.append(f"{'total':<16} {self.videos_on_disk:>7} {self.frames_on_disk:>10} {self.qa_records:>11}")
+        lines += ["", f"{'distribution':<26} {'count':>8} {'mean':>9} {'p10':>9} {'median':>9} {'p90':>9} {'max':>9}"]
+        for name, d in (
+            ("video duration (s)", self.video_duration_seconds),
+            ("clip length (frames)", self.clip_frames),
+            ("question length (words)", self.question_words),
+            ("answer length (words)", self.answer_words),
+            ("turns per record", self.turns_per_record),
+            ("start time (s)", self.start_time),
+            ("end time (s)", self.end_time),
+            ("end - start (s)", self.span_seconds),
+        ):
+            lines.append(
+                f"{name:<26} {d.count:>8} "
+                + " ".join(f"{'-' if v is None else f'{v:.1f}':>9}" for v in (d.mean, d.p10, d.median, d.p90, d.max))
+            )
         t = self.times
-        lines += ["", f"start/end times: {t['start_missing']} / {t['end_missing']} missing, "
-                      f"{t['start_unparseable']} / {t['end_unparseable']} not numbers, "
-                      f"{t['start_after_end']} with start after end"]
+        lines += [
+            "",
+            f"start/end times: {t['start_missing']} / {t['end_missing']} missing, "
+            f"{t['start_unparseable']} / {t['end_unparseable']} not numbers, "
+            f"{t['start_after_end']} with start after end",
+        ]
         m = self.missing
-        lines.append(f"frames referenced: {self.frame_references} "
-                     f"({self.bad_frame_paths} unparseable paths); "
-                     f"missing: {m['references']} references, {m['frames']} distinct frames in videos "
-                     f"on disk, {m['videos_absent']} videos absent, {m['records_affected']} records affected")
+        lines.append(
+            f"frames referenced: {self.frame_references} "
+            f"({self.bad_frame_paths} unparseable paths); "
+            f"missing: {m['references']} references, {m['frames']} distinct frames in videos "
+            f"on disk, {m['videos_absent']} videos absent, {m['records_affected']} records affected"
+        )
         for ex in self.missing_examples[:5]:
             lines.append(f"  missing: {ex}")
         if self.bad_lines:
@@ -145,6 +159,7 @@ class DatasetStats:
 
 
 # ---- frames on disk -----------------------------------------------------------------------
+
 
 @dataclass
 class _FrameIndex:
@@ -184,6 +199,7 @@ def _scan_frames(frames_root: Path, show_progress: bool) -> _FrameIndex:
 
 
 # ---- QA records ---------------------------------------------------------------------------
+
 
 class _BadRecord(ValueError):
     pass
@@ -225,7 +241,8 @@ def _parse_record(line: str) -> dict:
         raise _BadRecord("no 'messages' list")
     videos = rec.get("videos")
     if not isinstance(videos, list) or not all(
-            isinstance(clip, list) and all(isinstance(p, str) for p in clip) for clip in videos):
+        isinstance(clip, list) and all(isinstance(p, str) for p in clip) for clip in videos
+    ):
         raise _BadRecord("'videos' is not a list of lists of frame paths")
     question = _text_of(messages, "user")
     answer = _text_of(messages, "assistant")
@@ -249,8 +266,7 @@ def _iter_lines(path: Path):
                 yield no, len(raw), None
 
 
-def dataset_stats(root: str | Path, qa_file: str | Path | None = None,
-                  show_progress: bool = True) -> DatasetStats:
+def dataset_stats(root: str | Path, qa_file: str | Path | None = None, show_progress: bool = True) -> DatasetStats:
     """Count videos, frames and QA records per source, the distributions of durations, clip
     lengths, question/answer lengths and start/end times, and referenced frames missing on
     disk. `qa_file` defaults to ROOT/time_chat_online_139k_train_flt.jsonl."""
@@ -263,8 +279,9 @@ def dataset_stats(root: str | Path, qa_file: str | Path | None = None,
     frames_root = root / FRAMES_DIR
     has_qa, has_frames = qa_path.is_file(), frames_root.is_dir()
     if not has_qa and not has_frames:
-        raise UsageError(f"{root} holds neither {QA_FILE} nor a {FRAMES_DIR}/ folder; "
-                         "is it a downloaded dataset folder?")
+        raise UsageError(
+            f"{root} holds neither {QA_FILE} nor a {FRAMES_DIR}/ folder; is it a downloaded dataset folder?"
+        )
 
     index = _scan_frames(frames_root, show_progress) if has_frames else _FrameIndex({}, {}, 0)
     by_source: dict[str, SourceSummary] = defaultdict(SourceSummary)
@@ -276,8 +293,9 @@ def dataset_stats(root: str | Path, qa_file: str | Path | None = None,
     bad_examples: list[dict] = []
     bad_path_examples: list[str] = []
     turns, clip_len, q_words, a_words, starts, ends, spans = ([] for _ in range(7))
-    times = Counter({k: 0 for k in ("start_missing", "end_missing", "start_unparseable",
-                                    "end_unparseable", "start_after_end")})
+    times = Counter(
+        {k: 0 for k in ("start_missing", "end_missing", "start_unparseable", "end_unparseable", "start_after_end")}
+    )
     referenced: dict[str, set] = defaultdict(set)
     missing_frames: set = set()
     absent_videos: set = set()
@@ -295,8 +313,9 @@ def dataset_stats(root: str | Path, qa_file: str | Path | None = None,
         return ref.source, ref.video_id, ref.index
 
     if has_qa:
-        bar = progress(total=qa_path.stat().st_size, desc="QA records", unit="B", unit_scale=True,
-                       enabled=show_progress)
+        bar = progress(
+            total=qa_path.stat().st_size, desc="QA records", unit="B", unit_scale=True, enabled=show_progress
+        )
         try:
             for no, size, line in _iter_lines(qa_path):
                 bar.update(size)
@@ -389,8 +408,11 @@ def dataset_stats(root: str | Path, qa_file: str | Path | None = None,
         frame_references=refs_total,
         bad_frame_paths=bad_paths,
         bad_frame_path_examples=bad_path_examples,
-        missing={"references": missing_refs, "frames": len(missing_frames),
-                 "videos_absent": len(absent_videos), "records_affected": records_affected},
+        missing={
+            "references": missing_refs,
+            "frames": len(missing_frames),
+            "videos_absent": len(absent_videos),
+            "records_affected": records_affected,
+        },
         missing_examples=missing_examples,
     )
-

@@ -42,22 +42,35 @@ def plot_threshold_sweep(stats: RedundancyStats, path: Path) -> Path:
     fig = _figure(7)
     ax = fig.add_subplot()
     t = np.array(stats.thresholds)
-    for values, label, style in ((stats.drop_ratio, "tokens dropped (token-weighted)", "o-"),
-                                 (stats.drop_ratio_frame_mean, "mean over frames", "s--")):
+    for values, label, style in (
+        (stats.drop_ratio, "tokens dropped (token-weighted)", "o-"),
+        (stats.drop_ratio_frame_mean, "mean over frames", "s--"),
+    ):
         y = np.array([np.nan if v is None else v * 100 for v in values])
         ax.plot(t, y, style, label=f"this folder: {label}", markersize=4)
     if stats.score_kind == "cosine":
         at, ar = zip(*AUTHORS_DROP_CURVE)
-        ax.plot(at, np.array(ar) * 100, "x:", color="black", markersize=7,
-                label="authors (fine-tuned Qwen2.5-VL features, not CLIP)")
+        ax.plot(
+            at,
+            np.array(ar) * 100,
+            "x:",
+            color="black",
+            markersize=7,
+            label="authors (fine-tuned Qwen2.5-VL features, not CLIP)",
+        )
         for x, y in AUTHORS_DROP_CURVE:
-            ax.annotate(f"{y * 100:.0f}%", (x, y * 100), textcoords="offset points", xytext=(5, 4),
-                        fontsize=7, color="black")
+            ax.annotate(
+                f"{y * 100:.0f}%", (x, y * 100), textcoords="offset points", xytext=(5, 4), fontsize=7, color="black"
+            )
     if stats.headline_ratio is not None:
         ax.axvline(stats.threshold, color="grey", linewidth=0.8)
-        ax.annotate(f"{stats.headline_ratio * 100:.1f}% at {stats.threshold:g}",
-                    (stats.threshold, stats.headline_ratio * 100), textcoords="offset points",
-                    xytext=(6, -12), fontsize=8)
+        ax.annotate(
+            f"{stats.headline_ratio * 100:.1f}% at {stats.threshold:g}",
+            (stats.threshold, stats.headline_ratio * 100),
+            textcoords="offset points",
+            xytext=(6, -12),
+            fontsize=8,
+        )
     rule = "cosine > tau is dropped" if stats.score_kind == "cosine" else "pixel difference < tau is dropped"
     ax.set_xlabel(f"DTD threshold tau ({rule})")
     ax.set_ylabel("visual tokens dropped (%)")
@@ -72,11 +85,21 @@ def plot_frame_histogram(stats: RedundancyStats, path: Path) -> Path:
     fig = _figure(7)
     ax = fig.add_subplot()
     edges = np.linspace(0, 100, len(stats.frame_drop_ratio_histogram) + 1)
-    ax.bar(edges[:-1], stats.frame_drop_ratio_histogram, width=np.diff(edges), align="edge",
-           edgecolor="white", color="tab:blue")
+    ax.bar(
+        edges[:-1],
+        stats.frame_drop_ratio_histogram,
+        width=np.diff(edges),
+        align="edge",
+        edgecolor="white",
+        color="tab:blue",
+    )
     if stats.frame_drop_ratio.mean is not None:
-        ax.axvline(stats.frame_drop_ratio.mean * 100, color="tab:red", linestyle="--",
-                   label=f"mean {stats.frame_drop_ratio.mean * 100:.1f}%")
+        ax.axvline(
+            stats.frame_drop_ratio.mean * 100,
+            color="tab:red",
+            linestyle="--",
+            label=f"mean {stats.frame_drop_ratio.mean * 100:.1f}%",
+        )
         ax.legend(fontsize=8)
     ax.set_xlabel(f"per-frame drop ratio at threshold {stats.threshold:g} (%)")
     ax.set_ylabel("frames")
@@ -97,8 +120,15 @@ def plot_groups(stats: RedundancyStats, path: Path) -> Path:
     bars = ax.bar(x, heights, color="tab:green")
     for b, k, v in zip(bars, keys, values):
         text = "no videos" if v is None else f"{v * 100:.1f}%\n{groups[k].videos} videos"
-        ax.annotate(text, (b.get_x() + b.get_width() / 2, b.get_height()), ha="center",
-                    va="bottom", fontsize=7, textcoords="offset points", xytext=(0, 2))
+        ax.annotate(
+            text,
+            (b.get_x() + b.get_width() / 2, b.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            textcoords="offset points",
+            xytext=(0, 2),
+        )
     ax.set_xticks(x, keys, rotation=30 if len(keys) > 6 else 0, ha="right" if len(keys) > 6 else "center")
     ax.set_ylim(0, 110)
     ax.set_ylabel(f"tokens dropped at {stats.threshold:g} (%)")
@@ -112,17 +142,26 @@ def plot_timeline(stats: RedundancyStats, path: Path) -> Path:
     tl = stats.timeline
     fig = _figure(11)
     ax = fig.add_subplot()
-    ax.plot(tl.frame_seconds, tl.drop_ratio * 100, color="tab:blue", linewidth=1,
-            label=f"drop ratio at {tl.threshold:g}")
+    ax.plot(
+        tl.frame_seconds, tl.drop_ratio * 100, color="tab:blue", linewidth=1, label=f"drop ratio at {tl.threshold:g}"
+    )
     for i, s in enumerate(tl.scene_cut_seconds):
-        ax.axvline(s, color="tab:orange", linestyle="--", linewidth=0.9,
-                   label="scene cut" if i == 0 else None)
+        ax.axvline(s, color="tab:orange", linestyle="--", linewidth=0.9, label="scene cut" if i == 0 else None)
     if len(tl.keyframe_seconds):
-        ax.plot(tl.keyframe_seconds, np.full(len(tl.keyframe_seconds), 103), "v",
-                color="tab:green", markersize=5, label="key frame")
+        ax.plot(
+            tl.keyframe_seconds,
+            np.full(len(tl.keyframe_seconds), 103),
+            "v",
+            color="tab:green",
+            markersize=5,
+            label="key frame",
+        )
     if len(tl.trigger_seconds):
-        at = np.interp(tl.trigger_seconds, tl.frame_seconds, tl.drop_ratio * 100) \
-            if len(tl.frame_seconds) else np.zeros(len(tl.trigger_seconds))
+        at = (
+            np.interp(tl.trigger_seconds, tl.frame_seconds, tl.drop_ratio * 100)
+            if len(tl.frame_seconds)
+            else np.zeros(len(tl.trigger_seconds))
+        )
         ax.plot(tl.trigger_seconds, at, "o", color="tab:red", markersize=4, label="trigger time")
     ax.set_ylim(-2, 108)
     ax.set_xlabel("time (s)")
@@ -137,9 +176,11 @@ def write_redundancy_plots(stats: RedundancyStats, out_dir: str | Path) -> list[
     """Write the four plots into `out_dir`; returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [plot_threshold_sweep(stats, out / "drop_ratio_vs_threshold.png"),
-             plot_frame_histogram(stats, out / "frame_drop_ratio_histogram.png"),
-             plot_groups(stats, out / f"drop_ratio_by_{stats.by}.png")]
+    paths = [
+        plot_threshold_sweep(stats, out / "drop_ratio_vs_threshold.png"),
+        plot_frame_histogram(stats, out / "frame_drop_ratio_histogram.png"),
+        plot_groups(stats, out / f"drop_ratio_by_{stats.by}.png"),
+    ]
     if stats.timeline is not None:
         # video ids come from the key-frame files: only a safe name becomes part of a file name
         name = stats.timeline.video_id if is_safe_name(stats.timeline.video_id) else "video"

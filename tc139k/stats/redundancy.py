@@ -36,8 +36,7 @@ from ..progress import progress
 
 DEFAULT_THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(1, 10))
 # (label, lower bound in seconds inclusive, upper bound exclusive or None)
-LENGTH_BUCKETS = (("<5 min", 0, 300), ("5-10 min", 300, 600), ("10-20 min", 600, 1200),
-                  (">=20 min", 1200, None))
+LENGTH_BUCKETS = (("<5 min", 0, 300), ("5-10 min", 300, 600), ("10-20 min", 600, 1200), (">=20 min", 1200, None))
 BY_CHOICES = ("source", "length")
 DEFAULT_HEADLINE_THRESHOLD = 0.5  # the authors' default tau, used when no video is ok
 # Published figures of TimeChat-Online-139K (see the reference notes on the dataset).
@@ -47,9 +46,22 @@ STORED_TOLERANCE = 1e-5  # stored per-frame ratios are float32
 FLOAT_DIGITS = 6
 BATCH_ROWS = 256
 
-_COLUMNS = ["video_id", "source", "status", "n_frames", "frame_seconds", "scene_cut_seconds",
-            "score_kind", "grid_h", "grid_w", "patch_scores", "threshold", "drop_ratio",
-            "keyframe_seconds", "trigger_seconds"]
+_COLUMNS = [
+    "video_id",
+    "source",
+    "status",
+    "n_frames",
+    "frame_seconds",
+    "scene_cut_seconds",
+    "score_kind",
+    "grid_h",
+    "grid_w",
+    "patch_scores",
+    "threshold",
+    "drop_ratio",
+    "keyframe_seconds",
+    "trigger_seconds",
+]
 
 
 def _round(x, digits: int = FLOAT_DIGITS):
@@ -74,8 +86,9 @@ def parse_thresholds(text: str) -> tuple[float, ...]:
         else:
             values = [float(p) for p in text.split(",") if p.strip()]
     except ValueError:
-        raise UsageError(f"thresholds {text!r}: expected a list like 0.1,0.5,0.9 or a range "
-                         "START:STOP:STEP like 0.1:0.9:0.1") from None
+        raise UsageError(
+            f"thresholds {text!r}: expected a list like 0.1,0.5,0.9 or a range START:STOP:STEP like 0.1:0.9:0.1"
+        ) from None
     return check_thresholds(values)
 
 
@@ -105,8 +118,15 @@ class Distribution:
         if v.size == 0:
             return cls(count=0)
         p10, med, p90 = np.percentile(v, [10, 50, 90])
-        return cls(count=int(v.size), mean=float(v.mean()), median=float(med), p10=float(p10),
-                   p90=float(p90), min=float(v.min()), max=float(v.max()))
+        return cls(
+            count=int(v.size),
+            mean=float(v.mean()),
+            median=float(med),
+            p10=float(p10),
+            p90=float(p90),
+            min=float(v.min()),
+            max=float(v.max()),
+        )
 
     @classmethod
     def of_counts(cls, values, counts) -> "Distribution":
@@ -130,13 +150,26 @@ class Distribution:
             lo = math.floor(h)
             return float(at(lo) + (h - lo) * (at(min(lo + 1, n - 1)) - at(lo)))
 
-        return cls(count=n, mean=float((v * w).sum() / n), median=pct(50), p10=pct(10),
-                   p90=pct(90), min=float(v[0]), max=float(v[-1]))
+        return cls(
+            count=n,
+            mean=float((v * w).sum() / n),
+            median=pct(50),
+            p10=pct(10),
+            p90=pct(90),
+            min=float(v[0]),
+            max=float(v[-1]),
+        )
 
     def to_dict(self) -> dict:
-        return {"count": self.count, "mean": _round(self.mean), "median": _round(self.median),
-                "p10": _round(self.p10), "p90": _round(self.p90), "min": _round(self.min),
-                "max": _round(self.max)}
+        return {
+            "count": self.count,
+            "mean": _round(self.mean),
+            "median": _round(self.median),
+            "p10": _round(self.p10),
+            "p90": _round(self.p90),
+            "min": _round(self.min),
+            "max": _round(self.max),
+        }
 
 
 @dataclass
@@ -152,11 +185,15 @@ class GroupStats:
     keyframes_per_video: float | None
 
     def to_dict(self) -> dict:
-        return {"videos": self.videos, "frames": self.frames, "tokens": self.tokens,
-                "drop_ratio": _round(self.drop_ratio),
-                "drop_ratio_frame_mean": _round(self.drop_ratio_frame_mean),
-                "drop_ratio_at_threshold": _round(self.drop_ratio_at_threshold),
-                "keyframes_per_video": _round(self.keyframes_per_video)}
+        return {
+            "videos": self.videos,
+            "frames": self.frames,
+            "tokens": self.tokens,
+            "drop_ratio": _round(self.drop_ratio),
+            "drop_ratio_frame_mean": _round(self.drop_ratio_frame_mean),
+            "drop_ratio_at_threshold": _round(self.drop_ratio_at_threshold),
+            "keyframes_per_video": _round(self.keyframes_per_video),
+        }
 
 
 @dataclass
@@ -209,10 +246,15 @@ class RedundancyStats:
     def headline_text(self) -> str:
         if self.headline_ratio is None:
             return "No video with status ok and patch scores: nothing to measure."
-        rule = "cosine similarity to the previous frame >" if self.score_kind == "cosine" \
+        rule = (
+            "cosine similarity to the previous frame >"
+            if self.score_kind == "cosine"
             else "mean absolute pixel difference to the previous frame <"
-        return (f"{self.headline_ratio * 100:.1f} % of visual tokens are redundant at threshold "
-                f"{self.threshold:g} ({rule} {self.threshold:g}).")
+        )
+        return (
+            f"{self.headline_ratio * 100:.1f} % of visual tokens are redundant at threshold "
+            f"{self.threshold:g} ({rule} {self.threshold:g})."
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -221,9 +263,11 @@ class RedundancyStats:
             "thresholds": _round(self.thresholds),
             "drop_ratio": _round(self.overall.drop_ratio),
             "drop_ratio_frame_mean": _round(self.overall.drop_ratio_frame_mean),
-            "headline": {"threshold": _round(self.threshold),
-                         "drop_ratio": _round(self.overall.drop_ratio_at_threshold),
-                         "text": self.headline_text()},
+            "headline": {
+                "threshold": _round(self.threshold),
+                "drop_ratio": _round(self.overall.drop_ratio_at_threshold),
+                "text": self.headline_text(),
+            },
             "by": self.by,
             "by_source": {k: v.to_dict() for k, v in sorted(self.by_source.items())},
             "by_length": {k: v.to_dict() for k, v in self.by_length.items()},
@@ -235,9 +279,10 @@ class RedundancyStats:
             "tokens": self.overall.tokens,
             "stored_thresholds": dict(sorted(self.stored_thresholds.items())),
             "stored_check": self.stored_check,
-            "frame_drop_ratio": {**self.frame_drop_ratio.to_dict(),
-                                 "histogram": {"bins": FRAME_HIST_BINS,
-                                               "counts": list(self.frame_drop_ratio_histogram)}},
+            "frame_drop_ratio": {
+                **self.frame_drop_ratio.to_dict(),
+                "histogram": {"bins": FRAME_HIST_BINS, "counts": list(self.frame_drop_ratio_histogram)},
+            },
             "video_drop_ratio": self.video_drop_ratio.to_dict(),
             "keyframes": self.keyframes,
             "timeline_video": self.timeline.video_id if self.timeline else None,
@@ -247,9 +292,11 @@ class RedundancyStats:
     def text_report(self) -> str:
         """The terminal table."""
         lines = [self.headline_text(), ""]
-        lines.append(f"videos: {self.overall.videos} ok, {self.videos_failed} failed; "
-                     f"frames: {self.overall.frames}; patch tokens: {self.overall.tokens}; "
-                     f"score kind: {self.score_kind}")
+        lines.append(
+            f"videos: {self.overall.videos} ok, {self.videos_failed} failed; "
+            f"frames: {self.overall.frames}; patch tokens: {self.overall.tokens}; "
+            f"score kind: {self.score_kind}"
+        )
         header = f"{'threshold':>10} {'tokens dropped':>15} {'frame mean':>11}"
         lines += ["", header, "-" * len(header)]
         for t, a, b in zip(self.thresholds, self.overall.drop_ratio, self.overall.drop_ratio_frame_mean):
@@ -261,28 +308,36 @@ class RedundancyStats:
         lines += ["", f"drop ratio by {name} (tokens dropped per threshold)"]
         head = f"{name:<{width}} {'videos':>7} {'frames':>9} " + " ".join(f"{t:>6g}" for t in self.thresholds)
         lines += [head, "-" * len(head)]
-        for key in (sorted(groups) if self.by == "source" else groups):
+        for key in sorted(groups) if self.by == "source" else groups:
             g = groups[key]
-            lines.append(f"{key:<{width}} {g.videos:>7} {g.frames:>9} "
-                         + " ".join(f"{_pct(r, 1):>6}" for r in g.drop_ratio))
+            lines.append(
+                f"{key:<{width}} {g.videos:>7} {g.frames:>9} " + " ".join(f"{_pct(r, 1):>6}" for r in g.drop_ratio)
+            )
         kf = self.keyframes
-        lines += ["", "key frames                     this folder   published",
-                  f"  per video (mean)             {_num(kf['per_video']['mean']):>11}   "
-                  f"{published.KEYFRAMES_PER_VIDEO:>9}",
-                  f"  interval, s (mean)           {_num(kf['interval_seconds']['mean']):>11}   "
-                  f"{published.KEYFRAME_INTERVAL_SECONDS:>9}",
-                  f"  interval, s (median)         {_num(kf['interval_seconds']['median']):>11}",
-                  f"  interval, s (p10 / p90)      {_num(kf['interval_seconds']['p10'])} / "
-                  f"{_num(kf['interval_seconds']['p90'])}",
-                  f"  key frames per minute        {_num(kf['per_minute']):>11}",
-                  f"  trigger times per minute     {_num(kf['triggers_per_minute']):>11}",
-                  f"  scene cuts per minute        {_num(kf['scene_cuts_per_minute']):>11}"]
+        lines += [
+            "",
+            "key frames                     this folder   published",
+            f"  per video (mean)             {_num(kf['per_video']['mean']):>11}   {published.KEYFRAMES_PER_VIDEO:>9}",
+            f"  interval, s (mean)           {_num(kf['interval_seconds']['mean']):>11}   "
+            f"{published.KEYFRAME_INTERVAL_SECONDS:>9}",
+            f"  interval, s (median)         {_num(kf['interval_seconds']['median']):>11}",
+            f"  interval, s (p10 / p90)      {_num(kf['interval_seconds']['p10'])} / "
+            f"{_num(kf['interval_seconds']['p90'])}",
+            f"  key frames per minute        {_num(kf['per_minute']):>11}",
+            f"  trigger times per minute     {_num(kf['triggers_per_minute']):>11}",
+            f"  scene cuts per minute        {_num(kf['scene_cuts_per_minute']):>11}",
+        ]
         fd = self.frame_drop_ratio
-        lines += ["", f"per-frame drop ratio at {self.threshold:g}: mean {_pct(fd.mean)}, "
-                      f"p10 {_pct(fd.p10)}, median {_pct(fd.median)}, p90 {_pct(fd.p90)}"]
+        lines += [
+            "",
+            f"per-frame drop ratio at {self.threshold:g}: mean {_pct(fd.mean)}, "
+            f"p10 {_pct(fd.p10)}, median {_pct(fd.median)}, p90 {_pct(fd.p90)}",
+        ]
         check = self.stored_check
-        lines.append(f"stored drop ratios recomputed: {check['videos_checked']} videos checked, "
-                     f"{check['videos_mismatched']} differ")
+        lines.append(
+            f"stored drop ratios recomputed: {check['videos_checked']} videos checked, "
+            f"{check['videos_mismatched']} differ"
+        )
         for p in self.plots:
             lines.append(f"plot: {p}")
         return "\n".join(lines)
@@ -298,6 +353,7 @@ def _num(x) -> str:
 
 # ---- reading ------------------------------------------------------------------------------
 
+
 def _check_columns(path: Path, pf: pq.ParquetFile) -> None:
     expected = kfio.keyframes_schema()
     have = pf.schema_arrow
@@ -305,14 +361,15 @@ def _check_columns(path: Path, pf: pq.ParquetFile) -> None:
         if name not in have.names:
             raise SchemaError(f"{path}: missing column {name!r} of {kfio.SCHEMA_ID}")
         if have.field(name).type != expected.field(name).type:
-            raise SchemaError(f"{path}: column {name!r} is {have.field(name).type}, "
-                              f"expected {expected.field(name).type}")
+            raise SchemaError(
+                f"{path}: column {name!r} is {have.field(name).type}, expected {expected.field(name).type}"
+            )
 
 
 def _binary_parts(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Zero-copy offsets (len + 1) and data bytes of a binary array."""
     bufs = arr.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int32)[arr.offset: arr.offset + len(arr) + 1]
+    offsets = np.frombuffer(bufs[1], dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
     data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
     return offsets.astype(np.int64), data
 
@@ -363,8 +420,7 @@ class _Scan:
     def __init__(self, kind: str | None, sweep: list[float], headline: float, video: str | None):
         self.kind, self.headline, self.video = kind, headline, video
         # (256, K): which quantised levels each threshold drops; headline threshold last
-        self.masks = (np.stack([dtd.dropped_levels(kind, t) for t in sweep]).T.astype(np.int64)
-                      if kind else None)
+        self.masks = np.stack([dtd.dropped_levels(kind, t) for t in sweep]).T.astype(np.int64) if kind else None
         self.lut_headline = dtd.dropped_levels(kind, headline).astype(np.uint8) if kind else None
         self.stored_masks: dict[float, np.ndarray] = {}
         self.videos: list[_Video] = []
@@ -386,13 +442,15 @@ class _Scan:
         self._sources = cols["source"].to_pylist()
         status = cols["status"].to_pylist()
         self._n = cols["n_frames"].to_numpy(zero_copy_only=False)
-        self._cells = (cols["grid_h"].to_numpy(zero_copy_only=False).astype(np.int64)
-                       * cols["grid_w"].to_numpy(zero_copy_only=False))
+        self._cells = cols["grid_h"].to_numpy(zero_copy_only=False).astype(np.int64) * cols["grid_w"].to_numpy(
+            zero_copy_only=False
+        )
         self._taus = cols["threshold"].to_numpy(zero_copy_only=False)
         self._scores = _binary_parts(cols["patch_scores"])
-        self._lists = {name: _list_parts(cols[name]) for name in
-                       ("frame_seconds", "scene_cut_seconds", "drop_ratio", "keyframe_seconds",
-                        "trigger_seconds")}
+        self._lists = {
+            name: _list_parts(cols[name])
+            for name in ("frame_seconds", "scene_cut_seconds", "drop_ratio", "keyframe_seconds", "trigger_seconds")
+        }
         hists, rows = [], []
         for i in range(len(self._ids)):
             if status[i] != "ok":
@@ -408,27 +466,35 @@ class _Scan:
 
     def _part(self, name: str, i: int) -> np.ndarray:
         off, values = self._lists[name]
-        return values[off[i]:off[i + 1]]
+        return values[off[i] : off[i + 1]]
 
     def _add_video(self, i: int) -> tuple[np.ndarray, _Video]:
         vid, n, cells = self._ids[i], int(self._n[i]), int(self._cells[i])
         off, data = self._scores
-        q = data[off[i]:off[i + 1]]
+        q = data[off[i] : off[i + 1]]
         if q.size != n * cells:
-            raise SchemaError(f"{self._f}: video {vid}: patch_scores has {q.size} bytes, "
-                              f"expected {n} frames x {cells} patches")
+            raise SchemaError(
+                f"{self._f}: video {vid}: patch_scores has {q.size} bytes, expected {n} frames x {cells} patches"
+            )
         seconds, stored_ratio = self._part("frame_seconds", i), self._part("drop_ratio", i)
         if len(seconds) != n or len(stored_ratio) != n:
-            raise SchemaError(f"{self._f}: video {vid}: {len(seconds)} frame times and "
-                              f"{len(stored_ratio)} drop ratios for {n} frames")
+            raise SchemaError(
+                f"{self._f}: video {vid}: {len(seconds)} frame times and {len(stored_ratio)} drop ratios for {n} frames"
+            )
         kf = self._part("keyframe_seconds", i)
         if len(kf) > 1:
             self.kf_intervals.append(np.diff(np.sort(kf)))
         hist = np.bincount(q, minlength=dtd.N_LEVELS)
-        row = _Video(source=self._sources[i], frames=n if cells else 0, cells=cells,
-                     duration=_duration(seconds), dropped=None, keyframes=len(kf),
-                     triggers=len(self._part("trigger_seconds", i)),
-                     scene_cuts=len(self._part("scene_cut_seconds", i)))
+        row = _Video(
+            source=self._sources[i],
+            frames=n if cells else 0,
+            cells=cells,
+            duration=_duration(seconds),
+            dropped=None,
+            keyframes=len(kf),
+            triggers=len(self._part("trigger_seconds", i)),
+            scene_cuts=len(self._part("scene_cut_seconds", i)),
+        )
         per_frame = np.zeros(n)
         if row.frames:
             dropped_in_frame = np.take(self.lut_headline, q).reshape(n, cells).sum(axis=1)
@@ -440,20 +506,23 @@ class _Scan:
             per_frame = dropped_in_frame / cells
             self._check_stored(vid, hist, n * cells, float(self._taus[i]), stored_ratio)
         key = (-n, vid)
-        if (self.video is not None and vid == self.video) or \
-                (self.video is None and (self.best is None or key < self.best)):
+        if (self.video is not None and vid == self.video) or (
+            self.video is None and (self.best is None or key < self.best)
+        ):
             self.best = key
             self.timeline = VideoTimeline(
-                video_id=vid, source=self._sources[i], threshold=self.headline,
+                video_id=vid,
+                source=self._sources[i],
+                threshold=self.headline,
                 frame_seconds=np.array(seconds, dtype=np.float64),
                 drop_ratio=np.asarray(per_frame, dtype=np.float64),
                 scene_cut_seconds=np.array(self._part("scene_cut_seconds", i), dtype=np.float64),
                 keyframe_seconds=np.array(kf, dtype=np.float64),
-                trigger_seconds=np.array(self._part("trigger_seconds", i), dtype=np.float64))
+                trigger_seconds=np.array(self._part("trigger_seconds", i), dtype=np.float64),
+            )
         return hist, row
 
-    def _check_stored(self, vid: str, hist: np.ndarray, tokens: int, tau: float,
-                      stored_ratio: np.ndarray) -> None:
+    def _check_stored(self, vid: str, hist: np.ndarray, tokens: int, tau: float, stored_ratio: np.ndarray) -> None:
         """The stored drop ratios must follow from the stored scores at the stored threshold."""
         tau = round(tau, 6)
         if tau not in self.stored_masks:
@@ -480,15 +549,23 @@ def _survey(files: list[Path], folder: Path) -> tuple[str | None, Counter, int]:
         kinds.update(np.asarray(t.column("score_kind").to_pylist(), dtype=object)[ok].tolist())
         stored.update(np.asarray(t.column("threshold").to_numpy())[ok].round(6).tolist())
     if len(kinds) > 1:
-        raise SchemaError(f"{folder}: videos were scored with different score kinds "
-                          f"({dict(kinds)}); thresholds mean different things for each, "
-                          "so compute statistics on one kind at a time")
+        raise SchemaError(
+            f"{folder}: videos were scored with different score kinds "
+            f"({dict(kinds)}); thresholds mean different things for each, "
+            "so compute statistics on one kind at a time"
+        )
     return (next(iter(kinds)) if kinds else None), stored, total_rows
 
 
-def redundancy_stats(keyframes_dir: str | Path, thresholds=DEFAULT_THRESHOLDS, by: str = "source",
-                     threshold: float | None = None, video: str | None = None,
-                     plot_dir: str | Path | None = None, show_progress: bool = True) -> RedundancyStats:
+def redundancy_stats(
+    keyframes_dir: str | Path,
+    thresholds=DEFAULT_THRESHOLDS,
+    by: str = "source",
+    threshold: float | None = None,
+    video: str | None = None,
+    plot_dir: str | Path | None = None,
+    show_progress: bool = True,
+) -> RedundancyStats:
     """Sweep DTD thresholds over a key-frame output folder.
 
     `thresholds`: the sweep (values in [-1, 1], or text as `parse_thresholds` takes);
@@ -499,16 +576,16 @@ def redundancy_stats(keyframes_dir: str | Path, thresholds=DEFAULT_THRESHOLDS, b
     there."""
     if by not in BY_CHOICES:
         raise UsageError(f"--by must be one of {', '.join(BY_CHOICES)}; got {by!r}")
-    thresholds = (parse_thresholds(thresholds) if isinstance(thresholds, str)
-                  else check_thresholds(thresholds))
+    thresholds = parse_thresholds(thresholds) if isinstance(thresholds, str) else check_thresholds(thresholds)
     if threshold is not None:
         check_thresholds([threshold])
     folder = Path(keyframes_dir)
     files = kfio.keyframe_files(folder)
     kind, stored, total_rows = _survey(files, folder)
     if threshold is None:
-        threshold = (sorted(stored.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if stored
-                     else DEFAULT_HEADLINE_THRESHOLD)
+        threshold = (
+            sorted(stored.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if stored else DEFAULT_HEADLINE_THRESHOLD
+        )
     threshold = float(round(threshold, 6))
 
     scan = _Scan(kind, list(thresholds) + [threshold], threshold, video)
@@ -523,27 +600,36 @@ def redundancy_stats(keyframes_dir: str | Path, thresholds=DEFAULT_THRESHOLDS, b
         raise UsageError(f"video {video!r} is not among the videos with status ok in {folder}")
 
     k, videos = len(thresholds), scan.videos
-    by_source = {s: _group([v for v in videos if v.source == s], k)
-                 for s in sorted({v.source for v in videos})}
-    by_length = {label: _group([v for v in videos if _bucket(v.duration) == label], k)
-                 for label, _, _ in LENGTH_BUCKETS}
+    by_source = {s: _group([v for v in videos if v.source == s], k) for s in sorted({v.source for v in videos})}
+    by_length = {
+        label: _group([v for v in videos if _bucket(v.duration) == label], k) for label, _, _ in LENGTH_BUCKETS
+    }
     cells = sorted(scan.frame_counts)
     ratio_values = np.concatenate([np.arange(c + 1) / c for c in cells] or [[]])
     ratio_counts = np.concatenate([scan.frame_counts[c] for c in cells] or [[]])
-    hist_counts = np.histogram(ratio_values, bins=FRAME_HIST_BINS, range=(0.0, 1.0),
-                               weights=ratio_counts)[0]
+    hist_counts = np.histogram(ratio_values, bins=FRAME_HIST_BINS, range=(0.0, 1.0), weights=ratio_counts)[0]
 
     result = RedundancyStats(
-        keyframes_dir=str(folder), score_kind=kind, thresholds=list(thresholds), threshold=threshold,
-        by=by, overall=_group(videos, k), by_source=by_source, by_length=by_length,
-        videos_failed=sum(scan.failed.values()), failed_by_source=dict(scan.failed),
+        keyframes_dir=str(folder),
+        score_kind=kind,
+        thresholds=list(thresholds),
+        threshold=threshold,
+        by=by,
+        overall=_group(videos, k),
+        by_source=by_source,
+        by_length=by_length,
+        videos_failed=sum(scan.failed.values()),
+        failed_by_source=dict(scan.failed),
         stored_thresholds={f"{t:g}": c for t, c in stored.items()},
-        stored_check={"videos_checked": scan.checked, "videos_mismatched": scan.mismatched,
-                      "mismatched_examples": scan.mismatch_examples, "tolerance": STORED_TOLERANCE},
+        stored_check={
+            "videos_checked": scan.checked,
+            "videos_mismatched": scan.mismatched,
+            "mismatched_examples": scan.mismatch_examples,
+            "tolerance": STORED_TOLERANCE,
+        },
         frame_drop_ratio=Distribution.of_counts(ratio_values, ratio_counts),
         frame_drop_ratio_histogram=[int(c) for c in hist_counts],
-        video_drop_ratio=Distribution.of([v.dropped[-1] / (v.frames * v.cells)
-                                          for v in videos if v.frames]),
+        video_drop_ratio=Distribution.of([v.dropped[-1] / (v.frames * v.cells) for v in videos if v.frames]),
         keyframes=_keyframe_summary(videos, scan.kf_intervals),
         timeline=scan.timeline,
     )
@@ -560,24 +646,34 @@ def _group(videos: list[_Video], k: int) -> GroupStats:
     tokens = sum(v.frames * v.cells for v in scored)
     kf = [v.keyframes for v in videos]
     if not scored:
-        return GroupStats(videos=len(videos), frames=0, tokens=0, drop_ratio=[None] * k,
-                          drop_ratio_frame_mean=[None] * k, drop_ratio_at_threshold=None,
-                          keyframes_per_video=float(np.mean(kf)) if kf else None)
+        return GroupStats(
+            videos=len(videos),
+            frames=0,
+            tokens=0,
+            drop_ratio=[None] * k,
+            drop_ratio_frame_mean=[None] * k,
+            drop_ratio_at_threshold=None,
+            keyframes_per_video=float(np.mean(kf)) if kf else None,
+        )
     dropped = np.stack([v.dropped for v in scored]).astype(np.float64)  # (videos, K + 1)
     cells = np.array([v.cells for v in scored], dtype=np.float64)
     token_weighted = dropped.sum(axis=0) / tokens
     # sum over frames of (dropped in frame / cells) = dropped in video / cells
     frame_mean = (dropped / cells[:, None]).sum(axis=0) / frames
-    return GroupStats(videos=len(videos), frames=frames, tokens=tokens,
-                      drop_ratio=[float(x) for x in token_weighted[:k]],
-                      drop_ratio_frame_mean=[float(x) for x in frame_mean[:k]],
-                      drop_ratio_at_threshold=float(token_weighted[k]),
-                      keyframes_per_video=float(np.mean(kf)))
+    return GroupStats(
+        videos=len(videos),
+        frames=frames,
+        tokens=tokens,
+        drop_ratio=[float(x) for x in token_weighted[:k]],
+        drop_ratio_frame_mean=[float(x) for x in frame_mean[:k]],
+        drop_ratio_at_threshold=float(token_weighted[k]),
+        keyframes_per_video=float(np.mean(kf)),
+    )
 
 
 def _keyframe_summary(videos: list[_Video], intervals: list[np.ndarray]) -> dict:
     minutes = sum(v.duration for v in videos) / 60.0
-    per_min = (lambda total: total / minutes if minutes > 0 else None)
+    per_min = lambda total: total / minutes if minutes > 0 else None
     video_minutes = np.array([v.duration / 60.0 for v in videos])
     has_time = video_minutes > 0
     triggers = np.array([v.triggers for v in videos], dtype=np.float64)
@@ -589,11 +685,11 @@ def _keyframe_summary(videos: list[_Video], intervals: list[np.ndarray]) -> dict
         "per_minute": _round(per_min(sum(v.keyframes for v in videos))),
         "triggers_per_video": Distribution.of(triggers).to_dict(),
         "triggers_per_minute": _round(per_min(float(triggers.sum()))),
-        "triggers_per_minute_by_video":
-            Distribution.of(triggers[has_time] / video_minutes[has_time]).to_dict(),
+        "triggers_per_minute_by_video": Distribution.of(triggers[has_time] / video_minutes[has_time]).to_dict(),
         "scene_cuts_per_video": Distribution.of([v.scene_cuts for v in videos]).to_dict(),
         "scene_cuts_per_minute": _round(per_min(sum(v.scene_cuts for v in videos))),
-        "published": {"per_video_mean": published.KEYFRAMES_PER_VIDEO,
-                      "interval_seconds_mean": published.KEYFRAME_INTERVAL_SECONDS},
+        "published": {
+            "per_video_mean": published.KEYFRAMES_PER_VIDEO,
+            "interval_seconds_mean": published.KEYFRAME_INTERVAL_SECONDS,
+        },
     }
-

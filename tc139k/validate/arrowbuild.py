@@ -47,8 +47,9 @@ def repeated_strings(values: tuple[str, ...], times: int) -> pa.StringArray:
     """A string array holding `values` `times` times over (ab, ab, ...)."""
     encoded = [v.encode("utf-8") for v in values]
     sizes = np.tile(np.array([len(e) for e in encoded], dtype=np.int64), times)
-    return pa.StringArray.from_buffers(len(values) * times, pa.py_buffer(offsets32(sizes)),
-                                       pa.py_buffer(b"".join(encoded) * times))
+    return pa.StringArray.from_buffers(
+        len(values) * times, pa.py_buffer(offsets32(sizes)), pa.py_buffer(b"".join(encoded) * times)
+    )
 
 
 def hex_strings(data: bytes, stride: int, size: int) -> pa.StringArray:
@@ -72,8 +73,9 @@ def floats_or_null(values) -> pa.Array:
         return pa.Array.from_buffers(pa.float64(), len(arr), [None, pa.py_buffer(arr)])
     valid = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
     arr = np.fromiter((0.0 if v is None else v for v in values), dtype=np.float64, count=len(values))
-    return pa.Array.from_buffers(pa.float64(), len(arr), [_validity(valid), pa.py_buffer(arr)],
-                                 null_count=int(len(valid) - valid.sum()))
+    return pa.Array.from_buffers(
+        pa.float64(), len(arr), [_validity(valid), pa.py_buffer(arr)], null_count=int(len(valid) - valid.sum())
+    )
 
 
 def mask(keep) -> pa.BooleanArray:
@@ -92,7 +94,7 @@ def bools(arr: pa.BooleanArray) -> np.ndarray:
     if arr.null_count:
         raise ValueError("array has nulls")
     bits = np.frombuffer(arr.buffers()[1], dtype=np.uint8)
-    return np.unpackbits(bits, bitorder="little", count=arr.offset + len(arr))[arr.offset:].astype(bool)
+    return np.unpackbits(bits, bitorder="little", count=arr.offset + len(arr))[arr.offset :].astype(bool)
 
 
 def values(arr) -> np.ndarray:
@@ -109,7 +111,15 @@ def values(arr) -> np.ndarray:
     return np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize)
 
 
-_NUMPY = {pa.int8().id: np.dtype(np.int8), pa.int16().id: np.dtype(np.int16), pa.int32().id: np.dtype(np.int32),
-          pa.int64().id: np.dtype(np.int64), pa.uint8().id: np.dtype(np.uint8), pa.uint16().id: np.dtype(np.uint16),
-          pa.uint32().id: np.dtype(np.uint32), pa.uint64().id: np.dtype(np.uint64),
-          pa.float32().id: np.dtype(np.float32), pa.float64().id: np.dtype(np.float64)}
+_NUMPY = {
+    pa.int8().id: np.dtype(np.int8),
+    pa.int16().id: np.dtype(np.int16),
+    pa.int32().id: np.dtype(np.int32),
+    pa.int64().id: np.dtype(np.int64),
+    pa.uint8().id: np.dtype(np.uint8),
+    pa.uint16().id: np.dtype(np.uint16),
+    pa.uint32().id: np.dtype(np.uint32),
+    pa.uint64().id: np.dtype(np.uint64),
+    pa.float32().id: np.dtype(np.float32),
+    pa.float64().id: np.dtype(np.float64),
+}

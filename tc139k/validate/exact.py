@@ -123,7 +123,7 @@ class _FastClips:
     indices: np.ndarray  # int32 frame index of each path
 
     def clip_indices(self, i: int) -> np.ndarray:
-        return self.indices[self.offsets[i]:self.offsets[i + 1]]
+        return self.indices[self.offsets[i] : self.offsets[i + 1]]
 
 
 @dataclass
@@ -164,8 +164,7 @@ class Checker:
     """Checks blocks of records; keeps caches (parsed folders, frames on disk) and the
     counts that do not depend on order (ignored fields, path prefixes)."""
 
-    def __init__(self, frames_root: str | Path | None = None, exact_only: bool = False,
-                 want_table: bool = True):
+    def __init__(self, frames_root: str | Path | None = None, exact_only: bool = False, want_table: bool = True):
         self.decoder = msgspec.json.Decoder(QARecord)
         self.generic = msgspec.json.Decoder()
         self.schema = table_schema()
@@ -229,17 +228,30 @@ class Checker:
             if rec.problems:
                 valid[k] = False
                 _count(reasons, examples, file_name, rec.line, rec.problems)
-                entry = {"offset": item.offset + rec.start,
-                         "reasons": [{"code": c, "message": m} for c, m in rec.problems]}
-                entry.update(_raw_field(data[rec.start:rec.end]))
+                entry = {
+                    "offset": item.offset + rec.start,
+                    "reasons": [{"code": c, "message": m} for c, m in rec.problems],
+                }
+                entry.update(_raw_field(data[rec.start : rec.end]))
                 quarantine.append(_entry_tail(entry))
                 quarantine_of.append(k)
         batch = None
         if self.want_table:
             batch = self._table(file_name, lines, digests, fast, exact_k, recs)
-        return BlockOutcome(batch, quarantine, quarantine_of, lines,
-                            [item.offset + s for s in starts], [e - s for s, e in zip(starts, ends)],
-                            digests, valid, blank, reasons, examples, line - item.first_line)
+        return BlockOutcome(
+            batch,
+            quarantine,
+            quarantine_of,
+            lines,
+            [item.offset + s for s in starts],
+            [e - s for s, e in zip(starts, ends)],
+            digests,
+            valid,
+            blank,
+            reasons,
+            examples,
+            line - item.first_line,
+        )
 
     def _check_exact_records(self, data: bytes, exact_k: list[int], lines, starts, ends) -> list:
         view = memoryview(data)
@@ -257,8 +269,9 @@ class Checker:
             except (msgspec.DecodeError, UnicodeDecodeError) as ex:
                 rec.problems.append(decode_problem(raw, ex))
             else:
-                self._check_record(rec, len(recs) - 1, typed.messages, typed.videos,
-                                   typed.start_time, typed.end_time, clips)
+                self._check_record(
+                    rec, len(recs) - 1, typed.messages, typed.videos, typed.start_time, typed.end_time, clips
+                )
         fast = self._check_fast([c for c in clips if c.joined is not None])
         for c in clips:
             if c.fast < 0:
@@ -269,14 +282,25 @@ class Checker:
 
     def _long_line(self, item: LongLine, file_name: str) -> BlockOutcome:
         problem = ("line_too_long", f"{item.size} bytes; only the first {len(item.head)} are kept here")
-        entry = {"offset": item.offset, "reasons": [{"code": problem[0], "message": problem[1]}],
-                 "raw_truncated": True}
+        entry = {"offset": item.offset, "reasons": [{"code": problem[0], "message": problem[1]}], "raw_truncated": True}
         entry.update(_raw_field(item.head))
         reasons, examples = Counter(), {}
         _count(reasons, examples, file_name, item.line, [problem])
         # no digest: over-long lines are never compared as duplicates
-        return BlockOutcome(None, [_entry_tail(entry)], [0], [item.line],
-                            [item.offset], [item.size], [None], [False], 0, reasons, examples, 1)
+        return BlockOutcome(
+            None,
+            [_entry_tail(entry)],
+            [0],
+            [item.line],
+            [item.offset],
+            [item.size],
+            [None],
+            [False],
+            0,
+            reasons,
+            examples,
+            1,
+        )
 
     # ---- one record ----------------------------------------------------------------------
 
@@ -306,8 +330,9 @@ class Checker:
                 rec.answer = contents[1].strip()
         if videos is not None:
             if tags >= 0 and tags != len(videos):
-                problems.append(("video_tag_mismatch",
-                                 f"{tags} {VIDEO_TAG} tag(s) in messages but {len(videos)} frame list(s)"))
+                problems.append(
+                    ("video_tag_mismatch", f"{tags} {VIDEO_TAG} tag(s) in messages but {len(videos)} frame list(s)")
+                )
             if not videos:
                 problems.append(("no_video", "videos is empty"))
             for ci, paths in enumerate(videos):
@@ -435,20 +460,30 @@ class Checker:
                 problems.append(("bad_frame_path", f"videos[{c.ci}][{k}]: {ex}"))
                 continue
             if not p[-TAIL:-4].isascii():
-                problems.append(("bad_frame_path",
-                                 f"videos[{c.ci}][{k}]: frame number {p[-TAIL:-4]!r} is not ASCII digits"))
+                problems.append(
+                    ("bad_frame_path", f"videos[{c.ci}][{k}]: frame number {p[-TAIL:-4]!r} is not ASCII digits")
+                )
                 continue
             refs.append((k, ref, p))
         videos = {(ref.source, ref.video_id) for _, ref, _ in refs}
         if len(videos) > 1:
             names = sorted(f"{s}/{v}" for s, v in videos)
-            problems.append(("clip_spans_videos", f"videos[{c.ci}] mixes frames of {', '.join(names[:3])}"
-                             + (f" and {len(names) - 3} more" if len(names) > 3 else "")))
+            problems.append(
+                (
+                    "clip_spans_videos",
+                    f"videos[{c.ci}] mixes frames of {', '.join(names[:3])}"
+                    + (f" and {len(names) - 3} more" if len(names) > 3 else ""),
+                )
+            )
         prev = None
         for k, ref, _ in refs:
             if prev is not None and ref.index <= prev:
-                problems.append(("frames_not_increasing",
-                                 f"videos[{c.ci}][{k}]: frame {ref.index:06d} does not come after {prev:06d}"))
+                problems.append(
+                    (
+                        "frames_not_increasing",
+                        f"videos[{c.ci}][{k}]: frame {ref.index:06d} does not come after {prev:06d}",
+                    )
+                )
             prev = ref.index
         if not problems:
             c.source, c.video_id = refs[0][1].source, refs[0][1].video_id
@@ -467,8 +502,9 @@ class Checker:
                 if c.source is not None:
                     found.add((c.source, c.video_id))
             if len(found) > 1:
-                rec.problems.append(("record_spans_videos", "clips come from "
-                                     + ", ".join(f"{s}/{v}" for s, v in sorted(found))))
+                rec.problems.append(
+                    ("record_spans_videos", "clips come from " + ", ".join(f"{s}/{v}" for s, v in sorted(found)))
+                )
             if self.frames_root is not None and found:
                 self._check_frames_exist(rec, clips, fast)
 
@@ -487,8 +523,12 @@ class Checker:
                 if first_missing is None:
                     first_missing = frame_relpath(c.source, c.video_id, int(idx[absent.argmax()]))
         if missing:
-            rec.problems.append(("missing_frame", f"{missing} of {total} frame(s) missing under "
-                                 f"{self.frames_root} (first: {first_missing})"))
+            rec.problems.append(
+                (
+                    "missing_frame",
+                    f"{missing} of {total} frame(s) missing under {self.frames_root} (first: {first_missing})",
+                )
+            )
 
     def _existing(self, source: str, video_id: str) -> np.ndarray | None:
         """Frame indices present on disk for one video: one directory listing per video for
@@ -498,8 +538,9 @@ class Checker:
             found = None
             try:
                 with os.scandir(self.frames_root / source / video_id) as it:
-                    found = np.array(sorted(int(e.name[:6]) for e in it if _is_frame_name(e.name)
-                                            and e.is_file()), dtype=np.int32)
+                    found = np.array(
+                        sorted(int(e.name[:6]) for e in it if _is_frame_name(e.name) and e.is_file()), dtype=np.int32
+                    )
             except (FileNotFoundError, NotADirectoryError):
                 found = None
             self.frames[key] = found
@@ -514,17 +555,20 @@ class Checker:
             parts.append((fast.accepted_k(), fast.columns(self.schema)))
         valid = [(k, rec) for k, rec in zip(exact_k, recs) if not rec.problems]
         if valid:
-            parts.append(([k for k, _ in valid],
-                          self._exact_columns([rec for _, rec in valid], self._clips, self._fast_clips)))
+            parts.append(
+                ([k for k, _ in valid], self._exact_columns([rec for _, rec in valid], self._clips, self._fast_clips))
+            )
         self._clips = self._fast_clips = None
         if not parts:
             return None
         batches = []
         for ks, cols in parts:
-            cols = dict(cols,
-                        record_id=ab.hex_strings(b"".join([digests[k] for k in ks]), 16, 8),
-                        source_file=ab.strings([file_name] * len(ks)),
-                        source_line=ab.numbers([lines[k] for k in ks], np.int64))
+            cols = dict(
+                cols,
+                record_id=ab.hex_strings(b"".join([digests[k] for k in ks]), 16, 8),
+                source_file=ab.strings([file_name] * len(ks)),
+                source_line=ab.numbers([lines[k] for k in ks], np.int64),
+            )
             batches.append(pa.RecordBatch.from_arrays([cols[f.name] for f in self.schema], schema=self.schema))
         if len(batches) == 1:
             return batches[0]
@@ -538,7 +582,8 @@ class Checker:
         int_list = self.schema.field("frame_indices").type
         struct = pa.StructArray.from_arrays(
             [ab.strings([x for r in valid for x in r.roles]), ab.strings([x for r in valid for x in r.contents])],
-            fields=list(msg_type.value_type))
+            fields=list(msg_type.value_type),
+        )
         starts = frame_offsets[:-1]
         return {
             "video_id": ab.strings([c.video_id for c in first_clip]),
@@ -548,8 +593,9 @@ class Checker:
             "messages": ab.lists(ab.offsets32([len(r.roles) for r in valid]), struct, msg_type),
             "frame_indices": ab.lists(frame_offsets, ab.numbers(indices, np.int32), int_list),
             "frame_paths": ab.lists(frame_offsets, ab.strings(relpaths), self.schema.field("frame_paths").type),
-            "clip_lengths": ab.lists(ab.offsets32([len(r.clips) for r in valid]),
-                                     ab.numbers(clip_lengths, np.int32), int_list),
+            "clip_lengths": ab.lists(
+                ab.offsets32([len(r.clips) for r in valid]), ab.numbers(clip_lengths, np.int32), int_list
+            ),
             "clip_start": ab.numbers(np.minimum.reduceat(indices, starts), np.int32),
             "clip_end": ab.numbers(np.maximum.reduceat(indices, starts), np.int32),
             "start_time": ab.floats_or_null([r.start_time for r in valid]),
@@ -580,6 +626,7 @@ class Checker:
 
 # ---- helpers -------------------------------------------------------------------------------
 
+
 def _relpath_buffer(fast: _FastClips) -> tuple[np.ndarray, np.ndarray]:
     """UTF-8 bytes and int32 offsets of `<source>/<video_id>/<NNNNNN>.jpg` for every path of
     the template-checked clips: per-clip templates with the digits written in."""
@@ -604,7 +651,7 @@ def _relpath_buffer(fast: _FastClips) -> tuple[np.ndarray, np.ndarray]:
 def _relpath_list(fast: _FastClips) -> list[str]:
     buf, offsets = _relpath_buffer(fast)
     text = buf.tobytes().decode("ascii")
-    return [text[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+    return [text[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
 def _is_frame_name(name: str) -> bool:
@@ -616,8 +663,7 @@ def _count(reasons: Counter, examples: dict, file_name: str, line: int, problems
         reasons[code] += 1
         ex = examples.setdefault(code, [])
         if len(ex) < 5:
-            ex.append({"file": file_name, "line": line,
-                       "message": next(m for c, m in problems if c == code)})
+            ex.append({"file": file_name, "line": line, "message": next(m for c, m in problems if c == code)})
 
 
 def _capped(problems: list) -> list:
@@ -701,7 +747,9 @@ def _structure_messages(obj: dict, problems: list, unknown: Counter):
                 problems.append(("missing_field", f"messages[{i}].{key} is missing"))
                 ok = False
             elif not isinstance(m[key], str):
-                problems.append(("wrong_type", f"messages[{i}].{key} is a JSON {_json_type(m[key])}, expected a string"))
+                problems.append(
+                    ("wrong_type", f"messages[{i}].{key} is a JSON {_json_type(m[key])}, expected a string")
+                )
                 ok = False
         if ok:
             out.append(Message(m["role"], m["content"]))
@@ -719,7 +767,9 @@ def _structure_videos(obj: dict, problems: list):
     ok = True
     for ci, clip in enumerate(raw):
         if not isinstance(clip, list):
-            problems.append(("wrong_type", f"videos[{ci}] is a JSON {_json_type(clip)}, expected an array of frame paths"))
+            problems.append(
+                ("wrong_type", f"videos[{ci}] is a JSON {_json_type(clip)}, expected an array of frame paths")
+            )
             ok = False
             continue
         wrong = [k for k, p in enumerate(clip) if not isinstance(p, str)]

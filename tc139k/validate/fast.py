@@ -54,8 +54,9 @@ _SEP, _SEP_SPACE = (int.from_bytes(x, "little") for x in (b'","', b'", "'))
 _PAD = bytes(8)
 _GROUP_KEY = np.dtype([("folder", "<u8"), ("length", "<i8"), ("paths", "<i8"), ("sep", "<i8")])
 _MIX = tuple(np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9))
-_LOW6, _ADD_46, _ZEROS, _HIGH_BITS, _PAIRS, _BYTE = (np.uint64(m) for m in (
-    0xFFFFFFFFFFFF, 0x464646464646, 0x303030303030, 0x808080808080, 0x00FF00FF00FF, 0xFF))
+_LOW6, _ADD_46, _ZEROS, _HIGH_BITS, _PAIRS, _BYTE = (
+    np.uint64(m) for m in (0xFFFFFFFFFFFF, 0x464646464646, 0x303030303030, 0x808080808080, 0x00FF00FF00FF, 0xFF)
+)
 
 
 class FastMessage(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -89,7 +90,7 @@ def parse_folder(folder: bytes):
     rel = frame_relpath(ref.source, ref.video_id, 0)[:-TAIL]
     if not text.endswith(rel):  # e.g. an upper-case source: the exact checker normalises it
         return None
-    return (ref.source, ref.video_id, rel.encode("ascii"), text[:-len(rel)])
+    return (ref.source, ref.video_id, rel.encode("ascii"), text[: -len(rel)])
 
 
 def _seconds(v):
@@ -195,7 +196,7 @@ class FastBlock:
         want = np.frombuffer(b"".join([group_template[g] for g in kept_group] + [_PAD]), dtype=np.uint8)
         plen, sep, n_paths = shape.plen[kept], shape.sep[kept], shape.n_paths[kept]
         if bad_k:  # lay the records that fit out as in their templates
-            got = np.concatenate([got[p:p + n] for p, n in zip(pos[kept].tolist(), lens[kept].tolist())] + [got[-8:]])
+            got = np.concatenate([got[p : p + n] for p, n in zip(pos[kept].tolist(), lens[kept].tolist())] + [got[-8:]])
             pos = _starts(lens[kept])
             self.recs = [recs[r] for r in kept.tolist()]
         else:
@@ -221,14 +222,15 @@ class FastBlock:
             for r, info in enumerate(infos):
                 if not bad[r]:
                     have = existing(info[0], info[1])
-                    idx = indices[path_offsets[r]:path_offsets[r + 1]]
+                    idx = indices[path_offsets[r] : path_offsets[r + 1]]
                     if have is None or not np.isin(idx, have).all():
                         bad[r] = True
         self.accepted = ~bad
         self.indices, self.got, self.path_end = indices, got, path_end
         self.infos, self.counts = infos, n_paths
-        paths_per_group = np.bincount(np.asarray(kept_group)[self.accepted], weights=n_paths[self.accepted],
-                                      minlength=len(group_info))
+        paths_per_group = np.bincount(
+            np.asarray(kept_group)[self.accepted], weights=n_paths[self.accepted], minlength=len(group_info)
+        )
         for info, n in zip(group_info, paths_per_group.tolist()):
             if n:
                 self.prefixes[info[3]] += int(n)
@@ -239,9 +241,10 @@ class FastBlock:
         both when the folder is not a valid one)."""
         folders, cache = self.folders, self.templates
         infos, templates = [], []
-        for p, q, n, sl in zip(starts.tolist(), shape.q_end[rows].tolist(), shape.n_paths[rows].tolist(),
-                               shape.sep[rows].tolist()):
-            folder = joined[p + 3:q - TAIL]
+        for p, q, n, sl in zip(
+            starts.tolist(), shape.q_end[rows].tolist(), shape.n_paths[rows].tolist(), shape.sep[rows].tolist()
+        ):
+            folder = joined[p + 3 : q - TAIL]
             info = folders.get(folder, False)
             if info is False:
                 if len(folders) > _FOLDER_CACHE_LIMIT:
@@ -254,8 +257,7 @@ class FastBlock:
                 if template is None:
                     if len(cache) > _TEMPLATE_CACHE_LIMIT:
                         cache.clear()
-                    template = cache[key] = (b'[["' + (folder + _HOLES + _SEPS[sl]) * (n - 1)
-                                             + folder + _LAST_HOLES)
+                    template = cache[key] = b'[["' + (folder + _HOLES + _SEPS[sl]) * (n - 1) + folder + _LAST_HOLES
             infos.append(info)
             templates.append(template)
         return infos, templates
@@ -285,8 +287,7 @@ class FastBlock:
         msg_offsets = ab.offsets32(sizes)
         msg_type = schema.field("messages").type
         int_list = schema.field("frame_indices").type
-        struct = pa.StructArray.from_arrays([roles, ab.strings(contents)],
-                                            fields=list(msg_type.value_type))
+        struct = pa.StructArray.from_arrays([roles, ab.strings(contents)], fields=list(msg_type.value_type))
         return {
             "video_id": ab.strings([x[1] for x in infos]),
             "source": ab.strings([x[0] for x in infos]),
@@ -294,8 +295,9 @@ class FastBlock:
             "answer": ab.strings(answer),
             "messages": ab.lists(msg_offsets, struct, msg_type),
             "frame_indices": ab.lists(offsets, ab.numbers(indices, np.int32), int_list),
-            "frame_paths": ab.lists(offsets, _relpaths(self.got, path_end, infos, counts),
-                                    schema.field("frame_paths").type),
+            "frame_paths": ab.lists(
+                offsets, _relpaths(self.got, path_end, infos, counts), schema.field("frame_paths").type
+            ),
             "clip_lengths": ab.lists(np.arange(n + 1), ab.numbers(counts, np.int32), int_list),
             "clip_start": ab.numbers(indices[firsts], np.int32),
             "clip_end": ab.numbers(indices[firsts + counts - 1], np.int32),
@@ -335,8 +337,9 @@ class _Shapes:
 def _shapes(joined: bytes, got: np.ndarray, pos: np.ndarray, end: np.ndarray) -> _Shapes:
     words = _words(got)[4]
     find = joined.find
-    q_end = np.fromiter((find(b'"', p, e) for p, e in zip((pos + 3).tolist(), end.tolist())),
-                        dtype=np.int64, count=len(pos))
+    q_end = np.fromiter(
+        (find(b'"', p, e) for p, e in zip((pos + 3).tolist(), end.tolist())), dtype=np.int64, count=len(pos)
+    )
     q_end[q_end < 0] = len(got) - 8  # no quote: points into the padding
     after = words[q_end]
     sep = np.where(after == _SEP_SPACE, 4, np.where(after & 0xFFFFFF == _SEP, 3, 0))
@@ -345,8 +348,14 @@ def _shapes(joined: bytes, got: np.ndarray, pos: np.ndarray, end: np.ndarray) ->
     plen = q_end - pos - 3
     n_paths, rest = np.divmod(end - pos - 6 + sep, np.maximum(plen + sep, 1))
     n_paths[single] = 1
-    fits = ((end - pos > 6 + TAIL) & (words[pos] & 0xFFFFFF == _OPEN) & (words[np.maximum(end - 3, 0)] & 0xFFFFFF == _CLOSE)
-            & (plen > TAIL) & (q_end < end) & (single | ((sep > 0) & (rest == 0))))
+    fits = (
+        (end - pos > 6 + TAIL)
+        & (words[pos] & 0xFFFFFF == _OPEN)
+        & (words[np.maximum(end - 3, 0)] & 0xFFFFFF == _CLOSE)
+        & (plen > TAIL)
+        & (q_end < end)
+        & (single | ((sep > 0) & (rest == 0)))
+    )
     return _Shapes(fits, q_end, plen, sep, n_paths)
 
 
@@ -371,16 +380,21 @@ def _six_digits(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     non_digit = ((x | (x + _ADD_46) | (x - _ZEROS)) & _HIGH_BITS) != 0
     d = x - _ZEROS
     d = (d * np.uint64(10) + (d >> np.uint64(8))) & _PAIRS  # bytes 0, 2, 4: two digits each
-    index = ((d & _BYTE).astype(np.int32) * 10000 + ((d >> np.uint64(16)) & _BYTE).astype(np.int32) * 100
-             + (d >> np.uint64(32)).astype(np.int32))
+    index = (
+        (d & _BYTE).astype(np.int32) * 10000
+        + ((d >> np.uint64(16)) & _BYTE).astype(np.int32) * 100
+        + (d >> np.uint64(32)).astype(np.int32)
+    )
     return index, non_digit
 
 
 def _words(buf: np.ndarray) -> dict[int, np.ndarray]:
     """Overlapping views of `buf` as little-endian 4- and 8-byte words starting at every
     byte (no copy): one gather then reads several bytes at arbitrary offsets."""
-    return {4: np.ndarray((max(len(buf) - 3, 0),), dtype="<u4", buffer=buf, strides=(1,)),
-            8: np.ndarray((max(len(buf) - 7, 0),), dtype="<u8", buffer=buf, strides=(1,))}
+    return {
+        4: np.ndarray((max(len(buf) - 3, 0),), dtype="<u4", buffer=buf, strides=(1,)),
+        8: np.ndarray((max(len(buf) - 7, 0),), dtype="<u8", buffer=buf, strides=(1,)),
+    }
 
 
 def _prefixes(buf: np.ndarray, start: np.ndarray) -> np.ndarray:
@@ -392,8 +406,7 @@ def _relpaths(got: np.ndarray, path_end: np.ndarray, info: list, counts: np.ndar
     """`<source>/<video_id>/<NNNNNN>.jpg` of every path: the tail of each path in the raw
     bytes (the template check proved it equal to the parsed folder's), taken as string
     views over `got` and copied out in one cast."""
-    length = np.repeat(np.fromiter(map(len, map(itemgetter(2), info)), dtype=np.int64, count=len(info)) + TAIL,
-                       counts)
+    length = np.repeat(np.fromiter(map(len, map(itemgetter(2), info)), dtype=np.int64, count=len(info)) + TAIL, counts)
     start = path_end - length
     views = np.empty((len(start), 4), dtype=np.int32)
     views[:, 0] = length

@@ -92,8 +92,7 @@ class ValidateResult:
 
     def summary(self) -> dict:
         """What `--json` prints."""
-        return {"records": self.records, "valid": self.valid, "invalid": self.invalid,
-                "reasons": dict(self.reasons)}
+        return {"records": self.records, "valid": self.valid, "invalid": self.invalid, "reasons": dict(self.reasons)}
 
 
 def run_validate(
@@ -117,14 +116,16 @@ def run_validate(
     results)."""
     t0 = time.perf_counter()
     files = _check_params(paths, frames_root, max_invalid, workers, chunk_bytes, block_bytes, max_line_bytes)
-    inputs = [InputSummary(path=str(p), name=p.name, bytes=p.stat().st_size, xxh3_128="", bom=has_bom(p))
-              for p in files]
+    inputs = [
+        InputSummary(path=str(p), name=p.name, bytes=p.stat().st_size, xxh3_128="", bom=has_bom(p)) for p in files
+    ]
     total_bytes = sum(i.bytes for i in inputs)
     if workers is None:
         workers = min(os.cpu_count() or 1, 8) if total_bytes >= PARALLEL_MIN_BYTES else 1
     out = Path(out_dir) if out_dir is not None else None
-    settings = WorkerSettings(str(frames_root) if frames_root is not None else None, fast_path,
-                              out is not None, block_bytes, max_line_bytes)
+    settings = WorkerSettings(
+        str(frames_root) if frames_root is not None else None, fast_path, out is not None, block_bytes, max_line_bytes
+    )
     work = out / WORK_DIR if out is not None and workers > 1 else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -157,20 +158,28 @@ def run_validate(
     records = sum(i.records for i in inputs)
     valid = sum(i.valid for i in inputs)
     result = ValidateResult(
-        records=records, valid=valid, invalid=records - valid,
+        records=records,
+        valid=valid,
+        invalid=records - valid,
         blank_lines=sum(i.blank_lines for i in inputs),
         reasons=dict(sorted(merger.reasons.items())),
         examples={c: merger.examples[c] for c in sorted(merger.examples)},
-        max_invalid=max_invalid, passed=records - valid <= max_invalid,
-        inputs=inputs, out_dir=str(out) if out is not None else None,
+        max_invalid=max_invalid,
+        passed=records - valid <= max_invalid,
+        inputs=inputs,
+        out_dir=str(out) if out is not None else None,
         unknown_fields=dict(sorted(merger.unknown_fields.items())),
         prefixes=dict(sorted(merger.prefixes.items())),
         sources=dict(sorted(merger.sources.items())),
-        videos=len(merger.videos), workers=workers,
+        videos=len(merger.videos),
+        workers=workers,
     )
     if out is not None:
-        result.outputs = {"valid": str(out / VALID_FILE), "quarantine": str(out / QUARANTINE_FILE),
-                          "report": str(out / REPORT_FILE)}
+        result.outputs = {
+            "valid": str(out / VALID_FILE),
+            "quarantine": str(out / QUARANTINE_FILE),
+            "report": str(out / REPORT_FILE),
+        }
         report = _report(result, frames_root, max_line_bytes)
         with atomic_path(out / REPORT_FILE) as tmp:
             tmp.write_text(dumps_json(report), encoding="utf-8")
@@ -178,8 +187,7 @@ def run_validate(
     return result
 
 
-def _check_params(paths, frames_root, max_invalid, workers, chunk_bytes, block_bytes,
-                  max_line_bytes) -> list[Path]:
+def _check_params(paths, frames_root, max_invalid, workers, chunk_bytes, block_bytes, max_line_bytes) -> list[Path]:
     if isinstance(paths, (str, Path)):
         paths = [paths]
     files = [Path(p) for p in paths]
@@ -205,6 +213,7 @@ def _check_params(paths, frames_root, max_invalid, workers, chunk_bytes, block_b
 
 # ---- checking chunks, in this process or in workers ---------------------------------------
 
+
 def _worker_init(settings: WorkerSettings) -> None:
     from .worker import init_worker
 
@@ -223,13 +232,17 @@ class _Scheduler:
 
     def __init__(self, files, chunk_bytes, settings, workers, work):
         self.files, self.settings, self.work = files, settings, work
-        self.tasks = [(fi, start, stop) for fi, path in enumerate(files)
-                      for start, stop in chunk_bounds(path, chunk_bytes)]
+        self.tasks = [
+            (fi, start, stop) for fi, path in enumerate(files) for start, stop in chunk_bounds(path, chunk_bytes)
+        ]
         if workers > 1:  # the last chunks cut finer, so that the processes finish together
             tail = self.tasks[-workers:]
             del self.tasks[-workers:]
-            self.tasks += [(fi, a, b) for fi, start, stop in tail
-                           for a, b in chunk_bounds(files[fi], max(chunk_bytes // 4, 1), start, stop)]
+            self.tasks += [
+                (fi, a, b)
+                for fi, start, stop in tail
+                for a, b in chunk_bounds(files[fi], max(chunk_bytes // 4, 1), start, stop)
+            ]
         self.n_pool = workers - 1
         self.pool = None
         self.results: dict[int, object] = {}  # task number -> ChunkResult, or Future from the pool
@@ -243,18 +256,25 @@ class _Scheduler:
         if self.work is not None:
             shutil.rmtree(self.work, ignore_errors=True)
             self.work.mkdir(parents=True)
-        self.pool = ProcessPoolExecutor(max_workers=self.n_pool, initializer=_worker_init,
-                                        initargs=(self.settings,),
-                                        mp_context=multiprocessing.get_context("spawn"))  # no fork of threads
+        self.pool = ProcessPoolExecutor(
+            max_workers=self.n_pool,
+            initializer=_worker_init,
+            initargs=(self.settings,),
+            mp_context=multiprocessing.get_context("spawn"),
+        )  # no fork of threads
         self._feed()
 
     def _feed(self) -> None:
-        while self.pool is not None and self.next_task < len(self.tasks) and sum(
-                isinstance(r, Future) for r in self.results.values()) < 2 * self.n_pool:
+        while (
+            self.pool is not None
+            and self.next_task < len(self.tasks)
+            and sum(isinstance(r, Future) for r in self.results.values()) < 2 * self.n_pool
+        ):
             fi, start, stop = self.tasks[self.next_task]
             table_path = str(self.work / f"chunk-{self.next_task:06d}.arrow") if self.work is not None else None
-            self.results[self.next_task] = self.pool.submit(_worker_check, str(self.files[fi]), self.files[fi].name,
-                                                            start, stop, table_path)
+            self.results[self.next_task] = self.pool.submit(
+                _worker_check, str(self.files[fi]), self.files[fi].name, start, stop, table_path
+            )
             self.next_task += 1
 
     def run(self, merger, sinks, bar) -> None:
@@ -266,13 +286,18 @@ class _Scheduler:
         while next_merge < len(self.tasks):
             self._feed()
             ready = self.results.get(next_merge)
-            if isinstance(ready, Future) and not ready.done() and self.next_task < len(self.tasks) \
-                    and len(self.results) < max_ahead:
+            if (
+                isinstance(ready, Future)
+                and not ready.done()
+                and self.next_task < len(self.tasks)
+                and len(self.results) < max_ahead
+            ):
                 ready = None  # check a chunk here rather than wait
             if ready is None:
                 fi, start, stop = self.tasks[self.next_task]
-                self.results[self.next_task] = qaworker.check_chunk(str(self.files[fi]), self.files[fi].name,
-                                                                    start, stop, None)
+                self.results[self.next_task] = qaworker.check_chunk(
+                    str(self.files[fi]), self.files[fi].name, start, stop, None
+                )
                 self.next_task += 1
                 continue
             res = self.results.pop(next_merge)
@@ -281,10 +306,15 @@ class _Scheduler:
                 try:
                     res = res.result()
                 except BrokenProcessPool as e:
-                    raise Tc139kError(f"a worker process checking {self.files[fi].name} (bytes {start}-{stop}) "
-                                      f"died ({e}); rerun with --workers 1 to check in one process") from None
-            if self.pool is not None and self.next_task == len(self.tasks) and not any(
-                    isinstance(r, Future) for r in self.results.values()):
+                    raise Tc139kError(
+                        f"a worker process checking {self.files[fi].name} (bytes {start}-{stop}) "
+                        f"died ({e}); rerun with --workers 1 to check in one process"
+                    ) from None
+            if (
+                self.pool is not None
+                and self.next_task == len(self.tasks)
+                and not any(isinstance(r, Future) for r in self.results.values())
+            ):
                 self.pool.shutdown(wait=False)  # the workers exit while the last merges run
             merger.merge(fi, res, sinks)
             bar.update(stop - start)
@@ -318,8 +348,9 @@ class _FileHasher:
                     # mapped a window at a time rather than read: no copy of the file, and
                     # no more of it counted in this process's memory than one window
                     for at in range(0, size, HASH_WINDOW):
-                        with mmap.mmap(f.fileno(), min(HASH_WINDOW, size - at), access=mmap.ACCESS_READ,
-                                       offset=at) as m:
+                        with mmap.mmap(
+                            f.fileno(), min(HASH_WINDOW, size - at), access=mmap.ACCESS_READ, offset=at
+                        ) as m:
                             h.update(m)
                 self.digests.append(h.hexdigest())
         except BaseException as e:  # raised in the caller by result()
@@ -333,6 +364,7 @@ class _FileHasher:
 
 
 # ---- merging in input order ------------------------------------------------------------------
+
 
 class _Merger:
     """Merges chunk results in input order: finds duplicates across chunks and files, adds
@@ -360,8 +392,9 @@ class _Merger:
         self.reasons += res.reasons
         for code, ex in res.examples.items():
             kept = self.examples.setdefault(code, [])
-            kept += [dict(e, line=base + e["line"]) if code != "duplicate" else e
-                     for e in ex[:MAX_EXAMPLES - len(kept)]]
+            kept += [
+                dict(e, line=base + e["line"]) if code != "duplicate" else e for e in ex[: MAX_EXAMPLES - len(kept)]
+            ]
         self.unknown_fields += res.unknown_fields
         self.prefixes += res.prefixes
         n_valid = sum(valid)
@@ -378,11 +411,9 @@ class _Merger:
             if table is not None and table.num_rows:
                 writer.write(table)
             if quarantine:
-                qf.write("".join(quarantine_line(name, lines[k], quarantine[k]) + "\n"
-                                 for k in sorted(quarantine)))
+                qf.write("".join(quarantine_line(name, lines[k], quarantine[k]) + "\n" for k in sorted(quarantine)))
 
-    def _find_duplicates(self, fi: int, res, lines: list[int], valid: list[bool],
-                         quarantine: dict) -> list[int]:
+    def _find_duplicates(self, fi: int, res, lines: list[int], valid: list[bool], quarantine: dict) -> list[int]:
         """Marks records seen before (in this run) as duplicates; returns the positions of
         the rows to drop among the chunk's valid rows."""
         seen, digests = self.seen, res.digests
@@ -440,8 +471,9 @@ class _Merger:
         src = pc.dictionary_encode(table.column("source").combine_chunks())
         vid = pc.dictionary_encode(table.column("video_id").combine_chunks())
         n_vid = len(vid.dictionary)
-        keys, counts = np.unique(ab.values(src.indices).astype(np.int64) * n_vid + ab.values(vid.indices),
-                                 return_counts=True)
+        keys, counts = np.unique(
+            ab.values(src.indices).astype(np.int64) * n_vid + ab.values(vid.indices), return_counts=True
+        )
         sources, videos = src.dictionary.to_pylist(), vid.dictionary.to_pylist()
         for key, n in zip(keys.tolist(), counts.tolist()):
             pair = (sources[key // n_vid], videos[key % n_vid])
@@ -478,11 +510,13 @@ class _TableWriter:
         self.schema = table_schema()
         # LZ4, and dictionaries only where values repeat a lot: encoding is the costliest
         # step of the merge, and zstd or a dictionary of frame paths costs half as much again
-        self.writer = pq.ParquetWriter(path, self.schema, compression="lz4",
-                                       use_dictionary=["source_file", "source", "video_id",
-                                                       "messages.list.element.role"],
-                                       write_statistics=["source_line", "clip_start", "clip_end",
-                                                         "start_time", "end_time"])
+        self.writer = pq.ParquetWriter(
+            path,
+            self.schema,
+            compression="lz4",
+            use_dictionary=["source_file", "source", "video_id", "messages.list.element.role"],
+            write_statistics=["source_line", "clip_start", "clip_end", "start_time", "end_time"],
+        )
         self.pending: list = []  # pyarrow tables
         self.rows = 0
 
@@ -522,12 +556,18 @@ def _report(result: ValidateResult, frames_root, max_line_bytes) -> dict:
         "tool": {"name": "tc139k", "version": __version__},
         "record_schema": RECORD_SCHEMA_ID,
         "table_schema": TABLE_SCHEMA_ID,
-        "params": {"inputs": [i.path for i in result.inputs],
-                   "frames_root": str(frames_root) if frames_root is not None else None,
-                   "max_invalid": result.max_invalid, "max_line_bytes": max_line_bytes},
+        "params": {
+            "inputs": [i.path for i in result.inputs],
+            "frames_root": str(frames_root) if frames_root is not None else None,
+            "max_invalid": result.max_invalid,
+            "max_line_bytes": max_line_bytes,
+        },
         "inputs": [asdict(i) for i in result.inputs],
-        "records": result.records, "valid": result.valid, "invalid": result.invalid,
-        "blank_lines": result.blank_lines, "passed": result.passed,
+        "records": result.records,
+        "valid": result.valid,
+        "invalid": result.invalid,
+        "blank_lines": result.blank_lines,
+        "passed": result.passed,
         "reasons": result.reasons,
         "reason_descriptions": {c: codes[c] for c in result.reasons},
         "examples": result.examples,

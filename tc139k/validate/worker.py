@@ -57,8 +57,7 @@ def init_worker(settings: Settings) -> None:
         except (OSError, AttributeError):
             pass
     _settings = settings
-    _checker = Checker(settings.frames_root, exact_only=not settings.fast_path,
-                       want_table=settings.want_table)
+    _checker = Checker(settings.frames_root, exact_only=not settings.fast_path, want_table=settings.want_table)
 
 
 def check_chunk(path: str, name: str, start: int, stop: int, table_path: str | None) -> ChunkResult:
@@ -95,7 +94,7 @@ def _check_chunk(checker, settings, path, name, start, stop, table_path) -> Chun
         res.reasons += o.reasons
         for code, ex in o.examples.items():
             kept = res.examples.setdefault(code, [])
-            kept += ex[:MAX_EXAMPLES - len(kept)]
+            kept += ex[: MAX_EXAMPLES - len(kept)]
         if o.batch is not None:
             batches.append(o.batch)
     res.unknown_fields, res.prefixes = checker.unknown_fields.copy(), checker.prefixes.copy()
@@ -115,5 +114,4 @@ def _check_chunk(checker, settings, path, name, start, stop, table_path) -> Chun
 def init_in_process(settings: Settings) -> None:
     global _checker, _settings
     _settings = settings
-    _checker = Checker(settings.frames_root, exact_only=not settings.fast_path,
-                       want_table=settings.want_table)
+    _checker = Checker(settings.frames_root, exact_only=not settings.fast_path, want_table=settings.want_table)

@@ -38,8 +38,8 @@ import psutil
 import pyarrow.json as pj
 
 from tc139k.paths import FramePathError, parse_frame_path
-from tc139k.validate.exact import QARecord
 from tc139k.sample import build_sample
+from tc139k.validate.exact import QARecord
 from tc139k.validate.run import run_validate
 
 CLIP_FRAMES = 64

@@ -7,9 +7,9 @@ loaded: it comes back as a `LongLine` with its first bytes, size and offset.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 BOM = b"\xef\xbb\xbf"
 LONG_LINE_HEAD = 4096  # bytes of an over-long line kept for the quarantine record

@@ -138,7 +138,7 @@ def available() -> list[str]:
     return sorted(p.name[:-5] for p in schema_dir().iterdir() if p.name.endswith(".json"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load(schema_id: str) -> SchemaSpec:
     """Load a shipped schema by id, e.g. `load("qa.v1")`, or a schema file by path."""
     if schema_id.endswith(".json") and Path(schema_id).exists():

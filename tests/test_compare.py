@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tc139k.keyframes import store as kfio
 from tc139k.cli import main
-from tc139k.keyframes.compare import compare_times, match_count
 from tc139k.errors import SchemaError, UsageError
+from tc139k.keyframes import store as kfio
+from tc139k.keyframes.compare import compare_times, match_count
 
 
 def brute_force_matching(pred, ref, tol):

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from tc139k.cli import main
-from tc139k.stats.dataset import dataset_stats
 from tc139k.errors import UsageError
+from tc139k.stats.dataset import dataset_stats
 
 QA = "time_chat_online_139k_train_flt.jsonl"
 BAD_LINES = [

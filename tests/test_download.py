@@ -12,14 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from hubserver import HubServer
-from tc139k.download import run as dl
+
 from tc139k.download import extract
-from tc139k.download.run import run_download
-from tc139k.errors import DiskFullError, DownloadError, HostileArchiveError, IntegrityError, UsageError
+from tc139k.download import run as dl
 from tc139k.download.extract import WORK_DIR
 from tc139k.download.hub import MANIFEST_NAME, check_repo_path
+from tc139k.download.run import run_download
+from tc139k.errors import DiskFullError, DownloadError, HostileArchiveError, IntegrityError, UsageError
 
 REPO = "yaolily/TimeChat-Online-139K"
 ANNOT_REPO = "wyccccc/TimeChat-Online-139K"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tc139k.errors import DownloadError, HostileArchiveError, IntegrityError
 from tc139k.download.extract import WORK_DIR, extract_frames, frame_tail, group_archives
 from tc139k.download.hub import ContentHasher, RemoteFile
+from tc139k.errors import DownloadError, HostileArchiveError, IntegrityError
 
 
 def tree_digest(root: Path) -> dict[str, str]:

@@ -19,14 +19,14 @@ import torch
 from click.testing import CliRunner
 from tiny_clip import tiny_clip  # noqa: F401  (session fixture)
 
-from tc139k.keyframes import dtd
-from tc139k.keyframes import store as kfio
 from tc139k import schemas
 from tc139k.cli import main
-from tc139k.keyframes.encoder import Encoder, resolve_model
 from tc139k.errors import ModelNotFoundError
-from tc139k.keyframes.frames import list_frame_videos, read_video_ids
+from tc139k.keyframes import dtd
+from tc139k.keyframes import store as kfio
 from tc139k.keyframes.build import VideoCurve, calibrate_level, mean_interval, prepare, score_video, select_keyframes
+from tc139k.keyframes.encoder import Encoder, resolve_model
+from tc139k.keyframes.frames import list_frame_videos, read_video_ids
 from tc139k.keyframes.scenes import SceneParams
 
 

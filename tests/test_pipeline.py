@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tiny_clip import tiny_clip  # noqa: F401
 
-from tc139k.pipeline import run as pipeline
 from tc139k.cli import main
 from tc139k.errors import RecipeError
 from tc139k.keyframes.build import run_keyframes
+from tc139k.pipeline import run as pipeline
 from tc139k.pipeline.recipe import available_recipes
-from tiny_clip import tiny_clip  # noqa: F401
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tc139k.keyframes.compare import match_count, prf
 from tc139k.errors import UsageError
+from tc139k.keyframes.compare import match_count, prf
 from tc139k.keyframes.frames import decode, list_frame_videos
 from tc139k.keyframes.scenes import DEFAULT_MIN_SCENE_SECONDS, SceneParams, detect_cuts, scene_ids
 

@@ -11,9 +11,9 @@ import pytest
 
 from tc139k import schemas
 from tc139k.errors import SchemaError
+from tc139k.resources import schemas_dir
 from tc139k.validate.exact import QARecord, reason_codes, table_schema
 from tc139k.validate.fast import FastRecord
-from tc139k.resources import schemas_dir
 
 SHIPPED = ["qa.v1", "qa_table.v1", "captions.v1", "keyframes.v1"]
 

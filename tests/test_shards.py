@@ -10,11 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from tc139k.keyframes import store as kfio
-from tc139k.shards import build as shards
 from tc139k.atomic import sha256_file
 from tc139k.cli import main
+from tc139k.keyframes import store as kfio
 from tc139k.keyframes.build import run_keyframes
+from tc139k.shards import build as shards
 from tc139k.shards.build import run_shards_build, verify_shards
 from tc139k.validate.run import run_validate
 

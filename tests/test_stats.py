@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from tc139k.keyframes import dtd
-from tc139k.keyframes import store as kfio
 from tc139k.cli import main
 from tc139k.errors import SchemaError, UsageError
+from tc139k.keyframes import dtd
+from tc139k.keyframes import store as kfio
 from tc139k.stats.redundancy import parse_thresholds, redundancy_stats
 
 

@@ -78,9 +78,10 @@ def validate_summary(res) -> list[str]:
         width = max(len(code) for code in res.reasons)
         lines.append("")
         lines.append(f"{'reason':<{width}}  records")
-        for code, n in sorted(res.reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+        by_count = sorted(res.reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+        for code, n in by_count:
             lines.append(f"{code:<{width}}  {n:>7}")
-        for code, n in sorted(res.reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+        for code, _ in by_count:
             lines.append("")
             lines.append(f"{code}:")
             for ex in res.examples.get(code, [])[:3]:

@@ -27,9 +27,9 @@ import tarfile
 import threading
 import uuid
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ..errors import DownloadError, HostileArchiveError, IntegrityError
 from ..paths import is_safe_name, source_key

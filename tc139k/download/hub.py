@@ -20,9 +20,10 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Protocol
+from typing import Protocol
 
 from ..errors import DownloadError, GatedRepoError, IntegrityError, RepoNotFoundError, RevisionNotFoundError
 

@@ -7,8 +7,8 @@ annotations: `videos` of each record lists paths ending in `<source>/<video_id>/
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import msgspec
 

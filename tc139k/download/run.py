@@ -24,19 +24,19 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable
 from urllib.parse import quote
 
 from ..atomic import read_json, write_json
 from ..errors import DiskFullError, DownloadError, IntegrityError, UsageError
-from .extract import DEFAULT_MAX_MEMBER_BYTES, WORK_DIR, FrameArchive, extract_frames, group_archives
-from .locate import locate_videos
-from .hub import DEFAULT_REPO, MANIFEST_NAME, ContentHasher, HubSource, MirrorSource, RemoteFile, RepoSource, hash_file
 from ..paths import is_safe_name, source_key
 from ..progress import progress
+from .extract import DEFAULT_MAX_MEMBER_BYTES, WORK_DIR, FrameArchive, extract_frames, group_archives
+from .hub import DEFAULT_REPO, MANIFEST_NAME, ContentHasher, HubSource, MirrorSource, RemoteFile, RepoSource, hash_file
+from .locate import locate_videos
 
 DEFAULT_LOCAL_DIR = "./TimeChat-Online-139K"
 MANIFEST_FORMAT = 1
@@ -95,7 +95,7 @@ class Manifest:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, path: Path) -> "Manifest | None":
+    def load(cls, path: Path) -> Manifest | None:
         if not path.is_file():
             return None
         try:

@@ -49,21 +49,21 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import __version__, published
-from . import dtd
-from . import store as kfio
 from ..atomic import Markers, atomic_path, remove_stale_temps
 from ..errors import UsageError
-from .frames import DecodedVideo, VideoSpec, decode, list_frame_videos, ordered_map, read_video_ids, video_file_specs
 from ..progress import progress
+from . import dtd
+from . import store as kfio
+from .frames import DecodedVideo, VideoSpec, decode, list_frame_videos, ordered_map, read_video_ids, video_file_specs
 from .scenes import SceneParams, detect_cuts, scene_ids
 
 METHODS = ("feature", "pixel")
@@ -308,7 +308,7 @@ class _AllVideos:
     ends: np.ndarray  # global end (exclusive) of every scene
 
     @classmethod
-    def of(cls, curves: list[VideoCurve]) -> "_AllVideos":
+    def of(cls, curves: list[VideoCurve]) -> _AllVideos:
         cum, sec, starts, ends = [], [], [], []
         base, t_end, c_end = 0, 0.0, 0.0
         for c in curves:

@@ -21,9 +21,9 @@ both sides (micro average); videos on one side only are counted, not scored.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from ..errors import SchemaError, UsageError
 from ..paths import source_key
@@ -127,7 +127,10 @@ def compare_times(pred: str | Path, ref: str | Path, what: str = "keyframes", to
     n_pred, n_ref = sum(s.n_pred for s in scores), sum(s.n_ref for s in scores)
     matched = sum(s.matched for s in scores)
     precision, recall, f1 = prf(matched, n_pred, n_ref)
-    name = lambda k: f"{k[0]}/{k[1]}" if k[0] else k[1]
+
+    def name(k):
+        return f"{k[0]}/{k[1]}" if k[0] else k[1]
+
     return CompareResult(
         what=what,
         tolerance=tolerance,
@@ -153,7 +156,7 @@ def _keyed(ts: TimeSets, use_source: bool) -> dict[tuple[str | None, str], list[
     if use_source:
         return ts.times
     out: dict[tuple[str | None, str], list[float]] = {}
-    for (source, vid), times in ts.times.items():
+    for (_source, vid), times in ts.times.items():
         if (None, vid) in out:
             raise UsageError(
                 f"{ts.path}: video id {vid} appears under several sources and the other "

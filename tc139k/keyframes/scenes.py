@@ -35,7 +35,7 @@ class SceneParams:
     threshold: float | None = None  # None: the detector's 1 fps default
     min_scene_seconds: float = DEFAULT_MIN_SCENE_SECONDS
 
-    def resolved(self) -> "SceneParams":
+    def resolved(self) -> SceneParams:
         if self.detector not in DETECTORS:
             raise UsageError(f"unknown scene detector {self.detector!r}; choose one of {', '.join(DETECTORS)}")
         if self.min_scene_seconds < 0:

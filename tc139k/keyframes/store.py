@@ -7,8 +7,8 @@ the provenance of the run in the Parquet key-value metadata under `tc139k` (JSON
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pyarrow as pa

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import pickle
 from collections import defaultdict
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..errors import UsageError
 from ..keyframes.build import KeyframesResult, ScoringSetup, run_keyframes

@@ -24,13 +24,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import __version__
-from ..keyframes import store as kfio
-from .. import schemas
+from .. import __version__, schemas
 from ..atomic import Markers, atomic_path, remove_stale_temps, sha256_file, write_json, write_text
-from .card import render_card
 from ..errors import SchemaError, UsageError
+from ..keyframes import store as kfio
 from ..progress import progress
+from .card import render_card
 
 SCHEMA_ID = "shard.v1"
 FORMATS = ("messages", "flat")

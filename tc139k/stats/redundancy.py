@@ -28,10 +28,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .. import published
+from ..errors import SchemaError, UsageError
 from ..keyframes import dtd
 from ..keyframes import store as kfio
-from ..errors import SchemaError, UsageError
-from .. import published
 from ..progress import progress
 
 DEFAULT_THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(1, 10))
@@ -113,7 +113,7 @@ class Distribution:
     max: float | None = None
 
     @classmethod
-    def of(cls, values) -> "Distribution":
+    def of(cls, values) -> Distribution:
         v = np.asarray(values, dtype=np.float64)
         if v.size == 0:
             return cls(count=0)
@@ -129,7 +129,7 @@ class Distribution:
         )
 
     @classmethod
-    def of_counts(cls, values, counts) -> "Distribution":
+    def of_counts(cls, values, counts) -> Distribution:
         """The distribution of `values` each repeated `counts` times, without expanding them;
         percentiles equal numpy's on the expanded array."""
         v, w = np.asarray(values, dtype=np.float64), np.asarray(counts, dtype=np.int64)
@@ -673,7 +673,10 @@ def _group(videos: list[_Video], k: int) -> GroupStats:
 
 def _keyframe_summary(videos: list[_Video], intervals: list[np.ndarray]) -> dict:
     minutes = sum(v.duration for v in videos) / 60.0
-    per_min = lambda total: total / minutes if minutes > 0 else None
+
+    def per_min(total):
+        return total / minutes if minutes > 0 else None
+
     video_minutes = np.array([v.duration / 60.0 for v in videos])
     has_time = video_minutes > 0
     triggers = np.array([v.triggers for v in videos], dtype=np.float64)

@@ -26,10 +26,10 @@ import numpy as np
 import pyarrow as pa
 import xxhash
 
-from . import arrowbuild as ab
 from .. import schemas
 from ..jsonl import JSON_BLANK, Block, LongLine
 from ..paths import FramePathError, frame_relpath, parse_frame_path
+from . import arrowbuild as ab
 from .fast import NUMERIC_RE, FastBlock, _path_positions, _six_digits, _starts, _words
 
 TABLE_SCHEMA_ID = "qa_table.v1"

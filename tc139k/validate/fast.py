@@ -23,17 +23,17 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
-from typing import Callable
 
 import msgspec
 import numpy as np
 import pyarrow as pa
 
-from . import arrowbuild as ab
 from ..paths import FramePathError, frame_relpath, parse_frame_path
+from . import arrowbuild as ab
 
 TAG = "<video>"
 # a numeric start/end time string; Python's float() alone would also take "1_0", "nan", "inf"

@@ -21,9 +21,9 @@ import base64
 import json
 import mmap
 import multiprocessing
-import threading
 import os
 import shutil
+import threading
 import time
 from collections import Counter
 from concurrent.futures import Future, ProcessPoolExecutor

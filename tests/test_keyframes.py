@@ -39,7 +39,7 @@ def ids_file(tmp_path_factory, sample):
 
 
 def run_cli(*args: str) -> dict:
-    res = CliRunner().invoke(main, ["keyframes", *map(str, args), "--json"], catch_exceptions=False)
+    res = CliRunner().invoke(main, ["keyframes", "build", *map(str, args), "--json"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     return json.loads(res.output)
 
@@ -193,7 +193,7 @@ def test_resume_after_a_kill_gives_identical_bytes(sample, ids_file, tiny_clip, 
     killed = tmp_path / "killed"
     env = {**os.environ, "TC139K_NO_PROGRESS": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tc139k", "keyframes", *map(str, args), "--out", str(killed)],
+        [sys.executable, "-m", "tc139k", "keyframes", "build", *map(str, args), "--out", str(killed)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -231,7 +231,7 @@ def test_interrupted_final_pass_resumes_identically(sample, ids_file, tmp_path, 
     monkeypatch.setattr(kfio, "write_keyframes_file", failing_write)
     out = tmp_path / "out"
     with pytest.raises(RuntimeError, match="simulated crash"):
-        CliRunner().invoke(main, ["keyframes", *map(str, args), "--out", str(out)], catch_exceptions=False)
+        CliRunner().invoke(main, ["keyframes", "build", *map(str, args), "--out", str(out)], catch_exceptions=False)
     monkeypatch.setattr(kfio, "write_keyframes_file", real_write)
     resumed = run_cli(*args, "--out", out)
     assert resumed["batches_scored"] == 0 and resumed["files_reused"] == 1 and resumed["files_written"] == 2
@@ -290,7 +290,7 @@ def test_video_files_fixed_level_and_stale_files(tmp_path):
 
 def test_missing_weights_say_how_to_provide_them(sample, tmp_path, monkeypatch):
     runner = CliRunner()
-    base = ["keyframes", "--frames-root", str(sample.frames), "--out", str(tmp_path / "o")]
+    base = ["keyframes", "build", "--frames-root", str(sample.frames), "--out", str(tmp_path / "o")]
     res = runner.invoke(main, [*base, "--pretrained", str(tmp_path / "nope" / "weights.bin")])
     assert res.exit_code == 1
     assert "does not exist" in res.output and "local-dir:" in res.output and "--method pixel" in res.output
@@ -309,7 +309,7 @@ def test_missing_weights_say_how_to_provide_them(sample, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelNotFoundError, match="not in the local cache and HF_HUB_OFFLINE"):
         resolve_model("ViT-B-32", "laion2b_s34b_b79k")
-    res = runner.invoke(main, ["keyframes", "--frames-root", str(sample.frames)])
+    res = runner.invoke(main, ["keyframes", "build", "--frames-root", str(sample.frames)])
     assert res.exit_code == 2 and "--out" in res.output
 
 

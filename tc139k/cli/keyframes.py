@@ -1,4 +1,4 @@
-"""`tc139k keyframes`: rebuild key frames; `keyframes compare` against a reference."""
+"""`tc139k keyframes build`: rebuild key frames; `tc139k keyframes compare`: against a reference."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import click
 from ._common import emit_json, handle_errors
 
 
-@click.group("keyframes", invoke_without_command=True)
+@click.group("keyframes")
+def keyframes_group():
+    """Rebuild scene-oriented key frames (build) and score them against a reference (compare)."""
+
+
+@keyframes_group.command("build")
 @click.option(
     "--frames-root",
     type=click.Path(file_okay=False, path_type=Path),
@@ -38,9 +43,9 @@ from ._common import emit_json, handle_errors
 @click.option(
     "--out",
     "out_dir",
+    required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Output folder for keyframes-NNNNN.parquet (required unless running `compare`).",
+    help="Output folder for keyframes-NNNNN.parquet.",
 )
 @click.option(
     "--method",
@@ -143,10 +148,8 @@ from ._common import emit_json, handle_errors
     help="Print per video {video_id, n_frames, scene_cuts, keyframes, trigger_times} "
     "(seconds) with a run summary, as JSON.",
 )
-@click.pass_context
 @handle_errors
-def keyframes_group(
-    ctx,
+def keyframes_build_cmd(
     frames_root,
     video_ids,
     videos,
@@ -172,9 +175,8 @@ def keyframes_group(
     """Rebuild scene-oriented key frames with PySceneDetect and DTD.
 
     \b
-    tc139k keyframes --frames-root DIR [--video-ids FILE] --out OUT
-    tc139k keyframes --video FILE [--video FILE ...] --out OUT
-    tc139k keyframes compare PRED REF [--what keyframes|scene_cuts] [--tolerance S]
+    tc139k keyframes build --frames-root DIR [--video-ids FILE] --out OUT
+    tc139k keyframes build --video FILE [--video FILE ...] --out OUT
 
     Every frame is decoded once and shared by the scene detector and the encoder. DTD scores
     each patch against the same position of the previous frame and keeps the 8-bit scores.
@@ -187,10 +189,6 @@ def keyframes_group(
     another --threshold, --level or --target-interval reruns in seconds. Reruns skip finished
     work; an interrupted run resumes with byte-identical results.
     """
-    if ctx.invoked_subcommand is not None:
-        return
-    if out_dir is None:
-        raise click.UsageError("--out is required")
     from ..keyframes.build import run_keyframes
 
     res = run_keyframes(

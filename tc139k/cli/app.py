@@ -17,13 +17,25 @@ from .validate import validate_cmd
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="tc139k")
-def main():
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no log lines, only warnings, errors and results.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug log lines (and huggingface_hub's info messages) on stderr.")
+def main(quiet, verbose):
     """Dataset toolkit for TimeChat-Online-139K.
 
     Download the annotations and 1 fps frames, validate the records, rebuild the
     scene-oriented key frames with PySceneDetect and Differential Token Drop (DTD),
     write Parquet shards for training and report how redundant the video is.
+
+    Progress goes to stderr: a bar on a terminal; otherwise (a file, a pipe, a batch
+    job's log) a log line every TC139K_PROGRESS_INTERVAL seconds (default 30) with
+    done/total, rate and ETA. TC139K_NO_PROGRESS=1 or HF_HUB_DISABLE_PROGRESS_BARS=1
+    turn both off.
     """
+    from ..progress import configure_logging
+
+    if quiet and verbose:
+        raise click.UsageError("-q/--quiet and -v/--verbose cannot be combined")
+    configure_logging(-1 if quiet else 1 if verbose else 0)
 
 
 for command in (download_cmd, validate_cmd, keyframes_group, shards_group, stats_group, run_cmd, demo_cmd, sample_cmd):

@@ -63,7 +63,7 @@ def _expected(rec: dict, kf: dict) -> dict:
 
 def _check_rows(rows: list[dict], inputs) -> None:
     for row in rows:
-        rec = inputs.records[row["id"]]
+        rec = inputs.records[row["record_id"]]
         kf = inputs.videos[(rec["source"], rec["video_id"])]
         want = _expected(rec, kf)
         assert row["question"] == rec["question"] and row["answer"] == rec["answer"]
@@ -85,10 +85,10 @@ def test_build_load_and_compare_every_row(inputs, tmp_path):
     ds = load_dataset(str(out))  # the card's YAML alone says where the splits are
     assert set(ds) == {"train", "validation"}
     rows = [r for split in ds.values() for r in split]
-    assert sorted(r["id"] for r in rows) == sorted(inputs.records)
+    assert sorted(r["record_id"] for r in rows) == sorted(inputs.records)
     _check_rows(rows, inputs)
     for row in rows:  # messages format keeps the ms-swift layout
-        rec = inputs.records[row["id"]]
+        rec = inputs.records[row["record_id"]]
         assert row["messages"] == rec["messages"] and row["videos"] == [rec["frame_paths"]]
     # split by video: no video in both splits
     train = {(r["source"], r["video_id"]) for r in ds["train"]}
@@ -96,7 +96,7 @@ def test_build_load_and_compare_every_row(inputs, tmp_path):
     assert train and val and not train & val
     # streaming gives the same rows
     streamed = load_dataset(str(out), streaming=True)
-    assert [r["id"] for r in streamed["train"]] == ds["train"]["id"]
+    assert [r["record_id"] for r in streamed["train"]] == ds["train"]["record_id"]
     # the card carries the computed counts, the provenance sits in the Parquet metadata
     card = (out / "README.md").read_text()
     assert f"| train | {res.rows['train']} |" in card
@@ -179,7 +179,7 @@ def test_missing_frames_and_videos_are_quarantined(inputs, tmp_path):
     assert res.quarantined == len(hit) >= 1
     assert sum(res.rows.values()) + res.quarantined == len(inputs.records)
     lines = [json.loads(x) for x in (out / "quarantine.jsonl").read_text().splitlines()]
-    assert {x["id"] for x in lines} == {r["record_id"] for r in hit}
+    assert {x["record_id"] for x in lines} == {r["record_id"] for r in hit}
     assert all(
         x["reason"].startswith("missing_frames: 1 of") and victim["frame_paths"][-1] in x["reason"] for x in lines
     )
@@ -192,8 +192,8 @@ def test_keyframes_only_keeps_key_frames_and_first_frame(inputs, tmp_path):
     run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, out, keyframes_only=True)
     full = tmp_path / "full"
     run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, full)
-    kept = {r["id"]: r for s in load_dataset(str(out)).values() for r in s}
-    every = {r["id"]: r for s in load_dataset(str(full)).values() for r in s}
+    kept = {r["record_id"]: r for s in load_dataset(str(out)).values() for r in s}
+    every = {r["record_id"]: r for s in load_dataset(str(full)).values() for r in s}
     assert sum(len(r["frame_paths"]) for r in kept.values()) < sum(len(r["frame_paths"]) for r in every.values())
     for rid, row in kept.items():
         ref = every[rid]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..shards import plan
 from ._common import emit_json, handle_errors
 
 
@@ -58,11 +59,34 @@ def shards_group():
     help="Keep only the clip frames that stand for key frames (plus each clip's first frame).",
 )
 @click.option(
-    "--max-shard-size", default="500MB", show_default=True, help="Largest shard, estimated in memory (e.g. 500MB, 2GB)."
+    "--max-shard-size",
+    default=f"{plan.DEFAULT_MAX_SHARD_SIZE // 10**6}MB",
+    show_default=True,
+    help="Largest shard, estimated in memory (e.g. 500MB, 2GB).",
+)
+@click.option(
+    "--min-shards",
+    type=click.IntRange(min=1),
+    default=plan.DEFAULT_MIN_SHARDS,
+    show_default=True,
+    help="At least this many shards per split when it has the rows: one per DataLoader worker.",
+)
+@click.option(
+    "--row-group-size",
+    default=f"{plan.DEFAULT_ROW_GROUP_BYTES // 10**6}MB",
+    show_default=True,
+    help="Largest Parquet row group, estimated in memory: what a streaming reader holds at once.",
+)
+@click.option(
+    "--row-group-rows",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Most rows per row group [default: {plan.DEFAULT_ROW_GROUP_ROWS}, "
+    f"{plan.DEFAULT_ROW_GROUP_ROWS_EMBEDDED} with --embed-frames].",
 )
 @click.option(
     "--val-fraction",
-    default=0.05,
+    default=plan.DEFAULT_VAL_FRACTION,
     show_default=True,
     type=float,
     help="Share of videos (not records) that go to the validation split.",
@@ -78,7 +102,19 @@ def shards_group():
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @handle_errors
 def shards_build_cmd(
-    qa, keyframes_dir, frames_root, out_dir, embed_frames, keyframes_only, max_shard_size, val_fraction, fmt, as_json
+    qa,
+    keyframes_dir,
+    frames_root,
+    out_dir,
+    embed_frames,
+    keyframes_only,
+    max_shard_size,
+    min_shards,
+    row_group_size,
+    row_group_rows,
+    val_fraction,
+    fmt,
+    as_json,
 ):
     """Join validated QA records with the key-frame output into training shards.
 
@@ -95,6 +131,9 @@ def shards_build_cmd(
         embed_frames=embed_frames,
         keyframes_only=keyframes_only,
         max_shard_size=_parse_size(max_shard_size),
+        min_shards=min_shards,
+        row_group_bytes=_parse_size(row_group_size),
+        row_group_rows=row_group_rows,
         val_fraction=val_fraction,
         fmt=fmt,
         show_progress=not as_json,

@@ -4,16 +4,20 @@ output, split by video, written deterministically and resumably.
 Split: a record goes to validation when a stable hash of its video (`source/video_id`) falls
 under `val_fraction`, so no video is in both splits. Shards: each split's rows, in the QA
 table's order, are cut into contiguous shards of at most `max_shard_size` bytes (estimated
-in memory) named `data/<split>-NNNNN-of-NNNNN.parquet`. Each shard is written atomically and
-leaves a marker holding its parameters and hash, so a rerun skips what is done and a killed
-run resumes to the same bytes.
+in memory), at least `min_shards` of them when the split has the rows, named
+`data/<split>-NNNNN-of-NNNNN.parquet`, each written as row groups of at most
+`row_group_bytes` and `row_group_rows` (plan.py has the rules). Each shard is written
+atomically and leaves a marker holding its parameters and hash, so a rerun skips what is
+done and a killed run resumes to the same bytes.
+
+Shards follow schemas/shard.v2.json (the record id is `record_id`, as in valid.parquet);
+`verify_shards` and `tc139k.data` still read shard.v1 output, whose column was `id`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 from collections import Counter
@@ -30,11 +34,22 @@ from ..errors import SchemaError, UsageError
 from ..keyframes import store as kfio
 from ..progress import progress
 from .card import render_card
+from .plan import (
+    DEFAULT_MAX_SHARD_SIZE,
+    DEFAULT_MIN_SHARDS,
+    DEFAULT_ROW_GROUP_BYTES,
+    DEFAULT_ROW_GROUP_ROWS,
+    DEFAULT_ROW_GROUP_ROWS_EMBEDDED,
+    DEFAULT_VAL_FRACTION,
+    plan_row_groups,
+    plan_shards,
+    video_split,
+)
 
-SCHEMA_ID = "shard.v1"
+SCHEMA_ID = "shard.v2"
+READABLE_SCHEMAS = ("shard.v1", "shard.v2")  # v1 named the record id `id`
 FORMATS = ("messages", "flat")
 SPLITS = ("train", "validation")
-ROW_GROUP_BYTES = 200 * 2**20  # the Hub viewer wants row groups of 100-300 MB in memory
 MANIFEST = "shards-manifest.json"
 QUARANTINE = "quarantine.jsonl"
 SHARD_NAME_RE = re.compile(r"^(train|validation)-\d{5}-of-\d{5}\.parquet$")
@@ -72,6 +87,8 @@ class ShardInfo:
     rows: int
     bytes: int
     sha256: str
+    row_groups: int = 0
+    max_row_group_bytes: int = 0  # largest row group, uncompressed, as Parquet records it
     resumed: bool = False
 
 
@@ -111,27 +128,22 @@ class VerifyResult:
 # ---- schema --------------------------------------------------------------------------------
 
 
-def shard_schema(fmt: str, embed_frames: bool) -> pa.Schema:
+def shard_schema(fmt: str, embed_frames: bool, schema_id: str = SCHEMA_ID) -> pa.Schema:
     """The Arrow schema of a shard, with the `huggingface` metadata that tells `datasets`
     to decode `frames` as a sequence of images."""
     from datasets import Features, Image, List
 
-    spec = schemas.load(SCHEMA_ID)
+    spec = schemas.load(schema_id)
     names = list(spec.extra["formats"][fmt]) + ([spec.extra["embedded_column"]] if embed_frames else [])
     base = pa.schema([spec.field(n).to_arrow() for n in names])
     features = Features.from_arrow_schema(base)
     if embed_frames:
         features["frames"] = List(Image())
     hf_meta = json.dumps({"info": {"features": features.to_dict()}}).encode()
-    return base.with_metadata({b"huggingface": hf_meta, b"tc139k.schema": SCHEMA_ID.encode()})
+    return base.with_metadata({b"huggingface": hf_meta, b"tc139k.schema": schema_id.encode()})
 
 
 # ---- helpers -------------------------------------------------------------------------------
-
-
-def video_split(source: str, video_id: str, val_fraction: float) -> str:
-    h = int.from_bytes(hashlib.sha256(f"{source}/{video_id}".encode()).digest()[:8], "big")
-    return "validation" if h / 2**64 < val_fraction else "train"
 
 
 def _existing_frames(frames_root: Path, videos: set[tuple[str, str]]) -> set[str]:
@@ -183,11 +195,19 @@ def _keyframe_flags(seconds: list[float], keyframes: np.ndarray) -> list[bool]:
 
 
 def _row_bytes(row: dict) -> int:
-    """Rough in-memory size of a row without its images (for planning shards)."""
-    text = len(row["question"]) + len(row["answer"]) + sum(len(p) for p in row["frame_paths"])
-    if "messages" in row:
-        text += sum(len(m["content"] or "") for m in row["messages"]) + text
-    return 64 + text + 17 * len(row["frame_seconds"]) + 8 * len(row["trigger_seconds"])
+    """In-memory size of a row without its images (for planning shards and row groups): the
+    strings with their 4-byte offsets, 8 + 4 + 1 bytes of numbers and an offset per frame."""
+    paths = sum(len(p) + 4 for p in row["frame_paths"])
+    text = len(row["record_id"]) + len(row["video_id"]) + len(row["source"])
+    text += len(row["question"]) + len(row["answer"]) + paths
+    if "messages" in row:  # messages, and videos repeats the paths
+        text += sum(len(m["content"] or "") + len(m["role"] or "") + 8 for m in row["messages"]) + paths
+    return 96 + text + 17 * len(row["frame_seconds"]) + 8 * len(row["trigger_seconds"])
+
+
+def _embedded_bytes(frames_root: Path, paths: list[str]) -> int:
+    """What embedding the frames adds to a row: the JPEG bytes, the path again, offsets."""
+    return sum((frames_root / p).stat().st_size + len(p) + 8 for p in paths)
 
 
 def _record_row(rec: dict, kf: _VideoKF, fmt: str, keyframes_only: bool) -> tuple[dict | None, str | None]:
@@ -205,7 +225,7 @@ def _record_row(rec: dict, kf: _VideoKF, fmt: str, keyframes_only: bool) -> tupl
     t0, t1 = seconds[0], seconds[-1]
     triggers = kf.triggers[(kf.triggers >= t0) & (kf.triggers <= t1)]
     row = {
-        "id": rec["record_id"],
+        "record_id": rec["record_id"],
         "video_id": rec["video_id"],
         "source": rec["source"],
         "question": rec["question"],
@@ -225,28 +245,6 @@ def _record_row(rec: dict, kf: _VideoKF, fmt: str, keyframes_only: bool) -> tupl
     return row, None
 
 
-def _plan_shards(row_bytes: list[int], max_shard_size: int) -> list[tuple[int, int]]:
-    """Contiguous [start, end) ranges with about equal bytes, each under max_shard_size
-    unless a single row is larger."""
-    total = sum(row_bytes)
-    if not row_bytes:
-        return []
-    n = max(1, math.ceil(total / max_shard_size))
-    while True:
-        target = total / n
-        ranges, start, acc = [], 0, 0
-        for i, b in enumerate(row_bytes):
-            if acc and acc + b > target * 1.0000001 and len(ranges) < n - 1:
-                ranges.append((start, i))
-                start, acc = i, 0
-            acc += b
-        ranges.append((start, len(row_bytes)))
-        sizes = [sum(row_bytes[a:b]) for a, b in ranges]
-        if all(s <= max_shard_size or b - a == 1 for s, (a, b) in zip(sizes, ranges)) or n >= len(row_bytes):
-            return ranges
-        n += 1
-
-
 def _read_frames(frames_root: Path, paths: list[str]) -> list[dict]:
     out = []
     for p in paths:
@@ -256,22 +254,32 @@ def _read_frames(frames_root: Path, paths: list[str]) -> list[dict]:
 
 
 def _write_shard(
-    rows: list[dict], schema: pa.Schema, path: Path, provenance: dict, embed_frames: bool, frames_root: Path
+    rows: list[dict],
+    schema: pa.Schema,
+    path: Path,
+    provenance: dict,
+    embed_frames: bool,
+    frames_root: Path,
+    row_groups: list[int],
 ) -> None:
-    if embed_frames:
-        rows = [{**r, "frames": _read_frames(frames_root, r["frame_paths"])} for r in rows]
-    table = pa.Table.from_pylist(rows, schema=schema)
+    """Write `rows` as one Parquet file whose row groups have the planned lengths; frames are
+    read one row group at a time, so memory is bounded by a row group, not by the shard."""
     meta = dict(schema.metadata)
     meta[b"tc139k"] = json.dumps(provenance, sort_keys=True).encode()
-    table = table.replace_schema_metadata(meta)
-    per_row = max(1, table.nbytes // max(1, table.num_rows))
-    row_group = max(1, min(table.num_rows, ROW_GROUP_BYTES // per_row))
+    schema = schema.with_metadata(meta)
     # JPEG bytes do not compress: spend zstd only on the other columns
-    compression = {c: "zstd" for c in table.column_names}
+    compression = {c: "zstd" for c in schema.names}
     if embed_frames:
         compression["frames"] = "none"
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression=compression, row_group_size=row_group, write_statistics=False)
+        with pq.ParquetWriter(tmp, schema, compression=compression, write_statistics=False) as writer:
+            start = 0
+            for n in row_groups:
+                part = rows[start : start + n]
+                start += n
+                if embed_frames:
+                    part = [{**r, "frames": _read_frames(frames_root, r["frame_paths"])} for r in part]
+                writer.write_table(pa.Table.from_pylist(part, schema=schema), row_group_size=n)
 
 
 # ---- build ---------------------------------------------------------------------------------
@@ -284,19 +292,31 @@ def run_shards_build(
     out_dir: str | Path,
     embed_frames: bool = False,
     keyframes_only: bool = False,
-    max_shard_size: int = 500_000_000,
-    val_fraction: float = 0.05,
+    max_shard_size: int = DEFAULT_MAX_SHARD_SIZE,
+    val_fraction: float = DEFAULT_VAL_FRACTION,
     fmt: str = "messages",
     recipe_hash: str | None = None,
     show_progress: bool = True,
+    min_shards: int = DEFAULT_MIN_SHARDS,
+    row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
+    row_group_rows: int | None = None,
 ) -> ShardsResult:
+    """Build the shards (see the module docstring). `row_group_rows` defaults to
+    DEFAULT_ROW_GROUP_ROWS_EMBEDDED with `embed_frames`, else DEFAULT_ROW_GROUP_ROWS."""
     qa, keyframes_dir, frames_root, out_dir = map(Path, (qa, keyframes_dir, frames_root, out_dir))
+    if row_group_rows is None:
+        row_group_rows = DEFAULT_ROW_GROUP_ROWS_EMBEDDED if embed_frames else DEFAULT_ROW_GROUP_ROWS
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if not 0.0 <= val_fraction < 1.0:
         raise UsageError(f"--val-fraction must be in [0, 1), not {val_fraction}")
     if max_shard_size <= 0:
         raise UsageError("--max-shard-size must be positive")
+    for name, value in (("--min-shards", min_shards), ("--row-group-size", row_group_bytes)):
+        if value < 1:
+            raise UsageError(f"{name} must be at least 1, not {value}")
+    if row_group_rows < 1:
+        raise UsageError(f"--row-group-rows must be at least 1, not {row_group_rows}")
     if not qa.is_file():
         raise UsageError(f"QA table {qa} does not exist; run `tc139k validate --out DIR` first")
     if not frames_root.is_dir():
@@ -342,14 +362,14 @@ def run_shards_build(
         if reason is not None:
             reasons[reason.split(":", 1)[0]] += 1
             quarantine.append(
-                {"id": rec["record_id"], "video_id": rec["video_id"], "source": rec["source"], "reason": reason}
+                {"record_id": rec["record_id"], "video_id": rec["video_id"], "source": rec["source"], "reason": reason}
             )
             continue
         split = video_split(rec["source"], rec["video_id"], val_fraction)
         rows[split].append(row)
         size = _row_bytes(row)
         if embed_frames:
-            size += sum((frames_root / p).stat().st_size for p in row["frame_paths"])
+            size += _embedded_bytes(frames_root, row["frame_paths"])
         row_bytes[split].append(size)
 
     input_hashes = {
@@ -364,6 +384,8 @@ def run_shards_build(
         "embed_frames": embed_frames,
         "keyframes_only": keyframes_only,
         "val_fraction": val_fraction,
+        "row_group_bytes": row_group_bytes,
+        "row_group_rows": row_group_rows,
         "inputs": input_hashes,
         "keyframes_provenance": kf_prov,
     }
@@ -375,7 +397,7 @@ def run_shards_build(
 
     plan = []
     for split in SPLITS:
-        ranges = _plan_shards(row_bytes[split], max_shard_size)
+        ranges = plan_shards(row_bytes[split], max_shard_size, min_shards)
         for i, (a, b) in enumerate(ranges):
             plan.append((f"data/{split}-{i:05d}-of-{len(ranges):05d}.parquet", split, a, b))
     planned = {p[0] for p in plan}
@@ -398,7 +420,7 @@ def run_shards_build(
         part = rows[split][a:b]
         params = {
             "provenance": provenance,
-            "ids": hashlib.sha256("\n".join(r["id"] for r in part).encode()).hexdigest(),
+            "ids": hashlib.sha256("\n".join(r["record_id"] for r in part).encode()).hexdigest(),
         }
         key = rel.replace("/", "_")
         target = out_dir / rel
@@ -413,13 +435,22 @@ def run_shards_build(
             digest = done["sha256"]
             result.skipped += 1
         else:
-            _write_shard(part, schema, target, provenance, embed_frames, frames_root)
+            groups = plan_row_groups(row_bytes[split][a:b], row_group_bytes, row_group_rows)
+            _write_shard(part, schema, target, provenance, embed_frames, frames_root, groups)
             digest = sha256_file(target)
             markers.mark(key, params, sha256=digest)
             result.written += 1
+        meta = pq.read_metadata(target)
         result.shards.append(
             ShardInfo(
-                path=rel, split=split, rows=len(part), bytes=target.stat().st_size, sha256=digest, resumed=resumed
+                path=rel,
+                split=split,
+                rows=len(part),
+                bytes=target.stat().st_size,
+                sha256=digest,
+                row_groups=meta.num_row_groups,
+                max_row_group_bytes=max(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)),
+                resumed=resumed,
             )
         )
         bar.update(1)
@@ -467,7 +498,13 @@ def verify_shards(out_dir: str | Path) -> VerifyResult:
     if not manifest_path.is_file():
         raise UsageError(f"{manifest_path} not found; is {out_dir} a `tc139k shards build` output?")
     manifest = json.loads(manifest_path.read_text())
-    expected = shard_schema(manifest["format"], manifest["embed_frames"])
+    schema_id = manifest.get("schema", SCHEMA_ID)
+    if schema_id not in READABLE_SCHEMAS:
+        raise UsageError(
+            f"{manifest_path} names schema {schema_id!r}; this tc139k reads {', '.join(READABLE_SCHEMAS)}: "
+            "update tc139k or rebuild the shards"
+        )
+    expected = shard_schema(manifest["format"], manifest["embed_frames"], schema_id)
     problems, rows = [], 0
     listed = set()
     for s in manifest["shards"]:
@@ -486,7 +523,7 @@ def verify_shards(out_dir: str | Path) -> VerifyResult:
         if pf.metadata.num_rows != s["rows"]:
             problems.append(f"{s['path']}: {pf.metadata.num_rows} rows, manifest says {s['rows']}")
         if not pf.schema_arrow.remove_metadata().equals(expected.remove_metadata()):
-            problems.append(f"{s['path']}: schema differs from {SCHEMA_ID}")
+            problems.append(f"{s['path']}: schema differs from {schema_id}")
         rows += pf.metadata.num_rows
     data_dir = out_dir / "data"
     if data_dir.is_dir():

@@ -11,6 +11,13 @@ from pathlib import Path
 import yaml
 
 COUNTS_BLOCK = re.compile(r"<!-- tc139k:counts -->.*?<!-- /tc139k:counts -->", re.S)
+# The annotations and frames are used under the upstream repository's LICENSE file; the Hub
+# wants a name and a link with `license: other`.
+LICENSE = {
+    "license": "other",
+    "license_name": "timechat-online-139k",
+    "license_link": "https://huggingface.co/datasets/yaolily/TimeChat-Online-139K/blob/main/LICENSE",
+}
 
 
 def card_template() -> str:
@@ -32,17 +39,30 @@ def _counts_table(
 ) -> str:
     kf = provenance.get("keyframes_provenance") or {}
     lines = [
-        "| split | records | videos | shards |",
-        "|---|---:|---:|---:|",
+        "| split | records | videos | shards | size, MB | largest shard, MB | row groups | largest row group, MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for split, n in rows.items():
-        lines.append(f"| {split} | {n} | {n_videos[split]} | {sum(1 for s in shards if s.split == split)} |")
+        mine = [s for s in shards if s.split == split]
+        lines.append(
+            f"| {split} | {n} | {n_videos[split]} | {len(mine)} | {sum(s.bytes for s in mine) / 1e6:.1f} | "
+            f"{max((s.bytes for s in mine), default=0) / 1e6:.1f} | {sum(s.row_groups for s in mine)} | "
+            f"{max((s.max_row_group_bytes for s in mine), default=0) / 1e6:.1f} |"
+        )
+    rg_bytes, rg_rows = provenance.get("row_group_bytes"), provenance.get("row_group_rows")
     lines += [
         "",
         f"Format `{fmt}`; frames {'embedded' if embed_frames else 'referenced by path'}; "
         f"{'key frames only' if keyframes_only else 'all clip frames'}. "
         f"{quarantined} record(s) were left out and are listed with their reason in `quarantine.jsonl`.",
     ]
+    if rg_bytes and rg_rows:
+        lines += [
+            "",
+            f"Row groups hold at most {rg_rows} rows and about {rg_bytes / 1e6:.0f} MB in memory (sizes above are "
+            "on disk; row-group sizes are Parquet's uncompressed figures), so a streaming reader holds one "
+            "row group at a time.",
+        ]
     if kf:
         lines.append("")
         lines.append(
@@ -73,7 +93,7 @@ def render_card(
     features = Features.from_arrow_schema(schema)
     splits = [s for s, n in rows.items() if n]
     header = {
-        "license": "other",
+        **LICENSE,
         "task_categories": ["video-text-to-text"],
         "tags": ["streaming-video", "video-qa", "timechat-online", "tc139k"],
         "configs": [

@@ -7,6 +7,7 @@ import click
 
 from .. import __version__
 from .download import download_cmd
+from .export import export_group
 from .keyframes import keyframes_group
 from .run import demo_cmd, run_cmd
 from .sample import sample_cmd
@@ -40,3 +41,4 @@ def main(quiet, verbose):
 
 for command in (download_cmd, validate_cmd, keyframes_group, shards_group, stats_group, run_cmd, demo_cmd, sample_cmd):
     main.add_command(command)
+main.add_command(export_group)

@@ -17,6 +17,7 @@ reproducible. Only the standard library: the CLI imports the defaults when it st
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 
@@ -71,3 +72,15 @@ def plan_row_groups(row_bytes: list[int], max_bytes: int, max_rows: int) -> list
     if count:
         groups.append(count)
     return groups
+
+
+def keyframe_flags(seconds: list[float], keyframes: list[float]) -> list[bool]:
+    """Which clip frames stand for a key frame: one falls in (previous clip frame, frame].
+    Clips skip frames, so an exact match would miss key frames inside the gaps. `keyframes`
+    is sorted."""
+    flags, before = [], bisect.bisect_right(keyframes, float("-inf"))
+    for s in seconds:
+        upto = bisect.bisect_right(keyframes, s)
+        flags.append(upto > before)
+        before = upto
+    return flags

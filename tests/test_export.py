@@ -1,0 +1,109 @@
+"""`tc139k export swift`: validated records to ms-swift JSONL with absolute local frame paths,
+checked by `tc139k validate --frames-root` (the round trip), against the QA table, the
+shards' key-frame rule and the shards' split."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from shard_inputs import make_inputs
+
+from tc139k.cli import main
+
+
+@pytest.fixture(scope="module")
+def inputs(sample, tmp_path_factory):
+    return make_inputs(sample, tmp_path_factory.mktemp("export-inputs"))
+
+
+def _invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def _validate_round_trip(path: Path, frames: Path, n: int) -> None:
+    res = _invoke("validate", path, "--frames-root", frames, "--json")
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output[res.output.index("{") :])
+    assert got["records"] == got["valid"] == n and got["invalid"] == 0
+
+
+def test_export_passes_validate_and_keeps_every_record(inputs, tmp_path):
+    out = tmp_path / "swift.jsonl"
+    res = _invoke("export", "swift", "--qa", inputs.qa, "--frames-root", inputs.frames, "--out", out, "--json")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)
+    lines = _lines(out)
+    assert summary["written"] == len(lines) == len(inputs.records) and summary["skipped"] == {}
+    _validate_round_trip(out, inputs.frames, len(lines))
+    for line, rec in zip(lines, inputs.records.values()):  # the QA table's order
+        assert line["messages"] == rec["messages"]
+        paths = [p for clip in line["videos"] for p in clip]
+        assert [len(c) for c in line["videos"]] == rec["clip_lengths"]
+        assert all(Path(p).is_absolute() and Path(p).is_file() for p in paths)
+        assert [str(Path(p).relative_to(inputs.frames.resolve())) for p in paths] == rec["frame_paths"]
+        assert line.get("start_time") == rec["start_time"] and line.get("end_time") == rec["end_time"]
+
+
+def test_keyframes_only_split_files_follow_the_shards(inputs, tmp_path):
+    from datasets import load_dataset
+
+    from tc139k.shards.build import run_shards_build
+
+    out = tmp_path / "kf.jsonl"
+    res = _invoke("export", "swift", "--qa", inputs.qa, "--frames-root", inputs.frames, "--out", out,
+                  "--keyframes", inputs.keyframes, "--keyframes-only", "--split", "--val-fraction", "0.3")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "--dataset" in res.output and "--val_dataset" in res.output
+    assert not out.exists()
+    train, val = _lines(tmp_path / "kf.train.jsonl"), _lines(tmp_path / "kf.validation.jsonl")
+    assert train and val and len(train) + len(val) == len(inputs.records)
+    _validate_round_trip(tmp_path / "kf.train.jsonl", inputs.frames, len(train))
+    _validate_round_trip(tmp_path / "kf.validation.jsonl", inputs.frames, len(val))
+
+    shards = tmp_path / "shards"
+    run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, shards, keyframes_only=True, val_fraction=0.3)
+    ds = load_dataset(str(shards))
+    root = str(inputs.frames.resolve()) + "/"
+
+    def frames_of(lines):  # the record's kept frames as relative paths, in order
+        return sorted(tuple(p[len(root) :] for clip in x["videos"] for p in clip) for x in lines)
+
+    # same videos in each split, and the same key frames as the shards' is_keyframe rule
+    for split, lines in (("train", train), ("validation", val)):
+        assert frames_of(lines) == sorted(tuple(r["frame_paths"]) for r in ds[split])
+    full = _lines(tmp_path / "kf.train.jsonl")
+    assert sum(len(c) for x in full for c in x["videos"]) < sum(
+        len(r["frame_paths"]) for r in inputs.records.values() if r["record_id"] in set(ds["train"]["record_id"])
+    )
+
+
+def test_missing_frames_are_left_out_and_usage_errors(inputs, tmp_path):
+    frames = tmp_path / "frames"
+    shutil.copytree(inputs.frames, frames)
+    victim = next(iter(inputs.records.values()))["frame_paths"][0]
+    (frames / victim).unlink()
+    out = tmp_path / "swift.jsonl"
+    res = _invoke("export", "swift", "--qa", inputs.qa, "--frames-root", frames, "--out", out)
+    assert res.exit_code == 0, res.output
+    hit = [r for r in inputs.records.values() if victim in r["frame_paths"]]
+    assert f"left out: missing_frames {len(hit)}" in res.output
+    assert len(_lines(out)) == len(inputs.records) - len(hit)
+    _validate_round_trip(out, frames, len(inputs.records) - len(hit))
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = _invoke("export", "swift", "--qa", inputs.qa, "--frames-root", empty, "--out", tmp_path / "none.jsonl")
+    assert nothing.exit_code == 1 and "no record of" in nothing.output and "missing_frames" in nothing.output
+    assert not (tmp_path / "none.jsonl").exists()
+    no_kf = _invoke("export", "swift", "--qa", inputs.qa, "--frames-root", frames, "--out", out, "--keyframes-only")
+    assert no_kf.exit_code == 2 and "--keyframes-only needs --keyframes" in no_kf.output
+    not_parquet = tmp_path / "valid.jsonl"
+    not_parquet.write_text("{}\n")
+    bad = _invoke("export", "swift", "--qa", not_parquet, "--frames-root", frames, "--out", out)
+    assert bad.exit_code == 1 and "is not a readable Parquet file" in bad.output

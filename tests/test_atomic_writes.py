@@ -1,0 +1,217 @@
+"""Atomic writes, markers and hashes (tc139k.atomic): the final name never holds a partial file.
+
+The writer is watched from inside the `atomic_path` block (the final name must not exist or
+change yet), a failure inside the block must leave the old file as it was, and a real SIGKILL
+of a writing process must leave only a temporary file that the next run removes.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import tc139k
+from tc139k import atomic
+from tc139k.atomic import (
+    Markers,
+    atomic_path,
+    dumps_json,
+    file_matches,
+    file_record,
+    remove_stale_temps,
+    sha256_file,
+    write_bytes,
+    write_json,
+    write_text,
+)
+from tc139k.errors import DiskFullError
+
+
+def test_new_file_appears_only_when_the_block_ends(tmp_path):
+    final = tmp_path / "sub" / "out.bin"
+    with atomic_path(final) as tmp:
+        assert tmp != final and tmp.parent == final.parent  # same folder: the rename is atomic
+        assert tmp.name.startswith(".out.bin.") and tmp.name.endswith(atomic.TMP_SUFFIX)
+        tmp.write_bytes(b"half")
+        assert not final.exists()
+        with open(tmp, "ab") as f:
+            f.write(b" and the rest")
+        assert not final.exists()
+    assert final.read_bytes() == b"half and the rest"
+    assert sorted(p.name for p in final.parent.iterdir()) == ["out.bin"]  # no temporary left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(final.stat().st_mode) == 0o666 & ~umask
+
+
+def test_old_file_is_unchanged_until_the_rename(tmp_path):
+    final = tmp_path / "out.json"
+    final.write_text("old")
+    with atomic_path(final) as tmp:
+        tmp.write_text("new")
+        assert final.read_text() == "old"
+        assert tmp.read_text() == "new"
+    assert final.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_a_failure_inside_the_block_keeps_the_old_file(tmp_path, exc):
+    final = tmp_path / "out.txt"
+    final.write_text("old contents")
+    seen = []
+    with pytest.raises(type(exc)):
+        with atomic_path(final) as tmp:
+            seen.append(tmp)
+            tmp.write_text("partial")
+            raise exc
+    assert final.read_text() == "old contents"
+    assert not seen[0].exists()  # the temporary file went with the failure
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_a_failure_before_any_file_leaves_no_final_name(tmp_path):
+    final = tmp_path / "never.txt"
+    with pytest.raises(ValueError):
+        with atomic_path(final):
+            raise ValueError("nothing written")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("code", "what"), [(errno.ENOSPC, "disk full"), (errno.EDQUOT, "quota exceeded")])
+def test_disk_full_inside_the_block_names_the_file_and_keeps_the_old_one(tmp_path, code, what):
+    final = tmp_path / "shard.parquet"
+    final.write_bytes(b"previous")
+    with pytest.raises(DiskFullError) as err:
+        with atomic_path(final) as tmp:
+            tmp.write_bytes(b"part")
+            raise OSError(code, os.strerror(code))
+    msg = str(err.value)
+    assert what in msg and str(final) in msg and "rerun" in msg
+    assert final.read_bytes() == b"previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["shard.parquet"]
+    # other OS errors pass through unchanged
+    with pytest.raises(PermissionError):
+        with atomic_path(final):
+            raise PermissionError(errno.EACCES, "denied")
+    assert final.read_bytes() == b"previous"
+
+
+def test_write_helpers_are_atomic_and_stable(tmp_path):
+    write_bytes(tmp_path / "a.bin", b"\x00\x01")
+    assert (tmp_path / "a.bin").read_bytes() == b"\x00\x01"
+    write_text(tmp_path / "t.txt", "é\n")
+    assert (tmp_path / "t.txt").read_bytes() == "é\n".encode()
+    write_json(tmp_path / "j.json", {"b": [1, 2], "a": "é"})
+    assert (tmp_path / "j.json").read_text(encoding="utf-8") == '{\n  "a": "é",\n  "b": [\n    1,\n    2\n  ]\n}\n'
+    assert dumps_json({"z": 1, "y": None}) == '{\n  "y": null,\n  "z": 1\n}\n'
+    assert atomic.read_json(tmp_path / "j.json") == {"a": "é", "b": [1, 2]}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bin", "j.json", "t.txt"]
+
+
+def test_sha256_across_chunks(tmp_path):
+    data = os.urandom(10_000)
+    (tmp_path / "f").write_bytes(data)
+    want = hashlib.sha256(data).hexdigest()
+    assert sha256_file(tmp_path / "f") == want
+    assert sha256_file(tmp_path / "f", chunk=333) == want  # many reads, the last one short
+
+
+def test_remove_stale_temps_removes_only_temporaries(tmp_path):
+    for name in (".a.parquet.x1.tmp", ".b.json.x2.tmp", "keep.tmp", ".hidden", "data.parquet"):
+        (tmp_path / name).write_text("x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / ".c.x3.tmp").write_text("x")
+    assert remove_stale_temps(tmp_path) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden", "data.parquet", "keep.tmp", "sub"]
+    assert (tmp_path / "sub" / ".c.x3.tmp").exists()  # not recursive
+    assert remove_stale_temps(tmp_path / "absent") == 0
+
+
+def test_markers_vouch_for_params_and_file(tmp_path):
+    m = Markers(tmp_path)
+    out = tmp_path / "out.bin"
+    out.write_bytes(b"abc")
+    assert m.path("k") == tmp_path / ".done" / "k.json"
+    assert m.get("k") is None and not m.is_done("k")
+    m.mark("k", {"p": 1}, file=out, rows=3)
+    got = json.loads(m.path("k").read_text())
+    assert got == {"params": {"p": 1}, "rows": 3, "file": {"bytes": 3, "sha256": hashlib.sha256(b"abc").hexdigest()}}
+    assert m.is_done("k") and m.is_done("k", {"p": 1}) and m.is_done("k", {"p": 1}, out)
+    assert not m.is_done("k", {"p": 2})
+    out.write_bytes(b"abd")  # same size, other bytes
+    assert not m.is_done("k", {"p": 1}, out) and m.is_done("k", {"p": 1})
+    out.write_bytes(b"abcd")
+    assert not m.is_done("k", None, out)
+    out.unlink()
+    assert not m.is_done("k", None, out)
+    m.mark("plain")
+    assert m.get("plain") == {"params": None} and not m.is_done("plain", file=out)
+    m.path("bad").write_text("{not json")
+    assert m.get("bad") is None and not m.is_done("bad")
+
+
+def test_file_matches(tmp_path):
+    f = tmp_path / "f"
+    f.write_bytes(b"hello")
+    rec = file_record(f)
+    assert rec == {"bytes": 5, "sha256": hashlib.sha256(b"hello").hexdigest()}
+    assert file_matches(f, rec)
+    f.write_bytes(b"jello")
+    assert not file_matches(f, rec) and file_matches(f, rec, hash_it=False)
+    assert not file_matches(f, None) and not file_matches(f, "x")
+    assert not file_matches(tmp_path / "missing", rec)
+
+
+def test_free_bytes_of_a_path_not_yet_made(tmp_path):
+    assert atomic.free_bytes(tmp_path / "a" / "b" / "c") == atomic.free_bytes(tmp_path) > 0
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from tc139k.atomic import atomic_path
+final, flag = Path(sys.argv[1]), Path(sys.argv[2])
+with atomic_path(final) as tmp:
+    with open(tmp, "wb") as f:
+        f.write(b"new bytes, first half")
+        f.flush()
+        flag.write_text(str(tmp))
+        time.sleep(60)
+        f.write(b" and the second half")
+"""
+
+
+def test_sigkill_mid_write_leaves_the_old_file_and_a_temporary_the_next_run_removes(tmp_path):
+    final = tmp_path / "out" / "result.bin"
+    final.parent.mkdir()
+    final.write_bytes(b"the previous result")
+    flag = tmp_path / "writing"
+    # run the code this test imported (under mutation testing: the mutated copy)
+    env = {**os.environ, "PYTHONPATH": str(Path(tc139k.__file__).parent.parent)}
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(WRITER), str(final), str(flag)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert flag.exists(), "the writer never reached its write"
+        assert final.read_bytes() == b"the previous result"  # while the writer is inside the block
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    tmp = Path(flag.read_text())
+    assert tmp.read_bytes() == b"new bytes, first half" and tmp.parent == final.parent
+    assert final.read_bytes() == b"the previous result"
+    assert remove_stale_temps(final.parent) == 1
+    assert [p.name for p in final.parent.iterdir()] == ["result.bin"]

@@ -7,10 +7,17 @@ tar stream reader: no joined copy is ever written. Each regular member whose nam
 archive's own prefix; directories and other files are skipped and counted.
 
 Archives are hostile until checked. A member with an absolute name, a `..` component, a
-link, a device or fifo, a size above the cap, or an unsafe video id stops the extraction
-with a HostileArchiveError naming the archive and the member. Frames are written under a
-staging folder inside the local folder and moved into place, one video folder at a time,
-only once the whole archive has been read: a failure leaves no partial video behind.
+link, a device or fifo, a size above the cap, an unsafe video id, or a frame already given
+by an earlier member (`v/000001.jpg` twice, whatever the prefixes: refused rather than
+letting the last copy silently win) stops the extraction with a HostileArchiveError naming
+the archive, the member and the reason. The archive's whole expansion is bounded too: the
+tar stream may not exceed `max_expansion_ratio` times the compressed size (at least
+EXPANSION_FLOOR, as tar's block padding inflates tiny archives) nor `max_extract_bytes`;
+frame archives hold JPEGs, which barely compress, so real ones stay near 1:1. Frames are
+written under a staging folder inside the local folder and moved into place, one video
+folder at a time, only once the whole archive has been read: a failure leaves no partial
+video behind. Every folder written to is checked against links leading outside
+(`localdir.inside`).
 
 Decompression runs in a background thread (zlib and hashlib release the GIL), so reading,
 hashing and inflating overlap with parsing the tar stream and writing files.
@@ -33,14 +40,26 @@ from pathlib import Path
 
 from ..errors import DownloadError, HostileArchiveError, IntegrityError
 from ..paths import is_safe_name, source_key
+from .localdir import WORK_DIR, inside, work_dir
 
 ARCHIVE_RE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9_.\-]*?)\.tar\.gz(?:\.(?P<part>\d{3,}))?$")
 FRAME_FILE_RE = re.compile(r"^\d{6}\.jpg$")
 DEFAULT_MAX_MEMBER_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_EXPANSION_RATIO = 10.0  # tar bytes per compressed byte; JPEG archives are near 1
+EXPANSION_FLOOR = 16 * 1024 * 1024  # small archives may always expand this far (tar padding)
 READ_SIZE = 1 << 20
 OUT_MAX = 4 << 20  # decompressed bytes per zlib call
 TAR_BUFSIZE = 64 * 1024  # tarfile re-joins its buffer on every read: keep it small
-WORK_DIR = ".tc139k"  # inside the local folder: staging, partial downloads, lock
+
+
+def expansion_limit(compressed_bytes: int, max_ratio: float, max_total_bytes: int | None = None) -> int:
+    """The most bytes an archive of `compressed_bytes` may expand to (its tar stream)."""
+    limit = max(int(compressed_bytes * max_ratio), EXPANSION_FLOOR)
+    return limit if max_total_bytes is None else min(limit, max_total_bytes)
+
+
+class ExpansionExceeded(Exception):
+    """The decompressed stream passed its bound (raised by the inflating thread)."""
 
 
 @dataclass
@@ -151,7 +170,8 @@ class _Inflater(io.RawIOBase):
     Accepts multi-member gzip streams (concatenated .gz files) as gzip(1) does, and raises
     EOFError for a stream that ends inside a member (a truncated archive)."""
 
-    def __init__(self, raw: io.RawIOBase, depth: int = 8):
+    def __init__(self, raw: io.RawIOBase, depth: int = 8, limit: int | None = None):
+        self._limit = limit  # decompressed bytes allowed; past it ExpansionExceeded is raised
         self._q: queue.Queue = queue.Queue(maxsize=depth)
         self._buf = memoryview(b"")
         self._done = False
@@ -172,7 +192,7 @@ class _Inflater(io.RawIOBase):
         try:
             d = zlib.decompressobj(16 + zlib.MAX_WBITS)
             in_member = False
-            total_in = 0
+            total_in = total_out = 0
             while not self._stop.is_set():
                 chunk = raw.read(READ_SIZE)
                 if not chunk:
@@ -185,6 +205,11 @@ class _Inflater(io.RawIOBase):
                         in_member = True
                     # bounded output per call: a few compressed bytes can inflate to gigabytes
                     out = d.decompress(chunk, OUT_MAX)
+                    total_out += len(out)
+                    if self._limit is not None and total_out > self._limit:
+                        # checked before handing the bytes over: also stops a bomb hidden
+                        # after the tar end marker, which only drain() would inflate
+                        raise ExpansionExceeded(total_out)
                     if out and not self._put(out):
                         return
                     if d.eof:  # next gzip member, if any
@@ -294,30 +319,20 @@ class ExtractResult:
         return {**asdict(self), "frames": self.frames}
 
 
-def _inside(root: Path, path: Path) -> bool:
-    try:
-        path.resolve().relative_to(root)
-        return True
-    except ValueError:
-        return False
-
-
 def _write_new(path: Path, data: bytes) -> bool:
-    """Write a file; False when it already existed (a duplicate member, overwritten)."""
-    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    """Write a new file; False (nothing written) when it already exists: a duplicate member."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, flags | os.O_EXCL, 0o644)
-        new = True
+        fd = os.open(path, flags, 0o644)
     except FileExistsError:
-        fd = os.open(path, flags | os.O_TRUNC, 0o644)
-        new = False
+        return False
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
-    return new
+    return True
 
 
 def extract_frames(
@@ -329,6 +344,8 @@ def extract_frames(
     video_ids: set[str] | None = None,
     skip_video_ids: Iterable[str] = (),
     max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES,
+    max_expansion_ratio: float = DEFAULT_MAX_EXPANSION_RATIO,
+    max_extract_bytes: int | None = None,
     hashers: list | None = None,
     on_member: Callable[[int], None] | None = None,
     on_bytes: Callable[[int], None] | None = None,
@@ -338,20 +355,35 @@ def extract_frames(
 
     `video_ids` limits extraction to those videos; `skip_video_ids` are left alone (already in
     place). `hashers` (a `ContentHasher` per part) are fed the compressed bytes; a mismatch
-    raises IntegrityError before anything is moved into place."""
+    raises IntegrityError before anything is moved into place. The tar stream may expand to
+    `expansion_limit(compressed size, max_expansion_ratio, max_extract_bytes)` bytes at most."""
     if not is_safe_name(source):
         raise HostileArchiveError(f"{label}: unsafe source name {source!r}")
     root = Path(local_dir).resolve()
-    target_root = root / "frames" / source
-    if not _inside(root, target_root):
-        raise DownloadError(f"{target_root} resolves outside {root}; refusing to write there")
-    staging = root / WORK_DIR / "staging" / f"{source}.{uuid.uuid4().hex[:12]}"
-    staging.mkdir(parents=True)
+    target_root = inside(root, "frames", source)
+    staging = work_dir(root, "staging") / f"{source}.{uuid.uuid4().hex[:12]}"
+    staging.mkdir()
     skip = set(skip_video_ids)
     result = ExtractResult(source=source, archive=label)
     made: set[str] = set()
+    try:
+        compressed = sum(os.stat(p).st_size for p in parts)
+    except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise DownloadError(f"{label}: cannot read {e.filename}: {e.strerror}") from None
+    limit = expansion_limit(compressed, max_expansion_ratio, max_extract_bytes)
+
+    def too_large(member: str | None) -> HostileArchiveError:
+        what = f"refusing member {member!r}: the archive" if member else "refusing the archive: it"
+        cap = f" and the {max_extract_bytes}-byte cap" if max_extract_bytes is not None else ""
+        return HostileArchiveError(
+            f"{label}: {what} expands past {limit} bytes, the bound set by {max_expansion_ratio:g}x its "
+            f"{compressed} compressed bytes{cap} (frame archives hold JPEGs and expand about 1:1); "
+            "if you trust it, raise --max-expansion-ratio or --max-extract-gb"
+        )
+
     reader = PartsReader(parts, hashers, on_bytes)
-    inflater = _Inflater(reader)
+    inflater = _Inflater(reader, limit=limit)
     try:
         try:
             tar = tarfile.open(fileobj=inflater, mode="r|", bufsize=TAR_BUFSIZE)
@@ -361,6 +393,8 @@ def extract_frames(
                 problem = member_problem(m, max_member_bytes)
                 if problem:
                     raise HostileArchiveError(f"{label}: refusing member {m.name!r}: {problem}")
+                if m.offset_data + m.size > limit:  # known from the header, before any data
+                    raise too_large(m.name)
                 if m.isdir():
                     result.skipped_dirs += 1
                     continue
@@ -382,12 +416,18 @@ def extract_frames(
                     vdir.mkdir()
                     made.add(video_id)
                     result.videos[video_id] = 0
-                if _write_new(vdir / fname, data):
-                    result.videos[video_id] += 1
+                if not _write_new(vdir / fname, data):
+                    raise HostileArchiveError(
+                        f"{label}: refusing member {m.name!r}: duplicate frame, {video_id}/{fname} was "
+                        "already given by an earlier member (which copy is right cannot be told)"
+                    )
+                result.videos[video_id] += 1
                 result.bytes_written += len(data)
                 if on_member:
                     on_member(1)
             inflater.drain()
+        except ExpansionExceeded:
+            raise too_large(None) from None
         except (tarfile.TarError, zlib.error, EOFError) as e:
             inflater.close()
             if hashers is not None:
@@ -397,7 +437,7 @@ def extract_frames(
         if hashers is not None:
             _check_hashes(hashers, label)
         result.part_sizes = list(reader.sizes)
-        _move_into_place(staging, target_root, sorted(made), root / WORK_DIR / "trash")
+        _move_into_place(staging, target_root, sorted(made), root)
         return result
     finally:
         inflater.close()
@@ -412,10 +452,11 @@ def _check_hashes(hashers: list, label: str) -> None:
         raise IntegrityError(f"{label}: damaged archive ({detail})")
 
 
-def _move_into_place(staging: Path, target_root: Path, videos: list[str], trash_root: Path) -> None:
+def _move_into_place(staging: Path, target_root: Path, videos: list[str], root: Path) -> None:
     """Rename each staged video folder onto its final place (replacing an older copy)."""
     target_root.mkdir(parents=True, exist_ok=True)
-    trash = trash_root / uuid.uuid4().hex[:12]
+    inside(root, target_root.relative_to(root).as_posix())  # a link planted meanwhile
+    trash = inside(root, WORK_DIR, "trash", uuid.uuid4().hex[:12])
     try:
         for vid in videos:
             dst = target_root / vid

@@ -11,6 +11,15 @@ the stored login, `HF_ENDPOINT`, error types). Files are fetched with huggingfac
 `http_stream_backoff` into a partial file we keep across runs: `hf_hub_download` deletes its
 temporary file when a transfer fails, which would restart a multi-gigabyte archive from
 zero after every interruption.
+
+Every Hub request (repository information, each page of the tree listing, each file) has a
+connect and read timeout (`timeout`, seconds) and is retried with exponential backoff on
+429, 5xx, timeouts and dropped connections; when the retries run out the error names the
+host, the timeout and what to do. The two JSON calls are made here rather than through
+`HfApi`, whose `dataset_info` neither retries nor takes a timeout for the tree listing: an
+answer that is not the JSON expected (a proxy's HTML page, a captive portal) is reported with
+the URL, the status, the content type and its first bytes. The listing's next-page links
+must stay on the endpoint, so the token is never sent to another host.
 """
 
 from __future__ import annotations
@@ -24,14 +33,24 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote, urlsplit
 
-from ..errors import DownloadError, GatedRepoError, IntegrityError, RepoNotFoundError, RevisionNotFoundError
+from ..errors import (
+    DownloadError,
+    GatedRepoError,
+    IntegrityError,
+    RepoNotFoundError,
+    RevisionNotFoundError,
+    UsageError,
+)
 
 DEFAULT_REPO = "yaolily/TimeChat-Online-139K"
 MANIFEST_NAME = "tc139k-manifest.json"
 CHUNK = 1 << 20
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
+DEFAULT_TIMEOUT = 30.0  # seconds to connect, and to wait for the next bytes of an answer
+RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 
 
 @dataclass(frozen=True)
@@ -132,13 +151,14 @@ def resumable_fetch(
     retries: int,
     backoff: float,
     describe: str,
+    explain: Callable[[BaseException], str] | None = None,
 ) -> ContentHasher:
     """Fill `partial` with the bytes of `f` and return their hash.
 
     `open_at(offset)` yields first the offset it really starts at (0 if the other side
     ignored the range) and then chunks. Bytes already in `partial` are kept. A transient
     error resumes at the current size; `retries` consecutive failures without progress give
-    up with a DownloadError (the partial file stays for the next run)."""
+    up with a DownloadError (the partial file stays for the next run), worded by `explain`."""
     partial.parent.mkdir(parents=True, exist_ok=True)
     have = partial.stat().st_size if partial.exists() else 0
     if have > f.size:
@@ -151,14 +171,14 @@ def resumable_fetch(
                 hasher.update(chunk)
         on_bytes(have)
     try:
-        return _fill(f, partial, have, hasher, open_at, transient, on_bytes, retries, backoff, describe)
+        return _fill(f, partial, have, hasher, open_at, transient, on_bytes, retries, backoff, describe, explain)
     except BaseException:
         if partial.exists() and partial.stat().st_size == 0:
             partial.unlink()  # nothing arrived: leave no empty file behind
         raise
 
 
-def _fill(f, partial, have, hasher, open_at, transient, on_bytes, retries, backoff, describe):
+def _fill(f, partial, have, hasher, open_at, transient, on_bytes, retries, backoff, describe, explain):
     failures = 0
     with open(partial, "ab", buffering=CHUNK) as out:
         while have < f.size:
@@ -192,9 +212,10 @@ def _fill(f, partial, have, hasher, open_at, transient, on_bytes, retries, backo
                 failures += 1
                 if failures > retries:
                     out.flush()
+                    why = explain(e) if explain else f"{e.__class__.__name__}: {e}"
                     raise DownloadError(
-                        f"{describe}: transfer failed after {retries} retries ({e.__class__.__name__}: "
-                        f"{e}); kept {have} of {f.size} bytes, rerun to resume"
+                        f"{describe}: transfer failed after {retries} retries ({why}); "
+                        f"kept {have} of {f.size} bytes, rerun to resume"
                     ) from None
                 time.sleep(min(8.0, backoff * 2 ** (failures - 1)))
             finally:
@@ -218,9 +239,17 @@ class HubSource:
         endpoint: str | None = None,
         retries: int = 5,
         backoff: float = 1.0,
+        timeout: float = DEFAULT_TIMEOUT,
     ):
         from huggingface_hub import constants
+        from huggingface_hub.utils import HFValidationError, validate_repo_id
 
+        try:
+            validate_repo_id(repo_id)  # it becomes part of every URL
+        except HFValidationError as e:
+            raise UsageError(f"--repo: {e}") from None
+        if not timeout > 0:
+            raise UsageError(f"the timeout must be a positive number of seconds, not {timeout}")
         self.repo_id = repo_id
         self.location = repo_id
         self.revision = revision
@@ -229,49 +258,106 @@ class HubSource:
         self.endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
         self.retries = retries
         self.backoff = backoff
+        self.timeout = float(timeout)
+        self.host = urlsplit(self.endpoint).netloc or self.endpoint
         self.commit: str | None = None
 
-    def _api(self):
-        from huggingface_hub import HfApi
-
-        from .. import __version__
-
-        return HfApi(endpoint=self.endpoint, token=self.token, library_name="tc139k", library_version=__version__)
-
-    def _errors(self, doing: str):
-        return _HubErrors(self, doing)
-
-    def resolve(self) -> str:
-        with self._errors("reading the repository information"):
-            info = self._api().dataset_info(self.repo_id, revision=self.revision)
-        if not info.sha or not HEX40.match(info.sha):
-            raise DownloadError(f"{self.endpoint} gave no commit id for {self.repo_id}")
-        self.commit = info.sha
-        return self.commit
-
-    def list_files(self) -> list[RemoteFile]:
-        from huggingface_hub.hf_api import RepoFile
-
-        assert self.commit, "resolve() first"
-        out = []
-        with self._errors("listing the repository"):
-            for entry in self._api().list_repo_tree(
-                self.repo_id, recursive=True, revision=self.commit, repo_type="dataset"
-            ):
-                if isinstance(entry, RepoFile):
-                    sha = entry.lfs.sha256 if entry.lfs else None
-                    out.append(RemoteFile(check_repo_path(entry.path), int(entry.size), sha, entry.blob_id))
-        return sorted(out, key=lambda f: f.path)
-
-    def fetch(self, f: RemoteFile, partial: Path, on_bytes: Callable[[int], None]) -> ContentHasher:
-        import httpx2
-        from huggingface_hub import hf_hub_url
+    def _headers(self) -> dict:
         from huggingface_hub.utils import build_hf_headers
 
         from .. import __version__
 
+        return build_hf_headers(token=self.token, library_name="tc139k", library_version=__version__)
+
+    def _errors(self, doing: str):
+        return _HubErrors(self, doing)
+
+    def _get_json(self, url: str, params: dict | None = None):
+        """GET a JSON answer, retried; returns (decoded JSON, response)."""
+        import httpx2
+        from huggingface_hub.utils import hf_raise_for_status, http_backoff
+
+        r = http_backoff(
+            "GET",
+            url,
+            params=params,
+            headers=self._headers(),
+            timeout=httpx2.Timeout(self.timeout),
+            max_retries=self.retries,
+            base_wait_time=self.backoff,
+            max_wait_time=8.0,
+            retry_on_exceptions=(httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError),
+            retry_on_status_codes=RETRY_STATUS,
+        )
+        hf_raise_for_status(r)
+        try:
+            return r.json(), r
+        except ValueError:  # JSONDecodeError, UnicodeDecodeError
+            raise self._unexpected(r, "is not JSON") from None
+
+    def _unexpected(self, r, what: str) -> DownloadError:
+        ctype = r.headers.get("content-type") or "no content type"
+        return DownloadError(
+            f"{r.url} answered HTTP {r.status_code} ({ctype}, {len(r.content)} bytes) that {what}; first bytes: "
+            f"{r.content[:80]!r}. Is {self.endpoint} a Hugging Face Hub (check HF_ENDPOINT and any proxy)?"
+        )
+
+    def resolve(self) -> str:
+        url = f"{self.endpoint}/api/datasets/{self.repo_id}"
+        if self.revision is not None:
+            url += f"/revision/{quote(self.revision, safe='')}"
+        with self._errors("reading the repository information"):
+            info, r = self._get_json(url)
+        sha = info.get("sha") if isinstance(info, dict) else None
+        if not isinstance(sha, str) or not HEX40.match(sha):
+            raise self._unexpected(r, f"gives no commit id for {self.repo_id}")
+        self.commit = sha
+        return self.commit
+
+    def list_files(self) -> list[RemoteFile]:
+        assert self.commit, "resolve() first"
+        out = []
+        url: str | None = f"{self.endpoint}/api/datasets/{self.repo_id}/tree/{quote(self.commit, safe='')}"
+        params: dict | None = {"recursive": "true", "expand": "false"}
+        seen: set[str] = set()
+        with self._errors("listing the repository"):
+            while url is not None:
+                seen.add(url)
+                page, r = self._get_json(url, params)
+                if not isinstance(page, list):
+                    raise self._unexpected(r, "is not a list of files")
+                out += [f for entry in page if (f := self._entry(entry, r)) is not None]
+                url, params = r.links.get("next", {}).get("url"), None
+                if url is not None and (urlsplit(url).netloc != self.host or url in seen):
+                    raise DownloadError(
+                        f"{r.url}: the next page of the listing is at {url!r}, "
+                        f"{'not on ' + self.host if url not in seen else 'a page already read'}; refusing to follow it"
+                    )
+        return sorted(out, key=lambda f: f.path)
+
+    def _entry(self, e, r) -> RemoteFile | None:
+        """One listing entry as a RemoteFile (None for a folder); anything malformed is refused."""
+        if isinstance(e, dict) and e.get("type") == "directory":
+            return None
+        lfs = e.get("lfs") if isinstance(e, dict) else None
+        if (
+            not isinstance(e, dict)
+            or e.get("type") != "file"
+            or not isinstance(e.get("path"), str)
+            or not isinstance(e.get("size"), int)
+            or e["size"] < 0
+            or not isinstance(e.get("oid"), str)
+            or not (lfs is None or (isinstance(lfs, dict) and isinstance(lfs.get("oid"), str)))
+        ):
+            raise self._unexpected(r, f"holds an entry tc139k cannot read: {json.dumps(e)[:200]}")
+        return RemoteFile(check_repo_path(e["path"]), e["size"], lfs["oid"] if lfs else None, e["oid"])
+
+    def fetch(self, f: RemoteFile, partial: Path, on_bytes: Callable[[int], None]) -> ContentHasher:
+        import httpx2
+        from huggingface_hub import hf_hub_url
+
         url = hf_hub_url(self.repo_id, f.path, repo_type="dataset", revision=self.commit, endpoint=self.endpoint)
-        headers = build_hf_headers(token=self.token, library_name="tc139k", library_version=__version__)
+        headers = self._headers()
         headers["Accept-Encoding"] = "identity"  # sizes and ranges are about the stored bytes
         with self._errors(f"downloading {f.path}"):
             return resumable_fetch(
@@ -283,10 +369,24 @@ class HubSource:
                 self.retries,
                 self.backoff,
                 f"{self.repo_id}/{f.path}",
+                self._explain,
             )
 
+    def _explain(self, e: BaseException) -> str:
+        import httpx2
+
+        if isinstance(e, httpx2.TimeoutException):
+            return self._timed_out(e)
+        return f"{e.__class__.__name__}: {e}"
+
+    def _timed_out(self, e: BaseException) -> str:
+        import httpx2
+
+        what = "could not connect to" if isinstance(e, httpx2.ConnectTimeout) else "no data from"
+        return f"{what} {self.host} within the {self.timeout:g} s timeout"
+
     def _stream(self, url: str, headers: dict, at: int) -> Iterator:
-        from huggingface_hub import constants
+        import httpx2
         from huggingface_hub.utils import hf_raise_for_status, http_stream_backoff
 
         h = dict(headers)
@@ -298,7 +398,7 @@ class HubSource:
             "GET",
             url,
             headers=h,
-            timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT,
+            timeout=httpx2.Timeout(self.timeout),
             max_retries=self.retries,
             base_wait_time=self.backoff,
             max_wait_time=8.0,
@@ -347,7 +447,13 @@ class _HubErrors:
             raise DownloadError(f"{self.doing}: HF_HUB_OFFLINE is set, the Hub cannot be reached") from None
         if isinstance(e, hf.HfHubHTTPError):
             status = e.response.status_code if e.response is not None else "?"
-            raise DownloadError(f"{self.doing} from {where} failed with HTTP {status}") from None
+            tries = f" after {s.retries + 1} attempts; rerun later" if status in RETRY_STATUS else ""
+            raise DownloadError(f"{self.doing} from {where} failed with HTTP {status}{tries}") from None
+        if isinstance(e, httpx2.TimeoutException):
+            raise DownloadError(
+                f"{self.doing}: {s._timed_out(e)}, {s.retries + 1} attempt(s); rerun later, or allow "
+                "more time with --timeout (TC139K_TIMEOUT)"
+            ) from None
         if isinstance(e, httpx2.TransportError):
             raise DownloadError(
                 f"{self.doing}: cannot reach {s.endpoint} ({e.__class__.__name__}: {e}); rerun to resume"

@@ -34,8 +34,27 @@ from ..atomic import read_json, write_json
 from ..errors import DiskFullError, DownloadError, IntegrityError, UsageError
 from ..paths import is_safe_name, source_key
 from ..progress import progress
-from .extract import DEFAULT_MAX_MEMBER_BYTES, WORK_DIR, FrameArchive, extract_frames, group_archives
-from .hub import DEFAULT_REPO, MANIFEST_NAME, ContentHasher, HubSource, MirrorSource, RemoteFile, RepoSource, hash_file
+from .extract import (
+    DEFAULT_MAX_EXPANSION_RATIO,
+    DEFAULT_MAX_MEMBER_BYTES,
+    WORK_DIR,
+    FrameArchive,
+    expansion_limit,
+    extract_frames,
+    group_archives,
+)
+from .hub import (
+    DEFAULT_REPO,
+    DEFAULT_TIMEOUT,
+    MANIFEST_NAME,
+    ContentHasher,
+    HubSource,
+    MirrorSource,
+    RemoteFile,
+    RepoSource,
+    hash_file,
+)
+from .localdir import inside
 from .locate import locate_videos
 
 DEFAULT_LOCAL_DIR = "./TimeChat-Online-139K"
@@ -75,6 +94,9 @@ class DownloadResult:
     plan: list[dict] = field(default_factory=list)
     bytes_to_fetch: int = 0
     bytes_needed: int = 0
+    # the frames' size is estimated as their archives' size; extraction refuses an archive
+    # that expands past its bound: this many bytes in all at most
+    frames_bytes_limit: int = 0
     free_bytes: int = 0
     verify_problems: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
@@ -261,14 +283,12 @@ class _Run:
         self.stop = threading.Event()  # set on the first failure or an interrupt
 
     def dest(self, f: RemoteFile) -> Path:
-        p = self.root / f.path
-        if not p.parent.resolve().is_relative_to(self.root):
-            raise DownloadError(f"{p} resolves outside {self.root}; refusing to write there")
-        return p
+        inside(self.root, *f.path.split("/")[:-1])
+        return self.root / f.path
 
     def partial(self, f: RemoteFile) -> Path:
         tag = hashlib.sha1(f.identity.encode()).hexdigest()[:16]
-        return self.root / WORK_DIR / "partial" / f"{quote(f.path, safe='')}.{tag}.part"
+        return inside(self.root, WORK_DIR, "partial", f"{quote(f.path, safe='')}.{tag}.part")
 
     def get_file(self, f: RemoteFile, kind: str) -> None:
         """Make `<local_dir>/<f.path>` hold the verified bytes of `f`."""
@@ -325,7 +345,7 @@ class _Run:
             if errors:
                 raise errors[0]
 
-    def run_source(self, job: SourceJob, max_member_bytes: int, keep_archives: bool) -> None:
+    def run_source(self, job: SourceJob, limits: dict, keep_archives: bool) -> None:
         src = job.archive.source
         if not job.stream:
             self.get_files(
@@ -349,7 +369,7 @@ class _Run:
                     local_dir=self.root,
                     video_ids=job.video_ids,
                     skip_video_ids=job.skip_video_ids,
-                    max_member_bytes=max_member_bytes,
+                    **limits,  # max_member_bytes, max_expansion_ratio, max_extract_bytes
                     hashers=hashers,
                     on_member=bar.update,
                 )
@@ -403,8 +423,9 @@ def _exclusive(root: Path):
     """One download at a time per local folder."""
     import fcntl
 
-    lock_path = root / WORK_DIR / "lock"
+    lock_path = inside(root, WORK_DIR, "lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
+    inside(root, WORK_DIR, "lock")  # a link planted while the folder was made
     with open(lock_path, "w") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -430,8 +451,11 @@ def run_download(
     token: str | bool | None = None,
     endpoint: str | None = None,
     max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES,
+    max_expansion_ratio: float = DEFAULT_MAX_EXPANSION_RATIO,
+    max_extract_bytes: int | None = None,
     retries: int = 5,
     backoff: float = 1.0,
+    timeout: float = DEFAULT_TIMEOUT,
     show_progress: bool = True,
 ) -> DownloadResult:
     """Download (or update, or verify) a local copy of the dataset. See the module docstring.
@@ -451,9 +475,18 @@ def run_download(
         raise UsageError("--max-workers must be at least 1")
     if max_member_bytes < 1:
         raise UsageError("the member size cap must be positive")
+    if not max_expansion_ratio >= 1:
+        raise UsageError(f"--max-expansion-ratio must be at least 1, not {max_expansion_ratio}")
+    if max_extract_bytes is not None and max_extract_bytes < 1:
+        raise UsageError("--max-extract-gb must be positive")
+    limits = {
+        "max_member_bytes": max_member_bytes,
+        "max_expansion_ratio": max_expansion_ratio,
+        "max_extract_bytes": max_extract_bytes,
+    }
     wanted_ids = read_video_ids(video_ids)
     root = Path(local_dir).expanduser().resolve()
-    manifest_path = root / MANIFEST_NAME
+    manifest_path = inside(root, MANIFEST_NAME)
 
     if verify:
         return _verify(root, manifest_path, repo, t0)
@@ -467,7 +500,9 @@ def run_download(
         if mirror is not None:
             src = MirrorSource(mirror, retries=retries, backoff=backoff)
         else:
-            src = HubSource(repo, revision, token=token, endpoint=endpoint, retries=retries, backoff=backoff)
+            src = HubSource(
+                repo, revision, token=token, endpoint=endpoint, retries=retries, backoff=backoff, timeout=timeout
+            )
         commit = src.resolve()
         listing = src.list_files()
     except OSError as e:
@@ -503,9 +538,7 @@ def run_download(
     )
 
     annotation_items = _plan_annotations(result, by_path, others, manifest, root)
-    execution = _Execution(
-        root, src, result, repo, revision, commit, show_progress, max_workers, max_member_bytes, keep_archives
-    )
+    execution = _Execution(root, src, result, repo, revision, commit, show_progress, max_workers, limits, keep_archives)
     if wanted_ids is not None and sources is None:
         # only the archives of the sources that hold the wanted videos: the annotations say
         # which, so they come first
@@ -523,6 +556,9 @@ def run_download(
             result.selected_sources = selected = [s for s in selected if s in holding]
     jobs = _plan_sources(result, by_path, archives, manifest, root, src, no_extract, keep_archives, wanted_ids)
     frames_est = _disk_needs(result, jobs, keep_archives or no_extract, root)
+    result.frames_bytes_limit = sum(
+        expansion_limit(sum(f.size for f in j.files), max_expansion_ratio, max_extract_bytes) for j in jobs if j.extract
+    )
     if dry_run:
         result.elapsed_s = round(time.perf_counter() - t0, 3)
         return result
@@ -553,13 +589,13 @@ class _Execution:
         commit: str | None,
         show_progress: bool,
         max_workers: int,
-        max_member_bytes: int,
+        limits: dict,
         keep_archives: bool,
     ):
         self.root, self.src, self.result = root, src, result
         self.repo, self.revision, self.commit = repo, revision, commit
         self.show_progress, self.max_workers = show_progress, max_workers
-        self.max_member_bytes, self.keep_archives = max_member_bytes, keep_archives
+        self.limits, self.keep_archives = limits, keep_archives
 
     def execute(
         self, manifest_path: Path, manifest: Manifest | None, annotation_items: list, jobs: list[SourceJob]
@@ -597,7 +633,7 @@ class _Execution:
                 with disk_full_as_error(root):
                     run.get_files(annotation_items)
                     for job in jobs:
-                        run.run_source(job, self.max_member_bytes, self.keep_archives)
+                        run.run_source(job, self.limits, self.keep_archives)
                     manifest.save()
             except OSError as e:
                 raise DownloadError(f"{e.filename or root}: {e.strerror}") from None

@@ -32,10 +32,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import __version__
-from ..atomic import atomic_path, dumps_json
+from ..atomic import atomic_path, dumps_json, remove_stale_temps
 from ..errors import Tc139kError, UsageError
 from ..jsonl import chunk_bounds, has_bom
-from .settings import WorkerSettings
+from .frames import SCOPES, downloaded_videos, find_manifest
+from .settings import MAX_EXAMPLES, WorkerSettings
 
 # numpy, pyarrow and the checker are imported only once the worker processes are starting:
 # a worker imports this module too, and the main process's imports then overlap theirs
@@ -49,7 +50,6 @@ BLOCK_BYTES = 2 << 20  # a block's Python objects stay small enough to stay in c
 CHUNK_BYTES = 32 << 20  # one task for a worker process
 MAX_LINE_BYTES = 64 << 20
 PARALLEL_MIN_BYTES = 48 << 20  # below this, starting processes costs more than it saves
-MAX_EXAMPLES = 5
 HASH_WINDOW = 64 << 20  # a multiple of mmap.ALLOCATIONGRANULARITY
 
 
@@ -71,7 +71,7 @@ class InputSummary:
 class ValidateResult:
     records: int
     valid: int
-    invalid: int
+    invalid: int  # not counting the records of videos that were not downloaded
     blank_lines: int
     reasons: dict[str, int]
     examples: dict[str, list[dict]]
@@ -86,13 +86,19 @@ class ValidateResult:
     videos: int = 0
     workers: int = 1
     seconds: float = 0.0
+    frames_scope: str | None = None  # with frames_root: "downloaded" or "all"
+    manifest: str | None = None  # the download manifest that says what was downloaded
+    not_downloaded: int = 0  # valid records, but their video was not downloaded
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def summary(self) -> dict:
-        """What `--json` prints."""
-        return {"records": self.records, "valid": self.valid, "invalid": self.invalid, "reasons": dict(self.reasons)}
+        """What `--json` prints (and `not_downloaded` with --frames-scope downloaded)."""
+        out = {"records": self.records, "valid": self.valid, "invalid": self.invalid, "reasons": dict(self.reasons)}
+        if self.frames_scope == "downloaded":
+            out["not_downloaded"] = self.not_downloaded
+        return out
 
 
 def run_validate(
@@ -106,16 +112,22 @@ def run_validate(
     block_bytes: int = BLOCK_BYTES,
     max_line_bytes: int = MAX_LINE_BYTES,
     show_progress: bool = False,
+    frames_scope: str | None = None,
 ) -> ValidateResult:
     """Validate QA files (schemas/qa.v1.json).
 
     With `out_dir`, write valid.parquet, quarantine.jsonl and report.json there; without it,
     only check. With `frames_root`, also check that every referenced frame exists under it.
+    `frames_scope` (with `frames_root`): "all" wants every referenced video on disk;
+    "downloaded" (the default when a download manifest lies next to the frames root) reports
+    the records of videos the manifest says were not downloaded as `not_downloaded`, apart
+    from the invalid ones (see tc139k.validate.frames).
     `workers`: processes checking chunks (default: one per CPU for large inputs, none for
     small ones). `fast_path=False` checks every record with the exact checker (slower, same
     results)."""
     t0 = time.perf_counter()
     files = _check_params(paths, frames_root, max_invalid, workers, chunk_bytes, block_bytes, max_line_bytes)
+    frames_scope, manifest = _frames_scope(frames_root, frames_scope)
     inputs = [
         InputSummary(path=str(p), name=p.name, bytes=p.stat().st_size, xxh3_128="", bom=has_bom(p)) for p in files
     ]
@@ -124,12 +136,18 @@ def run_validate(
         workers = min(os.cpu_count() or 1, 8) if total_bytes >= PARALLEL_MIN_BYTES else 1
     out = Path(out_dir) if out_dir is not None else None
     settings = WorkerSettings(
-        str(frames_root) if frames_root is not None else None, fast_path, out is not None, block_bytes, max_line_bytes
+        str(frames_root) if frames_root is not None else None,
+        fast_path,
+        out is not None,
+        block_bytes,
+        max_line_bytes,
+        downloaded_videos(manifest) if frames_scope == "downloaded" else None,
     )
     work = out / WORK_DIR if out is not None and workers > 1 else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / REPORT_FILE).unlink(missing_ok=True)  # written last: its presence means done
+        remove_stale_temps(out)  # of a run that was killed
     hasher = _FileHasher(files)
     scheduler = _Scheduler(files, chunk_bytes, settings, workers, work)
     bar = None
@@ -157,15 +175,16 @@ def run_validate(
             summary.xxh3_128 = digest
     records = sum(i.records for i in inputs)
     valid = sum(i.valid for i in inputs)
+    invalid = records - valid - merger.not_downloaded
     result = ValidateResult(
         records=records,
         valid=valid,
-        invalid=records - valid,
+        invalid=invalid,
         blank_lines=sum(i.blank_lines for i in inputs),
         reasons=dict(sorted(merger.reasons.items())),
         examples={c: merger.examples[c] for c in sorted(merger.examples)},
         max_invalid=max_invalid,
-        passed=records - valid <= max_invalid,
+        passed=invalid <= max_invalid,
         inputs=inputs,
         out_dir=str(out) if out is not None else None,
         unknown_fields=dict(sorted(merger.unknown_fields.items())),
@@ -173,6 +192,9 @@ def run_validate(
         sources=dict(sorted(merger.sources.items())),
         videos=len(merger.videos),
         workers=workers,
+        frames_scope=frames_scope,
+        manifest=str(manifest) if manifest is not None else None,
+        not_downloaded=merger.not_downloaded,
     )
     if out is not None:
         result.outputs = {
@@ -211,13 +233,33 @@ def _check_params(paths, frames_root, max_invalid, workers, chunk_bytes, block_b
     return files
 
 
+def _frames_scope(frames_root, scope: str | None) -> tuple[str | None, Path | None]:
+    """The scope of the frames check and the download manifest it reads, if any."""
+    if frames_root is None:
+        if scope is not None:
+            raise UsageError("--frames-scope needs --frames-root")
+        return None, None
+    if scope is not None and scope not in SCOPES:
+        raise UsageError(f"frames scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+    manifest = find_manifest(Path(frames_root))
+    if scope is None:
+        scope = "downloaded" if manifest is not None else "all"
+    if scope == "downloaded" and manifest is None:
+        raise UsageError(
+            f"--frames-scope downloaded needs the download manifest next to the frames root "
+            f"({Path(frames_root).resolve().parent / 'tc139k-manifest.json'} does not exist); "
+            "use --frames-scope all to require every video"
+        )
+    return scope, (manifest if scope == "downloaded" else None)
+
+
 # ---- checking chunks, in this process or in workers ---------------------------------------
 
 
-def _worker_init(settings: WorkerSettings) -> None:
+def _worker_init(settings: WorkerSettings, parent_pid: int) -> None:
     from .worker import init_worker
 
-    init_worker(settings)
+    init_worker(settings, parent_pid)
 
 
 def _worker_check(*args):
@@ -259,7 +301,7 @@ class _Scheduler:
         self.pool = ProcessPoolExecutor(
             max_workers=self.n_pool,
             initializer=_worker_init,
-            initargs=(self.settings,),
+            initargs=(self.settings, os.getpid()),
             mp_context=multiprocessing.get_context("spawn"),
         )  # no fork of threads
         self._feed()
@@ -379,6 +421,7 @@ class _Merger:
         self.prefixes: Counter = Counter()
         self.sources: Counter = Counter()
         self.videos: set[tuple[str, str]] = set()
+        self.not_downloaded = 0
 
     def merge(self, fi: int, res, sinks) -> None:
         from .exact import quarantine_line
@@ -388,7 +431,9 @@ class _Merger:
         lines = [base + n for n in res.lines]
         valid = list(res.valid)
         quarantine = dict(zip(res.quarantine_of, res.quarantine))
-        dup_rows = self._find_duplicates(fi, res, lines, valid, quarantine)
+        dup_rows, dups = self._find_duplicates(fi, res, lines, valid, quarantine)
+        absent = [k for k in res.not_downloaded if k not in dups]
+        self.not_downloaded += len(absent)
         self.reasons += res.reasons
         for code, ex in res.examples.items():
             kept = self.examples.setdefault(code, [])
@@ -400,7 +445,7 @@ class _Merger:
         n_valid = sum(valid)
         summary.records += len(valid)
         summary.valid += n_valid
-        summary.invalid += len(valid) - n_valid
+        summary.invalid += len(valid) - n_valid - len(absent)
         summary.blank_lines += res.blank_lines
         summary.lines += len(res.lines) + res.blank_lines
         table = self._table(res, dup_rows, base)
@@ -413,14 +458,14 @@ class _Merger:
             if quarantine:
                 qf.write("".join(quarantine_line(name, lines[k], quarantine[k]) + "\n" for k in sorted(quarantine)))
 
-    def _find_duplicates(self, fi: int, res, lines: list[int], valid: list[bool], quarantine: dict) -> list[int]:
+    def _find_duplicates(self, fi: int, res, lines: list[int], valid: list[bool], quarantine: dict):
         """Marks records seen before (in this run) as duplicates; returns the positions of
-        the rows to drop among the chunk's valid rows."""
+        the rows to drop among the chunk's valid rows, and those of the duplicates."""
         seen, digests = self.seen, res.digests
         if None not in digests and len(set(digests)) == len(digests) and seen.keys().isdisjoint(digests):
             seen.update(zip(digests, zip([fi] * len(lines), lines)))  # the usual case: no duplicate
-            return []
-        dup_rows, examples, row = [], [], 0
+            return [], set()
+        dup_rows, dups, examples, row = [], set(), [], 0
         for k, digest in enumerate(digests):
             was_valid = valid[k]
             if digest is not None:
@@ -429,6 +474,7 @@ class _Merger:
                     seen[digest] = (fi, lines[k])
                 else:
                     message = f"same bytes as {self.inputs[first[0]].name} line {first[1]}"
+                    dups.add(k)
                     examples.append({"file": self.inputs[fi].name, "line": lines[k], "message": message})
                     quarantine[k] = self._add_duplicate(fi, res, k, quarantine.get(k), message)
                     if was_valid:
@@ -438,7 +484,7 @@ class _Merger:
         if examples:
             self.reasons["duplicate"] += len(examples)
             res.examples["duplicate"] = examples
-        return dup_rows
+        return dup_rows, dups
 
     def _table(self, res, dup_rows: list[int], base: int):
         import numpy as np
@@ -552,7 +598,10 @@ def _report(result: ValidateResult, frames_root, max_line_bytes) -> dict:
     from .exact import RECORD_SCHEMA_ID, TABLE_SCHEMA_ID, reason_codes
 
     codes = reason_codes()
-    return {
+    scope = {}  # only with the scope that sets records of absent videos apart
+    if result.frames_scope == "downloaded":
+        scope = {"frames_scope": result.frames_scope, "manifest": result.manifest}
+    report = {
         "tool": {"name": "tc139k", "version": __version__},
         "record_schema": RECORD_SCHEMA_ID,
         "table_schema": TABLE_SCHEMA_ID,
@@ -561,6 +610,7 @@ def _report(result: ValidateResult, frames_root, max_line_bytes) -> dict:
             "frames_root": str(frames_root) if frames_root is not None else None,
             "max_invalid": result.max_invalid,
             "max_line_bytes": max_line_bytes,
+            **scope,
         },
         "inputs": [asdict(i) for i in result.inputs],
         "records": result.records,
@@ -577,3 +627,6 @@ def _report(result: ValidateResult, frames_root, max_line_bytes) -> dict:
         "videos": result.videos,
         "outputs": {"valid": VALID_FILE, "quarantine": QUARANTINE_FILE},
     }
+    if scope:
+        report["not_downloaded"] = result.not_downloaded
+    return report

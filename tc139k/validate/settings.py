@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_EXAMPLES = 5  # examples kept per reason code, in input order
+
 
 @dataclass(frozen=True)
 class WorkerSettings:
@@ -12,3 +14,5 @@ class WorkerSettings:
     want_table: bool
     block_bytes: int
     max_line_bytes: int
+    # with --frames-scope downloaded: (sources extracted whole, (source, video_id) extracted)
+    frames_scope: tuple[frozenset, frozenset] | None = None

@@ -1,0 +1,105 @@
+"""The frames-on-disk check of `validate --frames-root`, and what a partial download holds.
+
+After `tc139k download --sources ...` or `--video-ids ...`, its manifest
+(`tc139k-manifest.json` in the download folder, next to `frames/`) lists, per source that
+was extracted, the videos it extracted and whether the whole archive was. With the scope
+"downloaded", a video the manifest does not list (nor its source as complete) was not
+downloaded: its records get `not_downloaded`, apart from real defects; a video it lists
+must be on disk with every referenced frame (`missing_frame` otherwise). With the scope
+"all", every referenced frame must be on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .. import qa
+from ..errors import UsageError
+from ..paths import frame_relpath
+
+MANIFEST_NAME = "tc139k-manifest.json"  # written by `tc139k download` in its folder
+SCOPES = ("downloaded", "all")
+
+
+def find_manifest(frames_root: Path) -> Path | None:
+    """The download manifest next to the frames root (`<download>/frames`), if any."""
+    path = Path(frames_root).resolve().parent / MANIFEST_NAME
+    return path if path.is_file() else None
+
+
+def downloaded_videos(manifest: Path) -> tuple[frozenset, frozenset]:
+    """(sources extracted whole, (source, video_id) pairs extracted) from a manifest."""
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        sources = data["sources"]
+        whole = frozenset(s for s, info in sources.items() if info.get("complete"))
+        videos = frozenset((s, v) for s, info in sources.items() for v in info.get("videos", {}))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise UsageError(
+            f"the download manifest {manifest} is not readable ({e}); rerun `tc139k download` "
+            "to rewrite it, or use --frames-scope all"
+        ) from None
+    return whole, videos
+
+
+class FramesOnDisk:
+    """Frame indices present per video, one directory listing per video for the whole run
+    (instead of one stat per path per record). `scope`: None (every video must be there) or
+    the `downloaded_videos()` of a manifest."""
+
+    def __init__(self, root: str | Path, scope: tuple[frozenset, frozenset] | None = None):
+        self.root = Path(root)
+        self.scope = scope
+        self.cache: dict[tuple[str, str], np.ndarray | None] = {}
+
+    def _existing(self, video: tuple[str, str]) -> np.ndarray | None:
+        if video not in self.cache:
+            found = None
+            try:
+                with os.scandir(self.root / video[0] / video[1]) as it:
+                    names = [e.name for e in it if _is_frame_name(e.name) and e.is_file()]
+                found = np.array(sorted(int(n[:6]) for n in names), dtype=np.int32)
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+            self.cache[video] = found
+        return self.cache[video]
+
+    def downloaded(self, video: tuple[str, str]) -> bool:
+        if self.scope is None:
+            return True
+        whole, videos = self.scope
+        return video[0] in whole or video in videos
+
+    def problems(self, clips: list[tuple[tuple[str, str], np.ndarray]]) -> list[qa.Problem]:
+        """missing_frame and not_downloaded of one record from its sound clips, each
+        (source, video_id) and its frame indices."""
+        missing = total = 0
+        first = None
+        absent = []
+        for video, indices in clips:
+            if not self.downloaded(video):
+                absent.append(video)
+                continue
+            have = self._existing(video)
+            idx = np.asarray(indices, dtype=np.int32)
+            total += len(idx)
+            gone = np.ones(len(idx), dtype=bool) if have is None else ~np.isin(idx, have)
+            if gone.any():
+                missing += int(gone.sum())
+                if first is None:
+                    first = frame_relpath(*video, int(idx[gone.argmax()]))
+        out = []
+        if missing:
+            out.append(("missing_frame", f"{missing} of {total} frame(s) missing under {self.root} (first: {first})"))
+        if absent:
+            names = ", ".join(f"{s}/{v}" for s, v in sorted(set(absent)))
+            out.append(("not_downloaded", f"video {names} was not downloaded (see {MANIFEST_NAME})"))
+        return out
+
+
+def _is_frame_name(name: str) -> bool:
+    return len(name) == qa.FRAME_TAIL and name.endswith(".jpg") and name[:6].isascii() and name[:6].isdigit()

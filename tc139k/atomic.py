@@ -2,39 +2,80 @@
 
 Every output is written to a temporary file in the destination folder and renamed into
 place, so a killed run never leaves a truncated file under a final name. A finished unit of
-work leaves a marker (a small JSON file) so that a rerun can skip it.
+work leaves a marker (a small JSON file) so that a rerun can skip it; a marker given the
+file it vouches for records its size and sha256, and a rerun trusts the file only while
+both still match (a truncated or overwritten output is redone, not read).
+
+A full disk (ENOSPC, or a quota: EDQUOT) inside `atomic_path` becomes a DiskFullError that
+names the file and the free space; the temporary file is removed, the final name is left
+as it was, so the message can honestly say "rerun to resume".
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from .errors import DiskFullError
 
 TMP_SUFFIX = ".tmp"
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def is_disk_full(e: BaseException) -> bool:
+    return isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def free_bytes(path: str | os.PathLike) -> int | None:
+    p = Path(path)
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    try:
+        return shutil.disk_usage(p).free
+    except OSError:
+        return None
+
+
+def disk_full_error(path: str | os.PathLike, e: OSError | None = None) -> DiskFullError:
+    """The DiskFullError for a write into `path` that ran out of space."""
+    free = free_bytes(Path(path).parent)
+    where = f"{free / 1e6:.1f} MB free on its disk" if free is not None else "its disk is full"
+    what = "quota exceeded" if e is not None and e.errno == errno.EDQUOT else "disk full"
+    return DiskFullError(
+        f"{what} while writing {path} ({where}); nothing half-written was kept: "
+        "free some space and rerun the same command to resume"
+    )
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it onto `path` if the block succeeds."""
+    """Yield a temporary path beside `path`; rename it onto `path` if the block succeeds.
+    Running out of space anywhere in the block raises DiskFullError naming `path`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; finished files get the usual mode
+    tmp_path = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
+        os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; finished files get the usual mode
         yield tmp_path
         os.replace(tmp_path, path)
+    except OSError as e:
+        if is_disk_full(e):
+            raise disk_full_error(path, e) from None
+        raise
     finally:
-        if tmp_path.exists():
+        if tmp_path is not None and tmp_path.exists():
             tmp_path.unlink()
 
 
@@ -101,11 +142,35 @@ class Markers:
         except (OSError, ValueError):
             return None  # a marker we cannot read counts as absent: the work is redone
 
-    def is_done(self, key: str, params: dict | None = None) -> bool:
+    def is_done(self, key: str, params: dict | None = None, file: str | os.PathLike | None = None) -> bool:
+        """True when the marker exists with these params and, given `file`, the file still
+        has the size and sha256 the marker recorded (a marker without them: not done)."""
         got = self.get(key)
         if got is None:
             return False
-        return params is None or got.get("params") == params
+        if params is not None and got.get("params") != params:
+            return False
+        return file is None or file_matches(file, got.get("file"))
 
-    def mark(self, key: str, params: dict | None = None, **info: Any) -> None:
+    def mark(self, key: str, params: dict | None = None, file: str | os.PathLike | None = None, **info: Any) -> None:
+        """Record `key` as done; with `file`, also the file's size and sha256."""
+        if file is not None:
+            info["file"] = file_record(file)
         write_json(self.path(key), {"params": params, **info})
+
+
+def file_record(path: str | os.PathLike) -> dict:
+    """What a marker keeps of a file so that a later run can tell it is unchanged."""
+    return {"bytes": os.stat(path).st_size, "sha256": sha256_file(path)}
+
+
+def file_matches(path: str | os.PathLike, record: dict | None, hash_it: bool = True) -> bool:
+    """Whether `path` has the size (and, with hash_it, the sha256) recorded in `record`."""
+    if not isinstance(record, dict):
+        return False
+    try:
+        if os.stat(path).st_size != record.get("bytes"):
+            return False
+        return not hash_it or sha256_file(path) == record.get("sha256")
+    except OSError:
+        return False

@@ -1,17 +1,46 @@
-"""Typed errors. Every error the toolkit raises on purpose derives from Tc139kError;
-the CLI turns them into a one-line message and a non-zero exit code."""
+"""Typed errors and the exit codes of the CLI. Every error the toolkit raises on purpose
+derives from Tc139kError; the CLI (cli/_common.handle_errors) turns them into a one-line
+`Error: ...` and the error's exit code.
+
+The exit-code rule, the same for every command:
+
+    0    ok
+    1    the run failed: the data failed a check, the run made nothing useful (every video
+         failed, zero rows, zero shards), a file is damaged, the disk is full, or the Hub or
+         the network gave no usable answer
+    2    usage: a bad option or combination, a path that does not exist, a folder that is
+         not laid out as the option expects (e.g. --frames-root pointing at the download
+         folder instead of its frames/), a bad recipe value, model weights that are not there
+    130  interrupted (Ctrl-C); rerun the same command to resume
+"""
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+# The same rule for `tc139k --help` (click keeps lines after a \b line as they are).
+EXIT_CODES_HELP = """\b
+Exit codes, the same for every command:
+  0    ok
+  1    the run failed: the data failed a check, the run made nothing useful
+       (every video failed, 0 rows, 0 shards), a file is damaged, the disk is full,
+       the Hub or the network gave no usable answer
+  2    usage: a bad option, a path that does not exist, a folder laid out otherwise
+       (e.g. --frames-root DATA instead of DATA/frames), a bad recipe value
+  130  interrupted; rerun the same command to resume"""
 
 
 class Tc139kError(Exception):
     """Base class. `exit_code` is what the CLI exits with."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
 
 class UsageError(Tc139kError):
-    """Bad option values or combinations."""
+    """Bad option values or combinations, a missing path, a folder laid out otherwise."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class RepoNotFoundError(Tc139kError):
@@ -35,7 +64,16 @@ class IntegrityError(Tc139kError):
 
 
 class DiskFullError(Tc139kError):
-    pass
+    """No space left (ENOSPC or a quota) while writing; the message names the file."""
+
+
+class DamagedFileError(Tc139kError):
+    """A file an earlier run wrote is truncated, empty or not what it should be; the message
+    names it and the command that rebuilds it."""
+
+
+class EmptyResultError(Tc139kError):
+    """The run finished but made nothing useful (every video failed, zero rows or shards)."""
 
 
 class HostileArchiveError(Tc139kError):
@@ -47,8 +85,12 @@ class SchemaError(Tc139kError):
 
 
 class ModelNotFoundError(Tc139kError):
-    """Model weights are not available locally."""
+    """Model weights are not available locally: the user must point --pretrained elsewhere."""
+
+    exit_code = EXIT_USAGE
 
 
 class RecipeError(Tc139kError):
-    """A pipeline recipe with an unknown key or a bad value."""
+    """A pipeline recipe with an unknown key or a bad value, or no such recipe."""
+
+    exit_code = EXIT_USAGE

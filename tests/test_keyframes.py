@@ -292,12 +292,12 @@ def test_missing_weights_say_how_to_provide_them(sample, tmp_path, monkeypatch):
     runner = CliRunner()
     base = ["keyframes", "build", "--frames-root", str(sample.frames), "--out", str(tmp_path / "o")]
     res = runner.invoke(main, [*base, "--pretrained", str(tmp_path / "nope" / "weights.bin")])
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # a missing path is a usage error
     assert "does not exist" in res.output and "local-dir:" in res.output and "--method pixel" in res.output
     empty = tmp_path / "empty"
     empty.mkdir()
     res = runner.invoke(main, [*base, "--pretrained", f"local-dir:{empty}"])
-    assert res.exit_code == 1 and "open_clip_config.json" in res.output
+    assert res.exit_code == 2 and "open_clip_config.json" in res.output
 
     # a tag that is not cached: offline by setting, or with no name resolution, fails at once
     def no_dns(*args, **kwargs):

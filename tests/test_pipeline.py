@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,55 @@ def test_recipe_errors_name_file_and_key(tmp_path, text, message):
     with pytest.raises(RecipeError, match=message) as err:
         pipeline.load(path)
     assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "stage, message",
+    [
+        ("shards: {val_fraction: 7.5}", r"stages\.shards\.val_fraction: must be a finite number in \[0, 1\), got 7\.5"),
+        ("validate: {max_invalid: -5}", r"stages\.validate\.max_invalid: must be an integer >= 0, got -5"),
+        (
+            "keyframes: {target_interval: .nan}",
+            r"stages\.keyframes\.target_interval: must be a finite number > 0, got nan",
+        ),
+        ("keyframes: {method: feature, threshold: 3}", r"stages\.keyframes\.threshold: must be .*\[-1, 1\].*, got 3"),
+        (
+            "keyframes: {method: pixel, threshold: -0.5}",
+            r"stages\.keyframes\.threshold: .*\[0, 1\] for the pixel method",
+        ),
+        # auto without local weights means pixel: its range, checked before any stage
+        (
+            "keyframes: {method: auto, threshold: -0.5}",
+            r"stages\.keyframes\.threshold: .*\[0, 1\] for the pixel method",
+        ),
+        ("keyframes: {cell: 0}", r"stages\.keyframes\.cell: must be an integer in \[1, 224\], got 0"),
+        ("keyframes: {videos_per_file: 2.5}", r"stages\.keyframes\.videos_per_file: expected an integer, got 2\.5"),
+        (
+            "stats: {thresholds: [0.1, 1.5]}",
+            r"stages\.stats\.thresholds: must be a finite number in \[-1, 1\], got 1\.5",
+        ),
+        ("download: {max_workers: 0}", r"stages\.download\.max_workers: must be an integer >= 1, got 0"),
+    ],
+)
+def test_bad_values_stop_the_run_before_the_first_stage(tmp_path, stage, message):
+    """Every value of every stage is checked when the recipe is read: exit 2 naming the file
+    and the key, and the stages before the bad one (sample, download) never ran."""
+    download = "" if stage.startswith("download") else "  download: {mirror: '${work}/sample/repo'}\n"
+    recipe = _write(tmp_path, f"stages:\n  sample: {{seed: 0}}\n{download}  {stage}\n")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["run", str(recipe), "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert f"Error: {recipe}: " in res.output
+    assert re.search(message, res.output), res.output
+    assert not (out / "sample").exists() and not (out / "data").exists()
+
+
+def test_demo_overrides_are_checked_like_the_recipe(tmp_path):
+    with pytest.raises(RecipeError, match=r"sample\.yaml: stages\.keyframes\.batch_size: must be an integer >= 1"):
+        pipeline.run_recipe("sample", tmp_path / "w", overrides={"keyframes": {"batch_size": 0}})
+    with pytest.raises(RecipeError, match=r"stages\.keyframes\.modle: unknown parameter"):
+        pipeline.run_recipe("sample", tmp_path / "w", overrides={"keyframes": {"modle": "x"}})
+    assert not (tmp_path / "w").exists()
 
 
 def test_recipe_hash_follows_content(tmp_path):

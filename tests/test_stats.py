@@ -306,7 +306,7 @@ def test_cli_table_and_errors(hand_folder, tmp_path):
     bad = runner.invoke(main, ["stats", "redundancy", str(hand_folder), "--thresholds", "x"])
     assert bad.exit_code == 2 and "Error: thresholds" in bad.output
     missing = runner.invoke(main, ["stats", "redundancy", str(tmp_path / "nothing")])
-    assert missing.exit_code == 1 and "not a key-frame output folder" in missing.output
+    assert missing.exit_code == 2 and "not a key-frame output folder" in missing.output  # a missing path is usage
 
 
 @settings(max_examples=30, deadline=None)

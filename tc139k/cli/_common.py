@@ -9,7 +9,8 @@ import sys
 
 import click
 
-from ..errors import Tc139kError
+from ..atomic import disk_full_error, is_disk_full
+from ..errors import EXIT_INTERRUPTED, Tc139kError
 
 
 def emit_json(obj) -> None:
@@ -17,17 +18,28 @@ def emit_json(obj) -> None:
 
 
 def handle_errors(fn):
-    """Turn the toolkit's typed errors into `Error: ...` on stderr and their exit code."""
+    """Turn the toolkit's typed errors into `Error: ...` on stderr and their exit code (the
+    rule is in tc139k.errors). A full disk met outside an atomic write (a folder being
+    created, a log) gets the same message as one met inside."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except Tc139kError as e:
-            click.echo(f"Error: {e}", err=True)
-            sys.exit(e.exit_code)
+            fail(e)
+        except OSError as e:
+            if not is_disk_full(e):
+                raise
+            fail(disk_full_error(e.filename or "the output folder", e))
         except KeyboardInterrupt:
             click.echo("Interrupted; rerun the same command to resume.", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
 
     return wrapper
+
+
+def fail(e: Tc139kError):
+    """Print `Error: ...` and exit with the error's code."""
+    click.echo(f"Error: {e}", err=True)
+    sys.exit(e.exit_code)

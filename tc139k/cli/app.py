@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from ..errors import EXIT_CODES_HELP
 from .download import download_cmd
 from .export import export_group
 from .keyframes import keyframes_group
@@ -16,7 +17,7 @@ from .stats import stats_group
 from .validate import validate_cmd
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="tc139k")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no log lines, only warnings, errors and results.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug log lines (and huggingface_hub's info messages) on stderr.")

@@ -66,31 +66,6 @@ from ._common import emit_json, handle_errors
     help="Refuse archive members larger than this (MiB).",
 )
 @click.option(
-    "--max-expansion-ratio",
-    default=10.0,
-    show_default=True,
-    type=click.FloatRange(min=1),
-    help="Refuse an archive whose content is larger than this many times its compressed size "
-    "(archives under 16 MiB may always expand to 16 MiB). Frame archives hold JPEGs and "
-    "expand about 1:1; a higher ratio means a decompression bomb or a wrong file.",
-)
-@click.option(
-    "--max-extract-gb",
-    default=None,
-    type=click.FloatRange(min=0, min_open=True),
-    help="Refuse an archive whose content is larger than this (GB, 10^9 bytes). Default: no absolute cap.",
-)
-@click.option(
-    "--timeout",
-    default=30.0,
-    show_default=True,
-    envvar="TC139K_TIMEOUT",
-    show_envvar=True,
-    type=click.FloatRange(min=0, min_open=True),
-    help="Seconds to wait for the Hub to connect or to send the next bytes; a request that "
-    "stalls longer is retried with backoff, then the run stops saying which host timed out.",
-)
-@click.option(
     "--dry-run",
     is_flag=True,
     help="Show what would be fetched and extracted, the sizes, the total and the free disk; change nothing.",
@@ -115,9 +90,6 @@ def download_cmd(
     keep_archives,
     max_workers,
     max_member_mb,
-    max_expansion_ratio,
-    max_extract_gb,
-    timeout,
     dry_run,
     verify,
     as_json,
@@ -131,7 +103,10 @@ def download_cmd(
     needed, comes from HF_TOKEN or `hf auth login`; HF_ENDPOINT and HF_HOME are honoured.
     """
     from ..download.run import run_download
+    from ..layout import check_mirror
 
+    if mirror is not None:
+        check_mirror(mirror)  # missing, or the folder above the repository copy: a usage error
     res = run_download(
         repo=repo,
         revision=revision,
@@ -144,9 +119,6 @@ def download_cmd(
         keep_archives=keep_archives,
         max_workers=max_workers,
         max_member_bytes=max_member_mb * 1024 * 1024,
-        max_expansion_ratio=max_expansion_ratio,
-        max_extract_bytes=None if max_extract_gb is None else int(max_extract_gb * 1e9),
-        timeout=timeout,
         dry_run=dry_run,
         verify=verify,
         show_progress=not as_json,
@@ -183,12 +155,6 @@ def download_summary(res) -> list[str]:
             f"  to fetch: {human_bytes(res.bytes_to_fetch)}; disk needed: about "
             f"{human_bytes(res.bytes_needed)}; free: {human_bytes(res.free_bytes)}"
         )
-        if res.frames_bytes_limit:
-            lines.append(
-                "  estimate:  frames are counted at their archives' size (JPEGs barely compress); "
-                "their real size is known only once extracted. An archive expanding past "
-                f"--max-expansion-ratio (or --max-extract-gb) is refused: {human_bytes(res.frames_bytes_limit)} at most"
-            )
         if res.selected_sources:
             lines.append(
                 f"  sources: {', '.join(res.selected_sources)} (available: {', '.join(res.available_sources)})"

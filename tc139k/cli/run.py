@@ -76,8 +76,6 @@ def run_cmd(recipe, work_dir, engine, num_shards, shard_index, only, as_json):
     """
     from ..pipeline.run import run_recipe
 
-    if shard_index >= num_shards:
-        raise click.BadParameter(f"must be below --num-shards ({num_shards})", param_hint="--shard-index")
     res = run_recipe(
         recipe,
         work_dir,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import EXIT_FAILED
 from ..shards import plan
 from ._common import emit_json, handle_errors
 
@@ -175,4 +176,4 @@ def shards_verify_cmd(out_dir, as_json):
         for p in res.problems:
             click.echo(f"  {p}")
     if not res.ok:
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)  # the data failed the check

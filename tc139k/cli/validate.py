@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import EXIT_FAILED
 from ._common import emit_json, handle_errors
 
 
@@ -64,7 +65,7 @@ def validate_cmd(annotations, frames_root, out_dir, max_invalid, workers, as_jso
         for line in validate_summary(res):
             click.echo(line)
     if not res.passed:
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)  # the data failed the check
 
 
 def validate_summary(res) -> list[str]:

@@ -59,7 +59,8 @@ import pyarrow.parquet as pq
 
 from .. import __version__, published
 from ..atomic import Markers, atomic_path, remove_stale_temps
-from ..errors import UsageError
+from ..errors import EmptyResultError, UsageError
+from ..layout import check_frames_root
 from ..progress import progress
 from . import dtd
 from . import store as kfio
@@ -504,6 +505,7 @@ def _video_specs(frames_root, video_ids, videos, video_source) -> list[VideoSpec
             raise UsageError("--video-ids selects folders under --frames-root; it does not apply to --video")
         return video_file_specs(videos, video_source)
     ids = read_video_ids(video_ids) if video_ids is not None else None
+    check_frames_root(frames_root)  # the download folder, a source folder, ...: say what was meant
     return list_frame_videos(frames_root, ids, ids_file=str(video_ids) if video_ids else "--video-ids")
 
 
@@ -604,8 +606,8 @@ def run_keyframes(
         for b in range(len(batches))
         if b % num_shards == shard_index
         and not (
-            work_markers.is_done(f"scores-{b:05d}", batch_params(b, scoring))
-            and (work_dir / f"scores-{b:05d}.parquet").is_file()
+            # the marker vouches for the file's size and hash: a damaged file is redone
+            work_markers.is_done(f"scores-{b:05d}", batch_params(b, scoring), file=work_dir / f"scores-{b:05d}.parquet")
         )
     ]
     clock = time.perf_counter()
@@ -627,7 +629,7 @@ def run_keyframes(
     try:
         for b, rows in (scorer or score_batches_local)([(b, batches[b]) for b in todo], setup, bar):
             write_work_file(rows, work_dir / f"scores-{b:05d}.parquet")
-            work_markers.mark(f"scores-{b:05d}", batch_params(b, scoring))
+            work_markers.mark(f"scores-{b:05d}", batch_params(b, scoring), file=work_dir / f"scores-{b:05d}.parquet")
     finally:
         bar.close()
     timings["load_model"] = setup.load_seconds
@@ -698,12 +700,12 @@ def run_keyframes(
         name = f"keyframes-{b:05d}"
         path = out / f"{name}.parquet"
         params = batch_params(b, final)
-        if out_markers.is_done(name, params) and path.is_file():
+        if out_markers.is_done(name, params, file=path):
             rows = pq.read_table(path, columns=SUMMARY_FIELDS).to_pylist()
         else:
             rows = [final_row(r, tau, lvl, rule.min_gap) for r in _read_work(work_dir, b)]
             kfio.write_keyframes_file(rows, path, {"tool": "tc139k", "stage": "keyframes", **final})
-            out_markers.mark(name, params)
+            out_markers.mark(name, params, file=path)
             written += 1
         files.append(str(path))
         summaries.extend(_summary(r) for r in rows)
@@ -711,6 +713,14 @@ def run_keyframes(
     timings["write"] = time.perf_counter() - clock - sum(timings.values())
 
     ok = [s for s in summaries if s.status == "ok"]
+    if not ok:  # files were written (they list the failures), but there is nothing to build on
+        failed = "; ".join(f"{s.source}/{s.video_id}: {s.error}" for s in summaries[:3])
+        more = "; ..." if len(summaries) > 3 else ""
+        raise EmptyResultError(
+            f"every video failed ({len(summaries)} of {len(summaries)}; {failed}{more}); "
+            f"nothing useful was made. Check that the input holds 1 fps frames as "
+            f"<source>/<video_id>/<NNNNNN>.jpg (--frames-root) or readable video files (--video)"
+        )
     return KeyframesResult(
         out_dir=str(out),
         files=files,

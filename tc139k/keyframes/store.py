@@ -1,11 +1,18 @@
 """Reading and writing key-frame output files (`schemas/keyframes.v1.json`).
 
 A key-frame output folder holds `keyframes-*.parquet` files, one row per video, each with
-the provenance of the run in the Parquet key-value metadata under `tc139k` (JSON).
+the provenance of the run in the Parquet key-value metadata under `tc139k` (JSON), and
+`.done/keyframes-NNNNN.json` markers recording each file's size and sha256.
+
+Readers (shards, stats) go through `keyframe_files`, `open_file` and `reading`: a file that
+is empty, truncated, not Parquet, or whose size differs from its marker raises
+DamagedFileError naming the file and the rerun that repairs it, never a pyarrow traceback.
+A missing folder, or one without key-frame files, is a usage error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +22,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import schemas
-from ..atomic import atomic_path
-from ..errors import SchemaError
+from ..atomic import Markers, atomic_path, file_matches, is_disk_full
+from ..errors import DamagedFileError, SchemaError, UsageError
 
 SCHEMA_ID = "keyframes.v1"
 FILE_GLOB = "keyframes-*.parquet"
@@ -43,17 +50,54 @@ def write_keyframes_file(rows: list[dict], path: str | Path, provenance: dict) -
 
 
 def keyframe_files(folder: str | Path) -> list[Path]:
+    """The folder's key-frame files, each checked: its Parquet footer reads and its size is
+    the one its marker recorded (a cheap check; the keyframes rerun also compares hashes)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise SchemaError(f"{folder} is not a key-frame output folder")
+        raise UsageError(f"{folder} is not a key-frame output folder (it does not exist or is not a folder)")
     files = sorted(folder.glob(FILE_GLOB))
     if not files:
-        raise SchemaError(f"no {FILE_GLOB} files in {folder}; run `tc139k keyframes` first")
+        raise UsageError(f"no {FILE_GLOB} files in {folder}; run `tc139k keyframes build --out {folder}` first")
+    markers = Markers(folder)
+    for f in files:
+        record = (markers.get(f.stem) or {}).get("file")
+        if record is not None and not file_matches(f, record, hash_it=False):
+            raise damaged(f, f"{f.stat().st_size} bytes, its run wrote {record.get('bytes')}")
+        open_file(f).close()
     return files
 
 
+def damaged(path: Path, why: str) -> DamagedFileError:
+    return DamagedFileError(
+        f"key-frame file {path} is damaged ({why}); rerun the `tc139k keyframes build` command that "
+        f"wrote {path.parent} (same options, --out {path.parent}): it checks every file and redoes the damaged ones"
+    )
+
+
+@contextlib.contextmanager
+def reading(path: Path):
+    """Turn pyarrow's errors while reading `path` into DamagedFileError naming it."""
+    try:
+        yield
+    except (pa.ArrowException, OSError) as e:
+        if isinstance(e, OSError) and is_disk_full(e):
+            raise
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise damaged(Path(path), f"not a readable Parquet file: {first}") from None
+
+
+def open_file(path: str | Path) -> pq.ParquetFile:
+    """A key-frame file opened for reading (footer parsed), or DamagedFileError."""
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise damaged(path, "empty file")
+    with reading(path):
+        return pq.ParquetFile(path)
+
+
 def read_provenance(path: str | Path) -> dict:
-    meta = pq.read_schema(path).metadata or {}
+    with reading(Path(path)):
+        meta = pq.read_schema(path).metadata or {}
     raw = meta.get(PROVENANCE_KEY)
     return json.loads(raw) if raw else {}
 
@@ -63,7 +107,8 @@ def read_keyframes(folder: str | Path, columns: list[str] | None = None) -> pa.T
     tables = []
     expected = keyframes_schema()
     for f in keyframe_files(folder):
-        t = pq.read_table(f, columns=columns)
+        with reading(f):
+            t = pq.read_table(f, columns=columns)
         for name in t.column_names:
             want = expected.field(name).type
             if t.schema.field(name).type != want:
@@ -75,8 +120,9 @@ def read_keyframes(folder: str | Path, columns: list[str] | None = None) -> pa.T
 def iter_videos(folder: str | Path, columns: list[str] | None = None) -> Iterator[dict]:
     """Rows as dicts, file by file (bounded memory)."""
     for f in keyframe_files(folder):
-        for batch in pq.ParquetFile(f).iter_batches(columns=columns, batch_size=64):
-            yield from batch.to_pylist()
+        with reading(f), open_file(f) as pf:
+            for batch in pf.iter_batches(columns=columns, batch_size=64):
+                yield from batch.to_pylist()
 
 
 def patch_scores_array(row: dict) -> np.ndarray:

@@ -7,10 +7,14 @@
       validate: {max_invalid: 10}
       stats: {}
 
-Each stage accepts the parameters its table in `pipeline.STAGE_PARAMS` lists, with those
-types; anything else is rejected with the file and the key named. String values may use
-`${work}` (the run's output folder). The recipe's hash (of its parsed content) goes into the
-provenance of every output.
+Each stage accepts the fields of its config class (`pipeline.run.STAGE_CONFIGS`: the stage's
+own config, e.g. keyframes.config.KeyframesConfig, plus the few keys only a recipe has).
+Every value of every stage is checked against its field (type, range, choices, NaN, the
+combinations the class checks) when the recipe is loaded, so before the first stage starts;
+an unknown key or a bad value is a RecipeError (exit code 2) naming the file and the key,
+e.g. `my.yaml: stages.keyframes.target_interval: must be a finite number > 0, got nan`.
+String values may use `${work}` (the run's output folder). The recipe's hash (of its parsed
+content) goes into the provenance of every output.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import RecipeError
+from ..params import check
 from ..resources import pipelines_dir
 
 TOP_LEVEL_KEYS = {"version", "description", "stages"}
@@ -62,30 +67,9 @@ def resolve_recipe_path(name_or_path: str | Path) -> Path:
     )
 
 
-def _type_ok(value, kind) -> bool:
-    if kind is bool:
-        return isinstance(value, bool)
-    if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind is str:
-        return isinstance(value, str)
-    if kind is list:
-        return isinstance(value, list)
-    if isinstance(kind, tuple):  # allowed choices
-        return value in kind
-    raise TypeError(kind)
-
-
-def _kind_name(kind) -> str:
-    if isinstance(kind, tuple):
-        return "one of " + ", ".join(map(str, kind))
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a string", list: "a list"}[kind]
-
-
-def parse_recipe(raw, where: str, stage_params: dict[str, dict]) -> Recipe:
-    """Check a parsed YAML document against the stage tables; `where` names the file."""
+def parse_recipe(raw, where: str, stage_configs: dict[str, type]) -> Recipe:
+    """Check a parsed YAML document against the stages' config classes (in pipeline order);
+    `where` names the file."""
     if not isinstance(raw, dict):
         raise RecipeError(f"{where}: a recipe is a mapping with keys {', '.join(sorted(TOP_LEVEL_KEYS))}")
     unknown = set(raw) - TOP_LEVEL_KEYS
@@ -99,25 +83,18 @@ def parse_recipe(raw, where: str, stage_params: dict[str, dict]) -> Recipe:
     stages_raw = raw.get("stages")
     if not isinstance(stages_raw, dict) or not stages_raw:
         raise RecipeError(
-            f"{where}: stages: expected a mapping of stage name to parameters, stages are {', '.join(stage_params)}"
+            f"{where}: stages: expected a mapping of stage name to parameters, stages are {', '.join(stage_configs)}"
         )
-    order = list(stage_params)
+    order = list(stage_configs)
     stages = []
     for name, params in stages_raw.items():
-        if name not in stage_params:
+        if name not in stage_configs:
             raise RecipeError(f"{where}: stages.{name}: unknown stage; stages are {', '.join(order)}")
         params = {} if params is None else params
         if not isinstance(params, dict):
             raise RecipeError(f"{where}: stages.{name}: expected a mapping of parameters")
-        table = stage_params[name]
-        for key, value in params.items():
-            if key not in table:
-                raise RecipeError(
-                    f"{where}: stages.{name}.{key}: unknown parameter; "
-                    f"{name} takes {', '.join(sorted(table)) or 'no parameters'}"
-                )
-            if value is not None and not _type_ok(value, table[key]):
-                raise RecipeError(f"{where}: stages.{name}.{key}: expected {_kind_name(table[key])}, got {value!r}")
+        # None means "the default", as if the key were absent
+        check(stage_configs[name], given(params), f"{where}: stages.{name}", RecipeError)
         stages.append(Stage(name, dict(params)))
     positions = [order.index(s.name) for s in stages]
     if positions != sorted(positions):
@@ -131,7 +108,12 @@ def parse_recipe(raw, where: str, stage_params: dict[str, dict]) -> Recipe:
     )
 
 
-def load_recipe(name_or_path: str | Path, stage_params: dict[str, dict]) -> Recipe:
+def given(params: dict) -> dict:
+    """The parameters a stage was given: those whose value is not None."""
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def load_recipe(name_or_path: str | Path, stage_configs: dict[str, type]) -> Recipe:
     path = resolve_recipe_path(name_or_path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -139,7 +121,7 @@ def load_recipe(name_or_path: str | Path, stage_params: dict[str, dict]) -> Reci
         mark = getattr(e, "problem_mark", None)
         at = f" line {mark.line + 1}" if mark else ""
         raise RecipeError(f"{path}:{at} invalid YAML: {getattr(e, 'problem', e)}") from None
-    return parse_recipe(raw, str(path), stage_params)
+    return parse_recipe(raw, str(path), stage_configs)
 
 
 def substitute(value, work_dir: Path):

@@ -17,60 +17,17 @@ into the same folder; run the later stages once, after all shards finished.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..atomic import write_json
-from ..errors import UsageError
-from .recipe import Recipe, load_recipe, substitute
+from ..errors import RecipeError, UsageError
+from ..keyframes.config import KeyframesConfig
+from ..params import check, check_shard
+from .configs import STAGE_CONFIGS, KeyframesParams
+from .recipe import Recipe, given, load_recipe, substitute
 
-QA_FILE = "time_chat_online_139k_train_flt.jsonl"
 ENGINES = ("local", "ray")
-DETECTORS = ("content", "adaptive", "histogram")
-
-# The parameters a recipe may give each stage, with their types (a tuple lists the choices).
-STAGE_PARAMS: dict[str, dict] = {
-    "sample": {"seed": int},
-    "download": {
-        "repo": str,
-        "revision": str,
-        "local_dir": str,
-        "mirror": str,
-        "annotations_only": bool,
-        "sources": list,
-        "video_ids": str,
-        "no_extract": bool,
-        "keep_archives": bool,
-        "max_workers": int,
-    },
-    "validate": {"files": list, "check_frames": bool, "max_invalid": int},
-    "keyframes": {
-        "method": ("auto", "feature", "pixel"),
-        "model": str,
-        "pretrained": str,
-        "device": ("auto", "cpu", "cuda"),
-        "threshold": float,
-        "batch_size": int,
-        "scene_detector": DETECTORS,
-        "scene_threshold": float,
-        "min_scene_seconds": float,
-        "target_interval": float,
-        "level": float,
-        "min_gap": float,
-        "cell": int,
-        "num_workers": int,
-        "videos_per_file": int,
-        "video_ids": str,
-    },
-    "shards": {
-        "embed_frames": bool,
-        "keyframes_only": bool,
-        "max_shard_size": int,
-        "val_fraction": float,
-        "format": ("messages", "flat"),
-    },
-    "stats": {"thresholds": list, "by": ("source", "length"), "threshold": float, "plots": bool, "dataset": bool},
-}
 
 
 @dataclass
@@ -127,20 +84,13 @@ class Layout:
         return self.work / "stats"
 
 
-def _weights_available(pretrained: str | None) -> bool:
-    if not pretrained:
-        return False
-    local = pretrained[len("local-dir:") :] if pretrained.startswith("local-dir:") else pretrained
-    return Path(local).exists()
-
-
 # ---- stages --------------------------------------------------------------------------------
 
 
-def _stage_sample(p: dict, lay: Layout, run: RunResult, show_progress: bool):
+def _stage_sample(cfg, p: dict, lay: Layout, run: RunResult, show_progress: bool):
     from ..sample import build_sample
 
-    info = build_sample(lay.sample, seed=p.get("seed", 0))
+    info = build_sample(lay.sample, seed=cfg.seed)
     line = (
         f"{info.n_videos} videos from {len(info.sources)} sources, {info.n_frames} frames, "
         f"{info.n_qa} QA records, {info.repo_bytes / 1e6:.1f} MB"
@@ -148,10 +98,11 @@ def _stage_sample(p: dict, lay: Layout, run: RunResult, show_progress: bool):
     return line, info.to_dict(), {"repo": info.repo_dir, "ground_truth": info.ground_truth_path}
 
 
-def _stage_download(p: dict, lay: Layout, run: RunResult, show_progress: bool):
+def _stage_download(cfg, p: dict, lay: Layout, run: RunResult, show_progress: bool):
     from ..download.run import run_download
 
-    res = run_download(**p, local_dir=lay.local_dir, show_progress=show_progress)
+    kwargs = cfg.kwargs(set(p) - {"local_dir"})  # the folder is in the layout
+    res = run_download(**kwargs, local_dir=lay.local_dir, show_progress=show_progress)
     summary = {
         k: v
         for k, v in res.to_dict().items()
@@ -176,16 +127,16 @@ def _stage_download(p: dict, lay: Layout, run: RunResult, show_progress: bool):
     return line, summary, {"local_dir": str(lay.local_dir), "manifest": res.manifest}
 
 
-def _stage_validate(p: dict, lay: Layout, run: RunResult, show_progress: bool):
+def _stage_validate(cfg, p: dict, lay: Layout, run: RunResult, show_progress: bool):
     from ..validate.run import run_validate
 
-    files = [lay.local_dir / f for f in p.get("files", [QA_FILE])]
-    check_frames = p.get("check_frames", True) and lay.frames.is_dir()
+    files = [lay.local_dir / f for f in cfg.files]
+    check_frames = cfg.check_frames and lay.frames.is_dir()
     res = run_validate(
         files,
         frames_root=lay.frames if check_frames else None,
         out_dir=lay.validated,
-        max_invalid=p.get("max_invalid", 0),
+        **{k: v for k, v in p.items() if k not in ("files", "check_frames")},
         show_progress=show_progress,
     )
     if not res.passed:
@@ -197,13 +148,13 @@ def _stage_validate(p: dict, lay: Layout, run: RunResult, show_progress: bool):
     return line, res.summary(), dict(res.outputs)
 
 
-def _stage_keyframes(p: dict, lay: Layout, run: RunResult, show_progress: bool):
+def _stage_keyframes(cfg: KeyframesParams, p: dict, lay: Layout, run: RunResult, show_progress: bool):
     from ..keyframes.build import run_keyframes
 
     p = dict(p)
-    method = p.pop("method", "auto")
-    if method == "auto":
-        method = "feature" if _weights_available(p.get("pretrained")) else "pixel"
+    p.pop("method", None)
+    method = cfg.resolved_method()
+    if cfg.method == "auto":
         run.notes.append(
             f"key frames: {method} method ("
             + (
@@ -245,20 +196,17 @@ def _stage_keyframes(p: dict, lay: Layout, run: RunResult, show_progress: bool):
     return line, summary, {"keyframes": str(lay.keyframes)}
 
 
-def _stage_shards(p: dict, lay: Layout, run: RunResult, show_progress: bool):
+def _stage_shards(cfg, p: dict, lay: Layout, run: RunResult, show_progress: bool):
     from ..shards.build import run_shards_build
 
-    p = dict(p)
-    fmt = p.pop("format", "messages")
     res = run_shards_build(
         lay.validated / "valid.parquet",
         lay.keyframes,
         lay.frames,
         lay.shards,
-        fmt=fmt,
         recipe_hash=run.recipe_hash,
         show_progress=show_progress,
-        **p,
+        **cfg.kwargs(set(p)),
     )
     summary = {
         "rows": res.rows,
@@ -274,9 +222,9 @@ def _stage_shards(p: dict, lay: Layout, run: RunResult, show_progress: bool):
     return line, summary, {"shards": str(lay.shards), "card": str(lay.shards / "README.md")}
 
 
-def _stage_stats(p: dict, lay: Layout, run: RunResult, show_progress: bool):
+def _stage_stats(cfg, p: dict, lay: Layout, run: RunResult, show_progress: bool):
     summary, outputs = {}, {}
-    if p.get("dataset", True):
+    if cfg.dataset:
         from ..stats.dataset import dataset_stats
 
         ds = dataset_stats(lay.local_dir, show_progress=show_progress)
@@ -284,14 +232,12 @@ def _stage_stats(p: dict, lay: Layout, run: RunResult, show_progress: bool):
         outputs["dataset"] = str(lay.stats / "dataset.json")
         summary["dataset"] = {k: v for k, v in ds.to_dict().items() if k in {"videos", "frames", "qa_records"}}
     if any(lay.keyframes.glob("keyframes-*.parquet")):
-        from ..stats.redundancy import DEFAULT_THRESHOLDS, redundancy_stats
+        from ..stats.redundancy import redundancy_stats
 
-        plots = lay.stats / "plots" if p.get("plots", True) else None
+        plots = lay.stats / "plots" if cfg.plots else None
         rs = redundancy_stats(
             lay.keyframes,
-            thresholds=p.get("thresholds", DEFAULT_THRESHOLDS),
-            by=p.get("by", "source"),
-            threshold=p.get("threshold"),
+            **{k: v for k, v in p.items() if k in ("thresholds", "by", "threshold")},
             plot_dir=plots,
             show_progress=show_progress,
         )
@@ -313,11 +259,23 @@ STAGES = {
     "shards": _stage_shards,
     "stats": _stage_stats,
 }
-assert list(STAGES) == list(STAGE_PARAMS)
+assert list(STAGES) == list(STAGE_CONFIGS)
 
 
 def load(recipe: str | Path) -> Recipe:
-    return load_recipe(recipe, STAGE_PARAMS)
+    return load_recipe(recipe, STAGE_CONFIGS)
+
+
+def stage_config(rec: Recipe, name: str, values: dict):
+    """The checked config of one stage of `rec` (values with ${work} expanded and the
+    overrides merged); with `method: auto`, tau's range is checked for the method it picks."""
+    where = f"{rec.path}: stages.{name}"
+    cfg = check(STAGE_CONFIGS[name], values, where, RecipeError)
+    if isinstance(cfg, KeyframesParams):
+        problem = KeyframesConfig.cross_check(replace(cfg, method=cfg.resolved_method()))
+        if problem:
+            raise RecipeError(f"{where}.{problem[0]}: {problem[1]}")
+    return cfg
 
 
 def run_recipe(
@@ -333,12 +291,12 @@ def run_recipe(
 ) -> RunResult:
     """Run the recipe's stages (or the `only` subset) with outputs under `work_dir`.
     `overrides` merges extra parameters into stages (checked like the recipe's own);
-    `on_stage(name)` is called as each stage starts."""
+    `on_stage(name)` is called as each stage starts. Every parameter of every stage to run
+    is checked before the first one starts (RecipeError naming the file and the key)."""
     rec = recipe if isinstance(recipe, Recipe) else load(recipe)
     if engine not in ENGINES:
         raise UsageError(f"--engine must be one of {', '.join(ENGINES)}")
-    if num_shards < 1 or not 0 <= shard_index < num_shards:
-        raise UsageError(f"--shard-index must be in [0, {num_shards}) and --num-shards >= 1")
+    check_shard(num_shards, shard_index)
     stages = list(rec.stages)
     if only:
         unknown = set(only) - {s.name for s in stages}
@@ -348,6 +306,14 @@ def run_recipe(
             )
         stages = [s for s in stages if s.name in only]
     work = Path(work_dir)
+    # every value checked before the first stage starts; each stage gets the values it was
+    # given (checked and normalised); the rest take the entry point's defaults, the config's
+    configs = {}
+    for stage in stages:
+        values = given({k: substitute(v, work) for k, v in stage.params.items()})
+        values.update(given((overrides or {}).get(stage.name, {})))
+        cfg = stage_config(rec, stage.name, values)
+        configs[stage.name] = (cfg, {k: getattr(cfg, k) for k in values})
     work.mkdir(parents=True, exist_ok=True)
     dl = rec.stage("download")
     local_dir = Path(substitute(dl.params["local_dir"], work)) if dl and dl.params.get("local_dir") else work / "data"
@@ -361,17 +327,10 @@ def run_recipe(
         shard_index=shard_index,
     )
     for stage in stages:
-        params = {k: substitute(v, work) for k, v in stage.params.items() if v is not None}
-        extra = (overrides or {}).get(stage.name, {})
-        for key in extra:
-            if key not in STAGE_PARAMS[stage.name]:
-                raise UsageError(f"{stage.name} takes no parameter {key!r}")
-        params.update({k: v for k, v in extra.items() if v is not None})
-        params.pop("local_dir", None)
         if on_stage:
             on_stage(stage.name)
         t0 = time.perf_counter()
-        line, summary, outputs = STAGES[stage.name](params, layout, run, show_progress)
+        line, summary, outputs = STAGES[stage.name](*configs[stage.name], layout, run, show_progress)
         run.stages.append(
             StageRun(
                 stage.name, round(time.perf_counter() - t0, 3), line, summary, {k: str(v) for k, v in outputs.items()}

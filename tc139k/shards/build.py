@@ -30,10 +30,12 @@ import pyarrow.parquet as pq
 
 from .. import __version__, schemas
 from ..atomic import Markers, atomic_path, remove_stale_temps, sha256_file, write_json, write_text
-from ..errors import SchemaError, UsageError
+from ..errors import EmptyResultError, SchemaError, UsageError
 from ..keyframes import store as kfio
+from ..layout import check_frames_root
 from ..progress import progress
 from .card import render_card
+from .jpeg import FrameChecker, embedded_problems
 from .plan import (
     DEFAULT_MAX_SHARD_SIZE,
     DEFAULT_MIN_SHARDS,
@@ -41,7 +43,6 @@ from .plan import (
     DEFAULT_ROW_GROUP_ROWS,
     DEFAULT_ROW_GROUP_ROWS_EMBEDDED,
     DEFAULT_VAL_FRACTION,
-    keyframe_flags,
     plan_row_groups,
     plan_shards,
     video_split,
@@ -187,6 +188,14 @@ def _load_keyframes(keyframes_dir: Path) -> tuple[dict, dict]:
     return videos, prov
 
 
+def _keyframe_flags(seconds: list[float], keyframes: np.ndarray) -> list[bool]:
+    """A clip frame stands for a key frame when one falls in (previous clip frame, frame];
+    clips skip frames, so an exact match would miss key frames inside the gaps."""
+    upto = np.searchsorted(keyframes, np.asarray(seconds, dtype=np.float64), side="right")
+    before = np.concatenate([[0], upto[:-1]])
+    return (upto > before).tolist()
+
+
 def _row_bytes(row: dict) -> int:
     """In-memory size of a row without its images (for planning shards and row groups): the
     strings with their 4-byte offsets, 8 + 4 + 1 bytes of numbers and an offset per frame."""
@@ -210,7 +219,7 @@ def _record_row(rec: dict, kf: _VideoKF, fmt: str, keyframes_only: bool) -> tupl
     if missing:
         return None, f"unscored_frames: {len(missing)} clip frame(s) have no DTD score (first at {missing[0]:g} s)"
     drop = [float(kf.drop_ratio[kf.pos[s]]) for s in seconds]
-    flags = keyframe_flags(seconds, kf.keyframes.tolist())
+    flags = _keyframe_flags(seconds, kf.keyframes)
     if keyframes_only:
         keep = [i for i, f in enumerate(flags) if f or i == 0]
         seconds, paths, drop, flags = ([x[i] for i in keep] for x in (seconds, paths, drop, flags))
@@ -314,6 +323,7 @@ def run_shards_build(
         raise UsageError(f"QA table {qa} does not exist; run `tc139k validate --out DIR` first")
     if not frames_root.is_dir():
         raise UsageError(f"frames root {frames_root} is not a folder")
+    check_frames_root(frames_root)
 
     try:
         qa_table = pq.read_table(qa)
@@ -333,6 +343,7 @@ def run_shards_build(
     rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
     row_bytes: dict[str, list[int]] = {s: [] for s in SPLITS}
     quarantine, reasons = [], Counter()
+    checker = FrameChecker(frames_root)
     for rec in records:
         kf = kf_videos.get((rec["source"], rec["video_id"]))
         if kf is None:
@@ -352,6 +363,8 @@ def run_shards_build(
         row = None
         if reason is None:
             row, reason = _record_row(rec, kf, fmt, keyframes_only)
+        if reason is None and embed_frames:  # a frame PIL cannot open would break load_dataset
+            reason = checker.record_problem(row["frame_paths"])
         if reason is not None:
             reasons[reason.split(":", 1)[0]] += 1
             quarantine.append(
@@ -365,6 +378,13 @@ def run_shards_build(
             size += _embedded_bytes(frames_root, row["frame_paths"])
         row_bytes[split].append(size)
 
+    if not any(rows.values()):  # nothing to train on: say why rather than write empty shards
+        write_text(out_dir / QUARANTINE, "".join(json.dumps(q, sort_keys=True) + "\n" for q in quarantine))
+        raise EmptyResultError(
+            f"0 of {len(records)} record(s) made a row ("
+            + (", ".join(f"{k} {v}" for k, v in sorted(reasons.items())) or f"{qa} holds no records")
+            + f"); no shards written, see {out_dir / QUARANTINE}"
+        )
     input_hashes = {
         "qa": sha256_file(qa),
         "keyframes": {f.name: sha256_file(f) for f in kfio.keyframe_files(keyframes_dir)},
@@ -517,10 +537,14 @@ def verify_shards(out_dir: str | Path) -> VerifyResult:
             problems.append(f"{s['path']}: {pf.metadata.num_rows} rows, manifest says {s['rows']}")
         if not pf.schema_arrow.remove_metadata().equals(expected.remove_metadata()):
             problems.append(f"{s['path']}: schema differs from {schema_id}")
+        elif manifest["embed_frames"]:  # a frame PIL cannot open breaks load_dataset on that row
+            problems.extend(embedded_problems(pf, s["path"]))
         rows += pf.metadata.num_rows
     data_dir = out_dir / "data"
     if data_dir.is_dir():
         for p in sorted(data_dir.iterdir()):
             if SHARD_NAME_RE.match(p.name) and p.name not in listed:
                 problems.append(f"data/{p.name}: not in the manifest")
+    if not manifest["shards"]:
+        problems.append(f"{manifest_path} lists no shard: the build made nothing to train on")
     return VerifyResult(out_dir=str(out_dir), shards=len(manifest["shards"]), rows=rows, problems=problems)

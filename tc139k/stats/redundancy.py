@@ -383,7 +383,7 @@ def _batches(files: list[Path]):
     """(file, record batch) over all files, one file open at a time: a Parquet reader keeps
     the pages it decoded until it is closed."""
     for f in files:
-        with pq.ParquetFile(f) as pf:
+        with kfio.reading(f), kfio.open_file(f) as pf:
             for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=_COLUMNS):
                 yield f, batch
 
@@ -541,7 +541,7 @@ def _survey(files: list[Path], folder: Path) -> tuple[str | None, Counter, int]:
     stored: Counter = Counter()
     total_rows = 0
     for f in files:
-        with pq.ParquetFile(f) as pf:
+        with kfio.reading(f), kfio.open_file(f) as pf:
             _check_columns(f, pf)
             total_rows += pf.metadata.num_rows
             t = pf.read(columns=["status", "score_kind", "threshold"])

@@ -1,0 +1,42 @@
+"""The statistics stage's parameters, declared once (see tc139k.params): the options of
+`tc139k stats redundancy` and the `stats:` keys of a recipe come from these fields. The
+key-frame folder, the plot folder and the timeline's video are not parameters;
+`redundancy_stats` takes them beside these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..params import param
+
+BY_CHOICES = ("source", "length")
+DEFAULT_THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(1, 10))
+
+
+def _parse_thresholds(text: str) -> tuple[float, ...]:
+    from .redundancy import parse_thresholds  # numpy and pyarrow only when a list is parsed
+
+    return parse_thresholds(text)
+
+
+@dataclass(frozen=True)
+class StatsConfig:
+    thresholds: tuple[float, ...] = param(
+        DEFAULT_THRESHOLDS,
+        min=-1.0,
+        max=1.0,
+        parse=_parse_thresholds,
+        default_text="0.1:0.9:0.1",
+        help="DTD thresholds to sweep: a list (0.3,0.5,0.7) or a range START:STOP:STEP.",
+    )
+    threshold: float | None = param(
+        None,
+        min=-1.0,
+        max=1.0,
+        help="Threshold of the headline figure, plots and timeline [default: the threshold stored with the videos].",
+    )
+    by: str = param(
+        "source",
+        choices=BY_CHOICES,
+        help="Break the drop ratios down by source dataset or by video length (<5, 5-10, 10-20, >=20 min).",
+    )

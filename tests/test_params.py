@@ -1,0 +1,84 @@
+"""Stage parameters declared once: the config classes' checks, and their defaults against
+the keyword defaults of the stage entry points (which tests and the Ray engine call)."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import pytest
+
+from tc139k.download.config import DownloadConfig
+from tc139k.errors import UsageError
+from tc139k.keyframes.config import KeyframesConfig
+from tc139k.params import check, check_shard
+from tc139k.shards.config import ShardsConfig
+from tc139k.stats.config import StatsConfig
+from tc139k.validate.config import ValidateConfig
+
+
+def _defaults(fn) -> dict:
+    return {n: p.default for n, p in inspect.signature(fn).parameters.items() if p.default is not p.empty}
+
+
+def _entry_points():
+    from tc139k.download.run import run_download
+    from tc139k.keyframes.build import run_keyframes
+    from tc139k.shards.build import run_shards_build
+    from tc139k.stats.redundancy import redundancy_stats
+    from tc139k.validate.run import run_validate
+
+    return [
+        (DownloadConfig().kwargs(), run_download),
+        (dataclasses.asdict(ValidateConfig()), run_validate),
+        (dataclasses.asdict(KeyframesConfig()), run_keyframes),
+        (ShardsConfig().kwargs(), run_shards_build),
+        (dataclasses.asdict(StatsConfig()), redundancy_stats),
+    ]
+
+
+def test_config_defaults_are_the_entry_points_defaults():
+    for config, fn in _entry_points():
+        signature = _defaults(fn)
+        for key, value in config.items():
+            assert key in signature, f"{fn.__name__} has no keyword {key}"
+            assert signature[key] == value, f"{fn.__name__}({key}=...): {signature[key]!r} != config {value!r}"
+
+
+@pytest.mark.parametrize(
+    "cls, values, message",
+    [
+        (KeyframesConfig, {"min_gap": float("inf")}, r"k\.min_gap: must be a finite number >= 0, got inf"),
+        (KeyframesConfig, {"batch_size": True}, r"k\.batch_size: expected an integer, got True"),
+        (KeyframesConfig, {"device": "tpu"}, r"k\.device: expected one of auto, cpu, cuda, got 'tpu'"),
+        (KeyframesConfig, {"level": -1}, r"k\.level: must be a finite number >= 0, got -1"),
+        (ShardsConfig, {"max_shard_size": "lots"}, r"k\.max_shard_size: 'lots' is not a size"),
+        (ShardsConfig, {"max_shard_size": 0}, r"k\.max_shard_size: must be an integer >= 1, got 0"),
+        (DownloadConfig, {"sources": "coin"}, None),
+        (DownloadConfig, {"max_extract_gb": 0}, r"k\.max_extract_gb: must be a finite number > 0, got 0"),
+        (StatsConfig, {"thresholds": "0.1:nope"}, r"k\.thresholds: thresholds '0\.1:nope': expected a list"),
+        (ValidateConfig, {"max_invalid": None}, r"k\.max_invalid: expected an integer, got nothing"),
+        (ValidateConfig, {"max_invalids": 3}, r"k\.max_invalids: unknown parameter; takes max_invalid, workers"),
+    ],
+)
+def test_check_names_the_key_and_what_it_accepts(cls, values, message):
+    if message is None:
+        assert check(cls, values, "k").sources == ("coin",)
+        return
+    with pytest.raises(UsageError, match=message):
+        check(cls, values, "k")
+
+
+def test_values_are_normalised():
+    assert check(ShardsConfig, {"max_shard_size": "2GB", "val_fraction": 0}, "k").max_shard_size == 2 * 10**9
+    assert check(StatsConfig, {"thresholds": "0.2:0.4:0.1"}, "k").thresholds == (0.2, 0.3, 0.4)
+    assert check(DownloadConfig, {"sources": ["a", "B"]}, "k").sources == ("a", "B")
+    assert check(KeyframesConfig, {"min_gap": 1}, "k").min_gap == 1.0
+    assert check(DownloadConfig, {"max_member_mb": 2}, "k").kwargs()["max_member_bytes"] == 2 * 1024 * 1024
+
+
+@pytest.mark.parametrize("n, i", [(0, 0), (2, 2), (2, -1), (3, 1.5)])
+def test_one_shard_check(n, i):
+    with pytest.raises(UsageError, match=r"--shard-index must be in \[0, --num-shards\)"):
+        check_shard(n, i)
+    check_shard(3, 2)

@@ -13,6 +13,10 @@ Switches for failure injection: `drop_after` (close the connection after N bytes
 `corrupt` (serve a file with one byte flipped while the listing keeps the true hash),
 `gated_token` (resolve requires that bearer token), `throttle` (bytes per second for a file),
 `ignore_range` (answer 200 with the whole file to a Range request), `page_size`.
+`faults[kind]` ("info", "tree", "resolve") is a queue of answers given, one per request of
+that kind, instead of the normal one: an int status (a Hub-style JSON error), `STALL` (no
+answer for `stall_s` seconds or until `reset()`/`stop()`, then the connection is closed) or
+`Raw(status, content_type, body, headers)`.
 Every request is recorded in `log`.
 """
 
@@ -30,6 +34,19 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 LFS_PATTERNS = ("*.tar.gz", "*.tar.gz.*", "*.jsonl")
+
+
+STALL = "stall"
+
+
+@dataclass
+class Raw:
+    """An answer given as is, e.g. a proxy's HTML page with status 200."""
+
+    status: int
+    content_type: str
+    body: bytes
+    headers: dict | None = None
 
 
 @dataclass
@@ -110,6 +127,9 @@ class HubServer:
         self.throttle: dict[str, int] = {}  # path -> bytes per second
         self.ignore_range = False
         self.page_size = 1000
+        self.faults: dict[str, list] = {}  # kind -> answers to give instead, in order
+        self._release = threading.Event()  # ends the stalls
+        self.stall_s = 10.0  # a stall's longest duration: a client without a timeout is not stuck forever
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -128,6 +148,7 @@ class HubServer:
         return self
 
     def stop(self) -> None:
+        self._release.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -154,10 +175,16 @@ class HubServer:
             self.gated_token = None
             self.ignore_range = False
             self.page_size = 1000
+            self.faults.clear()
+            self._release.set()
+            self._release = threading.Event()
 
     def record(self, entry: LoggedRequest) -> None:
         with self._lock:
             self.log.append(entry)
+
+    def requests(self, kind: str) -> list[LoggedRequest]:
+        return [e for e in self.log if e.kind == kind]
 
     def content_requests(self) -> list[LoggedRequest]:
         """GET requests on file content (resolve URLs)."""
@@ -240,6 +267,29 @@ class _Handler(BaseHTTPRequestHandler):
         token = self.hub.gated_token
         return token is None or self.headers.get("Authorization") == f"Bearer {token}"
 
+    def _fault(self, kind: str, repo: str | None, revision: str | None = None, path: str | None = None) -> bool:
+        """Give the next injected answer for `kind`, if any; True when one was given."""
+        with self.hub._lock:
+            queue = self.hub.faults.get(kind)
+            fault = queue.pop(0) if queue else None
+            release = self.hub._release
+        if fault is None:
+            return False
+        log = {"kind": kind, "repo": repo, "revision": revision, "path": path}
+        if fault == STALL:
+            self._log(kind, repo, revision, path, 0, 0)
+            release.wait(self.hub.stall_s)
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        elif isinstance(fault, Raw):
+            self._send(fault.status, fault.body, {"Content-Type": fault.content_type, **(fault.headers or {})}, **log)
+        else:
+            self._error(int(fault), None, f"injected HTTP {fault}", **log)
+        return True
+
     # ---- routes ----
     def do_HEAD(self):
         self._route()
@@ -267,6 +317,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(404, None, "Not found")
 
     def _info(self, repo_id: str, revision: str | None) -> None:
+        if self._fault("info", repo_id, revision):
+            return
         repo = self._repo(repo_id, "info", revision)
         if repo is None:
             return
@@ -286,6 +338,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _tree(self, repo_id: str, revision: str, prefix: str, query: str) -> None:
+        if self._fault("tree", repo_id, revision, prefix):
+            return
         repo = self._repo(repo_id, "tree", revision)
         if repo is None:
             return
@@ -325,6 +379,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _resolve(self, repo_id: str, revision: str, path: str) -> None:
         log = {"kind": "resolve", "repo": repo_id, "revision": revision, "path": path}
+        if self._fault("resolve", repo_id, revision, path):
+            return
         repo = self._repo(repo_id, "resolve", revision)
         if repo is None:
             return

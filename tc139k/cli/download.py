@@ -9,7 +9,7 @@ import click
 from ._common import emit_json, handle_errors
 
 
-@click.command("download")
+@click.command("download", short_help="Fetch annotations and frame archives from the Hub.")
 @click.option(
     "--repo",
     default="yaolily/TimeChat-Online-139K",

@@ -10,7 +10,7 @@ from ..shards import plan
 from ._common import emit_json, handle_errors
 
 
-@click.group("export", short_help="Write the records in the formats training code reads (ms-swift).")
+@click.group("export", short_help="Export the records for training code (ms-swift).")
 def export_group():
     """Write the validated records in the formats training code reads."""
 

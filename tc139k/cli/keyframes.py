@@ -9,7 +9,7 @@ import click
 from ._common import emit_json, handle_errors
 
 
-@click.group("keyframes")
+@click.group("keyframes", short_help="Rebuild key frames (build), score them (compare).")
 def keyframes_group():
     """Rebuild scene-oriented key frames (build) and score them against a reference (compare)."""
 
@@ -251,7 +251,7 @@ def keyframes_build_cmd(
             click.echo(f"  failed: {v.source}/{v.video_id}: {v.error}")
 
 
-@keyframes_group.command("compare")
+@keyframes_group.command("compare", short_help="Score key frames or scene cuts against a reference.")
 @click.argument("pred", type=click.Path(exists=True, path_type=Path))
 @click.argument("ref", type=click.Path(exists=True, path_type=Path))
 @click.option(

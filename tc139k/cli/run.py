@@ -30,7 +30,7 @@ def _stage_echo(as_json: bool):
     return None if as_json else (lambda name: click.echo(f"== {name}", err=True))
 
 
-@click.command("run")
+@click.command("run", short_help="Run a recipe of stages, locally or on Ray.")
 @click.argument("recipe")
 @click.option(
     "--out",
@@ -92,7 +92,7 @@ def run_cmd(recipe, work_dir, engine, num_shards, shard_index, only, as_json):
         _print_run(res)
 
 
-@click.command("demo")
+@click.command("demo", short_help="Run the whole pipeline on the bundled sample, offline.")
 @click.option(
     "--out",
     "work_dir",

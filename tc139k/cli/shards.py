@@ -25,7 +25,7 @@ def shards_group():
     """Build and check Parquet shards for training."""
 
 
-@shards_group.command("build")
+@shards_group.command("build", short_help="Join validated QA and key frames into Parquet shards.")
 @click.option(
     "--qa",
     "qa",
@@ -160,7 +160,7 @@ def shards_build_cmd(
     click.echo(f"Load with: datasets.load_dataset({str(res.out_dir)!r})")
 
 
-@shards_group.command("verify")
+@shards_group.command("verify", short_help="Check shards against their manifest.")
 @click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @handle_errors

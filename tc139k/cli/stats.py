@@ -9,12 +9,12 @@ import click
 from ._common import emit_json, handle_errors
 
 
-@click.group("stats")
+@click.group("stats", short_help="Redundancy statistics and dataset counts.")
 def stats_group():
     """Redundancy statistics of key-frame output, and counts of a downloaded dataset."""
 
 
-@stats_group.command("redundancy")
+@stats_group.command("redundancy", short_help="Share of visual tokens DTD drops, per threshold.")
 @click.argument("keyframes_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--thresholds",
@@ -69,26 +69,34 @@ def stats_redundancy_cmd(keyframes_dir, thresholds, threshold, by, plot_dir, vid
         click.echo(result.text_report())
 
 
-@stats_group.command("dataset")
-@click.argument("root", type=click.Path(file_okay=False, path_type=Path))
+@stats_group.command("dataset", short_help="Videos, frames and QA records per source.")
+@click.argument("root", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--frames-root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder holding <source>/<video_id>/<NNNNNN>.jpg [default: ROOT/frames].",
+)
 @click.option(
     "--qa",
     "qa_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="QA file [default: ROOT/time_chat_online_139k_train_flt.jsonl].",
+    help="QA file (JSON Lines) [default: ROOT/time_chat_online_139k_train_flt.jsonl].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 @handle_errors
-def stats_dataset_cmd(root, qa_file, as_json):
-    """Videos, frames and QA records per source of the dataset downloaded into ROOT.
+def stats_dataset_cmd(root, frames_root, qa_file, as_json):
+    """Videos, frames and QA records per source of a downloaded dataset.
 
+    Give the download folder ROOT, or --frames-root and --qa as the other commands take
+    them (either alone: the other is looked for beside it, as a download lays them out).
     Also video durations, clip lengths, question and answer lengths, start/end times and
-    the frames the QA records reference that are missing under ROOT/frames.
+    the frames the QA records reference that are missing under the frames root.
     """
     from ..stats.dataset import dataset_stats
 
-    result = dataset_stats(root, qa_file=qa_file, show_progress=not as_json)
+    result = dataset_stats(root, qa_file=qa_file, frames_root=frames_root, show_progress=not as_json)
     if as_json:
         emit_json(result.to_dict())
     else:

@@ -11,7 +11,7 @@ from ..errors import EXIT_FAILED
 from ._common import emit_json, handle_errors
 
 
-@click.command("validate")
+@click.command("validate", short_help="Check QA files; write the valid table and quarantine.")
 @click.argument("annotations", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--frames-root",

@@ -137,7 +137,7 @@ def run_export_swift(
     """Write the records of `qa` as ms-swift JSONL to `out` (or, with `split`, to
     `OUT.train.jsonl` and `OUT.validation.jsonl`); see the module docstring."""
     qa, out = Path(qa), Path(out)
-    frames_root = Path(frames_root).resolve()
+    frames_root = Path(os.path.abspath(frames_root))  # absolute, symlinks kept as the user named them
     if not frames_root.is_dir():
         raise UsageError(f"frames root {frames_root} is not a folder (give the download's frames/)")
     if keyframes_only and keyframes_dir is None:

@@ -12,7 +12,8 @@ their defaults (the one place the CLI, the recipes and the library take them fro
   hold one row group at a time.
 
 Everything here is a pure function of its arguments, so plans (and the shards' bytes) are
-reproducible. Only the standard library: the CLI imports the defaults when it starts.
+reproducible. Only the standard library (and tc139k.errors): the CLI imports the defaults
+when it starts.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from __future__ import annotations
 import bisect
 import hashlib
 import math
+import re
+
+from ..errors import UsageError
 
 DEFAULT_VAL_FRACTION = 0.05
 DEFAULT_MAX_SHARD_SIZE = 500_000_000
@@ -28,6 +32,14 @@ DEFAULT_ROW_GROUP_BYTES = 96_000_000  # the Hub viewer and streaming want about 
 # datasets' own Parquet writer uses 100 rows for image data and 1000 otherwise
 DEFAULT_ROW_GROUP_ROWS = 1000
 DEFAULT_ROW_GROUP_ROWS_EMBEDDED = 100
+
+
+def parse_size(text: str) -> int:
+    """`500MB`, `2GB`, `1.5 G`, `1000000` -> bytes (powers of ten)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)[bB]?\s*", text)
+    if not m:
+        raise UsageError(f"{text!r} is not a size such as 500MB, 2GB or 1000000")
+    return int(float(m.group(1)) * {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}[m.group(2).lower()])
 
 
 def video_split(source: str, video_id: str, val_fraction: float) -> str:

@@ -266,17 +266,29 @@ def _iter_lines(path: Path):
                 yield no, len(raw), None
 
 
-def dataset_stats(root: str | Path, qa_file: str | Path | None = None, show_progress: bool = True) -> DatasetStats:
+def dataset_stats(
+    root: str | Path | None = None,
+    qa_file: str | Path | None = None,
+    show_progress: bool = True,
+    frames_root: str | Path | None = None,
+) -> DatasetStats:
     """Count videos, frames and QA records per source, the distributions of durations, clip
     lengths, question/answer lengths and start/end times, and referenced frames missing on
-    disk. `qa_file` defaults to ROOT/time_chat_online_139k_train_flt.jsonl."""
+    disk. `qa_file` defaults to ROOT/time_chat_online_139k_train_flt.jsonl and `frames_root`
+    to ROOT/frames; without ROOT, give either (ROOT is then the folder holding it)."""
+    if root is None:
+        if qa_file is None and frames_root is None:
+            raise UsageError("give the download folder, or --frames-root and/or --qa")
+        root = Path(frames_root).parent if frames_root is not None else Path(qa_file).parent
     root = Path(root)
     if not root.is_dir():
         raise UsageError(f"{root} is not a folder")
     qa_path = Path(qa_file) if qa_file is not None else root / QA_FILE
     if qa_file is not None and not qa_path.is_file():
         raise UsageError(f"QA file {qa_path} not found")
-    frames_root = root / FRAMES_DIR
+    if frames_root is not None and not Path(frames_root).is_dir():
+        raise UsageError(f"frames root {frames_root} is not a folder")
+    frames_root = Path(frames_root) if frames_root is not None else root / FRAMES_DIR
     has_qa, has_frames = qa_path.is_file(), frames_root.is_dir()
     if not has_qa and not has_frames:
         raise UsageError(

@@ -1,0 +1,23 @@
+"""Every command's one-line summary in `--help` listings is a whole sentence, never cut."""
+
+from click.testing import CliRunner
+
+from tc139k.cli import main
+
+
+def _listing_lines(args):
+    out = CliRunner().invoke(main, [*args, "--help"], terminal_width=80).output
+    lines = out.split("Commands:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    return [line for line in lines if line.strip()]
+
+
+def test_help_summaries_are_whole_sentences():
+    groups = [()] + [(name,) for name, cmd in main.commands.items() if hasattr(cmd, "commands")]
+    assert len(groups) >= 4
+    for args in groups:
+        lines = _listing_lines(args)
+        names = [line.split()[0] for line in lines if not line.startswith("    ")]
+        group = main if not args else main.commands[args[0]]
+        assert sorted(names) == sorted(group.commands), (args, lines)  # one line each: nothing wrapped
+        for line in lines:
+            assert line.rstrip().endswith(".") and not line.rstrip().endswith("..."), (args, line)

@@ -1,0 +1,150 @@
+"""The QA record rules (tc139k.qa) on fixed examples, through the public `run_validate`, on both
+the fast path and the exact checker.
+
+The property test of test_validate.py finds a role-order bug such as `[user, user]` only when
+its random draw happens to build one; these examples name every such shape, each with the exact
+reason and message it must get.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from tc139k import qa
+from tc139k.validate.run import run_validate
+
+FOLDER = "timechatonline/timeit-v2/frames/youcook2/RC3aDeYbbUf/"
+CLIP = [FOLDER + "000001.jpg", FOLDER + "000002.jpg", FOLDER + "000004.jpg"]
+TEXT = {"user": "What happens next?", "assistant": "The dough is folded."}
+
+
+def conversation(*roles: str) -> list[dict]:
+    turns = [{"role": r, "content": TEXT.get(r, "Be brief.")} for r in roles]
+    if turns:
+        turns[0]["content"] = "<video>\n" + turns[0]["content"]  # one tag for the one clip
+    return turns
+
+
+def record(messages, **extra) -> dict:
+    return {"messages": messages, "videos": [CLIP], **extra}
+
+
+def validate(tmp_path, records, fast_path: bool):
+    """(reasons per line: [(code, message)], valid rows) for the records, one per line."""
+    path = tmp_path / "qa.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / f"out-{fast_path}"
+    res = run_validate([path], out_dir=out, max_invalid=len(records), fast_path=fast_path)
+    quarantined = [json.loads(x) for x in (out / "quarantine.jsonl").read_text().splitlines()]
+    reasons = {q["line"]: [(r["code"], r["message"]) for r in q["reasons"]] for q in quarantined}
+    assert res.records == len(records) and res.invalid == len(reasons)
+    return reasons, pq.read_table(out / "valid.parquet").to_pylist()
+
+
+ROLE_CASES = {
+    ("user", "user"): "messages[1].role is 'user', expected 'assistant'",
+    ("assistant", "user"): "messages[0].role is 'assistant', expected 'user'",
+    ("assistant", "assistant"): "messages[0].role is 'assistant', expected 'user'",
+    ("user",): "the conversation ends with a user turn (messages[0]) and no answer",
+    ("user", "assistant", "user"): "the conversation ends with a user turn (messages[2]) and no answer",
+    ("user", "assistant", "assistant", "user"): "messages[2].role is 'assistant', expected 'user'",
+    ("user", "assistant", "user", "user"): "messages[3].role is 'user', expected 'assistant'",
+    ("user", "user", "assistant", "assistant"): "messages[1].role is 'user', expected 'assistant'",
+    ("system", "user", "assistant"): "messages[0].role is 'system', expected 'user'",
+    ("user", "assistant", "system", "assistant"): "messages[2].role is 'system', expected 'user'",
+}
+VALID_ROLES = [("user", "assistant"), ("user", "assistant", "user", "assistant")]
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "exact"])
+def test_role_orders_fixed_examples(tmp_path, fast_path):
+    cases = list(ROLE_CASES.items())
+    records = [record(conversation(*roles)) for roles, _ in cases] + [record(conversation(*r)) for r in VALID_ROLES]
+    reasons, valid = validate(tmp_path, records, fast_path)
+    for line, (roles, message) in enumerate(cases, start=1):
+        assert reasons.get(line) == [("bad_roles", message)], roles
+    assert len(valid) == len(VALID_ROLES)
+    assert all(r["question"] == "What happens next?" and r["answer"] == "The dough is folded." for r in valid)
+    assert [len(r["messages"]) for r in valid] == [2, 4]
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "exact"])
+def test_empty_turns_and_tags(tmp_path, fast_path):
+    empty_q = conversation("user", "assistant")
+    empty_q[0]["content"] = "<video>\n  \t"
+    empty_a = conversation("user", "assistant")
+    empty_a[1]["content"] = " \n"
+    later_empty = conversation("user", "assistant", "user", "assistant")
+    later_empty[2]["content"] = "<video>"
+    two_tags = conversation("user", "assistant")
+    two_tags[1]["content"] = "Here <video> again."
+    no_tag = conversation("user", "assistant")
+    no_tag[0]["content"] = "What happens next?"
+    split_tag = conversation("user", "assistant")
+    split_tag[0]["content"] = "What happens <vid"
+    split_tag[1]["content"] = "eo> next?"
+    records = [record(m) for m in (empty_q, empty_a, later_empty, two_tags, no_tag, split_tag)]
+    reasons, valid = validate(tmp_path, records, fast_path)
+    assert reasons == {
+        1: [("empty_question", "messages[0] (user) is empty")],
+        2: [("empty_answer", "messages[1] (assistant) is empty")],
+        3: [
+            ("empty_question", "messages[2] (user) is empty"),
+            ("video_tag_mismatch", "2 <video> tag(s) in messages but 1 frame list(s)"),
+        ],
+        4: [("video_tag_mismatch", "2 <video> tag(s) in messages but 1 frame list(s)")],
+        5: [("video_tag_mismatch", "0 <video> tag(s) in messages but 1 frame list(s)")],
+        6: [("video_tag_mismatch", "0 <video> tag(s) in messages but 1 frame list(s)")],  # no tag across turns
+    }
+    assert valid == []
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "exact"])
+def test_times_fixed_examples(tmp_path, fast_path):
+    base = conversation("user", "assistant")
+    cases = [
+        ({"start_time": "12.5", "end_time": 20}, None),
+        ({"start_time": None, "end_time": " 3e1 "}, None),
+        ({"start_time": 0, "end_time": 0.0}, None),
+        ({"start_time": "1_0"}, ("time_not_numeric", "start_time '1_0' is not a number")),
+        ({"end_time": "nan"}, ("time_not_numeric", "end_time 'nan' is not a number")),
+        ({"end_time": "inf"}, ("time_not_numeric", "end_time 'inf' is not a number")),
+        ({"start_time": True}, ("time_not_numeric", "start_time is a JSON boolean")),
+        ({"start_time": [1]}, ("time_not_numeric", "start_time is a JSON array")),
+        ({"end_time": {"s": 1}}, ("time_not_numeric", "end_time is a JSON object")),
+        ({"start_time": -1}, ("time_negative", "start_time -1 is negative")),
+        ({"end_time": "-0.5"}, ("time_negative", "end_time -0.5 is negative")),
+        ({"start_time": 5, "end_time": 3}, ("time_order", "start_time 5 is after end_time 3")),
+        ({"start_time": "7", "end_time": "7"}, None),
+    ]
+    records = [record(base, **times) for times, _ in cases]
+    reasons, valid = validate(tmp_path, records, fast_path)
+    for line, (times, want) in enumerate(cases, start=1):
+        assert reasons.get(line) == ([want] if want else None), times
+    assert [(r["start_time"], r["end_time"]) for r in valid] == [(12.5, 20.0), (None, 30.0), (0.0, 0.0), (7.0, 7.0)]
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "exact"])
+def test_a_time_that_overflows_to_infinity(tmp_path, fast_path):
+    base = json.dumps(conversation("user", "assistant"))
+    path = tmp_path / "qa.jsonl"
+    # the JSON number 1e400 is refused by the parser; as a numeric string it reaches the time rule
+    path.write_text(f'{{"messages": {base}, "videos": {json.dumps([CLIP])}, "start_time": "1e400"}}\n')
+    out = tmp_path / "out"
+    res = run_validate([path], out_dir=out, max_invalid=1, fast_path=fast_path)
+    assert res.invalid == 1 and res.reasons == {"time_not_numeric": 1}
+    [line] = (out / "quarantine.jsonl").read_text().splitlines()
+    assert json.loads(line)["reasons"] == [{"code": "time_not_numeric", "message": "start_time inf is not finite"}]
+
+
+def test_times_given_by_python_readers():
+    """`stats dataset` and `keyframes compare` read records with json.loads, whose integers
+    have no size limit."""
+    assert qa.seconds(10**400, "end_time") == (None, ("time_not_numeric", f"end_time {10**400} is too large"))
+    assert qa.seconds(7, "start_time") == (7.0, None) and isinstance(qa.seconds(7, "start_time")[0], float)
+    assert qa.seconds(None, "start_time") == (None, None)
+    assert qa.time_order(None, 3.0) is None and qa.time_order(3.0, 3.0) is None
+    assert qa.time_order(3.5, 3.0) == ("time_order", "start_time 3.5 is after end_time 3")

@@ -80,14 +80,18 @@ def validate_qa(
     out_dir: PathLike | None = None,
     max_invalid: int = 0,
     workers: int | None = None,
+    include_other: bool = False,
     show_progress: bool = True,
 ):
-    """`tc139k validate`: check QA files (one path or several); with `out_dir`, write
+    """`tc139k validate`: check QA files (one path or several, or a download folder: its QA
+    files; OtherTrainingDataset/*.jsonl only with `include_other`); with `out_dir`, write
     valid.parquet, quarantine.jsonl and report.json. Returns the ValidateResult (its
     `passed` is what the command's exit code says)."""
+    from .validate.inputs import choose_qa_files
     from .validate.run import run_validate
 
-    files = [annotations] if isinstance(annotations, str | Path) else list(annotations)
+    paths = [annotations] if isinstance(annotations, str | Path) else list(annotations)
+    files, _ = choose_qa_files(paths, include_other=include_other)
     return run_validate(
         files,
         frames_root=frames_root,

@@ -12,7 +12,7 @@ from ._common import emit_json, handle_errors
 
 
 @click.command("validate", short_help="Check QA files; write the valid table and quarantine.")
-@click.argument("annotations", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("annotations", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--frames-root",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -39,20 +39,33 @@ from ._common import emit_json, handle_errors
     default=None,
     help="Processes checking records [default: one per CPU for large inputs, 1 for small].",
 )
+@click.option(
+    "--include-other",
+    is_flag=True,
+    help="Also check OtherTrainingDataset/*.jsonl (another format, out of scope: skipped by default).",
+)
 @click.option("--json", "as_json", is_flag=True, help='Print {"records", "valid", "invalid", "reasons"} as JSON.')
 @handle_errors
-def validate_cmd(annotations, frames_root, out_dir, max_invalid, workers, as_json):
+def validate_cmd(annotations, frames_root, out_dir, max_invalid, workers, include_other, as_json):
     """Check QA annotation files (JSON Lines) and write the normalised table.
 
     Every problem names the file and line: invalid JSON or UTF-8, missing or mistyped
     fields, roles, <video> tags against frame lists, frame paths, frame order, start/end
     times, empty questions or answers, exact duplicates and, with --frames-root, missing
     frames. Every record ends up in valid.parquet or in quarantine.jsonl with its reasons.
+
+    ANNOTATIONS are QA files or a download folder (its top-level QA files). The caption
+    file and OtherTrainingDataset/*.jsonl (the other corpora the authors trained with, whose
+    videos are video files) have other formats and are skipped, with a note on stderr.
     """
+    from ..validate.inputs import choose_qa_files
     from ..validate.run import run_validate
 
+    files, skipped = choose_qa_files(annotations, include_other=include_other)
+    for s in skipped:
+        click.echo(f"skipped {s.path}: {s.reason}", err=True)
     res = run_validate(
-        list(annotations),
+        files,
         frames_root=frames_root,
         out_dir=out_dir,
         max_invalid=max_invalid,

@@ -128,9 +128,13 @@ def _stage_download(cfg, p: dict, lay: Layout, run: RunResult, show_progress: bo
 
 
 def _stage_validate(cfg, p: dict, lay: Layout, run: RunResult, show_progress: bool):
+    from ..validate.inputs import choose_qa_files
     from ..validate.run import run_validate
 
-    files = [lay.local_dir / f for f in cfg.files]
+    # OtherTrainingDataset/*.jsonl (another format, out of scope) and the caption file are
+    # skipped even when listed, or when `files` names the download folder itself
+    files, skipped = choose_qa_files([lay.local_dir / f for f in cfg.files])
+    run.notes += [f"validate: skipped {s.path}: {s.reason}" for s in skipped]
     check_frames = cfg.check_frames and lay.frames.is_dir()
     res = run_validate(
         files,

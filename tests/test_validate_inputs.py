@@ -1,0 +1,59 @@
+"""Which files `tc139k validate` checks: a download folder stands for its QA files; the
+caption file and OtherTrainingDataset/*.jsonl (another format, out of scope) are skipped
+with a note, unless --include-other."""
+
+import json
+
+from click.testing import CliRunner
+
+import tc139k
+from tc139k.cli import main
+
+
+def _qa_count(sample) -> int:
+    return len(sample.qa.read_text().splitlines())
+
+
+def test_download_folder_checks_its_qa_file_and_skips_other_formats(sample):
+    res = CliRunner().invoke(main, ["validate", str(sample.repo), "--json"])
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.stdout)
+    assert got["records"] == got["valid"] == _qa_count(sample) and got["invalid"] == 0
+    notes = res.stderr.splitlines()
+    others = sorted(p.name for p in (sample.repo / "OtherTrainingDataset").glob("*.jsonl"))
+    assert len(others) == 3
+    for name in others:
+        assert any(name in n and "another format, out of scope" in n for n in notes), notes
+    assert any("annotations_caption_flt.jsonl" in n and "captions" in n for n in notes)
+    assert tc139k.validate_qa(sample.repo, show_progress=False).records == _qa_count(sample)
+
+
+def test_other_training_files_alone_and_included(sample):
+    other = sorted((sample.repo / "OtherTrainingDataset").glob("*.jsonl"))
+    alone = CliRunner().invoke(main, ["validate", *map(str, other)])
+    assert alone.exit_code == 2 and "nothing to validate" in alone.output and "out of scope" in alone.output
+    included = CliRunner().invoke(main, ["validate", str(other[0]), "--include-other", "--json"])
+    assert included.exit_code == 1  # what skipping spares the user: every record rejected
+    got = json.loads(included.stdout)
+    assert got["valid"] == 0 and got["invalid"] == got["records"] > 0
+
+
+def test_recipe_skips_other_training_files_it_lists(sample, tmp_path):
+    import shutil
+
+    from tc139k.pipeline.run import run_recipe
+
+    work = tmp_path / "work"
+    shutil.copytree(sample.repo, work / "data")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "version: 1\n"
+        "stages:\n"
+        "  download: {annotations_only: true}\n"
+        "  validate:\n"
+        "    files: [time_chat_online_139k_train_flt.jsonl, OtherTrainingDataset/tarsier2_129k.jsonl]\n"
+        "    check_frames: false\n"
+    )
+    run = run_recipe(recipe, work, only=["validate"], show_progress=False)
+    assert run.stages[0].summary["records"] == _qa_count(sample) and run.stages[0].summary["invalid"] == 0
+    assert any("tarsier2_129k.jsonl" in n and "out of scope" in n for n in run.notes), run.notes

@@ -233,7 +233,7 @@ def test_bad_inputs(tmp_path):
     )
     with pytest.raises(SchemaError, match="different score kinds"):
         redundancy_stats(mixed, show_progress=False)
-    with pytest.raises(SchemaError, match="no keyframes-"):
+    with pytest.raises(UsageError, match="no keyframes-"):  # a folder without key-frame files: usage
         redundancy_stats(tmp_path, show_progress=False)
 
 

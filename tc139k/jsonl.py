@@ -1,15 +1,28 @@
-"""Reading JSON Lines files fast: whole lines in large byte blocks, with line numbers.
+"""Reading JSON Lines files: decoded objects with an explicit error policy, or fast, whole
+lines in large byte blocks, with line numbers.
 
-A block is about `block_bytes` of complete lines, so a decoder can work on one block while
-Python objects stay few and memory stays hot. A line longer than `max_line_bytes` is not
-loaded: it comes back as a `LongLine` with its first bytes, size and offset.
+`read_objects` gives every non-blank line as a JSON object; a line that is not UTF-8, not
+JSON or not an object either stops the reading with a SchemaError naming the file and line
+(`on_error="raise"`) or comes back as a `BadLine` in its place (`on_error="report"`).
+`line_problem` names what is wrong with a line a decoder refused, the same way whatever the
+msgspec version.
+
+`iter_blocks` gives blocks of about `block_bytes` of complete lines, so a decoder can work
+on one block while Python objects stay few and memory stays hot. A line longer than
+`max_line_bytes` is not loaded: it comes back as a `LongLine` with its first bytes, size
+and offset.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
+
+import msgspec
+
+from .errors import SchemaError
 
 BOM = b"\xef\xbb\xbf"
 LONG_LINE_HEAD = 4096  # bytes of an over-long line kept for the quarantine record
@@ -29,6 +42,64 @@ class LongLine:
     line: int
     size: int  # bytes, line ending excluded
     head: bytes  # the first LONG_LINE_HEAD bytes
+
+
+class BadLine(NamedTuple):
+    line: int
+    code: str  # invalid_utf8, invalid_json or not_an_object
+    message: str
+
+    @property
+    def reason(self) -> str:
+        return {"invalid_utf8": "not valid UTF-8", "invalid_json": "invalid JSON", "not_an_object": "not an object"}[
+            self.code
+        ] + f" ({self.message})"
+
+
+ON_ERROR = ("raise", "report")
+
+
+def line_problem(raw, ex: Exception) -> tuple[str, str]:
+    """(code, message) of a line msgspec could not decode. msgspec 0.23 reports invalid UTF-8
+    as a DecodeError among the syntax errors, 0.22 as a UnicodeDecodeError placed within one
+    string: the line's bytes are checked here, so code and message do not depend on msgspec."""
+    try:
+        str(raw, "utf-8")
+    except UnicodeDecodeError as u:
+        return ("invalid_utf8", f"byte {u.start}: {u.reason}")
+    return ("invalid_json", str(ex))
+
+
+def read_objects(
+    path: str | Path, on_error: str = "raise", progress: Callable[[int], object] | None = None
+) -> Iterator[tuple[int, dict | BadLine]]:
+    """(line number, object) for every non-blank line of a JSON Lines file (a UTF-8 BOM at
+    the start is skipped). A bad line raises SchemaError naming `path` and the line
+    (`on_error="raise"`) or comes back as a BadLine (`on_error="report"`). `progress` is
+    called with the bytes of every line read."""
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be one of {ON_ERROR}, not {on_error!r}")
+    decode = msgspec.json.Decoder().decode
+    with open(path, "rb") as f:
+        for no, raw in enumerate(f, start=1):
+            if progress is not None:
+                progress(len(raw))
+            if no == 1 and raw.startswith(BOM):
+                raw = raw[len(BOM) :]
+            if not raw.strip(JSON_BLANK + b"\n"):
+                continue
+            try:
+                obj = decode(raw)
+            except (msgspec.DecodeError, UnicodeDecodeError) as e:
+                bad = BadLine(no, *line_problem(raw, e))
+            else:
+                if isinstance(obj, dict):
+                    yield no, obj
+                    continue
+                bad = BadLine(no, "not_an_object", f"a JSON {type(obj).__name__}")
+            if on_error == "raise":
+                raise SchemaError(f"{path}:{no}: {bad.reason}")
+            yield no, bad
 
 
 def has_bom(path: str | Path) -> bool:

@@ -586,3 +586,67 @@ def test_empty_file_and_the_file_hash(tmp_path, base, monkeypatch):
     path = _write(tmp_path, base[1][:7])
     assert path.stat().st_size > 3 * mmap.ALLOCATIONGRANULARITY
     assert run_validate([path]).inputs[0].xxh3_128 == xxhash.xxh3_128(path.read_bytes()).hexdigest()
+
+
+# ---- a killed run ------------------------------------------------------------------------------
+
+
+def test_kill_9_leaves_no_process_and_a_rerun_cleans_up(tmp_path, base):
+    """`validate` killed with SIGKILL while its workers run: no worker (nor the resource
+    tracker) outlives it, and a rerun removes the temporaries and writes the same bytes as
+    an uninterrupted run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    lines = []
+    for i in range(12_000):  # about 50 MB: workers take several chunks
+        rec = _rec(base, i % len(base[0]))
+        rec["start_time"] = i
+        rec.pop("end_time", None)
+        lines.append(rec)
+    path = _write(tmp_path, lines)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "tc139k", "validate", str(path), "--out", str(out), "--workers", "2", "--json"]
+    env = dict(os.environ, TC139K_NO_PROGRESS="1")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    parent = psutil.Process(proc.pid)
+    children: dict[int, psutil.Process] = {}
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        for c in parent.children(recursive=True):
+            children.setdefault(c.pid, c)
+        workers = [c for c in children.values() if "spawn_main" in " ".join(_cmdline(c))]
+        if workers and list(out.glob(".valid.parquet.*.tmp")) and (out / ".validate-work").exists():
+            time.sleep(0.3)  # the workers are busy
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, f"validate ended before it could be killed: {proc.stderr.read().decode()}"
+    assert any("spawn_main" in " ".join(_cmdline(c)) for c in children.values()), "no worker was started"
+    assert any("resource_tracker" in " ".join(_cmdline(c)) for c in children.values())
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    _, alive = psutil.wait_procs(list(children.values()), timeout=15)
+    assert alive == [], [(p.pid, _cmdline(p)) for p in alive]
+    assert list(out.glob(".*.tmp")) and not (out / "report.json").exists()
+
+    again = subprocess.run(cmd, capture_output=True, env=env, timeout=600)
+    assert again.returncode == 0, again.stderr.decode()
+    assert sorted(p.name for p in out.iterdir()) == ["quarantine.jsonl", "report.json", "valid.parquet"]
+    clean = run_validate([path], out_dir=tmp_path / "clean", workers=2)
+    assert clean.valid == len(lines)
+    for name in ("valid.parquet", "quarantine.jsonl"):
+        assert (out / name).read_bytes() == (tmp_path / "clean" / name).read_bytes(), name
+
+
+def _cmdline(p) -> list[str]:
+    import psutil
+
+    try:
+        return p.cmdline()
+    except psutil.Error:
+        return []

@@ -21,11 +21,13 @@ both sides (micro average); videos on one side only are counted, not scored.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .. import qa
 from ..errors import SchemaError, UsageError
+from ..jsonl import read_objects
 from ..paths import source_key
 
 WHATS = ("keyframes", "scene_cuts")
@@ -181,7 +183,7 @@ def load_times(path: str | Path, what: str) -> TimeSets:
     if name.endswith(".json"):
         return _from_ground_truth(path, what)
     if name.endswith(".jsonl") or name.endswith(".ndjson"):
-        rows = list(_jsonl_rows(path))
+        rows = list(read_objects(path, on_error="raise"))
         if rows and ({"captions", "caption"} & set(rows[0][1])):
             return _from_captions(path, what)
         return _from_rows(path, rows, what)
@@ -201,20 +203,6 @@ def _from_keyframes_folder(path: Path, what: str) -> TimeSets:
     return TimeSets(str(path), "keyframes-folder", times, failed)
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict]]:
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise SchemaError(f"{path}:{n}: not JSON ({e.msg})") from None
-            if not isinstance(obj, dict):
-                raise SchemaError(f"{path}:{n}: expected a JSON object, got {type(obj).__name__}")
-            yield n, obj
-
-
 def _parquet_rows(path: Path) -> list[tuple[int, dict]]:
     import pyarrow.parquet as pq
 
@@ -226,15 +214,13 @@ def _parquet_rows(path: Path) -> list[tuple[int, dict]]:
 
 
 def _seconds(value, where: str) -> list[float]:
-    values = value if isinstance(value, list) else [value]
+    """Times (a number, a numeric string or a list of them) read by the QA time rule."""
     out = []
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, float, str)):
-            raise SchemaError(f"{where}: time {v!r} is not a number")
-        try:
-            out.append(float(v))
-        except ValueError:
-            raise SchemaError(f"{where}: time {v!r} is not a number") from None
+    for v in value if isinstance(value, list) else [value]:
+        t, problem = qa.seconds(v, "time")
+        if t is None:
+            raise SchemaError(f"{where}: {problem[1] if problem else 'time null is not a number'}")
+        out.append(t)
     return out
 
 

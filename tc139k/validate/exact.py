@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from .. import qa, schemas
+from ..jsonl import line_problem
 from ..paths import frame_relpath
 from . import arrowbuild as ab
 
@@ -27,17 +28,6 @@ RECORD_SCHEMA_ID = "qa.v1"
 KNOWN_FIELDS = ("messages", "videos", "start_time", "end_time")
 MESSAGE_FIELDS = ("role", "content")
 MAX_DETAILS = 3  # problems of one kind listed per clip or field before "and N more"
-
-
-def decode_problem(raw, ex: Exception) -> qa.Problem:
-    """The problem of a line msgspec could not decode. msgspec 0.23 reports invalid UTF-8 as
-    a DecodeError among the syntax errors, 0.22 as a UnicodeDecodeError placed within one
-    string: the line's bytes are checked here, so code and message do not depend on msgspec."""
-    try:
-        str(raw, "utf-8")
-    except UnicodeDecodeError as u:
-        return ("invalid_utf8", f"byte {u.start}: {u.reason}")
-    return ("invalid_json", str(ex))
 
 
 class Message(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -104,7 +94,7 @@ class ExactChecker:
         except msgspec.ValidationError:
             self._check_generic(raw, out)
         except (msgspec.DecodeError, UnicodeDecodeError) as ex:
-            out.problems.append(decode_problem(raw, ex))
+            out.problems.append(line_problem(raw, ex))
         else:
             roles = [m.role for m in rec.messages]
             contents = [m.content for m in rec.messages]
@@ -117,7 +107,7 @@ class ExactChecker:
         try:
             obj = self.generic.decode(raw)
         except msgspec.DecodeError as ex:
-            out.problems.append(decode_problem(raw, ex))
+            out.problems.append(line_problem(raw, ex))
             return
         if not isinstance(obj, dict):
             out.problems.append(("not_an_object", f"the line holds a JSON {qa.json_type(obj)}, not an object"))

@@ -27,7 +27,7 @@ from . import arrowbuild as ab
 from .exact import Message, table_schema
 
 TAIL = qa.FRAME_TAIL
-_SEPARATORS = (b'", "', b'","')
+_SEP_SPACE, _SEP = b'", "', b'","'  # between two paths
 _POWERS = np.array([100_000, 10_000, 1_000, 100, 10, 1], dtype=np.int32)
 _CACHE_LIMIT = 200_000
 
@@ -112,8 +112,8 @@ class FastPath:
         if quote == len(videos) - 3:
             sep, n = b"", 1
         else:
-            sep = next((s for s in _SEPARATORS if videos.startswith(s, quote)), None)
-            if sep is None:
+            sep = _SEP_SPACE if videos.startswith(_SEP_SPACE, quote) else _SEP
+            if not videos.startswith(sep, quote):
                 return None
             n, rest = divmod(len(videos) - 6 + len(sep), size + len(sep))
             if rest:
@@ -143,18 +143,19 @@ def _paths(cand: list[_Candidate]) -> tuple[np.ndarray, ...]:
     """Which candidates' frame paths are sound; the six digits (bytes) and the frame index of
     every path, and the candidate it belongs to."""
     got = np.frombuffer(b"".join([c.videos for c in cand]), dtype=np.uint8)
-    want = np.frombuffer(b"".join([c.template for c in cand]), dtype=np.uint8).copy()
+    want = np.frombuffer(b"".join([c.template for c in cand]), dtype=np.uint8)
     n = np.array([c.n for c in cand], dtype=np.int64)
     size = np.array([c.size for c in cand], dtype=np.int64)
     stride = size + np.array([len(c.sep) for c in cand], dtype=np.int64)
     rec_start = _starts([len(c.videos) for c in cand])
     path_rec = np.repeat(np.arange(len(cand)), n)
     k = np.arange(len(path_rec)) - _starts(n)[path_rec]
-    at = ((rec_start + 3 + size - TAIL)[path_rec] + k * stride[path_rec])[:, None] + np.arange(6)
-    digits = got[at]
-    want[at] = digits  # so that only the digits may differ from the template
+    at = (rec_start + 3 + size - TAIL)[path_rec] + k * stride[path_rec]
+    digits = _six(got)[at]
+    differ = got != want
+    _six(differ)[at] = False  # only the digits may differ from the template
     ok = np.ones(len(cand), dtype=bool)
-    ok[np.searchsorted(rec_start, np.flatnonzero(got != want), side="right") - 1] = False
+    ok[np.searchsorted(rec_start, np.flatnonzero(differ), side="right") - 1] = False
     ok[path_rec[((digits < 48) | (digits > 57)).any(axis=1)]] = False
     indices = (digits.astype(np.int32) - 48) @ _POWERS
     not_after = (np.diff(indices) <= 0) & (path_rec[1:] == path_rec[:-1])
@@ -194,8 +195,13 @@ def _relpaths(cand: list[_Candidate], n: np.ndarray, digits: np.ndarray) -> pa.S
     buf = np.frombuffer(b"".join((c.folder.rel + "000000.jpg").encode() * c.n for c in cand), dtype=np.uint8).copy()
     stride = np.repeat(np.array([len(c.folder.rel) + TAIL for c in cand], dtype=np.int64), n)
     ends = np.cumsum(stride)
-    buf[(ends - TAIL)[:, None] + np.arange(6)] = digits
+    _six(buf)[ends - TAIL] = digits
     return pa.StringArray.from_buffers(len(ends), pa.py_buffer(ab.offsets32(stride)), pa.py_buffer(buf))
+
+
+def _six(buf: np.ndarray) -> np.ndarray:
+    """A view of `buf` as the six bytes starting at each position (no copy)."""
+    return np.lib.stride_tricks.sliding_window_view(buf, 6, writeable=buf.flags.writeable)
 
 
 def _starts(sizes, total: bool = False) -> np.ndarray:

@@ -650,3 +650,66 @@ def _cmdline(p) -> list[str]:
         return p.cmdline()
     except psutil.Error:
         return []
+
+
+# ---- after a partial download ------------------------------------------------------------------
+
+
+def test_partial_download_sets_videos_not_downloaded_apart(tmp_path, sample):
+    """After `download --sources` and `--video-ids`, the records of videos that were not
+    downloaded are `not_downloaded` (left out of the table, not invalid); a video that was
+    downloaded must hold every frame (`missing_frame`, invalid), and so must every video with
+    --frames-scope all."""
+    from tc139k.download.run import run_download
+
+    by_source: dict[str, list[str]] = {}
+    for vid, t in sorted(sample.truth.items()):
+        by_source.setdefault(t["source"], []).append(vid)
+    local = tmp_path / "data"
+    run_download(local_dir=local, mirror=sample.repo, sources="COIN", show_progress=False)
+    kept_tvsum = by_source["tvsum"][0]
+    run_download(local_dir=local, mirror=sample.repo, sources="TVSum", video_ids=[kept_tvsum], show_progress=False)
+    frames = local / "frames"
+    thinned, removed = by_source["coin"][0], by_source["coin"][1]  # real defects
+    gone = sorted((frames / "coin" / thinned).iterdir())[5]
+    gone.unlink()
+    shutil.rmtree(frames / "coin" / removed)
+
+    records = [json.loads(x) for x in sample.qa.read_text().splitlines()]
+    video = [r["videos"][0][0].split("/")[-2] for r in records]
+    refs = [{p.split("/")[-1] for p in r["videos"][0]} for r in records]
+    defect = [i for i, v in enumerate(video) if v == removed or (v == thinned and gone.name in refs[i])]  # lines - 1
+    here = {*by_source["coin"], kept_tvsum}
+    absent = [i for i, v in enumerate(video) if v not in here]
+    assert defect and absent
+
+    res = run_validate([sample.qa], frames_root=frames, out_dir=tmp_path / "out", max_invalid=len(defect))
+    assert (res.frames_scope, res.manifest) == ("downloaded", str(local / "tc139k-manifest.json"))
+    assert (res.invalid, res.not_downloaded) == (len(defect), len(absent)) and res.passed
+    assert res.valid == len(records) - len(defect) - len(absent)
+    assert res.reasons == {"missing_frame": len(defect), "not_downloaded": len(absent)}
+    q = {e["line"]: [r["code"] for r in e["reasons"]] for e in _jsonl(tmp_path / "out" / "quarantine.jsonl")}
+    assert q == {**{i + 1: ["missing_frame"] for i in defect}, **{i + 1: ["not_downloaded"] for i in absent}}
+    table = pq.read_table(tmp_path / "out" / "valid.parquet")
+    assert set(table.column("video_id").to_pylist()) <= here - {removed}
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["not_downloaded"] == len(absent) and report["params"]["frames_scope"] == "downloaded"
+    assert "not counted as invalid" in report["reason_descriptions"]["not_downloaded"]
+
+    every = run_validate([sample.qa], frames_root=frames, frames_scope="all")
+    assert every.invalid == len(defect) + len(absent) and every.reasons == {"missing_frame": len(defect) + len(absent)}
+    assert every.not_downloaded == 0 and "not_downloaded" not in every.summary()
+
+    runner = CliRunner()
+    r = runner.invoke(main, ["validate", str(sample.qa), "--frames-root", str(frames), "--json"])
+    assert r.exit_code == 1 and json.loads(r.output)["not_downloaded"] == len(absent)
+    r = runner.invoke(main, ["validate", str(sample.qa), "--frames-root", str(frames), "--max-invalid", "99"])
+    assert r.exit_code == 0 and f"{len(absent)} of videos not downloaded" in r.output
+    r = runner.invoke(
+        main, ["validate", str(sample.qa), "--frames-root", str(sample.frames), "--frames-scope", "downloaded"]
+    )
+    assert r.exit_code == 2 and "tc139k-manifest.json" in r.output and "--frames-scope all" in r.output
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()]

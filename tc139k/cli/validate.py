@@ -20,6 +20,15 @@ from ._common import emit_json, handle_errors
     help="Also check that every referenced frame exists under this folder (<source>/<video_id>/<NNNNNN>.jpg).",
 )
 @click.option(
+    "--frames-scope",
+    type=click.Choice(["downloaded", "all"]),
+    default=None,
+    help="With --frames-root: 'downloaded' sets the records of videos that the download manifest "
+    "(tc139k-manifest.json beside the frames root) says were not downloaded apart as not_downloaded: "
+    "left out of the valid table, not counted as invalid; 'all' wants every video on disk "
+    "[default: downloaded when that manifest exists, else all].",
+)
+@click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -46,7 +55,7 @@ from ._common import emit_json, handle_errors
 )
 @click.option("--json", "as_json", is_flag=True, help='Print {"records", "valid", "invalid", "reasons"} as JSON.')
 @handle_errors
-def validate_cmd(annotations, frames_root, out_dir, max_invalid, workers, include_other, as_json):
+def validate_cmd(annotations, frames_root, frames_scope, out_dir, max_invalid, workers, include_other, as_json):
     """Check QA annotation files (JSON Lines) and write the normalised table.
 
     Every problem names the file and line: invalid JSON or UTF-8, missing or mistyped
@@ -67,6 +76,7 @@ def validate_cmd(annotations, frames_root, out_dir, max_invalid, workers, includ
     res = run_validate(
         files,
         frames_root=frames_root,
+        frames_scope=frames_scope,
         out_dir=out_dir,
         max_invalid=max_invalid,
         workers=workers,
@@ -85,6 +95,7 @@ def validate_summary(res) -> list[str]:
     lines = [
         f"{res.records} record(s) in {len(res.inputs)} file(s): {res.valid} valid, "
         f"{res.invalid} invalid"
+        + (f", {res.not_downloaded} of videos not downloaded" if res.frames_scope == "downloaded" else "")
         + (f", {res.blank_lines} blank line(s) skipped" if res.blank_lines else "")
         + f"  ({res.seconds:.1f} s)"
     ]

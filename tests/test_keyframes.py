@@ -142,13 +142,13 @@ def test_cli_end_to_end_with_the_tiny_model(sample, ids_file, tiny_clip, tmp_pat
         assert len(v["trigger_times"]) == max(1, math.floor((v["n_frames"] - 1) * 0.1))
 
     table = kfio.read_keyframes(out)
-    assert schemas.check_table(table, schemas.load("keyframes.v1")) == []
+    assert schemas.check_table(table, schemas.load("keyframes.v2")) == []
     rows = table.to_pylist()
     weights = tiny_clip.folder / "open_clip_model.safetensors"
     prov = kfio.read_provenance(out / "keyframes-00000.parquet")
     assert prov["model"]["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
     assert prov["method"] == "feature" and prov["threshold"] == 0.95
-    assert prov["scenes"] == {"detector": "content", "threshold": 27.0, "min_scene_seconds": 3.0}
+    assert prov["scenes"] == {"detector": "content", "threshold": 27.0, "min_scene_seconds": 1.0, "rule": "combined"}
     assert prov["keyframes"]["calibrated"] and prov["keyframes"]["level"] == res["level"]
     for row in rows:
         q = kfio.patch_scores_array(row)

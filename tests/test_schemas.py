@@ -15,7 +15,7 @@ from tc139k.resources import schemas_dir
 from tc139k.validate.exact import QARecord, reason_codes, table_schema
 from tc139k.validate.fast import FastRecord
 
-SHIPPED = ["qa.v1", "qa_table.v1", "captions.v1", "keyframes.v1"]
+SHIPPED = ["qa.v1", "qa_table.v1", "captions.v1", "keyframes.v1", "keyframes.v2"]
 
 
 @pytest.mark.parametrize("schema_id", SHIPPED)

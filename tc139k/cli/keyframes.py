@@ -92,6 +92,15 @@ def keyframes_group():
     help="PySceneDetect detector run over the 1 fps frames.",
 )
 @click.option(
+    "--scene-rule",
+    type=click.Choice(["combined", "detector"]),
+    default="combined",
+    show_default=True,
+    help="combined: a detector cut counts only when nearly every part of the picture changed and "
+    "the old picture does not come back a second later (not a passing object or a flash); fades "
+    "through black and dissolves are one scene start each. detector: PySceneDetect's cuts alone.",
+)
+@click.option(
     "--scene-threshold",
     type=float,
     default=None,
@@ -101,9 +110,10 @@ def keyframes_group():
     "--min-scene-len",
     "min_scene_seconds",
     type=float,
-    default=3.0,
+    default=1.0,
     show_default=True,
-    help="Minimum scene length in seconds.",
+    help="Minimum scene length in seconds; with the combined rule, cuts closer than this keep the "
+    "strongest (a weak cut never hides a stronger one after it). 1 s = no limit at 1 fps.",
 )
 @click.option(
     "--target-interval",
@@ -162,6 +172,7 @@ def keyframes_build_cmd(
     threshold,
     batch_size,
     scene_detector,
+    scene_rule,
     scene_threshold,
     min_scene_seconds,
     target_interval,
@@ -185,7 +196,7 @@ def keyframes_build_cmd(
     seconds after it; L is calibrated so that the mean interval over the run (total span /
     number of key frames) is nearest --target-interval, unless --level fixes it. Trigger
     times: the 10 % of frames with the lowest drop ratio. Output: OUT/keyframes-NNNNN.parquet
-    (schema keyframes.v1, provenance in the file metadata); OUT/.work keeps the scores so that
+    (schema keyframes.v2, provenance in the file metadata); OUT/.work keeps the scores so that
     another --threshold, --level or --target-interval reruns in seconds. Reruns skip finished
     work; an interrupted run resumes with byte-identical results.
     """
@@ -206,6 +217,7 @@ def keyframes_build_cmd(
         scene_detector=scene_detector,
         scene_threshold=scene_threshold,
         min_scene_seconds=min_scene_seconds,
+        scene_rule=scene_rule,
         target_interval=target_interval,
         level=level,
         min_gap=min_gap,
@@ -225,6 +237,7 @@ def keyframes_build_cmd(
                 "n_frames": v.n_frames,
                 "n_bad_frames": v.n_bad_frames,
                 "scene_cuts": v.scene_cuts,
+                "transitions": v.transitions,
                 "keyframes": v.keyframes,
                 "trigger_times": v.trigger_times,
             }

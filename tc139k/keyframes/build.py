@@ -37,7 +37,7 @@ excluded.
 Run layout. Videos are sorted by (source, video_id) and cut into batches of
 `videos_per_file`. Pass 1 scores each batch (decode once, scenes, DTD scores) into
 `OUT/.work/scores-NNNNN.parquet` with a completion marker; pass 2 calibrates L; pass 3
-writes `OUT/keyframes-NNNNN.parquet` (schema keyframes.v1) per batch with its own marker. A
+writes `OUT/keyframes-NNNNN.parquet` (schema keyframes.v2) per batch with its own marker. A
 rerun skips finished batches; an interrupted run resumes with byte-identical results,
 because encoder batches never cross a video and nothing depends on timing. The
 work files stay so that another --threshold, --level or --target-interval reruns only the
@@ -65,7 +65,7 @@ from ..progress import progress
 from . import dtd
 from . import store as kfio
 from .frames import DecodedVideo, VideoSpec, decode, list_frame_videos, ordered_map, read_video_ids, video_file_specs
-from .scenes import SceneParams, detect_cuts, scene_ids
+from .scenes import DEFAULT_MIN_SCENE_SECONDS, SceneParams, detect_scenes, scene_ids
 
 METHODS = ("feature", "pixel")
 DEFAULT_THRESHOLDS = {"feature": 0.5, "pixel": 0.05}
@@ -100,6 +100,7 @@ SUMMARY_FIELDS = [
     "n_frames",
     "bad_frames",
     "scene_cut_seconds",
+    "transitions",
     "keyframe_seconds",
     "trigger_seconds",
 ]
@@ -113,6 +114,7 @@ WORK_FIELDS = (
     "bad_frames",
     "scene_id",
     "scene_cut_seconds",
+    "transitions",
     "score_kind",
     "grid_h",
     "grid_w",
@@ -148,6 +150,7 @@ class PreparedVideo:
     video: DecodedVideo
     cuts: np.ndarray  # positions that start a scene (> 0)
     pixel_q: np.ndarray | None = None  # pixel mode: quantised scores (T, cells)
+    transitions: list = field(default_factory=list)  # scenes.Transition: gradual scene changes
 
 
 def prepare(
@@ -157,12 +160,12 @@ def prepare(
     video = decode(spec, size)
     if not video.ok:
         return PreparedVideo(video, np.zeros(0, dtype=np.int64))
-    cuts = detect_cuts(video.frames, scenes)
+    found = detect_scenes(video.frames, scenes)
     if method != "pixel":
-        return PreparedVideo(video, cuts)
+        return PreparedVideo(video, found.cuts, transitions=found.transitions)
     q, _ = pixel_scores(video.frames, cell)
     video.frames = video.frames[:0]  # pixel mode is done with the pixels: free them early
-    return PreparedVideo(video, cuts, q)
+    return PreparedVideo(video, found.cuts, q, found.transitions)
 
 
 def pixel_scores(frames: np.ndarray, cell: int) -> tuple[np.ndarray, tuple[int, int]]:
@@ -226,6 +229,7 @@ def work_row(item: PreparedVideo, q: np.ndarray | None, kind: str, grid: tuple[i
             "frame_seconds": [],
             "scene_id": [],
             "scene_cut_seconds": [],
+            "transitions": [],
             "patch_scores": b"",
         }
     return {
@@ -236,6 +240,7 @@ def work_row(item: PreparedVideo, q: np.ndarray | None, kind: str, grid: tuple[i
         "frame_seconds": v.seconds.tolist(),
         "scene_id": scene_ids(v.n_frames, item.cuts).tolist(),
         "scene_cut_seconds": v.seconds[item.cuts].tolist(),
+        "transitions": [[float(v.seconds[t.start]), float(v.seconds[t.end])] for t in item.transitions],
         "patch_scores": np.ascontiguousarray(q, dtype=np.uint8).tobytes(),
     }
 
@@ -380,7 +385,7 @@ def calibrate_level(curves: list[VideoCurve], target: float, min_gap: float) -> 
 
 
 def final_row(work: dict, threshold: float, level: float, min_gap: float) -> dict:
-    """A keyframes.v1 row from a pass-1 row."""
+    """A keyframes.v2 row from a pass-1 row."""
     row = {k: work[k] for k in WORK_FIELDS}
     row["threshold"] = float(threshold)
     if work["status"] != "ok":
@@ -435,6 +440,7 @@ class VideoKeyframes:
     n_frames: int
     n_bad_frames: int
     scene_cuts: list[float]
+    transitions: list[list[float]]
     keyframes: list[float]
     trigger_times: list[float]
 
@@ -484,6 +490,7 @@ def _summary(row: dict) -> VideoKeyframes:
         row["n_frames"],
         len(row["bad_frames"]),
         list(row["scene_cut_seconds"]),
+        [list(t) for t in row["transitions"]],
         list(row["keyframe_seconds"]),
         list(row["trigger_seconds"]),
     )
@@ -524,7 +531,8 @@ def run_keyframes(
     batch_size: int = DEFAULT_BATCH_SIZE,
     scene_detector: str = "content",
     scene_threshold: float | None = None,
-    min_scene_seconds: float = 3.0,
+    min_scene_seconds: float = DEFAULT_MIN_SCENE_SECONDS,
+    scene_rule: str = "combined",
     target_interval: float = DEFAULT_TARGET_INTERVAL,
     level: float | None = None,
     min_gap: float = DEFAULT_MIN_GAP,
@@ -554,7 +562,7 @@ def run_keyframes(
         raise UsageError(f"--cell must be 1..{PIXEL_FRAME_SIZE} px (the pixel method's frame size), got {cell}")
     rule = RuleParams(target_interval, level, min_gap)
     rule.check()
-    scenes = SceneParams(scene_detector, scene_threshold, min_scene_seconds).resolved()
+    scenes = SceneParams(scene_detector, scene_threshold, min_scene_seconds, scene_rule).resolved()
     tau = DEFAULT_THRESHOLDS[method] if threshold is None else float(threshold)
     kind = "cosine" if method == "feature" else "pixel_mad"
     if kind == "cosine" and not -1.0 <= tau <= 1.0 or kind == "pixel_mad" and not 0.0 <= tau <= 1.0:

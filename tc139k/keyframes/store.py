@@ -1,4 +1,4 @@
-"""Reading and writing key-frame output files (`schemas/keyframes.v1.json`).
+"""Reading and writing key-frame output files (`schemas/keyframes.v2.json`; v1 files are read too).
 
 A key-frame output folder holds `keyframes-*.parquet` files, one row per video, each with
 the provenance of the run in the Parquet key-value metadata under `tc139k` (JSON), and
@@ -25,7 +25,10 @@ from .. import schemas
 from ..atomic import Markers, atomic_path, file_matches, is_disk_full
 from ..errors import DamagedFileError, SchemaError, UsageError
 
-SCHEMA_ID = "keyframes.v1"
+SCHEMA_ID = "keyframes.v2"
+# Columns added since v1, with their type: a v1 file recorded none of them, so readers get
+# them as empty lists and every older output folder stays readable.
+ADDED_SINCE_V1 = {"transitions": pa.list_(pa.list_(pa.float64()))}
 FILE_GLOB = "keyframes-*.parquet"
 PROVENANCE_KEY = b"tc139k"
 
@@ -37,6 +40,7 @@ def keyframes_schema() -> pa.Schema:
 def write_keyframes_file(rows: list[dict], path: str | Path, provenance: dict) -> Path:
     """Write rows (dicts with the schema's fields) atomically, deterministic bytes."""
     schema = keyframes_schema()
+    rows = [{**dict.fromkeys(ADDED_SINCE_V1, []), **r} for r in rows]  # rows of v1's fields: none recorded
     table = pa.Table.from_pylist(rows, schema=schema)
     problems = schemas.check_table(table, schemas.load(SCHEMA_ID))
     if problems:
@@ -108,7 +112,7 @@ def read_keyframes(folder: str | Path, columns: list[str] | None = None) -> pa.T
     expected = keyframes_schema()
     for f in keyframe_files(folder):
         with reading(f):
-            t = pq.read_table(f, columns=columns)
+            t = _read_table(f, columns)
         for name in t.column_names:
             want = expected.field(name).type
             if t.schema.field(name).type != want:
@@ -121,8 +125,36 @@ def iter_videos(folder: str | Path, columns: list[str] | None = None) -> Iterato
     """Rows as dicts, file by file (bounded memory)."""
     for f in keyframe_files(folder):
         with reading(f), open_file(f) as pf:
-            for batch in pf.iter_batches(columns=columns, batch_size=64):
-                yield from batch.to_pylist()
+            for batch in pf.iter_batches(columns=_present(f, columns), batch_size=64):
+                yield from _with_added(batch.to_pylist(), columns)
+
+
+def _missing(f: Path, columns: list[str] | None) -> list[str]:
+    have = set(pq.read_schema(f).names)
+    return [c for c in (columns or ADDED_SINCE_V1) if c in ADDED_SINCE_V1 and c not in have]
+
+
+def _present(f: Path, columns: list[str] | None) -> list[str] | None:
+    missing = _missing(f, columns)
+    return [c for c in columns if c not in missing] if columns else None
+
+
+def _read_table(f: Path, columns: list[str] | None) -> pa.Table:
+    """The file's columns, those added since v1 filled in with empty lists for a v1 file."""
+    missing = _missing(f, columns)
+    t = pq.read_table(f, columns=_present(f, columns))
+    for c in missing:
+        empty = pa.array([[]] * t.num_rows, type=ADDED_SINCE_V1[c])
+        t = t.append_column(pa.field(c, ADDED_SINCE_V1[c], nullable=False), empty)
+    return t.select(columns) if columns else t
+
+
+def _with_added(rows: list[dict], columns: list[str] | None) -> list[dict]:
+    for c in ADDED_SINCE_V1:
+        if columns is None or c in columns:
+            for r in rows:
+                r.setdefault(c, [])
+    return rows
 
 
 def patch_scores_array(row: dict) -> np.ndarray:

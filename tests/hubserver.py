@@ -16,7 +16,8 @@ Switches for failure injection: `drop_after` (close the connection after N bytes
 `faults[kind]` ("info", "tree", "resolve") is a queue of answers given, one per request of
 that kind, instead of the normal one: an int status (a Hub-style JSON error), `STALL` (no
 answer for `stall_s` seconds or until `reset()`/`stop()`, then the connection is closed) or
-`Raw(status, content_type, body, headers)`.
+`Raw(status, content_type, body, headers)`. `stall_after` (path -> [bytes, times]) sends that
+many bytes of a file, then stalls like `STALL`.
 Every request is recorded in `log`.
 """
 
@@ -130,6 +131,7 @@ class HubServer:
         self.faults: dict[str, list] = {}  # kind -> answers to give instead, in order
         self._release = threading.Event()  # ends the stalls
         self.stall_s = 10.0  # a stall's longest duration: a client without a timeout is not stuck forever
+        self.stall_after: dict[str, list[int]] = {}  # path -> [bytes, times left]: then stall mid-body
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -176,6 +178,7 @@ class HubServer:
             self.ignore_range = False
             self.page_size = 1000
             self.faults.clear()
+            self.stall_after.clear()
             self._release.set()
             self._release = threading.Event()
 
@@ -442,6 +445,12 @@ class _Handler(BaseHTTPRequestHandler):
             if drop is not None and drop[1] > 0:
                 drop[1] -= 1
                 limit = max(0, min(limit, drop[0] - start))
+            stall = self.hub.stall_after.get(path)
+            stalled = stall is not None and stall[1] > 0
+            if stalled:
+                stall[1] -= 1
+                limit = max(0, min(limit, stall[0] - start))
+            release = self.hub._release
         rate = self.hub.throttle.get(path)
         sent = 0
         try:
@@ -457,6 +466,8 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
         self._log(log["kind"], repo_id, revision, path, status, sent)
+        if stalled:
+            release.wait(self.hub.stall_s)  # the headers and some bytes were sent: now silence
         if limit < len(body):
             # a dropped connection mid-body: the client sees fewer bytes than Content-Length
             self.close_connection = True

@@ -156,6 +156,20 @@ def test_a_stalled_file_transfer_is_retried_and_completes(hub, sample, tmp_path)
     )
 
 
+def test_a_transfer_stalling_mid_file_resumes_from_its_last_byte(hub, sample, tmp_path):
+    part = "TVSum.tar.gz"
+    hub.stall_after[part] = [200_000, 1]  # headers and 200 KB, then silence
+    local = tmp_path / "l"
+    t0 = time.monotonic()
+    run_download(local_dir=local, endpoint=hub.endpoint, sources="tvsum", timeout=0.5, **FAST)
+    assert time.monotonic() - t0 < 6  # not the 10 s the server stays silent
+    gets = [e for e in hub.content_requests() if e.path == part]
+    assert [e.range for e in gets] == [None, "bytes=200000-"]
+    assert len(list((local / "frames" / "tvsum").rglob("*.jpg"))) == sum(
+        v["n_frames"] for v in sample.truth.values() if v["source"] == "tvsum"
+    )
+
+
 def test_cli_timeout_from_the_environment(hub, tmp_path):
     """TC139K_TIMEOUT reaches every request: a stalled info call is cut short and retried."""
     hub.faults["info"] = [STALL]

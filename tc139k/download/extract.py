@@ -9,7 +9,8 @@ archive's own prefix; directories and other files are skipped and counted.
 Archives are hostile until checked. A member with an absolute name, a `..` component, a
 link, a device or fifo, a size above the cap, an unsafe video id, or a frame already given
 by an earlier member (`v/000001.jpg` twice, whatever the prefixes: refused rather than
-letting the last copy silently win) stops the extraction with a HostileArchiveError naming
+letting the last copy silently win; members of videos not selected are passed over unread,
+so only the frames extracted are compared) stops the extraction with a HostileArchiveError naming
 the archive, the member and the reason. The archive's whole expansion is bounded too: the
 tar stream may not exceed `max_expansion_ratio` times the compressed size (at least
 EXPANSION_FLOOR, as tar's block padding inflates tiny archives) nor `max_extract_bytes`;

@@ -13,15 +13,13 @@ found. The result gives each video's key-frame seconds, sorted.
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import msgspec
-
+from . import qa
 from .errors import SchemaError
-from .paths import FramePathError, parse_frame_path, source_key
+from .jsonl import BadLine, read_objects
+from .paths import source_key
 
 SCHEMA_ID = "captions.v1"
 VIDEO_KEYS = ("video_id", "video", "vid", "video_name", "videoid")
@@ -33,7 +31,6 @@ FRAME_KEYS = ("frame", "frame_path", "image", "path", "file")
 CAPTION_KEYS = ("caption", "text", "description", "content")
 SAMPLE_RECORDS = 50  # records looked at to infer the layout
 MAX_PROBLEMS = 100
-_NUMBER_RE = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*", re.ASCII)
 
 
 @dataclass
@@ -94,7 +91,6 @@ def read_captions(path: str | Path, sample_records: int = SAMPLE_RECORDS) -> Cap
     path = Path(path)
     if not path.is_file():
         raise SchemaError(f"caption file {path} does not exist")
-    decoder = msgspec.json.Decoder()
     rows: list[tuple[int, object]] = []
     problems: list[dict] = []
     n_problems = 0
@@ -105,14 +101,11 @@ def read_captions(path: str | Path, sample_records: int = SAMPLE_RECORDS) -> Cap
         if len(problems) < MAX_PROBLEMS:
             problems.append({"line": line, "message": message})
 
-    with open(path, "rb") as f:
-        for line_no, raw in enumerate(f, 1):
-            if not raw.strip():
-                continue
-            try:
-                rows.append((line_no, decoder.decode(raw)))
-            except (msgspec.DecodeError, UnicodeDecodeError) as e:
-                problem(line_no, f"not JSON: {e}")
+    for line_no, obj in read_objects(path, on_error="report", objects_only=False):
+        if isinstance(obj, BadLine):
+            problem(line_no, obj.reason)
+        else:
+            rows.append((line_no, obj))
     layout = infer_layout([obj for _, obj in rows[:sample_records]], str(path))
     videos: dict[str, VideoKeyframes] = {}
     n_captions = 0
@@ -153,7 +146,7 @@ def infer_layout(records: list, where: str = "caption file") -> CaptionLayout:
         values = [r[list_key] for r in objects if list_key in r]
         if _mostly(values, lambda v: isinstance(v, dict)):
             keys = [k for v in values if isinstance(v, dict) for k in v]
-            if _mostly(keys, _NUMBER_RE.fullmatch) and video_key:
+            if _mostly(keys, qa.NUMERIC_RE.fullmatch) and video_key:
                 return CaptionLayout(
                     "per_video", video_key, source, duration, list_key, True, None, None, None, fields, []
                 )
@@ -225,15 +218,11 @@ def _mostly(values: list, test) -> bool:
 
 
 def _seconds(value) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"time {value!r} is not a number")
-    if isinstance(value, str):
-        if not _NUMBER_RE.fullmatch(value):
-            raise ValueError(f"time {value[:40]!r} is not a number")
-        value = float(value)
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"time {value!r} is not a non-negative number")
-    return float(value)
+    """A time by the QA time rule (tc139k.qa.seconds); ValueError naming the problem."""
+    seconds, problem = qa.seconds(value, "time")
+    if seconds is None:
+        raise ValueError(problem[1] if problem else "time is null")
+    return seconds
 
 
 def _read_record(obj, layout: CaptionLayout) -> list[tuple[str, str | None, float, float | None]]:
@@ -274,11 +263,9 @@ def _read_record(obj, layout: CaptionLayout) -> list[tuple[str, str | None, floa
 def _one(item: dict, layout: CaptionLayout, video, source, duration):
     ref = None
     if layout.frame_key and isinstance(item.get(layout.frame_key), str):
-        try:
-            ref = parse_frame_path(item[layout.frame_key])
-        except FramePathError as e:
-            if not (layout.time_key and video):
-                raise ValueError(str(e)) from None
+        ref, why = qa.frame_ref(item[layout.frame_key])
+        if ref is None and not (layout.time_key and video):
+            raise ValueError(why)
     if layout.caption_key and not isinstance(item.get(layout.caption_key), str):
         raise ValueError(f"{layout.caption_key} is missing or not a string")
     if layout.time_key and item.get(layout.time_key) is not None:

@@ -71,12 +71,16 @@ def line_problem(raw, ex: Exception) -> tuple[str, str]:
 
 
 def read_objects(
-    path: str | Path, on_error: str = "raise", progress: Callable[[int], object] | None = None
+    path: str | Path,
+    on_error: str = "raise",
+    progress: Callable[[int], object] | None = None,
+    objects_only: bool = True,
 ) -> Iterator[tuple[int, dict | BadLine]]:
     """(line number, object) for every non-blank line of a JSON Lines file (a UTF-8 BOM at
     the start is skipped). A bad line raises SchemaError naming `path` and the line
-    (`on_error="raise"`) or comes back as a BadLine (`on_error="report"`). `progress` is
-    called with the bytes of every line read."""
+    (`on_error="raise"`) or comes back as a BadLine (`on_error="report"`); without
+    `objects_only`, any JSON value is a good line. `progress` is called with the bytes of
+    every line read."""
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {ON_ERROR}, not {on_error!r}")
     decode = msgspec.json.Decoder().decode
@@ -93,7 +97,7 @@ def read_objects(
             except (msgspec.DecodeError, UnicodeDecodeError) as e:
                 bad = BadLine(no, *line_problem(raw, e))
             else:
-                if isinstance(obj, dict):
+                if isinstance(obj, dict) or not objects_only:
                     yield no, obj
                     continue
                 bad = BadLine(no, "not_an_object", f"a JSON {type(obj).__name__}")

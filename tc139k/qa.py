@@ -122,6 +122,14 @@ def question_answer(roles: list[str], contents: list[str]) -> tuple[str | None, 
     return question, answer
 
 
+def frame_index(name: str) -> int | None:
+    """The frame number of a frame file name (six ASCII digits + ".jpg"), else None."""
+    digits = name[:6]
+    if len(name) == FRAME_TAIL and name.endswith(".jpg") and digits.isascii() and digits.isdigit():
+        return int(digits)
+    return None
+
+
 def frame_ref(path: str) -> tuple[FrameRef | None, str | None]:
     """The parsed frame path, or why it is not one (six ASCII digits required)."""
     try:

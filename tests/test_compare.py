@@ -154,3 +154,23 @@ def test_clear_errors(sample, tmp_path):
         compare_times(not_num, sample.captions)
     res = CliRunner().invoke(main, ["keyframes", "compare", str(bad_cols), str(sample.captions)])
     assert res.exit_code == 1 and res.output.startswith("Error:")
+
+
+def test_jsonl_reader_error_policy(tmp_path):
+    """tc139k.jsonl.read_objects: blank lines and a BOM skipped; a bad line raises naming the
+    file and line, or is reported in its place, named the same way."""
+    from tc139k.jsonl import BadLine, read_objects
+
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"a": 1}\n\n  \n{"a": "\xe9"}\n[1]\n{oops\n{"a": 2}\r\n')
+    got = list(read_objects(path, on_error="report"))
+    assert [n for n, _ in got] == [1, 4, 5, 6, 7] and got[0][1] == {"a": 1} and got[-1][1] == {"a": 2}
+    assert [(b.code, b.message) for _, b in got[1:4]] == [
+        ("invalid_utf8", "byte 7: invalid continuation byte"),
+        ("not_an_object", "a JSON list"),
+        ("invalid_json", got[3][1].message),
+    ]
+    assert all(isinstance(b, BadLine) for _, b in got[1:4]) and got[3][1].message
+    with pytest.raises(SchemaError, match=r"x.jsonl:4: not valid UTF-8 \(byte 7"):
+        list(read_objects(path))
+    assert [n for n, _ in read_objects(path, on_error="report", objects_only=False) if n == 5] == [5]

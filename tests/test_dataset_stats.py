@@ -210,3 +210,29 @@ def test_cli_dataset_json_stable_and_table(dataset_root):
     assert table.exit_code == 0
     assert "youcook2" in table.output and "clip length (frames)" in table.output
     assert "bad QA lines: 5" in table.output
+
+
+def test_times_and_paths_are_read_as_validate_reads_them(tmp_path):
+    """`stats dataset` and `validate` apply the same QA rules: a time validate rejects
+    ("1_0", "-3", "nan", ...) is not a time for the statistics either, and a frame path it
+    rejects (non-ASCII digits) is a bad path for both."""
+    from tc139k.validate.run import run_validate
+
+    times = [12, "12.5", " 7 ", 0, "1_0", "-3", -3, "nan", "inf", "1e400", "", "0x10", True, None, [1]]
+    lines = []
+    for i, t in enumerate(times):
+        paths = [f"x/coin/vid1/{i:06d}.jpg", f"x/coin/vid1/{i + 1:06d}.jpg"]
+        lines.append({"messages": [{"role": "user", "content": "<video>\nQ?"}, {"role": "assistant", "content": "A."}]})
+        lines[-1].update(videos=[paths], start_time=t)
+    lines[0]["videos"][0][1] = "x/coin/vid1/\u0661\u0661\u0661\u0661\u0661\u0661.jpg"  # Arabic-Indic digits
+    (tmp_path / QA).write_text("".join(json.dumps(x) + "\n" for x in lines))
+    s = dataset_stats(tmp_path, show_progress=False)
+    res = run_validate([tmp_path / QA], out_dir=tmp_path / "out")
+    quarantine = [json.loads(x) for x in (tmp_path / "out" / "quarantine.jsonl").read_text().splitlines()]
+    time_rejected = {
+        q["line"] for q in quarantine if {"time_not_numeric", "time_negative"} & {r["code"] for r in q["reasons"]}
+    }
+    assert time_rejected == {i + 1 for i, t in enumerate(times) if t not in (12, "12.5", " 7 ", 0, None)}
+    assert s.times["start_unparseable"] == len(time_rejected) and s.times["start_missing"] == 1
+    assert s.start_time.count == 4 and s.start_time.max == 12.5 and s.start_time.mean == pytest.approx(31.5 / 4)
+    assert s.bad_frame_paths == 1 == res.reasons["bad_frame_path"]

@@ -4,17 +4,18 @@ ROOT holds the annotation files at the top (the QA file `time_chat_online_139k_t
 and the frames under `ROOT/frames/<source>/<video_id>/<NNNNNN>.jpg`. Frames are 1 fps, so a
 video's duration in seconds is its number of frames.
 
-The QA file is read line by line and defensively: a line that is not a usable record (bad
-JSON, no user question or assistant answer, no list of frame lists) is counted with its line
-number and reason and left out of the other figures; nothing stops the run. Lengths of
-questions and answers are counted in words (whitespace-separated, `<video>` tags removed) of
-the first user and first assistant message. `start_time`/`end_time` are read as numbers or
-numeric strings, in seconds.
+The QA file is read line by line (tc139k.jsonl) and defensively: a line that is not a
+usable record (bad JSON, no user question or assistant answer, no list of frame lists) is
+counted with its line number and reason and left out of the other figures; nothing stops
+the run. Lengths of questions and answers are counted in words (whitespace-separated,
+`<video>` tags removed) of the first user and first assistant message. Times and frame
+paths are read by the QA record rules that `validate` applies (tc139k.qa): a time that
+validate rejects (not a number such as "1_0", not finite, negative) is counted as
+unparseable, a frame path it rejects as bad.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -22,8 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import qa
 from ..errors import UsageError
-from ..paths import FRAME_NAME_RE, FramePathError, parse_frame_path, source_key
+from ..jsonl import BadLine, read_objects
+from ..paths import source_key
 from ..progress import progress
 from .redundancy import Distribution
 
@@ -139,7 +142,7 @@ class DatasetStats:
         lines += [
             "",
             f"start/end times: {t['start_missing']} / {t['end_missing']} missing, "
-            f"{t['start_unparseable']} / {t['end_unparseable']} not numbers, "
+            f"{t['start_unparseable']} / {t['end_unparseable']} not valid (not numbers, or negative), "
             f"{t['start_after_end']} with start after end",
         ]
         m = self.missing
@@ -182,9 +185,9 @@ def _scan_frames(frames_root: Path, show_progress: bool) -> _FrameIndex:
                     continue
                 idx = []
                 for e in os.scandir(vid.path):
-                    m = FRAME_NAME_RE.match(e.name)
-                    if m:
-                        idx.append(int(m.group(1)))
+                    i = qa.frame_index(e.name)
+                    if i is not None:
+                        idx.append(i)
                     else:
                         other += 1
                 key = (source_key(src.name), vid.name)
@@ -205,23 +208,6 @@ class _BadRecord(ValueError):
     pass
 
 
-def _time_value(x) -> float | None:
-    """Seconds from a number or a numeric string; None when absent; ValueError otherwise."""
-    if x is None:
-        return None
-    if isinstance(x, bool):
-        raise ValueError(x)
-    if isinstance(x, (int, float)):
-        v = float(x)
-    elif isinstance(x, str) and x.strip():
-        v = float(x.strip())
-    else:
-        raise ValueError(x)
-    if not np.isfinite(v):
-        raise ValueError(x)
-    return v
-
-
 def _text_of(messages: list, role: str) -> str:
     for m in messages:
         if isinstance(m, dict) and m.get("role") == role and isinstance(m.get("content"), str):
@@ -229,13 +215,7 @@ def _text_of(messages: list, role: str) -> str:
     raise _BadRecord(f"no {role} message with text content")
 
 
-def _parse_record(line: str) -> dict:
-    try:
-        rec = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise _BadRecord(f"invalid JSON at column {e.colno}: {e.msg}") from None
-    if not isinstance(rec, dict):
-        raise _BadRecord(f"a JSON {type(rec).__name__}, not an object")
+def _parse_record(rec: dict) -> dict:
     messages = rec.get("messages")
     if not isinstance(messages, list) or not messages:
         raise _BadRecord("no 'messages' list")
@@ -251,19 +231,7 @@ def _parse_record(line: str) -> dict:
 
 
 def _words(text: str) -> int:
-    return len(text.replace("<video>", " ").split())
-
-
-def _iter_lines(path: Path):
-    """(line number, bytes read, text or None if not UTF-8) for every non-blank line."""
-    with open(path, "rb") as f:
-        for no, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            try:
-                yield no, len(raw), raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield no, len(raw), None
+    return len(text.replace(qa.VIDEO_TAG, " ").split())
 
 
 def dataset_stats(
@@ -315,12 +283,13 @@ def dataset_stats(
     missing_examples: list[str] = []
     dir_cache: dict[str, tuple[str, str]] = {}  # frame folder path -> (source, video_id)
 
-    def resolve(path: str) -> tuple[str, str, int]:
+    def resolve(path: str) -> tuple[str, str, int] | None:
         folder, _, name = path.rpartition("/")
-        m = FRAME_NAME_RE.match(name)
-        if m and folder in dir_cache:
-            return (*dir_cache[folder], int(m.group(1)))
-        ref = parse_frame_path(path)
+        if folder in dir_cache and (i := qa.frame_index(name)) is not None:
+            return (*dir_cache[folder], i)
+        ref, _ = qa.frame_ref(path)
+        if ref is None:
+            return None
         dir_cache[folder] = (ref.source, ref.video_id)
         return ref.source, ref.video_id, ref.index
 
@@ -329,19 +298,17 @@ def dataset_stats(
             total=qa_path.stat().st_size, desc="QA records", unit="B", unit_scale=True, enabled=show_progress
         )
         try:
-            for no, size, line in _iter_lines(qa_path):
-                bar.update(size)
+            for no, rec in read_objects(qa_path, on_error="report", progress=bar.update):
                 try:
-                    if line is None:
-                        raise _BadRecord("not valid UTF-8")
-                    parsed = _parse_record(line)
+                    if isinstance(rec, BadLine):
+                        raise _BadRecord(rec.reason)
+                    parsed = _parse_record(rec)
                 except _BadRecord as e:
                     bad_lines += 1
                     if len(bad_examples) < MAX_EXAMPLES:
                         bad_examples.append({"line": no, "reason": str(e)})
                     continue
                 n_records += 1
-                rec = parsed["rec"]
                 turns.append(parsed["turns"])
                 q_words.append(_words(parsed["question"]))
                 a_words.append(_words(parsed["answer"]))
@@ -350,9 +317,8 @@ def dataset_stats(
                 st = en = None
                 for key, store in (("start_time", starts), ("end_time", ends)):
                     name = key.split("_")[0]
-                    try:
-                        v = _time_value(rec.get(key))
-                    except ValueError:
+                    v, problem = qa.seconds(rec.get(key), key)
+                    if problem is not None:
                         times[f"{name}_unparseable"] += 1
                         continue
                     if v is None:
@@ -367,13 +333,13 @@ def dataset_stats(
                 record_source, record_missing = None, 0
                 for p in paths:
                     refs_total += 1
-                    try:
-                        src, vid, idx = resolve(p)
-                    except FramePathError:
+                    ref = resolve(p)
+                    if ref is None:
                         bad_paths += 1
                         if len(bad_path_examples) < MAX_EXAMPLES:
                             bad_path_examples.append(f"line {no}: {p}")
                         continue
+                    src, vid, idx = ref
                     record_source = record_source or src
                     referenced[src].add(vid)
                     by_source[src].frame_references += 1

@@ -61,8 +61,8 @@ class FramesOnDisk:
             found = None
             try:
                 with os.scandir(self.root / video[0] / video[1]) as it:
-                    names = [e.name for e in it if _is_frame_name(e.name) and e.is_file()]
-                found = np.array(sorted(int(n[:6]) for n in names), dtype=np.int32)
+                    found = [i for e in it if (i := qa.frame_index(e.name)) is not None and e.is_file()]
+                found = np.array(sorted(found), dtype=np.int32)
             except (FileNotFoundError, NotADirectoryError):
                 pass
             self.cache[video] = found
@@ -99,7 +99,3 @@ class FramesOnDisk:
             names = ", ".join(f"{s}/{v}" for s, v in sorted(set(absent)))
             out.append(("not_downloaded", f"video {names} was not downloaded (see {MANIFEST_NAME})"))
         return out
-
-
-def _is_frame_name(name: str) -> bool:
-    return len(name) == qa.FRAME_TAIL and name.endswith(".jpg") and name[:6].isascii() and name[:6].isdigit()

@@ -43,15 +43,6 @@ def numbers(values, dtype) -> pa.Array:
     return pa.Array.from_buffers(pa.from_numpy_dtype(arr.dtype), len(arr), [None, pa.py_buffer(arr)])
 
 
-def repeated_strings(values: tuple[str, ...], times: int) -> pa.StringArray:
-    """A string array holding `values` `times` times over (ab, ab, ...)."""
-    encoded = [v.encode("utf-8") for v in values]
-    sizes = np.tile(np.array([len(e) for e in encoded], dtype=np.int64), times)
-    return pa.StringArray.from_buffers(
-        len(values) * times, pa.py_buffer(offsets32(sizes)), pa.py_buffer(b"".join(encoded) * times)
-    )
-
-
 def hex_strings(data: bytes, stride: int, size: int) -> pa.StringArray:
     """Lower-case hex of the first `size` bytes of every `stride` bytes of `data`."""
     raw = np.frombuffer(data, dtype=np.uint8).reshape(-1, stride)[:, :size]
@@ -87,14 +78,6 @@ def mask(keep) -> pa.BooleanArray:
 def lists(offsets, values: pa.Array, list_type: pa.DataType) -> pa.ListArray:
     """A list array from int32 offsets (numpy) and the flat values."""
     return pa.ListArray.from_arrays(numbers(offsets, np.int32), values, type=list_type)
-
-
-def bools(arr: pa.BooleanArray) -> np.ndarray:
-    """A boolean array without nulls as numpy."""
-    if arr.null_count:
-        raise ValueError("array has nulls")
-    bits = np.frombuffer(arr.buffers()[1], dtype=np.uint8)
-    return np.unpackbits(bits, bitorder="little", count=arr.offset + len(arr))[arr.offset :].astype(bool)
 
 
 def values(arr) -> np.ndarray:

@@ -120,19 +120,20 @@ def test_hand_computed_sweep(hand_folder):
     assert s.frame_drop_ratio_histogram == expected_hist
     assert s.video_drop_ratio.mean == pytest.approx((2 / 6 + 3 / 8) / 2)
 
-    # durations: A 450 s (step 150 s), B 2 s
+    # spans (keyframes.interval: last - first frame time + 1 s): A 301 s, B 2 s
     assert s.by_length["5-10 min"].videos == 1 and s.by_length["<5 min"].videos == 1
     assert s.by_length["5-10 min"].drop_ratio == pytest.approx([3 / 6, 2 / 6, 1 / 6, 1 / 6])
     assert s.by_length["10-20 min"].videos == 0 and s.by_length["10-20 min"].drop_ratio == [None] * 4
 
     kf = s.keyframes
-    minutes = 452 / 60
+    minutes = 303 / 60
     assert kf["per_video"]["mean"] == pytest.approx(1.5)
-    assert kf["interval_seconds"]["count"] == 1 and kf["interval_seconds"]["mean"] == pytest.approx(150.0)
+    assert kf["gap_seconds"]["count"] == 1 and kf["gap_seconds"]["mean"] == pytest.approx(150.0)
+    assert kf["mean_interval_seconds"] == pytest.approx(303 / 3)  # total span / key frames
     assert kf["per_minute"] == pytest.approx(3 / minutes, abs=1e-6)
     assert kf["triggers_per_minute"] == pytest.approx(2 / minutes, abs=1e-6)
     assert kf["scene_cuts_per_minute"] == pytest.approx(1 / minutes, abs=1e-6)
-    assert kf["published"] == {"per_video_mean": 87.8, "interval_seconds_mean": 7.14}
+    assert kf["published"] == {"per_minute": round(60 / 7.14, 6), "interval_seconds": 7.14, "per_video_mean": 87.8}
     assert s.stored_check["videos_checked"] == 2 and s.stored_check["videos_mismatched"] == 0
 
 
@@ -199,6 +200,8 @@ def test_mismatching_stored_drop_ratio_is_reported(tmp_path):
     thresholds=st.lists(st.floats(-1, 1, allow_nan=False), min_size=2, max_size=8),
 )
 def test_sweep_monotonic_and_bounded(tmp_path_factory, kind, seed, thresholds):
+    if kind == "pixel_mad":
+        thresholds = [abs(t) for t in thresholds]  # a pixel difference lies in [0, 1]
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(int(rng.integers(1, 4))):
@@ -322,3 +325,144 @@ def test_distribution_of_counts_equals_expanded(pairs):
     if want.count:
         for name in ("mean", "median", "p10", "p90", "min", "max"):
             assert getattr(got, name) == pytest.approx(getattr(want, name), abs=1e-12), name
+
+
+# ---- statistics that tell the truth: the sample through `tc139k keyframes build` -------------
+
+from tiny_clip import tiny_clip  # noqa: E402, F401  (session fixture)
+
+from tc139k.keyframes import interval  # noqa: E402
+from tc139k.stats.redundancy import DEFAULT_SWEEPS  # noqa: E402
+
+
+def build_keyframes(out, *args):
+    res = CliRunner().invoke(main, ["keyframes", "build", "--out", str(out), *map(str, args)])
+    return res
+
+
+@pytest.fixture(scope="module")
+def sample_ids(sample, tmp_path_factory):
+    path = tmp_path_factory.mktemp("ids") / "ids.txt"
+    path.write_text("\n".join(sample.shortest(4)) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module", params=["pixel", "feature"])
+def sample_run(request, sample, sample_ids, tmp_path_factory):
+    """Key frames of 4 sample videos by one method: (method, folder, JSON summary, text summary)."""
+    out = tmp_path_factory.mktemp(f"kf_{request.param}")
+    common = ["--frames-root", sample.frames, "--video-ids", sample_ids, "--method", request.param]
+    if request.param == "feature":
+        tiny = request.getfixturevalue("tiny_clip")
+        common += ["--pretrained", tiny.local_dir, "--accept-calibration-miss"]
+    text = build_keyframes(out, *common)
+    assert text.exit_code == 0, text.output
+    res = build_keyframes(out, *common, "--json")
+    assert res.exit_code == 0, res.output
+    return request.param, out, json.loads(res.output), text.output
+
+
+def test_default_sweep_spans_the_kind_and_holds_its_operating_point(sample_run):
+    method, folder, res, _ = sample_run
+    s = redundancy_stats(folder, show_progress=False)
+    kind = "pixel_mad" if method == "pixel" else "cosine"
+    assert s.score_kind == kind and s.thresholds == list(DEFAULT_SWEEPS[kind])
+    assert s.threshold == res["threshold"] == (0.05 if method == "pixel" else 0.5)
+    assert s.threshold in s.thresholds  # the operating point is on the curve
+    assert f"{s.threshold:>10g}" in next(line for line in s.text_report().splitlines() if line.endswith(" <"))
+    if method == "pixel":
+        # the sweep reaches from well below to above the operating point's drop ratio
+        assert s.drop_ratio[0] < s.headline_ratio - 0.1 and s.drop_ratio[-1] > s.headline_ratio
+        assert s.drop_ratio[0] < 0.8  # not a table that starts at 94 % dropped
+
+
+def test_threshold_range_errors_quote_the_kind_range(sample_run):
+    method, folder, _, _ = sample_run
+    if method == "pixel":
+        for bad in ({"thresholds": (-0.5, 0.05)}, {"threshold": -0.1}):
+            with pytest.raises(UsageError, match=r"must lie in \[0, 1\] for score kind pixel_mad"):
+                redundancy_stats(folder, show_progress=False, **bad)
+        res = CliRunner().invoke(main, ["stats", "redundancy", str(folder), "--thresholds=-0.5,0.05"])
+        assert res.exit_code == 2 and "[0, 1] for score kind pixel_mad" in res.output
+    else:
+        s = redundancy_stats(folder, thresholds=(-0.5, 0.5), show_progress=False)  # a cosine may be < 0
+        assert s.thresholds == [-0.5, 0.5]
+        with pytest.raises(UsageError, match=r"\[-1, 1\]"):
+            redundancy_stats(folder, thresholds=(0.5, 1.5), show_progress=False)
+
+
+def test_one_patch_grid_shows_one_drop_ratio_column(sample_run, hand_folder):
+    _, folder, _, _ = sample_run
+    s = redundancy_stats(folder, show_progress=False)
+    assert s.one_grid and s.drop_ratio == pytest.approx(s.drop_ratio_frame_mean, abs=1e-12)
+    text = s.text_report()
+    assert "frame mean" not in text and "same patch grid" in text
+    assert s.to_dict()["frame_mean_equals_drop_ratio"] is True
+    mixed = redundancy_stats(hand_folder, thresholds=THRESHOLDS, show_progress=False)  # 1x2 and 2x2 grids
+    assert not mixed.one_grid and "frame mean" in mixed.text_report()
+    assert "different patch grids" in mixed.text_report()
+
+
+def test_mean_interval_has_one_definition_in_keyframes_and_stats(sample_run):
+    _, folder, res, text = sample_run
+    kf = redundancy_stats(folder, show_progress=False).keyframes
+    spans = sum(interval.video_span(range(v["n_frames"])) for v in res["videos"] if v["status"] == "ok")
+    n_kf = sum(len(v["keyframes"]) for v in res["videos"])
+    assert res["mean_interval"] == pytest.approx(spans / n_kf)
+    assert kf["mean_interval_seconds"] == pytest.approx(res["mean_interval"], abs=1e-6)
+    assert kf["interval_definition"] == interval.DEFINITION
+    assert f"mean interval = {interval.DEFINITION}" in text
+    stats_text = redundancy_stats(folder, show_progress=False).text_report()
+    assert f"mean interval = {interval.DEFINITION}" in stats_text
+    assert f"{res['mean_interval']:.2f}" in stats_text
+
+
+def test_key_frames_compared_with_the_published_figures_per_minute(sample_run):
+    _, folder, _, _ = sample_run
+    s = redundancy_stats(folder, show_progress=False)
+    kf = s.keyframes
+    assert kf["per_minute"] * kf["mean_interval_seconds"] == pytest.approx(60.0, rel=1e-5)
+    assert kf["published"]["per_minute"] == pytest.approx(60 / 7.14, abs=1e-6)
+    text = s.text_report()
+    line = next(row for row in text.splitlines() if "per minute of video" in row)
+    assert f"{kf['per_minute']:.2f}" in line and f"{60 / 7.14:.2f}" in line
+    assert "compare per minute" in text  # per video is not set against the published 87.8
+
+
+def test_calibration_says_whether_it_reached_its_target(sample_run, sample, sample_ids, tmp_path):
+    method, _, res, text = sample_run
+    reached = abs(res["mean_interval"] - res["target_interval"]) <= 0.05 * res["target_interval"]
+    assert res["target_reached"] is reached
+    if reached:
+        assert "calibrated to 7.14 s" in text
+    else:
+        assert "NOT reached" in text and "calibrated to" not in text
+    if method != "pixel":
+        return
+    # only scene starts already give ~20 s per key frame on the sample: 300 s is out of reach
+    common = ["--frames-root", sample.frames, "--video-ids", sample_ids, "--method", "pixel"]
+    miss = build_keyframes(tmp_path / "kf", *common, "--target-interval", 300)
+    assert miss.exit_code == 1
+    assert "target 300 s NOT reached" in miss.output and "calibrated to" not in miss.output
+    assert "Error: calibration missed its target" in miss.output and "--accept-calibration-miss" in miss.output
+    accepted = build_keyframes(tmp_path / "kf", *common, "--target-interval", 300, "--accept-calibration-miss")
+    assert accepted.exit_code == 0 and "target 300 s NOT reached" in accepted.output
+    assert kfio.read_provenance(tmp_path / "kf" / "keyframes-00000.parquet")["keyframes"]["target_reached"] is False
+
+
+def test_keyframes_v1_files_are_still_read(tmp_path):
+    """A folder written before transitions were recorded (keyframes.v1) reads as having none."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tc139k import schemas
+
+    row = make_row("A", "coin", VIDEO_A, (1, 2), keyframes=[0.0])
+    folder = tmp_path / "v1"
+    folder.mkdir()
+    pq.write_table(
+        pa.Table.from_pylist([row], schema=schemas.load("keyframes.v1").to_arrow()), folder / "keyframes-0.parquet"
+    )
+    assert kfio.read_keyframes(folder).to_pylist()[0]["transitions"] == []
+    assert [r["transitions"] for r in kfio.iter_videos(folder, columns=["video_id", "transitions"])] == [[]]
+    assert redundancy_stats(folder, thresholds=THRESHOLDS, show_progress=False).overall.videos == 1

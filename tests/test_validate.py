@@ -704,7 +704,7 @@ def test_partial_download_sets_videos_not_downloaded_apart(tmp_path, sample):
     r = runner.invoke(main, ["validate", str(sample.qa), "--frames-root", str(frames), "--json"])
     assert r.exit_code == 1 and json.loads(r.output)["not_downloaded"] == len(absent)
     r = runner.invoke(main, ["validate", str(sample.qa), "--frames-root", str(frames), "--max-invalid", "99"])
-    assert r.exit_code == 0 and f"{len(absent)} of videos not downloaded" in r.output
+    assert r.exit_code == 0 and f"invalid, {len(absent)} not downloaded" in r.output
     r = runner.invoke(
         main, ["validate", str(sample.qa), "--frames-root", str(sample.frames), "--frames-scope", "downloaded"]
     )

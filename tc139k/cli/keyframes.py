@@ -152,6 +152,12 @@ def keyframes_group():
     help="Videos per output file; a finished file is never redone on a rerun.",
 )
 @click.option(
+    "--accept-calibration-miss",
+    is_flag=True,
+    help="Exit 0 even when calibration cannot bring the mean interval within 5 % of "
+    "--target-interval (the scores allow no such level; the summary says so either way).",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
@@ -181,6 +187,7 @@ def keyframes_build_cmd(
     cell,
     num_workers,
     videos_per_file,
+    accept_calibration_miss,
     as_json,
 ):
     """Rebuild scene-oriented key frames with PySceneDetect and DTD.
@@ -200,7 +207,9 @@ def keyframes_build_cmd(
     another --threshold, --level or --target-interval reruns in seconds. Reruns skip finished
     work; an interrupted run resumes with byte-identical results.
     """
-    from ..keyframes.build import run_keyframes
+    from ..errors import Tc139kError
+    from ..keyframes.build import CALIBRATION_TOLERANCE, run_keyframes
+    from ..keyframes.interval import DEFINITION
 
     res = run_keyframes(
         out=out_dir,
@@ -244,7 +253,19 @@ def keyframes_build_cmd(
             for v in res.videos
         ]
         emit_json(d)
-        return
+    else:
+        _summary_text(res, DEFINITION)
+    if res.target_reached is False and not accept_calibration_miss:
+        raise Tc139kError(
+            f"calibration missed its target: mean interval {res.mean_interval:.2f} s, target "
+            f"{res.target_interval:g} s (more than {CALIBRATION_TOLERANCE:.0%} apart): no level of the "
+            f"key-frame rule gets there with these scores. The key frames in {res.out_dir} are written; "
+            "pass --accept-calibration-miss to keep them, or change --target-interval, --threshold "
+            "or --min-gap (or the model: random weights leave only scene starts)"
+        )
+
+
+def _summary_text(res, definition: str) -> None:
     model_text = f"{res.model['model']} ({res.model['pretrained']}, {res.model['precision']})" if res.model else "none"
     click.echo(
         f"Key frames in {res.out_dir}: {len(res.files)} file(s), {res.files_written} written, "
@@ -255,10 +276,16 @@ def keyframes_build_cmd(
         f"  videos {res.n_videos} ({res.n_ok} ok, {res.n_failed} failed), frames {res.n_frames}, "
         f"bad frames {res.n_bad_frames}"
     )
-    how = f"calibrated to {res.target_interval:g} s" if res.calibrated else "fixed"
+    if not res.calibrated:
+        how = "fixed level"
+    elif res.target_reached:
+        how = f"calibrated to {res.target_interval:g} s"
+    else:
+        how = f"target {res.target_interval:g} s NOT reached: no level gets there with these scores"
     click.echo(
         f"  key frames {res.n_keyframes}, mean interval {res.mean_interval:.2f} s (level {res.level:.4g}, {how})"
     )
+    click.echo(f"  mean interval = {definition}")
     for v in res.videos:
         if v.status != "ok":
             click.echo(f"  failed: {v.source}/{v.video_id}: {v.error}")

@@ -18,9 +18,11 @@ def stats_group():
 @click.argument("keyframes_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--thresholds",
-    default="0.1:0.9:0.1",
-    show_default=True,
-    help="DTD thresholds to sweep: a list (0.3,0.5,0.7) or a range START:STOP:STEP.",
+    default=None,
+    help="DTD thresholds to sweep: a list (0.3,0.5,0.7) or a range START:STOP:STEP, inside the score "
+    "kind's range (cosine [-1, 1], pixel_mad [0, 1]) [default per kind: cosine 0.1:0.9:0.1 around the "
+    "feature method's 0.5; pixel_mad 0.005,0.01,0.02,0.03,0.05,0.075,0.1,0.15,0.2,0.3 around the pixel "
+    "method's 0.05].",
 )
 @click.option(
     "--threshold",
@@ -56,7 +58,7 @@ def stats_redundancy_cmd(keyframes_dir, thresholds, threshold, by, plot_dir, vid
 
     result = redundancy_stats(
         keyframes_dir,
-        thresholds=parse_thresholds(thresholds),
+        thresholds=parse_thresholds(thresholds) if thresholds is not None else None,
         by=by,
         threshold=threshold,
         video=video,

@@ -95,7 +95,7 @@ def validate_summary(res) -> list[str]:
     lines = [
         f"{res.records} record(s) in {len(res.inputs)} file(s): {res.valid} valid, "
         f"{res.invalid} invalid"
-        + (f", {res.not_downloaded} of videos not downloaded" if res.frames_scope == "downloaded" else "")
+        + (f", {res.not_downloaded} not downloaded" if res.not_downloaded else "")
         + (f", {res.blank_lines} blank line(s) skipped" if res.blank_lines else "")
         + f"  ({res.seconds:.1f} s)"
     ]

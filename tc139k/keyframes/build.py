@@ -62,7 +62,7 @@ from ..atomic import Markers, atomic_path, remove_stale_temps
 from ..errors import EmptyResultError, UsageError
 from ..layout import check_frames_root
 from ..progress import progress
-from . import dtd
+from . import dtd, interval
 from . import store as kfio
 from .frames import DecodedVideo, VideoSpec, decode, list_frame_videos, ordered_map, read_video_ids, video_file_specs
 from .scenes import DEFAULT_MIN_SCENE_SECONDS, SceneParams, detect_scenes, scene_ids
@@ -80,6 +80,7 @@ TRIGGER_SHARE = 0.10
 WORK_DIR = ".work"
 PIXEL_CHUNK = 64  # frames per pixel-difference step: bounded temporary memory
 CALIBRATION_STEPS = 32  # halvings of the level's range: far below any step of the count
+CALIBRATION_TOLERANCE = 0.05  # relative: a calibrated interval further from its target missed it
 
 CURVE_FIELDS = (
     "video_id",
@@ -294,7 +295,7 @@ class VideoCurve:
 
     @property
     def span(self) -> float:
-        return float(self.seconds[-1] - self.seconds[0] + 1.0) if len(self.seconds) else 0.0
+        return interval.video_span(self.seconds)  # the one definition of every report
 
 
 def mean_interval(curves: list[VideoCurve], level: float, min_gap: float) -> float:
@@ -382,6 +383,13 @@ def calibrate_level(curves: list[VideoCurve], target: float, min_gap: float) -> 
         level = lo if target - at_lo < at_hi - target else hi
     # the figure reported is the one the per-video rule gives, exactly
     return level, mean_interval(curves, level, min_gap)
+
+
+def calibration_reached(achieved: float, target: float) -> bool:
+    """Whether calibration got the mean interval to its target (within CALIBRATION_TOLERANCE).
+    It cannot when the scores allow no level that gets there: e.g. random weights whose
+    drop ratio is 1 everywhere leave only scene starts, whatever the level."""
+    return achieved > 0 and abs(achieved - target) <= CALIBRATION_TOLERANCE * target
 
 
 def final_row(work: dict, threshold: float, level: float, min_gap: float) -> dict:
@@ -474,6 +482,7 @@ class KeyframesResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase of this run
     shard: list[int] | None = None  # [index, count] when this run scored one share only
     complete: bool = True  # False: scores only; a run without sharding writes the key frames
+    target_reached: bool | None = None  # calibrated runs: mean interval within 5 % of the target
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -680,8 +689,10 @@ def run_keyframes(
     ]
     if rule.level is None:
         lvl, achieved = calibrate_level(curves, rule.target_interval, rule.min_gap)
+        reached = calibration_reached(achieved, rule.target_interval)
     else:
         lvl, achieved = float(rule.level), mean_interval(curves, rule.level, rule.min_gap)
+        reached = None
     del curves
     timings["calibrate"] = time.perf_counter() - clock - timings["load_model"] - timings["score"]
 
@@ -699,6 +710,8 @@ def run_keyframes(
             "min_gap": rule.min_gap,
             "target_interval": rule.target_interval if rule.level is None else None,
             "mean_interval": achieved,
+            "interval_definition": interval.DEFINITION,
+            "target_reached": reached,
         },
     }
     out_markers = Markers(out)
@@ -752,6 +765,7 @@ def run_keyframes(
         stale_removed=stale,
         videos=summaries,
         timings={k: round(v, 3) for k, v in timings.items()},
+        target_reached=reached,
     )
 
 

@@ -21,13 +21,14 @@ def _parse_thresholds(text: str) -> tuple[float, ...]:
 
 @dataclass(frozen=True)
 class StatsConfig:
-    thresholds: tuple[float, ...] = param(
-        DEFAULT_THRESHOLDS,
+    thresholds: tuple[float, ...] | None = param(
+        None,
         min=-1.0,
         max=1.0,
         parse=_parse_thresholds,
-        default_text="0.1:0.9:0.1",
-        help="DTD thresholds to sweep: a list (0.3,0.5,0.7) or a range START:STOP:STEP.",
+        default_text="per score kind: cosine 0.1:0.9:0.1, pixel_mad 0.005..0.3",
+        help="DTD thresholds to sweep: a list (0.3,0.5,0.7) or a range START:STOP:STEP, inside the "
+        "score kind's range (cosine [-1, 1], pixel_mad [0, 1]).",
     )
     threshold: float | None = param(
         None,

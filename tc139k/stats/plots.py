@@ -42,12 +42,15 @@ def plot_threshold_sweep(stats: RedundancyStats, path: Path) -> Path:
     fig = _figure(7)
     ax = fig.add_subplot()
     t = np.array(stats.thresholds)
-    for values, label, style in (
-        (stats.drop_ratio, "tokens dropped (token-weighted)", "o-"),
-        (stats.drop_ratio_frame_mean, "mean over frames", "s--"),
-    ):
+    series = [(stats.drop_ratio, "tokens dropped", "o-")]
+    if not stats.one_grid:  # with one patch grid the mean over frames is the same curve
+        series.append((stats.drop_ratio_frame_mean, "mean over frames", "s--"))
+    for values, label, style in series:
         y = np.array([np.nan if v is None else v * 100 for v in values])
         ax.plot(t, y, style, label=f"this folder: {label}", markersize=4)
+    if stats.score_kind == "pixel_mad" and len(t) and t.min() > 0:
+        ax.set_xscale("log")  # the default pixel sweep is spaced geometrically
+        ax.set_xticks(t, [f"{v:g}" for v in t], fontsize=7)
     if stats.score_kind == "cosine":
         at, ar = zip(*AUTHORS_DROP_CURVE)
         ax.plot(
@@ -64,6 +67,7 @@ def plot_threshold_sweep(stats: RedundancyStats, path: Path) -> Path:
             )
     if stats.headline_ratio is not None:
         ax.axvline(stats.threshold, color="grey", linewidth=0.8)
+        ax.plot([stats.threshold], [stats.headline_ratio * 100], "D", color="tab:red", markersize=6)
         ax.annotate(
             f"{stats.headline_ratio * 100:.1f}% at {stats.threshold:g}",
             (stats.threshold, stats.headline_ratio * 100),

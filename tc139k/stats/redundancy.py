@@ -7,12 +7,22 @@ Two drop ratios per threshold:
 - token-weighted (`drop_ratio`): dropped patches / all patches;
 - frame mean (`drop_ratio_frame_mean`): the mean over frames of each frame's drop ratio.
 A video has one patch grid, so its frame mean equals its token-weighted ratio; the two
-differ only across videos of different grids. Both therefore follow from one 256-level
-histogram per video; per-frame counts are needed only at the headline threshold (the
-histogram of per-frame ratios and the timeline).
+differ only across videos of different grids, and the table shows the second column only
+then (saying why). Both follow from one 256-level histogram per video; per-frame counts are
+needed only at the headline threshold (the histogram of per-frame ratios and the timeline).
 
-Length buckets (`--by length`) use the video duration: last minus first frame time plus one
-frame step (the median step; 1 s at 1 fps), so a 300-frame video at 1 fps lasts 300 s.
+The default sweep depends on the score kind (`DEFAULT_SWEEPS`): cosine 0.1..0.9 around the
+authors' 0.5; pixel_mad 0.005..0.3, spaced for where its drop ratio moves (a mean absolute
+difference of 0.1 already drops about 95 % of the patches of real video) around its 0.05.
+Thresholds outside the kind's range (`RANGES`) are refused with that range quoted.
+
+Key frames: the mean interval follows `keyframes.interval` (total span / key frames, the
+figure `tc139k keyframes build` reports and calibrates); gaps between consecutive key frames
+are shown as gaps. They are compared with the published figures per minute of video and as
+the interval, not per video (the published videos have their own lengths).
+
+Length buckets (`--by length`) use the video span of `keyframes.interval` (last minus first
+frame time plus 1 s), so a 300-frame video at 1 fps lasts 300 s.
 Percentiles (p10, median, p90) are numpy's linear interpolation. Only videos with status
 ok count; failed ones are reported as a count.
 """
@@ -30,11 +40,19 @@ import pyarrow.parquet as pq
 
 from .. import published
 from ..errors import SchemaError, UsageError
-from ..keyframes import dtd
+from ..keyframes import dtd, interval
 from ..keyframes import store as kfio
 from ..progress import progress
 
-DEFAULT_THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(1, 10))
+DEFAULT_THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(1, 10))  # cosine: around the authors' 0.5
+# Per score kind: the range tau can take and a default sweep over its useful part that holds
+# the kind's operating point (cosine 0.5, pixel_mad 0.05).
+RANGES = {"cosine": (-1.0, 1.0), "pixel_mad": (0.0, 1.0)}
+DEFAULT_SWEEPS = {
+    "cosine": DEFAULT_THRESHOLDS,
+    "pixel_mad": (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3),
+}
+KIND_NAMES = {"cosine": "cosine (feature method)", "pixel_mad": "pixel_mad (pixel method)"}
 # (label, lower bound in seconds inclusive, upper bound exclusive or None)
 LENGTH_BUCKETS = (("<5 min", 0, 300), ("5-10 min", 300, 600), ("10-20 min", 600, 1200), (">=20 min", 1200, None))
 BY_CHOICES = ("source", "length")
@@ -74,7 +92,8 @@ def _round(x, digits: int = FLOAT_DIGITS):
 
 
 def parse_thresholds(text: str) -> tuple[float, ...]:
-    """`0.1,0.3,0.5` or a range `START:STOP:STEP` (STOP included), each in [-1, 1]."""
+    """`0.1,0.3,0.5` or a range `START:STOP:STEP` (STOP included), each in [-1, 1] (the
+    widest range of any score kind; `check_thresholds(values, kind)` narrows it)."""
     text = text.strip()
     try:
         if ":" in text:
@@ -92,13 +111,16 @@ def parse_thresholds(text: str) -> tuple[float, ...]:
     return check_thresholds(values)
 
 
-def check_thresholds(values) -> tuple[float, ...]:
+def check_thresholds(values, kind: str | None = None, what: str = "thresholds") -> tuple[float, ...]:
+    """Sorted unique values, each inside the range of `kind` ([-1, 1] when it is unknown)."""
     out = sorted({round(float(v), 6) for v in values})
     if not out:
-        raise UsageError("no thresholds given")
-    bad = [v for v in out if not -1.0 <= v <= 1.0 or math.isnan(v)]
+        raise UsageError(f"no {what} given")
+    lo, hi = RANGES.get(kind, (-1.0, 1.0))
+    bad = [v for v in out if not lo <= v <= hi or math.isnan(v)]
     if bad:
-        raise UsageError(f"thresholds must lie in [-1, 1]; got {bad}")
+        of = f" for score kind {KIND_NAMES[kind]}" if kind in KIND_NAMES else ""
+        raise UsageError(f"{what} must lie in [{lo:g}, {hi:g}]{of}; got {', '.join(f'{v:g}' for v in bad)}")
     return tuple(out)
 
 
@@ -228,12 +250,18 @@ class RedundancyStats:
     frame_drop_ratio_histogram: list[int]
     video_drop_ratio: Distribution
     keyframes: dict
+    patch_grids: list[int] = field(default_factory=list)  # patches per frame, over the scored videos
     timeline: VideoTimeline | None = None
     plots: list[str] = field(default_factory=list)
 
     @property
     def drop_ratio(self) -> list[float | None]:
         return self.overall.drop_ratio
+
+    @property
+    def one_grid(self) -> bool:
+        """Every scored video has the same patch grid: frame mean == tokens dropped."""
+        return len(self.patch_grids) <= 1
 
     @property
     def drop_ratio_frame_mean(self) -> list[float | None]:
@@ -263,6 +291,8 @@ class RedundancyStats:
             "thresholds": _round(self.thresholds),
             "drop_ratio": _round(self.overall.drop_ratio),
             "drop_ratio_frame_mean": _round(self.overall.drop_ratio_frame_mean),
+            "frame_mean_equals_drop_ratio": self.one_grid,
+            "patch_grids": list(self.patch_grids),
             "headline": {
                 "threshold": _round(self.threshold),
                 "drop_ratio": _round(self.overall.drop_ratio_at_threshold),
@@ -297,11 +327,19 @@ class RedundancyStats:
             f"frames: {self.overall.frames}; patch tokens: {self.overall.tokens}; "
             f"score kind: {self.score_kind}"
         )
-        header = f"{'threshold':>10} {'tokens dropped':>15} {'frame mean':>11}"
+        both = not self.one_grid
+        header = f"{'threshold':>10} {'tokens dropped':>15}" + (f" {'frame mean':>11}" if both else "")
         lines += ["", header, "-" * len(header)]
         for t, a, b in zip(self.thresholds, self.overall.drop_ratio, self.overall.drop_ratio_frame_mean):
             mark = " <" if abs(t - self.threshold) < 1e-9 else ""
-            lines.append(f"{t:>10g} {_pct(a):>15} {_pct(b):>11}{mark}")
+            lines.append(f"{t:>10g} {_pct(a):>15}" + (f" {_pct(b):>11}" if both else "") + mark)
+        lines.append(
+            "(< the headline threshold; videos have different patch grids: 'tokens dropped' weighs every "
+            "patch, 'frame mean' every frame)"
+            if both
+            else "(< the headline threshold; every video has the same patch grid, so the mean over frames "
+            "is this same figure)"
+        )
         groups = self.by_source if self.by == "source" else self.by_length
         name = "source" if self.by == "source" else "length"
         width = max([len(name)] + [len(k) for k in groups])
@@ -313,19 +351,21 @@ class RedundancyStats:
             lines.append(
                 f"{key:<{width}} {g.videos:>7} {g.frames:>9} " + " ".join(f"{_pct(r, 1):>6}" for r in g.drop_ratio)
             )
-        kf = self.keyframes
+        kf, pub = self.keyframes, self.keyframes["published"]
+        gaps = kf["gap_seconds"]
         lines += [
             "",
-            "key frames                     this folder   published",
-            f"  per video (mean)             {_num(kf['per_video']['mean']):>11}   {published.KEYFRAMES_PER_VIDEO:>9}",
-            f"  interval, s (mean)           {_num(kf['interval_seconds']['mean']):>11}   "
-            f"{published.KEYFRAME_INTERVAL_SECONDS:>9}",
-            f"  interval, s (median)         {_num(kf['interval_seconds']['median']):>11}",
-            f"  interval, s (p10 / p90)      {_num(kf['interval_seconds']['p10'])} / "
-            f"{_num(kf['interval_seconds']['p90'])}",
-            f"  key frames per minute        {_num(kf['per_minute']):>11}",
-            f"  trigger times per minute     {_num(kf['triggers_per_minute']):>11}",
-            f"  scene cuts per minute        {_num(kf['scene_cuts_per_minute']):>11}",
+            "key frames                                this folder   published",
+            f"  per minute of video                     {_num(kf['per_minute']):>11}   {_num(pub['per_minute']):>9}",
+            f"  mean interval, s (span / key frames)    {_num(kf['mean_interval_seconds']):>11}   "
+            f"{_num(pub['interval_seconds']):>9}",
+            f"  per video (mean)                        {_num(kf['per_video']['mean']):>11}   "
+            f"{'-':>9}  (published {pub['per_video_mean']:g} for videos of other lengths: compare per minute)",
+            f"  gap between key frames, s (median)      {_num(gaps['median']):>11}",
+            f"  gap between key frames, s (p10 / p90)   {_num(gaps['p10'])} / {_num(gaps['p90'])}",
+            f"  trigger times per minute                {_num(kf['triggers_per_minute']):>11}",
+            f"  scene cuts per minute                   {_num(kf['scene_cuts_per_minute']):>11}",
+            f"  mean interval = {kf['interval_definition']}",
         ]
         fd = self.frame_drop_ratio
         lines += [
@@ -386,13 +426,6 @@ def _batches(files: list[Path]):
         with kfio.reading(f), kfio.open_file(f) as pf:
             for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=_COLUMNS):
                 yield f, batch
-
-
-def _duration(seconds: np.ndarray) -> float:
-    if len(seconds) == 0:
-        return 0.0
-    step = float(np.median(np.diff(seconds))) if len(seconds) > 1 else 1.0
-    return float(seconds[-1] - seconds[0]) + (step if step > 0 else 1.0)
 
 
 def _bucket(duration: float) -> str:
@@ -489,7 +522,7 @@ class _Scan:
             source=self._sources[i],
             frames=n if cells else 0,
             cells=cells,
-            duration=_duration(seconds),
+            duration=interval.video_span(seconds),
             dropped=None,
             keyframes=len(kf),
             triggers=len(self._part("trigger_seconds", i)),
@@ -559,7 +592,7 @@ def _survey(files: list[Path], folder: Path) -> tuple[str | None, Counter, int]:
 
 def redundancy_stats(
     keyframes_dir: str | Path,
-    thresholds=DEFAULT_THRESHOLDS,
+    thresholds=None,
     by: str = "source",
     threshold: float | None = None,
     video: str | None = None,
@@ -568,7 +601,8 @@ def redundancy_stats(
 ) -> RedundancyStats:
     """Sweep DTD thresholds over a key-frame output folder.
 
-    `thresholds`: the sweep (values in [-1, 1], or text as `parse_thresholds` takes);
+    `thresholds`: the sweep (values in the score kind's range, or text as `parse_thresholds`
+    takes; None: the kind's default sweep, `DEFAULT_SWEEPS`);
     `threshold`: the headline threshold (default: the threshold stored with the videos, the
     most common if they differ);
     `by`: the breakdown shown in the table and the per-group plot ("source" or "length");
@@ -576,12 +610,21 @@ def redundancy_stats(
     there."""
     if by not in BY_CHOICES:
         raise UsageError(f"--by must be one of {', '.join(BY_CHOICES)}; got {by!r}")
-    thresholds = parse_thresholds(thresholds) if isinstance(thresholds, str) else check_thresholds(thresholds)
+    if isinstance(thresholds, str):
+        thresholds = parse_thresholds(thresholds)
+    if thresholds is not None:
+        check_thresholds(thresholds)
     if threshold is not None:
-        check_thresholds([threshold])
+        check_thresholds([threshold], what="--threshold")
     folder = Path(keyframes_dir)
     files = kfio.keyframe_files(folder)
     kind, stored, total_rows = _survey(files, folder)
+    # now that the kind is known: its own range, its own default sweep
+    thresholds = check_thresholds(
+        DEFAULT_SWEEPS.get(kind, DEFAULT_THRESHOLDS) if thresholds is None else thresholds, kind
+    )
+    if threshold is not None:
+        check_thresholds([threshold], kind, what="--threshold")
     if threshold is None:
         threshold = (
             sorted(stored.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if stored else DEFAULT_HEADLINE_THRESHOLD
@@ -631,6 +674,7 @@ def redundancy_stats(
         frame_drop_ratio_histogram=[int(c) for c in hist_counts],
         video_drop_ratio=Distribution.of([v.dropped[-1] / (v.frames * v.cells) for v in videos if v.frames]),
         keyframes=_keyframe_summary(videos, scan.kf_intervals),
+        patch_grids=cells,
         timeline=scan.timeline,
     )
     if plot_dir is not None:
@@ -684,7 +728,11 @@ def _keyframe_summary(videos: list[_Video], intervals: list[np.ndarray]) -> dict
         "videos": len(videos),
         "minutes": _round(minutes),
         "per_video": Distribution.of([v.keyframes for v in videos]).to_dict(),
-        "interval_seconds": Distribution.of(np.concatenate(intervals) if intervals else []).to_dict(),
+        "mean_interval_seconds": _round(
+            interval.mean_interval(sum(v.duration for v in videos), sum(v.keyframes for v in videos))
+        ),
+        "interval_definition": interval.DEFINITION,
+        "gap_seconds": Distribution.of(np.concatenate(intervals) if intervals else []).to_dict(),
         "per_minute": _round(per_min(sum(v.keyframes for v in videos))),
         "triggers_per_video": Distribution.of(triggers).to_dict(),
         "triggers_per_minute": _round(per_min(float(triggers.sum()))),
@@ -692,7 +740,8 @@ def _keyframe_summary(videos: list[_Video], intervals: list[np.ndarray]) -> dict
         "scene_cuts_per_video": Distribution.of([v.scene_cuts for v in videos]).to_dict(),
         "scene_cuts_per_minute": _round(per_min(sum(v.scene_cuts for v in videos))),
         "published": {
+            "per_minute": _round(60.0 / published.KEYFRAME_INTERVAL_SECONDS),
+            "interval_seconds": published.KEYFRAME_INTERVAL_SECONDS,
             "per_video_mean": published.KEYFRAMES_PER_VIDEO,
-            "interval_seconds_mean": published.KEYFRAME_INTERVAL_SECONDS,
         },
     }

@@ -396,10 +396,11 @@ def test_frames_root_layout_mistakes_say_what_was_meant(sample, inputs, tmp_path
         for args in (
             ["keyframes", "build", "--frames-root", root, "--method", "pixel", "--out", tmp_path / "kf"],
             shards_args(inputs, tmp_path / "shards", frames=root),
+            ["validate", sample.qa, "--frames-root", root, "--out", tmp_path / "validated"],
         ):
             code, out, exc = cli(*args)
             assert_clean_error(code, out, exc, EXIT_USAGE, hint)
-    assert not (tmp_path / "kf").exists() and not (tmp_path / "shards").exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name != "videos"]  # nothing was written
 
 
 def test_mirror_above_the_repository_says_what_was_meant(sample, tmp_path):

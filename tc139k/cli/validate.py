@@ -70,6 +70,10 @@ def validate_cmd(annotations, frames_root, frames_scope, out_dir, max_invalid, w
     from ..validate.inputs import choose_qa_files
     from ..validate.run import run_validate
 
+    if frames_root is not None:
+        from ..layout import check_frames_root
+
+        check_frames_root(frames_root)  # the download folder, a source folder, ...: say what was meant
     files, skipped = choose_qa_files(annotations, include_other=include_other)
     for s in skipped:
         click.echo(f"skipped {s.path}: {s.reason}", err=True)

@@ -144,21 +144,27 @@ def test_rebuild_is_byte_identical_and_rerun_skips(inputs, tmp_path):
 def test_killed_build_resumes_to_the_same_bytes(inputs, tmp_path, monkeypatch):
     clean = tmp_path / "clean"
     run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, clean, embed_frames=True, max_shard_size=400_000)
-    real_write = shards._write_shard
-    calls = {"n": 0}
+    real_writer = shards.pq.ParquetWriter
+    opened = []
 
-    def dies_on_second_shard(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real_write(*args, **kwargs)
+    class DiesInsideSecondShard(real_writer):  # once its first row group reached the temporary file
+        def __init__(self, where, *args, **kwargs):
+            super().__init__(where, *args, **kwargs)
+            opened.append(Path(where))
 
-    monkeypatch.setattr(shards, "_write_shard", dies_on_second_shard)
+        def write_table(self, *args, **kwargs):
+            super().write_table(*args, **kwargs)
+            if len(opened) == 2:
+                assert opened[1].name.endswith(".tmp") and opened[1].stat().st_size > 0
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(shards.pq, "ParquetWriter", DiesInsideSecondShard)
     killed = tmp_path / "killed"
     with pytest.raises(KeyboardInterrupt):
         run_shards_build(inputs.qa, inputs.keyframes, inputs.frames, killed, embed_frames=True, max_shard_size=400_000)
     assert not list((killed / "data").glob(".*.tmp"))  # no half-written shard left
-    monkeypatch.setattr(shards, "_write_shard", real_write)
+    assert len(list((killed / "data").glob("*.parquet"))) == 1  # the second shard never got its name
+    monkeypatch.setattr(shards.pq, "ParquetWriter", real_writer)
     res = run_shards_build(
         inputs.qa, inputs.keyframes, inputs.frames, killed, embed_frames=True, max_shard_size=400_000
     )

@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -142,15 +142,31 @@ class Markers:
         except (OSError, ValueError):
             return None  # a marker we cannot read counts as absent: the work is redone
 
-    def is_done(self, key: str, params: dict | None = None, file: str | os.PathLike | None = None) -> bool:
+    def is_done(
+        self,
+        key: str,
+        params: dict | None = None,
+        file: str | os.PathLike | None = None,
+        adopt: Callable[[Path], bool] | None = None,
+    ) -> bool:
         """True when the marker exists with these params and, given `file`, the file still
-        has the size and sha256 the marker recorded (a marker without them: not done)."""
+        has the size and sha256 the marker recorded. A marker without them (written before
+        markers recorded files) is not done, unless `adopt(file)` vouches for the file: then
+        its size and hash are recorded now, so that work finished by an older version is
+        not redone."""
         got = self.get(key)
         if got is None:
             return False
         if params is not None and got.get("params") != params:
             return False
-        return file is None or file_matches(file, got.get("file"))
+        if file is None:
+            return True
+        if got.get("file") is None and adopt is not None and Path(file).is_file() and adopt(Path(file)):
+            self.mark(
+                key, got.get("params"), file=file, **{k: v for k, v in got.items() if k not in ("params", "file")}
+            )
+            return True
+        return file_matches(file, got.get("file"))
 
     def mark(self, key: str, params: dict | None = None, file: str | os.PathLike | None = None, **info: Any) -> None:
         """Record `key` as done; with `file`, also the file's size and sha256."""

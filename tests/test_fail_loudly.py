@@ -438,3 +438,29 @@ def test_exit_codes_follow_one_rule(tmp_path):
     assert "Exit codes, the same for every command:" in top.stdout
     for line in ("0    ok", "1    the run failed", "2    usage", "130  interrupted"):
         assert line in top.stdout
+
+
+def test_markers_of_an_older_run_are_adopted_not_redone(sample, tmp_path):
+    # markers written before they recorded files: a readable file with its batch's rows is
+    # trusted (and recorded now), a damaged one is redone
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(sample.shortest(3)) + "\n")
+    args = ["keyframes", "build", "--frames-root", sample.frames, "--video-ids", ids, "--method", "pixel"]
+    args += ["--videos-per-file", 1, "--json", "--out", tmp_path / "out"]
+    code, text, exc = cli(*args)
+    assert code == 0, text
+    out = tmp_path / "out"
+    want = {**digests(out, "keyframes-*.parquet"), **digests(out, ".work/scores-*.parquet")}
+    markers = sorted(out.glob(".done/*.json")) + sorted(out.glob(".work/.done/*.json"))
+    assert len(markers) == 6
+    for m in markers:
+        old = json.loads(m.read_text())
+        del old["file"]
+        m.write_text(json.dumps(old))
+    _damage(out / ".work" / "scores-00001.parquet", "truncated")
+    code, text, exc = cli(*args)
+    assert code == 0, text
+    res = json.loads(text)
+    assert res["batches_scored"] == 1 and res["files_written"] == 0
+    assert {**digests(out, "keyframes-*.parquet"), **digests(out, ".work/scores-*.parquet")} == want
+    assert all("sha256" in json.loads(m.read_text())["file"] for m in markers)

@@ -624,7 +624,12 @@ def run_keyframes(
         if b % num_shards == shard_index
         and not (
             # the marker vouches for the file's size and hash: a damaged file is redone
-            work_markers.is_done(f"scores-{b:05d}", batch_params(b, scoring), file=work_dir / f"scores-{b:05d}.parquet")
+            work_markers.is_done(
+                f"scores-{b:05d}",
+                batch_params(b, scoring),
+                file=work_dir / f"scores-{b:05d}.parquet",
+                adopt=kfio.has_rows(len(batches[b])),
+            )
         )
     ]
     clock = time.perf_counter()
@@ -721,7 +726,7 @@ def run_keyframes(
         name = f"keyframes-{b:05d}"
         path = out / f"{name}.parquet"
         params = batch_params(b, final)
-        if out_markers.is_done(name, params, file=path):
+        if out_markers.is_done(name, params, file=path, adopt=kfio.has_rows(len(batches[b]))):
             rows = pq.read_table(path, columns=SUMMARY_FIELDS).to_pylist()
         else:
             rows = [final_row(r, tau, lvl, rule.min_gap) for r in _read_work(work_dir, b)]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +97,19 @@ def open_file(path: str | Path) -> pq.ParquetFile:
         raise damaged(path, "empty file")
     with reading(path):
         return pq.ParquetFile(path)
+
+
+def has_rows(n: int) -> Callable[[Path], bool]:
+    """A test for a file a marker of an older run vouches for without a hash: it must be
+    Parquet with `n` rows (one per video of its batch)."""
+
+    def check(path: Path) -> bool:
+        try:
+            return path.stat().st_size > 0 and pq.ParquetFile(path).metadata.num_rows == n
+        except (pa.ArrowException, OSError):
+            return False
+
+    return check
 
 
 def read_provenance(path: str | Path) -> dict:

@@ -3,9 +3,9 @@
 Pieces (each usable alone, e.g. by a Ray Data pipeline):
 
     frames.decode(spec, size)            -> DecodedVideo (uint8 frames, seconds, bad frames)
-    prepare(spec, size, scenes, method)  -> PreparedVideo (decoded + scene cuts [+ pixel scores])
-    encoder.Encoder(frames)              -> patch tokens (B, N, D)
-    score_video(prepared, encoder, bs)   -> per-patch cosine to the previous frame, quantised
+    prepare(spec, size, scenes, scorer)  -> PreparedVideo (decoded + scene cuts [+ pixel scores])
+    scorer.Scorer.score(frames)          -> per-patch DTD scores, quantised (one class per
+                                            method: scorer_pixel.py, scorer_clip.py)
     select_keyframes(...)                -> key-frame positions (the rule below)
     trigger_positions(drop_ratio)        -> the 10 % of frames with the lowest drop ratio
 
@@ -61,24 +61,25 @@ from .. import __version__, published
 from ..atomic import Markers, atomic_path, remove_stale_temps
 from ..errors import EmptyResultError, UsageError
 from ..layout import check_frames_root
+from ..params import check_shard
 from ..progress import progress
 from . import dtd, interval
 from . import store as kfio
 from .frames import DecodedVideo, VideoSpec, decode, list_frame_videos, ordered_map, read_video_ids, video_file_specs
 from .scenes import DEFAULT_MIN_SCENE_SECONDS, SceneParams, detect_scenes, scene_ids
+from .scorer import SCORERS, Scorer, make_scorer, scorer_class
+from .scorer_clip import encode_scores
+from .scorer_pixel import pixel_scores  # noqa: F401  (part of this module's interface)
 
-METHODS = ("feature", "pixel")
-DEFAULT_THRESHOLDS = {"feature": 0.5, "pixel": 0.05}
+METHODS = tuple(SCORERS)  # one Scorer per method: scorer.py
 DEFAULT_TARGET_INTERVAL = published.KEYFRAME_INTERVAL_SECONDS
 DEFAULT_MIN_GAP = 2.0
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_VIDEOS_PER_FILE = 64
 PIXEL_FRAME_SIZE = 224
 PIXEL_CELL = 28  # the authors' region size
-MIN_FRAME_SIZE = 224  # frames are decoded at least this large so scene detection sees detail
 TRIGGER_SHARE = 0.10
 WORK_DIR = ".work"
-PIXEL_CHUNK = 64  # frames per pixel-difference step: bounded temporary memory
 CALIBRATION_STEPS = 32  # halvings of the level's range: far below any step of the count
 CALIBRATION_TOLERANCE = 0.05  # relative: a calibrated interval further from its target missed it
 
@@ -150,63 +151,48 @@ class PreparedVideo:
 
     video: DecodedVideo
     cuts: np.ndarray  # positions that start a scene (> 0)
-    pixel_q: np.ndarray | None = None  # pixel mode: quantised scores (T, cells)
+    pixel_q: np.ndarray | None = None  # scores made while decoding (a model-free scorer): (T, cells)
     transitions: list = field(default_factory=list)  # scenes.Transition: gradual scene changes
 
 
 def prepare(
-    spec: VideoSpec, size: tuple[int, int], scenes: SceneParams, method: str, cell: int = PIXEL_CELL
+    spec: VideoSpec, size: tuple[int, int], scenes: SceneParams, scorer: Scorer | str, cell: int = PIXEL_CELL
 ) -> PreparedVideo:
-    """Decode once, detect scenes on the same frames, and in pixel mode score them."""
+    """Decode once, detect scenes on the same frames, and with a scorer that scores while
+    decoding (pixel) score them. `scorer` may be a method name (then pixel is made with
+    `cell`; a model scorer scores later, on its device)."""
+    if isinstance(scorer, str):
+        scorer = make_scorer(scorer, cell=cell) if scorer == "pixel" else None
     video = decode(spec, size)
     if not video.ok:
         return PreparedVideo(video, np.zeros(0, dtype=np.int64))
     found = detect_scenes(video.frames, scenes)
-    if method != "pixel":
+    if scorer is None or not scorer.scores_while_decoding:
         return PreparedVideo(video, found.cuts, transitions=found.transitions)
-    q, _ = pixel_scores(video.frames, cell)
-    video.frames = video.frames[:0]  # pixel mode is done with the pixels: free them early
+    q = scorer.score(video.frames)
+    video.frames = video.frames[:0]  # scored: free the pixels early
     return PreparedVideo(video, found.cuts, q, found.transitions)
 
 
-def pixel_scores(frames: np.ndarray, cell: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """Quantised pixel-mode DTD scores (T, grid_h * grid_w), computed in chunks."""
-    t, h, w, _ = frames.shape
-    grid = (h // cell, w // cell)
-    out = np.empty((t, grid[0] * grid[1]), dtype=np.uint8)
-    for lo in range(0, t, PIXEL_CHUNK):
-        start = max(0, lo - 1)  # one frame of overlap gives the previous frame
-        mad = dtd.pixel_mad_to_previous(frames[start : lo + PIXEL_CHUNK], cell)
-        if start < lo:
-            mad = mad[1:]
-        out[lo : lo + len(mad)] = dtd.quantize(mad.reshape(len(mad), -1), "pixel_mad")
-    return out, grid
-
-
-def score_video(item: PreparedVideo, encoder, batch_size: int) -> np.ndarray | None:
-    """Feature-mode DTD scores of one video: uint8 (T, N), or None when it has no frames.
-
-    Encoder batches start at the video's first frame and never mix videos: floating-point
-    results depend slightly on how a batch is composed, so aligning batches on videos makes
-    a video's scores independent of its neighbours, of the batching of videos into files, of
-    sharding and of the engine. The first frame gets the never-dropped level."""
+def score_prepared(item: PreparedVideo, scorer: Scorer) -> np.ndarray | None:
+    """DTD scores of one prepared video: uint8 (T, N), or None when it has no frames."""
     v = item.video
     if not v.ok or v.n_frames == 0:
         return None
-    chunks, prev = [], None
-    for lo in range(0, v.n_frames, batch_size):
-        tokens = encoder(v.frames[lo : lo + batch_size])
-        sim = dtd.cosine_to_previous(tokens if prev is None else _cat(prev, tokens))
-        chunks.append(dtd.quantize((sim if prev is None else sim[1:]).cpu().numpy(), "cosine"))
-        prev = tokens[-1]
+    q = scorer.score(v.frames)
+    v.frames = v.frames[:0]  # scored: free the pixels
+    return q
+
+
+def score_video(item: PreparedVideo, encoder, batch_size: int) -> np.ndarray | None:
+    """Feature-mode DTD scores of one video with a loaded encoder (scorer_clip.encode_scores:
+    batches aligned on the video), or None when it has no frames."""
+    v = item.video
+    if not v.ok or v.n_frames == 0:
+        return None
+    q = encode_scores(v.frames, encoder, batch_size)
     v.frames = v.frames[:0]  # encoded: free the pixels
-    return np.concatenate(chunks)
-
-
-def _cat(prev, tokens):
-    import torch
-
-    return torch.cat([prev[None], tokens])
+    return q
 
 
 def work_row(item: PreparedVideo, q: np.ndarray | None, kind: str, grid: tuple[int, int]) -> dict:
@@ -561,22 +547,20 @@ def run_keyframes(
     shard_index: independent jobs score disjoint shares into the same `out`, and a later run
     without sharding finds every batch scored and only calibrates and writes. `scorer`
     replaces the in-process pass 1 (`score_batches_local`), e.g. by a Ray Data pipeline."""
-    if method not in METHODS:
-        raise UsageError(f"unknown method {method!r}; choose feature or pixel")
+    kind_of = scorer_class(method)  # checks the method; its class knows tau's default and range
     if batch_size < 1 or videos_per_file < 1:
         raise UsageError("--batch-size and --videos-per-file must be >= 1")
-    if num_shards < 1 or not 0 <= shard_index < num_shards:
-        raise UsageError(f"--shard-index must be in [0, {num_shards}) and --num-shards >= 1")
+    check_shard(num_shards, shard_index)
     if not 1 <= cell <= PIXEL_FRAME_SIZE:
         raise UsageError(f"--cell must be 1..{PIXEL_FRAME_SIZE} px (the pixel method's frame size), got {cell}")
     rule = RuleParams(target_interval, level, min_gap)
     rule.check()
     scenes = SceneParams(scene_detector, scene_threshold, min_scene_seconds, scene_rule).resolved()
-    tau = DEFAULT_THRESHOLDS[method] if threshold is None else float(threshold)
-    kind = "cosine" if method == "feature" else "pixel_mad"
-    if kind == "cosine" and not -1.0 <= tau <= 1.0 or kind == "pixel_mad" and not 0.0 <= tau <= 1.0:
-        allowed = "[-1, 1]" if kind == "cosine" else "[0, 1]"
-        raise UsageError(f"--threshold {tau} is outside {allowed} for --method {method}")
+    tau = kind_of.default_threshold if threshold is None else float(threshold)
+    kind = kind_of.score_kind
+    lo, hi = kind_of.threshold_range
+    if not lo <= tau <= hi:
+        raise UsageError(f"--threshold {tau} is outside [{lo:g}, {hi:g}] for --method {method}")
     workers = default_workers() if num_workers is None else max(1, int(num_workers))
     specs = _video_specs(frames_root, video_ids, videos, video_source)
     if not specs:
@@ -590,25 +574,19 @@ def run_keyframes(
     remove_stale_temps(work_dir)
     batches = [specs[i : i + videos_per_file] for i in range(0, len(specs), videos_per_file)]
 
-    encoder_source = None
-    if method == "feature":
-        from .encoder import pick_device, resolve_model
-
-        precision = "fp16" if pick_device(device).startswith("cuda") else "fp32"  # checks the device first
-        encoder_source = resolve_model(model, pretrained)
-        model_info = {**encoder_source.to_dict(), "precision": precision}
-        h, w = encoder_source.image_size
-        size = (max(w, MIN_FRAME_SIZE), max(h, MIN_FRAME_SIZE))
-    else:
-        model_info = None
-        size = (PIXEL_FRAME_SIZE, PIXEL_FRAME_SIZE)
+    # a model scorer resolves its weights here (a clear error when they are missing)
+    dtd_scorer = make_scorer(
+        method, model=model, pretrained=pretrained, device=device, batch_size=batch_size, cell=cell
+    )
+    provenance = dtd_scorer.provenance()
+    model_info = provenance["model"]
     scoring = {
         "tool_version": __version__,
         "method": method,
         "model": model_info,
-        "frame_size": list(size),
-        "batch_size": batch_size if method == "feature" else None,
-        "pixel_cell": cell if method == "pixel" else None,
+        "frame_size": list(dtd_scorer.frame_size),
+        "batch_size": provenance["batch_size"],
+        "pixel_cell": provenance["pixel_cell"],
         "scenes": scenes.to_dict(),
     }
 
@@ -634,17 +612,7 @@ def run_keyframes(
     ]
     clock = time.perf_counter()
     timings = {}
-    setup = ScoringSetup(
-        size=size,
-        scenes=scenes,
-        method=method,
-        cell=cell,
-        kind=kind,
-        model=encoder_source,
-        device=device,
-        batch_size=batch_size,
-        workers=workers,
-    )
+    setup = ScoringSetup(scorer=dtd_scorer, scenes=scenes, workers=workers)
     bar = progress(
         total=sum(len(batches[b]) for b in todo), desc="key frames", unit="video", enabled=show_progress and bool(todo)
     )
@@ -778,37 +746,29 @@ def run_keyframes(
 class ScoringSetup:
     """Everything pass 1 needs besides the videos; plain data, so it can travel to workers."""
 
-    size: tuple[int, int]
+    scorer: Scorer  # its model, if any, is loaded by load_encoder in the process that scores
     scenes: SceneParams
-    method: str
-    cell: int
-    kind: str
-    model: object  # encoder.ModelSource, or None for the pixel method
-    device: str
-    batch_size: int
     workers: int
     load_seconds: float = 0.0  # time spent loading the model in this process
 
     @property
-    def pixel_grid(self) -> tuple[int, int]:
-        return (self.size[1] // self.cell, self.size[0] // self.cell)
+    def method(self) -> str:
+        return self.scorer.name
 
     def prepare(self, spec: VideoSpec) -> PreparedVideo:
-        return prepare(spec, self.size, self.scenes, self.method, self.cell)
+        return prepare(spec, self.scorer.frame_size, self.scenes, self.scorer)
 
-    def load_encoder(self):
-        from .encoder import Encoder
-
+    def load_encoder(self) -> Scorer:
         t0 = time.perf_counter()
-        encoder = Encoder(self.model, self.device) if self.method == "feature" else None
+        self.scorer.load()
         self.load_seconds += time.perf_counter() - t0
-        return encoder
+        return self.scorer
 
-    def row(self, item: PreparedVideo, encoder) -> dict:
-        """The pass-1 row of a prepared video (encodes it in feature mode)."""
-        if self.method == "pixel":
-            return work_row(item, item.pixel_q, self.kind, self.pixel_grid)
-        return work_row(item, score_video(item, encoder, self.batch_size), self.kind, encoder.grid)
+    def row(self, item: PreparedVideo, encoder=None) -> dict:
+        """The pass-1 row of a prepared video (scored now unless it was while decoding)."""
+        s = self.scorer
+        q = item.pixel_q if s.scores_while_decoding else score_prepared(item, s)
+        return work_row(item, q, s.score_kind, s.grid)
 
 
 def score_batches_local(

@@ -44,7 +44,7 @@ def _prepare(row: dict, setup: ScoringSetup) -> dict:
     """Decode one video and detect its scenes; in pixel mode also score it (no model)."""
     spec = pickle.loads(row["spec"])
     item = setup.prepare(spec)
-    if setup.method == "pixel":
+    if setup.scorer.scores_while_decoding:  # scored here already (pixel): no model stage
         return {"batch": row["batch"], "pos": row["pos"], "row": pickle.dumps(setup.row(item, None))}
     return {"batch": row["batch"], "pos": row["pos"], "prepared": pickle.dumps(item, protocol=5)}
 
@@ -88,7 +88,7 @@ def score_batches_ray(todo, setup: ScoringSetup, bar) -> Iterator[tuple[int, lis
         sizes = {b: len(specs) for b, specs in todo}
         ds = ray.data.from_items(items, override_num_blocks=len(items))
         ds = ds.map(_prepare, fn_kwargs={"setup": setup}, num_cpus=1)
-        if setup.method == "feature":
+        if not setup.scorer.scores_while_decoding:
             gpus = int(ray.cluster_resources().get("GPU", 0))
             ds = ds.map(
                 _EncodeActor,

@@ -219,20 +219,23 @@ def test_interrupted_final_pass_resumes_identically(sample, ids_file, tmp_path, 
     reference = tmp_path / "reference"
     run_cli(*args, "--out", reference)
 
-    real_write = kfio.write_keyframes_file
+    real_write = kfio.pq.write_table
     calls = []
 
-    def failing_write(rows, path, provenance):
-        calls.append(path)
-        if len(calls) == 2:
-            raise RuntimeError("simulated crash while writing the second file")
-        return real_write(rows, path, provenance)
+    def crashes_inside_the_second_file(table, where, *a, **kw):
+        real_write(table, where, *a, **kw)
+        if os.path.basename(where).startswith(".keyframes-"):  # a final file's temporary, not a work file
+            calls.append(where)
+            if len(calls) == 2:
+                os.truncate(where, os.path.getsize(where) // 2)  # half of it reached the disk
+                raise RuntimeError("simulated crash while writing the second file")
 
-    monkeypatch.setattr(kfio, "write_keyframes_file", failing_write)
+    monkeypatch.setattr(kfio.pq, "write_table", crashes_inside_the_second_file)
     out = tmp_path / "out"
     with pytest.raises(RuntimeError, match="simulated crash"):
         CliRunner().invoke(main, ["keyframes", "build", *map(str, args), "--out", str(out)], catch_exceptions=False)
-    monkeypatch.setattr(kfio, "write_keyframes_file", real_write)
+    assert not list(out.glob(".*.tmp")) and len(file_bytes(out)) == 1  # the second file never got its name
+    monkeypatch.setattr(kfio.pq, "write_table", real_write)
     resumed = run_cli(*args, "--out", out)
     assert resumed["batches_scored"] == 0 and resumed["files_reused"] == 1 and resumed["files_written"] == 2
     assert file_bytes(out) == file_bytes(reference)

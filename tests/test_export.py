@@ -104,6 +104,11 @@ def test_missing_frames_are_left_out_and_usage_errors(inputs, tmp_path):
     assert not (tmp_path / "none.jsonl").exists()
     no_kf = _invoke("export", "swift", "--qa", inputs.qa, "--frames-root", frames, "--out", out, "--keyframes-only")
     assert no_kf.exit_code == 2 and "--keyframes-only needs --keyframes" in no_kf.output
+    unused = _invoke("export", "swift", "--qa", inputs.qa, "--frames-root", frames, "--out", out,
+                     "--keyframes", inputs.keyframes)  # fmt: skip
+    assert unused.exit_code == 2 and "read only with --keyframes-only" in unused.output
+    folder = _invoke("export", "swift", "--qa", inputs.qa, "--frames-root", frames, "--out", tmp_path)
+    assert folder.exit_code == 2 and "is a directory" in folder.output
     not_parquet = tmp_path / "valid.jsonl"
     not_parquet.write_text("{}\n")
     bad = _invoke("export", "swift", "--qa", not_parquet, "--frames-root", frames, "--out", out)

@@ -1,0 +1,73 @@
+"""Command-line options made from config fields (cli/_options.py): type, default, help and
+range come from the field; values are checked as a recipe's are."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import click
+from click.testing import CliRunner
+
+from tc139k.cli._options import options_from, pop_config
+from tc139k.keyframes.config import KeyframesConfig
+from tc139k.pipeline.configs import ValidateParams
+from tc139k.shards.config import ShardsConfig
+from tc139k.stats.config import StatsConfig
+
+
+def _command(cls, **kw):
+    @click.command()
+    @options_from(cls, **kw)
+    def cmd(**kwargs):
+        config = pop_config(cls, kwargs, names=kw.get("names"))
+        click.echo(json.dumps(dataclasses.asdict(config)))
+
+    return cmd
+
+
+def _run(cmd, *args):
+    return CliRunner().invoke(cmd, list(args))
+
+
+def test_every_field_is_an_option_with_its_default_help_and_range():
+    cmd = _command(KeyframesConfig, names={"min_scene_seconds": "--min-scene-len"})
+    text = " ".join(_run(cmd, "--help").output.split())
+    assert "--target-interval FLOAT RANGE Mean key-frame interval" in text
+    assert "[default: 7.14; x>0.0]" in text
+    assert "--method [feature|pixel]" in text and "--min-scene-len" in text
+    assert "--cell INTEGER RANGE Pixel method: cell size in px. [default: 28; 1<=x<=224]" in text
+    out = json.loads(_run(cmd).output)
+    assert out == dataclasses.asdict(KeyframesConfig())  # no option given: the config's defaults
+
+
+def test_values_are_checked_like_recipe_values():
+    cmd = _command(KeyframesConfig)
+    for args, hint in [
+        (["--target-interval", "nan"], "--target-interval"),
+        (["--target-interval", "0"], "--target-interval"),
+        (["--cell", "500"], "--cell"),
+        (["--method", "pixel", "--threshold", "-0.5"], "--threshold"),  # tau's range per method
+        (["--videos-per-file", "0"], "--videos-per-file"),
+    ]:
+        res = _run(cmd, *args)
+        assert res.exit_code == 2 and hint in res.output, (args, res.output)
+    assert "for the pixel method" in _run(cmd, "--method", "pixel", "--threshold", "-0.5").output
+    assert json.loads(_run(cmd, "--threshold", "-0.5").output)["threshold"] == -0.5  # fine for feature
+
+
+def test_parsed_and_list_fields():
+    shards = _command(ShardsConfig)
+    out = json.loads(_run(shards, "--max-shard-size", "2GB", "--embed-frames").output)
+    assert out["max_shard_size"] == 2 * 10**9 and out["embed_frames"] is True
+    res = _run(shards, "--max-shard-size", "huge")
+    assert res.exit_code == 2 and "'huge' is not a size" in res.output
+    assert "[default: 500MB]" in " ".join(_run(shards, "--help").output.split())
+    stats = _command(StatsConfig)
+    assert json.loads(_run(stats, "--thresholds", "0.2:0.4:0.1").output)["thresholds"] == [0.2, 0.3, 0.4]
+    assert json.loads(_run(stats).output)["thresholds"] is None  # the stage picks them per score kind
+    res = _run(stats, "--thresholds", "0.5,3")
+    assert res.exit_code == 2 and "--thresholds" in res.output and "[-1, 1]" in res.output
+    files = _command(ValidateParams)  # a list with a default: the field's default when not given
+    assert json.loads(_run(files).output)["files"] == ["time_chat_online_139k_train_flt.jsonl"]
+    assert json.loads(_run(files, "--files", "a.jsonl, b.jsonl").output)["files"] == ["a.jsonl", "b.jsonl"]

@@ -80,11 +80,9 @@ def expected_role(i: int) -> str:
 _PAIRS = [["user", "assistant"] * (n // 2) for n in range(66)]
 
 
-def roles_problem(roles: list[str]) -> Problem | None:
-    """bad_roles unless the turns are user/assistant pairs, starting with the user."""
+def roles_problem(roles: list[str]) -> Problem:
+    """What is wrong with roles that are not user/assistant pairs starting with the user."""
     n = len(roles)
-    if n >= 2 and n % 2 == 0 and roles == (_PAIRS[n] if n < len(_PAIRS) else ["user", "assistant"] * (n // 2)):
-        return None
     if not roles:
         return ("bad_roles", "messages is empty")
     for i, role in enumerate(roles):
@@ -93,33 +91,40 @@ def roles_problem(roles: list[str]) -> Problem | None:
     return ("bad_roles", f"the conversation ends with a user turn (messages[{n - 1}]) and no answer")
 
 
-def turn_problems(roles: list[str], contents: list[str]) -> list[Problem]:
-    """Roles, then every empty question (tags removed) and empty answer, in turn order."""
-    problems = [p] if (p := roles_problem(roles)) else []
+def turns(roles: list[str], contents: list[str]) -> tuple[list[Problem], str | None, str | None, int]:
+    """The conversation rules. (problems: bad_roles, then every empty question (tags
+    removed) and answer in turn order; the first question, tags removed, and the first
+    answer, stripped, None where the turn is not there; the <video> tags in all turns.)"""
+    n = len(roles)
+    problems = []
+    if not (n >= 2 and n % 2 == 0 and roles == (_PAIRS[n] if n < len(_PAIRS) else ["user", "assistant"] * (n // 2))):
+        problems.append(roles_problem(roles))
+    question = answer = None
     for i, (role, text) in enumerate(zip(roles, contents)):
-        if role == "user" and not text.replace(VIDEO_TAG, "").strip():
-            problems.append(("empty_question", f"messages[{i}] (user) is empty"))
-        elif role == "assistant" and not text.strip():
-            problems.append(("empty_answer", f"messages[{i}] (assistant) is empty"))
-    return problems
-
-
-def video_tags(contents: list[str]) -> int:
-    # "\0" cannot be part of a tag, so no tag is counted across two turns
-    return "\0".join(contents).count(VIDEO_TAG)
+        if role == "user":
+            text = text.replace(VIDEO_TAG, "").strip()
+            if not text:
+                problems.append(("empty_question", f"messages[{i}] (user) is empty"))
+            if i == 0:
+                question = text
+        elif role == "assistant":
+            text = text.strip()
+            if not text:
+                problems.append(("empty_answer", f"messages[{i}] (assistant) is empty"))
+            if i == 1:
+                answer = text
+    tags = (
+        contents[0].count(VIDEO_TAG) + contents[1].count(VIDEO_TAG)
+        if n == 2
+        else sum(c.count(VIDEO_TAG) for c in contents)
+    )
+    return problems, question, answer, tags
 
 
 def tag_problem(tags: int, clips: int) -> Problem | None:
     if tags != clips:
         return ("video_tag_mismatch", f"{tags} {VIDEO_TAG} tag(s) in messages but {clips} frame list(s)")
     return None
-
-
-def question_answer(roles: list[str], contents: list[str]) -> tuple[str | None, str | None]:
-    """The first question (tags removed) and answer, stripped; None where the turn is not there."""
-    question = contents[0].replace(VIDEO_TAG, "").strip() if roles and roles[0] == "user" else None
-    answer = contents[1].strip() if len(roles) > 1 and roles[1] == "assistant" else None
-    return question, answer
 
 
 def frame_index(name: str) -> int | None:

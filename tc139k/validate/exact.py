@@ -137,10 +137,12 @@ class ExactChecker:
     def _check_record(self, out: Checked, roles, contents, videos, start, end) -> None:
         """The record rules on the parts that are sound (None: already found wrong)."""
         problems = out.problems
+        question = answer = None
         if roles is not None:
-            problems += qa.turn_problems(roles, contents)
+            turn_problems, question, answer, tags = qa.turns(roles, contents)
+            problems += turn_problems
         if videos is not None:
-            if roles is not None and (p := qa.tag_problem(qa.video_tags(contents), len(videos))):
+            if roles is not None and (p := qa.tag_problem(tags, len(videos))):
                 problems.append(p)
             if not videos:
                 problems.append(("no_video", "videos is empty"))
@@ -165,7 +167,6 @@ class ExactChecker:
             problems += self.frames.problems([(c.video, c.indices) for c in clips if not c.problems])
         if problems:
             return
-        question, answer = qa.question_answer(roles, contents)
         out.row = Row(
             *found[0],
             question,

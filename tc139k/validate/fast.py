@@ -16,7 +16,6 @@ from the record, the digits must be ASCII and the frame numbers must increase.
 from __future__ import annotations
 
 from collections import Counter
-from typing import NamedTuple
 
 import msgspec
 import numpy as np
@@ -30,6 +29,7 @@ TAIL = qa.FRAME_TAIL
 _SEP_SPACE, _SEP = b'", "', b'","'  # between two paths
 _POWERS = np.array([100_000, 10_000, 1_000, 100, 10, 1], dtype=np.int32)
 _CACHE_LIMIT = 200_000
+_HEAD = 1024  # bytes of `videos` that must hold its first path (else: the exact checker)
 
 
 class FastRecord(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -39,9 +39,9 @@ class FastRecord(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     end_time: float | str | None = None
 
 
-class _Candidate(NamedTuple):
+class _Candidate(msgspec.Struct, gc=False):  # (a Struct: cheap to make, one per record)
     k: int  # position in the block
-    videos: bytes  # the raw JSON of `videos`
+    videos: memoryview  # the raw JSON of `videos`
     template: bytes  # what `videos` must be, frame numbers aside
     folder: qa.Folder
     n: int  # paths
@@ -49,8 +49,7 @@ class _Candidate(NamedTuple):
     size: int  # bytes of each path
     question: str
     answer: str
-    roles: list
-    contents: list
+    contents: list  # of the turns (whose roles alternate from "user")
     start: float | None
     end: float | None
 
@@ -73,7 +72,7 @@ class FastPath:
         cand = [c for k, raw in enumerate(raws) if (c := self._record(k, raw)) is not None]
         if not cand:
             return [], None
-        ok, digits, indices, path_rec = _paths(cand)
+        got, at, ok, indices, path_rec = _paths(cand)
         if self.frames is not None:
             first = _starts([c.n for c in cand])
             for r in np.flatnonzero(ok).tolist():
@@ -82,13 +81,13 @@ class FastPath:
                 if self.frames.problems([(video, indices[first[r] : first[r] + c.n])]):
                     ok[r] = False
         if not ok.all():
-            indices, digits = indices[ok[path_rec]], digits[ok[path_rec]]
+            indices, at = indices[ok[path_rec]], at[ok[path_rec]]
             cand = [c for c, keep in zip(cand, ok.tolist()) if keep]
             if not cand:
                 return [], None
         for c in cand:
             self.prefixes[c.folder.prefix] += c.n
-        return [c.k for c in cand], _columns(cand, indices, digits, self.schema)
+        return [c.k for c in cand], _columns(cand, indices, got, at, self.schema)
 
     def _record(self, k: int, raw) -> _Candidate | None:
         """A record that passes every check but those of its frame paths, else None."""
@@ -98,27 +97,29 @@ class FastPath:
             return None
         roles = [m.role for m in rec.messages]
         contents = [m.content for m in rec.messages]
-        if qa.turn_problems(roles, contents) or qa.video_tags(contents) != 1:
+        problems, question, answer, tags = qa.turns(roles, contents)
+        if problems or tags != 1:
             return None
         start, p = qa.seconds(rec.start_time, "start_time")
         end, q = qa.seconds(rec.end_time, "end_time")
         if p or q or qa.time_order(start, end):
             return None
-        videos = bytes(rec.videos)
-        quote = videos.find(b'"', 3)
-        size = quote - 3  # of the first path
-        if size <= TAIL or not videos.startswith(b'[["') or not videos.endswith(b'"]]'):
+        videos = memoryview(rec.videos)  # (no copy: only the first path is looked at here)
+        head = bytes(videos[:_HEAD])
+        quote = head.find(b'"', 3)  # the end of the first path
+        size = quote - 3
+        if size <= TAIL or not head.startswith(b'[["') or videos[-3:] != b'"]]':
             return None
         if quote == len(videos) - 3:
             sep, n = b"", 1
         else:
-            sep = _SEP_SPACE if videos.startswith(_SEP_SPACE, quote) else _SEP
-            if not videos.startswith(sep, quote):
+            sep = _SEP_SPACE if head.startswith(_SEP_SPACE, quote) else _SEP
+            if not head.startswith(sep, quote):
                 return None
             n, rest = divmod(len(videos) - 6 + len(sep), size + len(sep))
             if rest:
                 return None
-        key = videos[3 : quote - TAIL]
+        key = head[3 : quote - TAIL]
         folder = self.folders.get(key, False)
         if folder is False:
             if len(self.folders) > _CACHE_LIMIT:
@@ -135,13 +136,13 @@ class FastPath:
             if len(self.templates) > _CACHE_LIMIT // 50:
                 self.templates.clear()
             template = self.templates[key, sep, n] = b'[["' + sep.join([key + b"000000.jpg"] * n) + b'"]]'
-        question, answer = qa.question_answer(roles, contents)
-        return _Candidate(k, videos, template, folder, n, sep, size, question, answer, roles, contents, start, end)
+        return _Candidate(k, videos, template, folder, n, sep, size, question, answer, contents, start, end)
 
 
 def _paths(cand: list[_Candidate]) -> tuple[np.ndarray, ...]:
-    """Which candidates' frame paths are sound; the six digits (bytes) and the frame index of
-    every path, and the candidate it belongs to."""
+    """The joined raw `videos` of the candidates; for every path, where its digits are in
+    them; which candidates' paths are sound; the frame index and the candidate of every
+    path."""
     got = np.frombuffer(b"".join([c.videos for c in cand]), dtype=np.uint8)
     want = np.frombuffer(b"".join([c.template for c in cand]), dtype=np.uint8)
     n = np.array([c.n for c in cand], dtype=np.int64)
@@ -156,21 +157,26 @@ def _paths(cand: list[_Candidate]) -> tuple[np.ndarray, ...]:
     _six(differ)[at] = False  # only the digits may differ from the template
     ok = np.ones(len(cand), dtype=bool)
     ok[np.searchsorted(rec_start, np.flatnonzero(differ), side="right") - 1] = False
-    ok[path_rec[((digits < 48) | (digits > 57)).any(axis=1)]] = False
-    indices = (digits.astype(np.int32) - 48) @ _POWERS
+    digits -= 48  # (bytes below "0" wrap round to large values)
+    not_digit = digits > 9
+    if np.count_nonzero(not_digit):
+        ok[path_rec[not_digit.any(axis=1)]] = False
+    indices = digits.astype(np.int32) @ _POWERS
     not_after = (np.diff(indices) <= 0) & (path_rec[1:] == path_rec[:-1])
     ok[path_rec[1:][not_after]] = False
-    return ok, digits, indices, path_rec
+    return got, at, ok, indices, path_rec
 
 
-def _columns(cand: list[_Candidate], indices: np.ndarray, digits: np.ndarray, schema: pa.Schema) -> dict:
+def _columns(cand: list[_Candidate], indices: np.ndarray, got: np.ndarray, at: np.ndarray, schema: pa.Schema) -> dict:
     """Table columns of the accepted records (one clip each)."""
     n = np.array([c.n for c in cand], dtype=np.int64)
     offsets = _starts(n, total=True)
+    contents = [x for c in cand for x in c.contents]
     msg_type = schema.field("messages").type
     int_list = schema.field("frame_indices").type
     struct = pa.StructArray.from_arrays(
-        [ab.strings([x for c in cand for x in c.roles]), ab.strings([x for c in cand for x in c.contents])],
+        # the roles of an accepted record alternate from "user"
+        [ab.strings(["user", "assistant"] * (len(contents) // 2)), ab.strings(contents)],
         fields=list(msg_type.value_type),
     )
     return {
@@ -178,9 +184,9 @@ def _columns(cand: list[_Candidate], indices: np.ndarray, digits: np.ndarray, sc
         "source": ab.strings([c.folder.source for c in cand]),
         "question": ab.strings([c.question for c in cand]),
         "answer": ab.strings([c.answer for c in cand]),
-        "messages": ab.lists(ab.offsets32([len(c.roles) for c in cand]), struct, msg_type),
+        "messages": ab.lists(ab.offsets32([len(c.contents) for c in cand]), struct, msg_type),
         "frame_indices": ab.lists(offsets, ab.numbers(indices, np.int32), int_list),
-        "frame_paths": ab.lists(offsets, _relpaths(cand, n, digits), schema.field("frame_paths").type),
+        "frame_paths": ab.lists(offsets, _relpaths(cand, n, got, at), schema.field("frame_paths").type),
         "clip_lengths": ab.lists(np.arange(len(cand) + 1), ab.numbers(n, np.int32), int_list),
         "clip_start": ab.numbers(indices[offsets[:-1]], np.int32),
         "clip_end": ab.numbers(indices[offsets[1:] - 1], np.int32),
@@ -189,14 +195,20 @@ def _columns(cand: list[_Candidate], indices: np.ndarray, digits: np.ndarray, sc
     }
 
 
-def _relpaths(cand: list[_Candidate], n: np.ndarray, digits: np.ndarray) -> pa.StringArray:
-    """`<source>/<video_id>/<NNNNNN>.jpg` of every path: each record's relative folder and
-    "000000.jpg" repeated, the digits written in (source and video id are ASCII)."""
-    buf = np.frombuffer(b"".join((c.folder.rel + "000000.jpg").encode() * c.n for c in cand), dtype=np.uint8).copy()
-    stride = np.repeat(np.array([len(c.folder.rel) + TAIL for c in cand], dtype=np.int64), n)
-    ends = np.cumsum(stride)
-    _six(buf)[ends - TAIL] = digits
-    return pa.StringArray.from_buffers(len(ends), pa.py_buffer(ab.offsets32(stride)), pa.py_buffer(buf))
+def _relpaths(cand: list[_Candidate], n: np.ndarray, got: np.ndarray, at: np.ndarray) -> pa.StringArray:
+    """`<source>/<video_id>/<NNNNNN>.jpg` of every path: the path's tail in `got` (the fast
+    path accepted only folders that end in the relative one), read through string views
+    (length, first 4 bytes, buffer, offset; every one is longer than 12 bytes) and copied
+    out by one cast."""
+    length = np.repeat(np.array([len(c.folder.rel) + TAIL for c in cand], dtype=np.int64), n)
+    start = at + 6 + 4 - length  # the digits, ".jpg"
+    views = np.empty((len(start), 4), dtype=np.int32)
+    views[:, 0] = length
+    views[:, 1] = np.ndarray((len(got) - 3,), dtype="<i4", buffer=got, strides=(1,))[start]
+    views[:, 2] = 0
+    views[:, 3] = start
+    arr = pa.Array.from_buffers(pa.string_view(), len(start), [None, pa.py_buffer(views), pa.py_buffer(got)])
+    return arr.cast(pa.string())
 
 
 def _six(buf: np.ndarray) -> np.ndarray:

@@ -14,7 +14,13 @@ Targets: ours >= 4x faster than (a), no slower than (b), within 2x of (c), peak 
 under 2 GB. Every timing is the best of --repeat runs. Start and end times are written as
 numbers: with the sample's mix of numbers and numeric strings, (b) cannot read the file.
 
-    .venv/bin/python scripts/bench_validate.py [--records N] [--repeat R]
+With `--baseline DIR` (a source tree of another version, e.g. `git archive REV tc139k
+schemas | tar -x -C DIR`), the same command of that version runs alternately with ours
+(PYTHONPATH=DIR), so that both see the same load; its wall and CPU times (user + system, all
+processes) are printed beside ours, with the ratio, and its outputs are compared byte for
+byte with ours.
+
+    .venv/bin/python scripts/bench_validate.py [--records N] [--repeat R] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import json
 import math
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -196,12 +203,15 @@ def best_of(repeat: int, fn, *args) -> tuple[float, object]:
     return best, out
 
 
-def run_command(cmd: list[str]) -> tuple[float, int, str]:
-    """Wall time, peak memory of the process tree (sum of RSS, polled) and stdout."""
+def run_command(cmd: list[str], pythonpath: str | None = None) -> tuple[float, int, str, float]:
+    """Wall time, peak memory of the process tree (sum of RSS, polled), stdout and CPU time
+    (user + system of the command and every process it waited for)."""
+    env = dict(os.environ, TC139K_NO_PROGRESS="1")
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, TC139K_NO_PROGRESS="1")
-    )
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     ps, peak = psutil.Process(proc.pid), 0
     while proc.poll() is None:
         try:
@@ -212,15 +222,18 @@ def run_command(cmd: list[str]) -> tuple[float, int, str]:
         time.sleep(0.02)
     wall = time.perf_counter() - t0
     out, err = proc.communicate()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} exited with {proc.returncode}:\n{err}")
-    return wall, peak, out
+    cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
+    return wall, peak, out, cpu
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=139_000, help="QA records to generate")
     ap.add_argument("--repeat", type=int, default=5, help="runs per measurement (the best counts)")
+    ap.add_argument("--baseline", help="source tree of another tc139k version to time alternately with ours")
     args = ap.parse_args()
     cli = str(Path(sys.executable).with_name("tc139k"))
     tmp = Path(tempfile.mkdtemp(prefix="tc139k-bench-validate-"))
@@ -231,12 +244,22 @@ def main() -> None:
         print(f"file: {args.records} records, {size / 1e6:.0f} MB, {CLIP_FRAMES}-frame clips")
         print(f"machine: {os.cpu_count()} CPUs; each time is the best of {args.repeat} run(s)\n")
 
-        ours, peak, summary = math.inf, 0, None
+        ours, ours_cpu, peak, summary = math.inf, math.inf, 0, None
+        base, base_cpu = math.inf, math.inf
         for _ in range(args.repeat):
             shutil.rmtree(tmp / "out", ignore_errors=True)
-            wall, mem, out = run_command([cli, "validate", str(qa), "--out", str(tmp / "out"), "--json"])
-            ours, peak, summary = min(ours, wall), max(peak, mem), json.loads(out)
+            wall, mem, out, cpu = run_command([cli, "validate", str(qa), "--out", str(tmp / "out"), "--json"])
+            ours, ours_cpu, peak, summary = min(ours, wall), min(ours_cpu, cpu), max(peak, mem), json.loads(out)
+            if args.baseline:
+                shutil.rmtree(tmp / "out-base", ignore_errors=True)
+                cmd = [cli, "validate", str(qa), "--out", str(tmp / "out-base"), "--json"]
+                wall, _, _, cpu = run_command(cmd, pythonpath=args.baseline)
+                base, base_cpu = min(base, wall), min(base_cpu, cpu)
         assert summary["records"] == args.records == summary["valid"], summary
+        if args.baseline:
+            for name in ("valid.parquet", "quarantine.jsonl", "report.json"):
+                same = (tmp / "out" / name).read_bytes() == (tmp / "out-base" / name).read_bytes()
+                print(f"{name}: {'byte-identical to' if same else 'DIFFERS from'} the baseline's")
         t_lib, res = best_of(args.repeat, lambda: run_validate([qa], out_dir=tmp / "out-lib"))
         assert res.valid == args.records
         t_a, (a_valid, _) = best_of(1, per_record_validator, qa)
@@ -251,6 +274,12 @@ def main() -> None:
             f"ours  tc139k validate --out --json   {ours:6.2f} s  {args.records / ours:9,.0f} records/s  "
             f"peak memory {peak / 2**30:.2f} GiB"
         )
+        print(f"      its CPU time (all processes)    {ours_cpu:6.2f} s")
+        if args.baseline:
+            print(
+                f"      baseline {args.baseline}: {base:.2f} s, CPU {base_cpu:.2f} s; ours takes "
+                f"{ours / base:.2f}x its time, {ours_cpu / base_cpu:.2f}x its CPU time"
+            )
         print(f"      run_validate() in this process  {t_lib:6.2f} s  (the same work without the command's start-up)")
         print(f"(a)   json.loads + same checks        {t_a:6.2f} s")
         print(f"(b)   pyarrow.json.read_json          {t_b:6.2f} s")

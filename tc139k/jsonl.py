@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-import msgspec
-
 from .errors import SchemaError
 
 BOM = b"\xef\xbb\xbf"
@@ -81,6 +79,8 @@ def read_objects(
     (`on_error="raise"`) or comes back as a BadLine (`on_error="report"`); without
     `objects_only`, any JSON value is a good line. `progress` is called with the bytes of
     every line read."""
+    import msgspec  # (here: `validate` imports this module before it starts its workers)
+
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {ON_ERROR}, not {on_error!r}")
     decode = msgspec.json.Decoder().decode

@@ -15,8 +15,6 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
-
 from .. import qa
 from ..errors import UsageError
 from ..paths import frame_relpath
@@ -54,9 +52,12 @@ class FramesOnDisk:
     def __init__(self, root: str | Path, scope: tuple[frozenset, frozenset] | None = None):
         self.root = Path(root)
         self.scope = scope
-        self.cache: dict[tuple[str, str], np.ndarray | None] = {}
+        self.cache: dict = {}  # (source, video_id) -> _existing()
 
-    def _existing(self, video: tuple[str, str]) -> np.ndarray | None:
+    def _existing(self, video: tuple[str, str]):
+        """The sorted frame numbers of a video on disk (numpy int32), None when absent."""
+        import numpy as np  # (not at import time: the stage imports this module before it starts workers)
+
         if video not in self.cache:
             found = None
             try:
@@ -74,9 +75,11 @@ class FramesOnDisk:
         whole, videos = self.scope
         return video[0] in whole or video in videos
 
-    def problems(self, clips: list[tuple[tuple[str, str], np.ndarray]]) -> list[qa.Problem]:
+    def problems(self, clips: list) -> list[qa.Problem]:
         """missing_frame and not_downloaded of one record from its sound clips, each
         (source, video_id) and its frame indices."""
+        import numpy as np
+
         missing = total = 0
         first = None
         absent = []

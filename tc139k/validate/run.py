@@ -94,9 +94,9 @@ class ValidateResult:
         return asdict(self)
 
     def summary(self) -> dict:
-        """What `--json` prints (and `not_downloaded` with --frames-scope downloaded)."""
+        """What `--json` prints (and `not_downloaded` when some records were set apart)."""
         out = {"records": self.records, "valid": self.valid, "invalid": self.invalid, "reasons": dict(self.reasons)}
-        if self.frames_scope == "downloaded":
+        if self.not_downloaded:
             out["not_downloaded"] = self.not_downloaded
         return out
 
@@ -598,8 +598,10 @@ def _report(result: ValidateResult, frames_root, max_line_bytes) -> dict:
     from .exact import RECORD_SCHEMA_ID, TABLE_SCHEMA_ID, reason_codes
 
     codes = reason_codes()
-    scope = {}  # only with the scope that sets records of absent videos apart
-    if result.frames_scope == "downloaded":
+    # the scope and manifest only when they changed the outcome: without a record set apart,
+    # "downloaded" checks every record as "all" does
+    scope = {}
+    if result.not_downloaded:
         scope = {"frames_scope": result.frames_scope, "manifest": result.manifest}
     report = {
         "tool": {"name": "tc139k", "version": __version__},

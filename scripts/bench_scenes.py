@@ -16,6 +16,11 @@ in it. Precision = matched / predicted, recall = matched / true cuts and transit
 
 The bundled sample (`tc139k sample`, seed 0, written to a temporary folder unless
 --sample-dir names one) is scored the same way against its ground_truth.json (hard cuts only).
+
+Speed of the scene stage (the part of `tc139k keyframes build` this rule changes), on the
+sample's frames already decoded: the rule as it was before (ContentDetector, 3 s minimum,
+frames flipped to BGR with a numpy copy) against the current default, interleaved over
+--speed-rounds rounds, best of each; reported as a ratio (> 1: the current stage is faster).
 """
 
 from __future__ import annotations
@@ -148,6 +153,50 @@ def bench_sample(sample_dir: Path | None) -> dict:
         }
 
 
+def previous_stage(frames: np.ndarray) -> None:
+    """The scene stage as it was: ContentDetector 27, 3 s minimum, BGR by a numpy copy."""
+    from scenedetect import FrameTimecode
+    from scenedetect.detectors import ContentDetector
+
+    detector = ContentDetector(threshold=27.0, min_scene_len=3)
+    for i in range(len(frames)):
+        detector.process_frame(FrameTimecode(i, fps=1.0), np.ascontiguousarray(frames[i, :, :, ::-1]))
+    detector.post_process(FrameTimecode(max(len(frames) - 1, 0), fps=1.0))
+
+
+def bench_speed(sample_dir: Path | None, rounds: int) -> dict:
+    from tc139k.keyframes.frames import decode, list_frame_videos
+    from tc139k.keyframes.scenes import SceneParams, detect_scenes
+    from tc139k.sample import build_sample
+
+    with tempfile.TemporaryDirectory(prefix="tc139k-bench-scenes-") as tmp:
+        folder = sample_dir or Path(tmp)
+        frames_dir = folder / "frames"
+        if not frames_dir.is_dir():
+            frames_dir = Path(build_sample(folder, seed=0, write_frames=True).frames_dir)
+        videos = [decode(spec, SIZE).frames for spec in list_frame_videos(frames_dir)]
+    n = sum(len(v) for v in videos)
+    stages = {"previous": previous_stage, "current": lambda f: detect_scenes(f, SceneParams())}
+    for fn in stages.values():
+        fn(videos[0])  # imports and first-call costs out of the timing
+    best = dict.fromkeys(stages, float("inf"))
+    for _ in range(rounds):
+        for name, fn in stages.items():
+            t0 = time.perf_counter()
+            for v in videos:
+                fn(v)
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return {
+        "frames": n,
+        "rounds": rounds,
+        "previous_s": round(best["previous"], 3),
+        "current_s": round(best["current"], 3),
+        "previous_ms_per_frame": round(1e3 * best["previous"] / n, 3),
+        "current_ms_per_frame": round(1e3 * best["current"] / n, 3),
+        "speed_ratio_current_over_previous": round(best["previous"] / best["current"], 3),
+    }
+
+
 def table(title: str, rows: dict) -> str:
     lines = [title, f"  {'method':<60} {'P':>6} {'R':>6} {'F1':>6} {'pred':>5} {'true':>5} {'time s':>7}"]
     for name, r in rows.items():
@@ -164,6 +213,7 @@ def main() -> int:
     ap.add_argument("truth", nargs="?", type=Path, default=None, help="Its truth [default: realcuts.json beside it].")
     ap.add_argument("--sample-dir", type=Path, default=None, help="A `tc139k sample` folder to reuse.")
     ap.add_argument("--no-sample", action="store_true", help="Skip the bundled sample.")
+    ap.add_argument("--speed-rounds", type=int, default=5, help="Rounds of the speed comparison (0: skip it).")
     ap.add_argument("--json", action="store_true", help="Print the results as JSON.")
     args = ap.parse_args()
     report: dict = {"tolerance_s": TOLERANCE, "frame_size": list(SIZE)}
@@ -176,6 +226,8 @@ def main() -> int:
         report["video"] = None
     if not args.no_sample:
         report["sample"] = bench_sample(args.sample_dir)
+    if args.speed_rounds > 0:
+        report["speed"] = bench_speed(args.sample_dir, args.speed_rounds)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -191,6 +243,14 @@ def main() -> int:
     if report.get("sample"):
         s = report["sample"]
         print(table(f"bundled sample ({s['videos']} videos), hard cuts, tolerance 1 s", s["methods"]))
+    if report.get("speed"):
+        sp = report["speed"]
+        print(
+            f"scene stage on the sample ({sp['frames']} frames, best of {sp['rounds']} interleaved rounds): "
+            f"previous {sp['previous_s']:.2f} s ({sp['previous_ms_per_frame']:.2f} ms/frame), current "
+            f"{sp['current_s']:.2f} s ({sp['current_ms_per_frame']:.2f} ms/frame): "
+            f"{sp['speed_ratio_current_over_previous']:.2f}x the previous speed"
+        )
     return 0
 
 

@@ -634,7 +634,8 @@ def test_kill_9_leaves_no_process_and_a_rerun_cleans_up(tmp_path, base):
     assert alive == [], [(p.pid, _cmdline(p)) for p in alive]
     assert list(out.glob(".*.tmp")) and not (out / "report.json").exists()
 
-    again = subprocess.run(cmd, capture_output=True, env=env, timeout=600)
+    assert (out / ".validate-work").is_dir()
+    again = subprocess.run(cmd[:-3] + ["--workers", "1", "--json"], capture_output=True, env=env, timeout=600)
     assert again.returncode == 0, again.stderr.decode()
     assert sorted(p.name for p in out.iterdir()) == ["quarantine.jsonl", "report.json", "valid.parquet"]
     clean = run_validate([path], out_dir=tmp_path / "clean", workers=2)

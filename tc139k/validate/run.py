@@ -148,6 +148,7 @@ def run_validate(
         out.mkdir(parents=True, exist_ok=True)
         (out / REPORT_FILE).unlink(missing_ok=True)  # written last: its presence means done
         remove_stale_temps(out)  # of a run that was killed
+        shutil.rmtree(out / WORK_DIR, ignore_errors=True)
     hasher = _FileHasher(files)
     scheduler = _Scheduler(files, chunk_bytes, settings, workers, work)
     bar = None

@@ -702,6 +702,9 @@ def test_partial_download_sets_videos_not_downloaded_apart(tmp_path, sample):
     assert every.not_downloaded == 0 and "not_downloaded" not in every.summary()
 
     runner = CliRunner()
+    only_absent = _write(tmp_path, [sample.qa.read_bytes().splitlines()[i] for i in absent], "absent.jsonl")
+    r = runner.invoke(main, ["validate", str(only_absent), "--frames-root", str(frames)])
+    assert r.exit_code == 1 and f"FAILED: no valid record: the videos of all {len(absent)} record(s)" in r.output
     r = runner.invoke(main, ["validate", str(sample.qa), "--frames-root", str(frames), "--json"])
     assert r.exit_code == 1 and json.loads(r.output)["not_downloaded"] == len(absent)
     r = runner.invoke(main, ["validate", str(sample.qa), "--frames-root", str(frames), "--max-invalid", "99"])

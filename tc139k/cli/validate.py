@@ -125,5 +125,11 @@ def validate_summary(res) -> list[str]:
         lines.append(f"report:      {res.outputs['report']}")
     if not res.passed:
         lines.append("")
-        lines.append(f"FAILED: {res.invalid} invalid record(s), more than --max-invalid {res.max_invalid}")
+        if res.invalid > res.max_invalid:
+            lines.append(f"FAILED: {res.invalid} invalid record(s), more than --max-invalid {res.max_invalid}")
+        else:
+            lines.append(
+                f"FAILED: no valid record: the videos of all {res.not_downloaded} record(s) were not downloaded "
+                "(download them, or check another folder with --frames-root)"
+            )
     return lines

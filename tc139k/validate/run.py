@@ -76,7 +76,7 @@ class ValidateResult:
     reasons: dict[str, int]
     examples: dict[str, list[dict]]
     max_invalid: int
-    passed: bool  # invalid <= max_invalid
+    passed: bool  # invalid <= max_invalid, and some record valid unless all were set apart
     inputs: list[InputSummary]
     out_dir: str | None
     outputs: dict[str, str] = field(default_factory=dict)
@@ -185,7 +185,8 @@ def run_validate(
         reasons=dict(sorted(merger.reasons.items())),
         examples={c: merger.examples[c] for c in sorted(merger.examples)},
         max_invalid=max_invalid,
-        passed=invalid <= max_invalid,
+        # an empty table because no record's video was downloaded is no success either
+        passed=invalid <= max_invalid and not (valid == 0 and merger.not_downloaded),
         inputs=inputs,
         out_dir=str(out) if out is not None else None,
         unknown_fields=dict(sorted(merger.unknown_fields.items())),

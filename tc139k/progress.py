@@ -42,13 +42,26 @@ def set_verbosity(level: int) -> None:
     _state["verbosity"] = level
 
 
+class _StderrHandler(logging.StreamHandler):
+    """A handler on whatever `sys.stderr` is when a record is emitted (test runners and
+    notebooks replace it), never on a stream that was closed since."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def configure_logging(verbosity: int = 0) -> None:
     """Log records of tc139k (and, with -v, huggingface_hub) to stderr, one line each, with a
     timestamp: what a batch log needs. Idempotent."""
     set_verbosity(verbosity)
     root = logging.getLogger("tc139k")
     if not any(getattr(h, "_tc139k", False) for h in root.handlers):
-        handler = logging.StreamHandler()  # sys.stderr at emit time
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
         handler._tc139k = True  # type: ignore[attr-defined]
         root.addHandler(handler)
@@ -58,7 +71,7 @@ def configure_logging(verbosity: int = 0) -> None:
         logging.getLogger("huggingface_hub").setLevel(logging.INFO)
 
 
-def _stderr_is_terminal() -> bool:
+def stderr_is_terminal() -> bool:
     stream = sys.stderr
     try:
         return stream is not None and stream.isatty()
@@ -193,6 +206,6 @@ def progress(total=None, desc: str = "", unit: str = "it", enabled: bool = True,
     each has `update(n)`, `close()` and `n`."""
     if not bars_enabled(enabled) or total == 0:
         return NoBar()
-    if _stderr_is_terminal() or "ipykernel" in sys.modules:
+    if stderr_is_terminal() or "ipykernel" in sys.modules:
         return _LazyBar(dict(total=total, desc=desc, unit=unit, dynamic_ncols=True, leave=False, **kw))
     return LogProgress(total=total, desc=desc, unit=unit, unit_scale=kw.get("unit_scale", False))

@@ -34,7 +34,9 @@ from ._common import emit_json, handle_errors
     default=None,
     type=click.Path(file_okay=False, path_type=Path),
     help="Read the repository from this local or network-mounted folder (same layout "
-    "as on the Hub) instead of the Hub.",
+    "as on the Hub) instead of the Hub: a copy, a folder made by `hf download --local-dir`, "
+    "or a snapshot in the HF cache (.../datasets--OWNER--NAME/snapshots/COMMIT, whose "
+    "commit and file hashes are then known).",
 )
 @click.option("--annotations-only", is_flag=True, help="Fetch the annotation files only, no frames.")
 @click.option(
@@ -53,7 +55,24 @@ from ._common import emit_json, handle_errors
 )
 @click.option("--no-extract", is_flag=True, help="Fetch and verify the frame archives, do not extract them.")
 @click.option(
-    "--keep-archives", is_flag=True, help="Keep the archives after extraction (default: delete them once extracted)."
+    "--keep-archives",
+    is_flag=True,
+    help="Keep the archives after extraction (default: delete the archives this command "
+    "fetched once extracted; archives that were already in --local-dir, e.g. from `hf download`, "
+    "are always kept).",
+)
+@click.option(
+    "--offline",
+    is_flag=True,
+    default=None,
+    help="No network (also HF_HUB_OFFLINE=1): check the local copy against the file list kept in "
+    "its manifest (or a snapshot in the HF cache), complete it from the HF cache, and say "
+    "what is missing.",
+)
+@click.option(
+    "--no-hf-cache",
+    is_flag=True,
+    help="Do not look in the HF cache (HF_HUB_CACHE or HF_HOME/hub) for verified copies of the files.",
 )
 @click.option(
     "--max-workers", default=4, show_default=True, type=click.IntRange(min=1), help="Files transferred in parallel."
@@ -104,6 +123,8 @@ from ._common import emit_json, handle_errors
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @handle_errors
 def download_cmd(
+    offline,
+    no_hf_cache,
     repo,
     revision,
     local_dir,
@@ -153,6 +174,8 @@ def download_cmd(
         dry_run=dry_run,
         verify=verify,
         show_progress=not as_json,
+        offline=offline or None,
+        use_hf_cache=not no_hf_cache,
     )
     if as_json:
         emit_json(res.to_dict())
@@ -177,7 +200,8 @@ def download_summary(res) -> list[str]:
         todo = [e for e in res.plan if e["action"] not in ("present", "up to date")]
         lines = [f"Dry run: {origin} @ {commit}{rev} -> {res.local_dir}"]
         for e in todo[:40]:
-            lines.append(f"  {e['action']:6s} {human_bytes(e['size']):>9s}  {e['path']}")
+            via = "  (HF cache)" if e.get("from") == "hf-cache" or e["action"] == "cache" else ""
+            lines.append(f"  {e['action']:7s} {human_bytes(e['size']):>9s}  {e['path']}{via}")
         if len(todo) > 40:
             lines.append(f"  ... and {len(todo) - 40} more")
         present = len(res.plan) - len(todo)
@@ -198,10 +222,15 @@ def download_summary(res) -> list[str]:
             )
         if res.requested_video_ids:
             lines += _located_lines(res)
+        if res.missing_files:
+            lines.append(
+                f"  offline:   {len(res.missing_files)} file(s) are neither in the local folder nor in the "
+                "HF cache (marked missing); go online to fetch them"
+            )
         return lines
     if res.up_to_date:
         return [
-            f"Up to date: {res.local_dir} already holds {origin} @ {commit}{rev} "
+            f"Up to date{' (offline)' if res.offline else ''}: {res.local_dir} already holds {origin} @ {commit}{rev} "
             f"({len(res.files_present)} files, {res.frames_total} frames in {res.videos_total} "
             "videos); nothing fetched, nothing extracted.",
             f"  manifest: {res.manifest}",
@@ -211,7 +240,12 @@ def download_summary(res) -> list[str]:
         f"  fetched:   {len(res.files_fetched)} file(s), {human_bytes(res.bytes_fetched)}"
         f"; already present: {len(res.files_present)}",
     ]
-    if res.files_streamed:
+    if res.files_from_cache:
+        lines.append(
+            f"  HF cache:  {len(res.files_from_cache)} file(s), {human_bytes(res.bytes_from_cache)} verified and "
+            f"used from {res.hf_cache} instead of fetched"
+        )
+    if res.files_streamed and res.origin == "mirror":
         lines.append(f"  streamed:  {len(res.files_streamed)} archive file(s) read in place from the mirror")
     if res.files_unverified:
         lines.append(
@@ -225,7 +259,16 @@ def download_summary(res) -> list[str]:
     if res.sources_up_to_date:
         lines.append(f"  unchanged: {', '.join(res.sources_up_to_date)}")
     if res.archives_deleted:
-        lines.append(f"  archives:  {len(res.archives_deleted)} deleted after extraction (--keep-archives keeps them)")
+        names = ", ".join(res.archives_deleted[:5]) + (", ..." if len(res.archives_deleted) > 5 else "")
+        lines.append(
+            f"  archives:  deleted {len(res.archives_deleted)} after extraction ({names}; "
+            f"{human_bytes(res.bytes_deleted)} freed); --keep-archives keeps them"
+        )
+    if res.archives_kept:
+        lines.append(
+            f"  kept:      {len(res.archives_kept)} archive(s) that were already in the local folder "
+            "(e.g. from `hf download`); tc139k deletes only archives it fetched"
+        )
     if res.requested_video_ids:
         lines += _located_lines(res)
     if res.missing_video_ids:

@@ -13,6 +13,14 @@ file continues from its last byte.
 
 With video ids and no explicit sources, the annotations are fetched first and read for the
 sources that hold those videos (`locate.locate_videos`); only their archives are fetched.
+
+Copies already on this machine are used before the network (`cache`): a file in the local
+folder or in the Hugging Face hub cache at the pinned commit (or its blob, named by its hash)
+whose hash matches the published one is copied (annotations, kept archives) or read in place
+(archives to extract); a cache copy that does not match is passed over and the file fetched.
+Offline (`HF_HUB_OFFLINE` or `offline=True`) nothing goes to the network: the listing kept in
+the manifest (or a cached snapshot) says what the repository holds, and what is neither in the
+local folder nor in the cache is reported missing.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import logging
 import os
 import shutil
 import threading
@@ -34,6 +43,8 @@ from ..atomic import read_json, write_json
 from ..errors import DiskFullError, DownloadError, IntegrityError, UsageError
 from ..paths import is_safe_name, source_key
 from ..progress import progress
+from .cache import CacheSnapshotSource, HubCache, OfflineSource, cached_commit, copy_verified, hub_offline
+from .cache import snapshot_commit as cache_snapshot_commit
 from .extract import (
     DEFAULT_MAX_EXPANSION_RATIO,
     DEFAULT_MAX_MEMBER_BYTES,
@@ -60,6 +71,7 @@ from .locate import locate_videos
 DEFAULT_LOCAL_DIR = "./TimeChat-Online-139K"
 MANIFEST_FORMAT = 1
 RESERVED_TOP = {"frames", MANIFEST_NAME, WORK_DIR}  # our own names in the local folder
+LOG = logging.getLogger("tc139k.download")
 
 
 @dataclass
@@ -84,6 +96,16 @@ class DownloadResult:
     sources_extracted: dict[str, dict] = field(default_factory=dict)
     sources_up_to_date: list[str] = field(default_factory=list)
     archives_deleted: list[str] = field(default_factory=list)
+    bytes_deleted: int = 0
+    # archives that were in the local folder before tc139k knew them (e.g. from `hf download
+    # --local-dir`): extracted from, never deleted
+    archives_kept: list[str] = field(default_factory=list)
+    offline: bool = False
+    listing_from: str | None = None  # offline: "manifest" or "hf-cache"
+    hf_cache: str | None = None  # the hub cache folder of the repository, when it was looked in
+    files_from_cache: list[str] = field(default_factory=list)  # copied or read in place from it
+    bytes_from_cache: int = 0
+    missing_files: list[str] = field(default_factory=list)  # offline: in neither place
     missing_video_ids: list[str] = field(default_factory=list)
     requested_video_ids: int = 0
     # with video ids and no --sources: each located id's sources (from the annotations), or
@@ -138,8 +160,11 @@ class Manifest:
     def sources(self) -> dict:
         return self.data["sources"]
 
-    def set_file(self, f: RemoteFile, kind: str, hasher: ContentHasher | None, present: bool) -> None:
+    def set_file(
+        self, f: RemoteFile, kind: str, hasher: ContentHasher | None, present: bool, found: bool = False
+    ) -> None:
         with self._lock:
+            found = found or bool((self.files.get(f.path) or {}).get("found") and present)
             self.files[f.path] = {
                 "kind": kind,
                 "size": f.size,
@@ -148,6 +173,7 @@ class Manifest:
                 "blob_id": f.blob_id,
                 "verified": bool(f.sha256 or f.blob_id),
                 "present": present,
+                **({"found": True} if found else {}),  # put there by someone else: never deleted
             }
             self.save()
 
@@ -173,6 +199,7 @@ class SourceJob:
     video_ids: set[str] | None  # extract only these (None: all)
     skip_video_ids: set[str]  # already in place
     replaces: dict[str, int]  # videos recorded from an older archive, to drop if not re-extracted
+    stream_from: list[Path] | None = None  # the parts in the HF cache, read in place
 
 
 def _file_is_current(manifest: Manifest | None, f: RemoteFile, root: Path, need_present: bool) -> bool:
@@ -187,13 +214,16 @@ def _file_is_current(manifest: Manifest | None, f: RemoteFile, root: Path, need_
     return bool(rec.get("present")) and p.is_file() and p.stat().st_size == f.size
 
 
-def _local_action(manifest: Manifest | None, f: RemoteFile, root: Path) -> str:
-    """ "present" (recorded and on disk), "check" (on disk, hash it first) or "fetch"."""
+def _local_action(manifest: Manifest | None, f: RemoteFile, root: Path, cache: HubCache | None = None) -> str:
+    """ "present" (recorded and on disk), "check" (on disk, hash it first), "cache" (copy it
+    from the HF cache, hashing it) or "fetch"."""
     if _file_is_current(manifest, f, root, need_present=True):
         return "present"
     p = root / f.path
     if p.is_file() and p.stat().st_size == f.size and (f.sha256 or f.blob_id):
         return "check"
+    if cache is not None and cache.find(f) is not None:
+        return "cache"
     return "fetch"
 
 
@@ -281,6 +311,7 @@ class _Run:
         self.lock = threading.Lock()
         self.bytes_bar = None
         self.stop = threading.Event()  # set on the first failure or an interrupt
+        self.cache: HubCache | None = None
 
     def dest(self, f: RemoteFile) -> Path:
         inside(self.root, *f.path.split("/")[:-1])
@@ -295,10 +326,12 @@ class _Run:
         dest = self.dest(f)
         if dest.is_file() and dest.stat().st_size == f.size and (f.sha256 or f.blob_id):
             if not hash_file(dest, f).mismatch():  # a copy the manifest does not know yet
-                self.manifest.set_file(f, kind, None, present=True)
+                self.manifest.set_file(f, kind, None, present=True, found=f.path not in self.manifest.files)
                 with self.lock:
                     self.result.files_present.append(f.path)
                 return
+        if self._copy_from_cache(f, kind, dest):
+            return
         partial = self.partial(f)
         had = partial.stat().st_size if partial.exists() else 0
         with disk_full_as_error(self.root):
@@ -318,6 +351,28 @@ class _Run:
             self.result.bytes_fetched += f.size - min(had, f.size)
             if not (f.sha256 or f.blob_id):
                 self.result.files_unverified.append(f.path)
+
+    def _copy_from_cache(self, f: RemoteFile, kind: str, dest: Path) -> bool:
+        """Copy `f` from the HF cache when a copy with the published hash is there."""
+        cached = self.cache.find(f) if self.cache else None
+        if cached is None:
+            return False
+        partial = self.partial(f)
+        with disk_full_as_error(self.root):
+            hasher = copy_verified(f, cached, partial, lambda n: None)
+        problem = hasher.mismatch()
+        if problem:
+            partial.unlink(missing_ok=True)
+            LOG.warning("the HF cache copy %s of %s does not match (%s); fetching it instead", cached, f.path, problem)
+            return False
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(partial, dest)
+        self.manifest.set_file(f, kind, hasher, present=True)
+        LOG.debug("%s: copied from the HF cache (%s)", f.path, cached)
+        with self.lock:
+            self.result.files_from_cache.append(f.path)
+            self.result.bytes_from_cache += f.size
+        return True
 
     def _on_bytes(self, n: int) -> None:
         if self.stop.is_set():  # another transfer failed: stop this one too (its part file stays)
@@ -355,7 +410,7 @@ class _Run:
             return
         hashers = None
         if job.stream:
-            parts = [self.source.stream_path(f) for f in job.files]
+            parts = job.stream_from or [self.source.stream_path(f) for f in job.files]
             hashers = [ContentHasher(f) for f in job.files]
         else:
             parts = [self.root / f.path for f in job.files]
@@ -373,6 +428,13 @@ class _Run:
                     hashers=hashers,
                     on_member=bar.update,
                 )
+        except IntegrityError as e:
+            if not job.stream_from or isinstance(self.source, OfflineSource):
+                raise
+            # a damaged cache copy: nothing was extracted from it; fetch the archive instead
+            LOG.warning("the HF cache copy of %s does not match (%s); fetching it instead", job.archive.label, e)
+            job.stream, job.stream_from = False, None
+            return self.run_source(job, limits, keep_archives)
         finally:
             bar.close()
         self._record_source(job, res)
@@ -380,13 +442,20 @@ class _Run:
             for f, h in zip(job.files, hashers):
                 self.manifest.set_file(f, "archive", h, present=False)
                 self.result.files_streamed.append(f.path)
+                if job.stream_from:
+                    self.result.files_from_cache.append(f.path)
+                    self.result.bytes_from_cache += f.size
                 if not (f.sha256 or f.blob_id):
                     self.result.files_unverified.append(f.path)
         elif not keep_archives:
             for f in job.files:
+                if (self.manifest.files.get(f.path) or {}).get("found"):
+                    self.result.archives_kept.append(f.path)  # not ours to delete
+                    continue
                 (self.root / f.path).unlink(missing_ok=True)
                 self.manifest.set_present(f.path, False)
                 self.result.archives_deleted.append(f.path)
+                self.result.bytes_deleted += f.size
 
     def _record_source(self, job: SourceJob, res) -> None:
         src = job.archive.source
@@ -457,11 +526,14 @@ def run_download(
     backoff: float = 1.0,
     timeout: float = DEFAULT_TIMEOUT,
     show_progress: bool = True,
+    offline: bool | None = None,
+    use_hf_cache: bool = True,
 ) -> DownloadResult:
     """Download (or update, or verify) a local copy of the dataset. See the module docstring.
 
     `token` is handed to huggingface_hub (None: `HF_TOKEN` or the stored login); it is never
-    printed or written. `endpoint` defaults to `HF_ENDPOINT`."""
+    printed or written. `endpoint` defaults to `HF_ENDPOINT`. `offline` (None: `HF_HUB_OFFLINE`)
+    forbids every network call; `use_hf_cache` looks for verified copies in the hub cache."""
     t0 = time.perf_counter()
     if annotations_only and (sources is not None or video_ids is not None):
         raise UsageError("--annotations-only cannot be combined with --sources or --video-ids")
@@ -495,10 +567,16 @@ def run_download(
         if root == mirror_root or mirror_root in root.parents:
             raise UsageError(f"--local-dir {root} must not be the mirror folder or inside it")
 
+    offline = hub_offline() if offline is None else offline
+    manifest = Manifest.load(manifest_path)
     src: RepoSource
+    listing_from = None
     try:
-        if mirror is not None:
-            src = MirrorSource(mirror, retries=retries, backoff=backoff)
+        if mirror is not None:  # a cache snapshot folder knows its commit and its files' hashes
+            mirror_cls = CacheSnapshotSource if cache_snapshot_commit(mirror) else MirrorSource
+            src = mirror_cls(mirror, retries=retries, backoff=backoff)
+        elif offline:
+            src, listing_from = _offline_source(repo, revision, manifest, root)
         else:
             src = HubSource(
                 repo, revision, token=token, endpoint=endpoint, retries=retries, backoff=backoff, timeout=timeout
@@ -517,7 +595,6 @@ def run_download(
     where = src.location
     selected = [] if annotations_only else _select_sources(archives, sources, where)
 
-    manifest = Manifest.load(manifest_path)
     if manifest is not None and manifest.data.get("repo") != repo:
         raise UsageError(
             f"{root} holds a download of {manifest.data.get('repo')!r}, not {repo!r}; choose another --local-dir"
@@ -535,13 +612,23 @@ def run_download(
         available_sources=sorted(archives),
         selected_sources=selected,
         requested_video_ids=len(wanted_ids or ()),
+        offline=bool(offline and mirror is None),
+        listing_from=listing_from,
     )
+    cache = None
+    if mirror is None and use_hf_cache:
+        cache = HubCache(repo, commit)
+        result.hf_cache = str(cache.folder) if cache.folder.is_dir() else None
+        cache = cache if result.hf_cache else None
 
-    annotation_items = _plan_annotations(result, by_path, others, manifest, root)
+    annotation_items = _plan_annotations(result, by_path, others, manifest, root, cache)
     execution = _Execution(root, src, result, repo, revision, commit, show_progress, max_workers, limits, keep_archives)
+    execution.cache = cache
+    execution.listing = listing if src.kind == "hub" else None
     if wanted_ids is not None and sources is None:
         # only the archives of the sources that hold the wanted videos: the annotations say
         # which, so they come first
+        _offline_missing(result, dry_run)
         if annotation_items and not dry_run:
             _check_disk(result, root, [], keep_archives or no_extract)
             manifest = execution.execute(manifest_path, manifest, annotation_items, [])
@@ -554,7 +641,8 @@ def run_download(
             result.video_sources = {v: sorted(located[v]) for v in sorted(located)}
             holding = set().union(*located.values())
             result.selected_sources = selected = [s for s in selected if s in holding]
-    jobs = _plan_sources(result, by_path, archives, manifest, root, src, no_extract, keep_archives, wanted_ids)
+    jobs = _plan_sources(result, by_path, archives, manifest, root, src, no_extract, keep_archives, wanted_ids, cache)
+    _offline_missing(result, dry_run)
     frames_est = _disk_needs(result, jobs, keep_archives or no_extract, root)
     result.frames_bytes_limit = sum(
         expansion_limit(sum(f.size for f in j.files), max_expansion_ratio, max_extract_bytes) for j in jobs if j.extract
@@ -569,15 +657,73 @@ def run_download(
         found = {v for s in selected for v in manifest.sources.get(s, {}).get("videos", {})}
         result.missing_video_ids = sorted(wanted_ids - found)
     _totals(result, manifest)
-    for name in ("files_fetched", "files_present", "files_streamed", "files_unverified", "archives_deleted"):
+    for name in (
+        "files_fetched",
+        "files_present",
+        "files_streamed",
+        "files_unverified",
+        "archives_deleted",
+        "archives_kept",
+        "files_from_cache",
+    ):
         getattr(result, name).sort()  # transfers finish in any order
-    result.up_to_date = not (result.files_fetched or result.sources_extracted or result.archives_deleted)
+    result.up_to_date = not (
+        result.files_fetched or result.sources_extracted or result.archives_deleted or result.files_from_cache
+    )
     result.elapsed_s = round(time.perf_counter() - t0, 3)
     return result
 
 
+def _offline_source(repo: str, revision: str | None, manifest: Manifest | None, root: Path):
+    """The repository as this machine knows it: the listing an earlier download kept in the
+    manifest, else the hub cache's snapshot of the revision. Never a network call."""
+    d = manifest.data if manifest is not None else {}
+    commit = d.get("resolved_commit")
+    if (
+        d.get("repo") == repo
+        and d.get("origin") == "hub"
+        and commit
+        and revision in (None, commit, d.get("requested_revision"))
+    ):
+        entries = d.get("listing") or [dict(path=p, **r) for p, r in d["files"].items() if r.get("verified")]
+        listing = [RemoteFile(e["path"], e["size"], e.get("sha256"), e.get("blob_id")) for e in entries]
+        return OfflineSource(repo, commit, listing, str(manifest.path)), "manifest"
+    commit = cached_commit(repo, revision)
+    if commit is not None:
+        cache = HubCache(repo, commit)
+        return OfflineSource(repo, commit, cache.listing(), str(cache.snapshot)), "hf-cache"
+    at = f" at {revision!r}" if revision else ""
+    raise DownloadError(
+        f"offline mode (HF_HUB_OFFLINE or --offline): {root} holds no download of {repo}{at} and the HF cache "
+        f"({HubCache(repo, None).folder}) has no snapshot of it; go online to download it"
+    )
+
+
+def _offline_missing(result: DownloadResult, dry_run: bool) -> None:
+    """Offline, what would be fetched is missing: say which files, and stop (but a dry run)."""
+    if not result.offline:
+        return
+    for e in result.plan:
+        if e["action"] == "fetch":
+            e["action"] = "missing"
+            result.missing_files.append(e["path"])
+    if result.missing_files and not dry_run:
+        shown = ", ".join(result.missing_files[:10])
+        more = f" and {len(result.missing_files) - 10} more" if len(result.missing_files) > 10 else ""
+        size = sum(e["size"] for e in result.plan if e["action"] == "missing")
+        raise DownloadError(
+            f"offline (HF_HUB_OFFLINE or --offline): the local copy of {result.repo} @ "
+            f"{(result.resolved_commit or '')[:12]} is incomplete: {len(result.missing_files)} file(s) "
+            f"({human_bytes(size)}) are neither in {result.local_dir} nor in the HF cache: {shown}{more}. "
+            "Go online to fetch them, or ask for less (--annotations-only, --sources)"
+        )
+
+
 class _Execution:
     """Runs planned work under the local folder's lock, updating the manifest."""
+
+    cache: HubCache | None = None
+    listing: list[RemoteFile] | None = None  # the repository's files, kept for offline runs
 
     def __init__(
         self,
@@ -620,7 +766,12 @@ class _Execution:
                     "resolved_commit": self.commit,
                 }
             )
+            if self.listing is not None:
+                manifest.data["listing"] = [
+                    {"path": f.path, "size": f.size, "sha256": f.sha256, "blob_id": f.blob_id} for f in self.listing
+                ]
             run = _Run(root, self.src, manifest, result, self.show_progress, self.max_workers)
+            run.cache = self.cache
             run.bytes_bar = progress(
                 result.bytes_to_fetch or None,
                 desc="download",
@@ -658,13 +809,18 @@ def _check_disk(
 
 
 def _plan_annotations(
-    result: DownloadResult, by_path: dict, others: list[str], manifest: Manifest | None, root: Path
+    result: DownloadResult,
+    by_path: dict,
+    others: list[str],
+    manifest: Manifest | None,
+    root: Path,
+    cache: HubCache | None = None,
 ) -> list:
     """Decide what to do with every annotation file; fills `result.plan`."""
     annotation_items = []
     for p in sorted(others):
         f = by_path[p]
-        action = _local_action(manifest, f, root)
+        action = _local_action(manifest, f, root, cache)
         result.plan.append({"path": p, "size": f.size, "kind": "annotation", "source": None, "action": action})
         if action == "present":
             result.files_present.append(p)
@@ -683,23 +839,27 @@ def _plan_sources(
     no_extract: bool,
     keep_archives: bool,
     wanted_ids: set[str] | None,
+    cache: HubCache | None = None,
 ) -> list[SourceJob]:
     """Decide what to do with every selected source's archives; fills `result.plan` and
     returns the work to do."""
     jobs = []
     for s in result.selected_sources:
-        job = _plan_source(archives[s], by_path, manifest, root, src, no_extract, keep_archives, wanted_ids)
+        job = _plan_source(archives[s], by_path, manifest, root, src, no_extract, keep_archives, wanted_ids, cache)
         actions = []
         for f in job.files:
             if job.stream:
                 action = "stream"
             elif job.extract or no_extract:
-                action = _local_action(manifest, f, root)
+                action = _local_action(manifest, f, root, cache)
             else:
                 action = "up to date"  # frames in place; the archive is not needed
             actions.append(action)
-            result.plan.append({"path": f.path, "size": f.size, "kind": "archive", "source": s, "action": action})
-        if job.extract or any(a in ("fetch", "check") for a in actions):
+            entry = {"path": f.path, "size": f.size, "kind": "archive", "source": s, "action": action}
+            if job.stream_from:
+                entry["from"] = "hf-cache"
+            result.plan.append(entry)
+        if job.extract or any(a in ("fetch", "check", "cache") for a in actions):
             jobs.append(job)
         else:
             result.sources_up_to_date.append(s)
@@ -716,9 +876,14 @@ def _disk_needs(result: DownloadResult, jobs: list[SourceJob], keep_all: bool, r
     per_source = [
         sum(e["size"] for e in plan if e["source"] == s and e["action"] == "fetch") for s in result.selected_sources
     ]
+    copied = [e for e in plan if e["action"] == "cache"]  # from the HF cache: disk, no network
+    annot_disk = annot + sum(e["size"] for e in copied if e["kind"] == "annotation")
+    per_source_disk = [
+        n + sum(e["size"] for e in copied if e["source"] == s) for n, s in zip(per_source, result.selected_sources)
+    ]
     frames = sum(f.size for j in jobs if j.extract for f in j.files)  # JPEGs barely compress
     result.bytes_to_fetch = annot + sum(per_source)
-    result.bytes_needed = annot + frames + (sum(per_source) if keep_all else max(per_source, default=0))
+    result.bytes_needed = annot_disk + frames + (sum(per_source_disk) if keep_all else max(per_source_disk, default=0))
     result.free_bytes = _free_bytes(root)
     return frames
 
@@ -732,6 +897,7 @@ def _plan_source(
     no_extract: bool,
     keep_archives: bool,
     wanted_ids: set[str] | None,
+    cache: HubCache | None = None,
 ) -> SourceJob:
     files = [by_path[p] for p in archive.parts]
     rec = (manifest.sources.get(archive.source) if manifest else None) or {}
@@ -744,12 +910,14 @@ def _plan_source(
         extract = not complete
     else:
         extract = not complete and bool(wanted_ids - done)
-    stream = (
-        extract
-        and src.kind == "mirror"
-        and not keep_archives
-        and not all(_file_is_current(manifest, f, root, need_present=True) for f in files)
-    )
+    current = all(_file_is_current(manifest, f, root, need_present=True) for f in files)
+    stream_from = None
+    if extract and not keep_archives and cache is not None and src.kind != "mirror" and not current:
+        # read in place from the cache when no part is in the local folder already
+        if all(_local_action(manifest, f, root) == "fetch" for f in files):
+            found = [cache.find(f) for f in files]
+            stream_from = found if all(found) else None
+    stream = extract and not keep_archives and not current and (src.kind == "mirror" or stream_from is not None)
     return SourceJob(
         archive=archive,
         files=files,
@@ -758,6 +926,7 @@ def _plan_source(
         video_ids=None if wanted_ids is None else wanted_ids - done,
         skip_video_ids=done,
         replaces={} if same else dict(rec.get("videos", {})),
+        stream_from=stream_from,
     )
 
 

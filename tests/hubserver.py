@@ -19,6 +19,14 @@ answer for `stall_s` seconds or until `reset()`/`stop()`, then the connection is
 `Raw(status, content_type, body, headers)`. `stall_after` (path -> [bytes, times]) sends that
 many bytes of a file, then stalls like `STALL`.
 Every request is recorded in `log`.
+
+Uploads (`_UploadRoutes`, `store`): the calls huggingface_hub's `create_repo`, `create_branch`
+and `create_commit` make on the LFS path (HF_HUB_DISABLE_XET=1; the Xet storage protocol is not
+emulated): `POST /api/repos/create`, `/api/validate-yaml`, `/api/datasets/<repo>/preupload/<rev>`,
+`/api/datasets/<repo>/branch/<name>`, `/datasets/<repo>.git/info/lfs/objects/batch`, `PUT` of
+each LFS object and its verify call, and `/api/datasets/<repo>/commit/<rev>[?create_pr=1]`
+(ndjson). A commit becomes a folder served like the others, under its branch, `refs/pr/<n>`
+and its commit id; `store.write_token` makes writes require that bearer token.
 """
 
 from __future__ import annotations
@@ -128,6 +136,7 @@ class HubServer:
         self.throttle: dict[str, int] = {}  # path -> bytes per second
         self.ignore_range = False
         self.page_size = 1000
+        self.store = UploadStore()  # pushes: see _UploadRoutes
         self.faults: dict[str, list] = {}  # kind -> answers to give instead, in order
         self._release = threading.Event()  # ends the stalls
         self.stall_s = 10.0  # a stall's longest duration: a client without a timeout is not stuck forever
@@ -194,7 +203,262 @@ class HubServer:
         return [e for e in self.log if e.kind == "resolve" and e.method == "GET"]
 
 
-class _Handler(BaseHTTPRequestHandler):
+# ---- uploads: what huggingface_hub's create_commit calls (LFS path) -----------------------------
+
+
+class UploadStore:
+    """Server-side state of pushes: LFS objects by sha256, branches and pull-request refs as
+    materialised folders, the write token, private flags and every commit received."""
+
+    def __init__(self):
+        import shutil
+        import tempfile
+        import weakref
+
+        self.root = Path(tempfile.mkdtemp(prefix="hubserver-push-"))
+        weakref.finalize(self, shutil.rmtree, str(self.root), True)
+        self.lfs: dict[str, bytes] = {}
+        self.refs: dict[tuple[str, str], ServedRepo] = {}  # (repo, branch / refs/pr/N / commit)
+        self.prs: dict[str, int] = {}
+        self.private: dict[str, bool] = {}
+        self.commits: list[dict] = []  # {"repo", "revision", "create_pr", "operations", "oid"}
+        self.write_token: str | None = None  # when set, writes need `Authorization: Bearer <it>`
+        self.fail_commits = 0  # answer this many commit calls with HTTP 500 (after the uploads)
+        self.lock = threading.Lock()
+        self._n = 0
+
+    def new_folder(self, base: ServedRepo | None) -> Path:
+        import shutil
+
+        with self.lock:
+            self._n += 1
+            folder = self.root / f"tree-{self._n}"
+        if base is not None and base.folder.is_dir():
+            shutil.copytree(base.folder, folder)
+        else:
+            folder.mkdir(parents=True)
+        return folder
+
+
+PUSH_LFS_PATTERNS = LFS_PATTERNS + ("*.parquet",)
+
+
+class _UploadRoutes:
+    """POST/PUT routes of an upload: repo create, YAML validation, preupload, branch, LFS batch,
+    LFS object PUT and verify, commit (ndjson). Mixed into the request handler."""
+
+    hub: HubServer
+
+    def do_POST(self):
+        self._upload_route()
+
+    def do_PUT(self):
+        self._upload_route()
+
+    def _body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            out = bytearray()
+            while True:
+                size = int(self.rfile.readline().strip().split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(out)
+                out += self.rfile.read(size)
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _may_write(self, **log) -> bool:
+        token = self.hub.store.write_token
+        if token is None or self.headers.get("Authorization") == f"Bearer {token}":
+            return True
+        self._error(401, None, "Invalid credentials in Authorization header", **log)
+        return False
+
+    def _upload_route(self) -> None:
+        url = urlsplit(self.path)
+        raw, query = url.path, parse_qs(url.query)
+        body = self._body()
+        if raw.startswith("/_lfs/"):
+            return self._lfs_object(raw[len("/_lfs/") :], body)
+        if raw == "/api/repos/create":
+            return self._create_repo(body)
+        if raw == "/api/validate-yaml":
+            return self._validate_yaml(body)
+        if raw.startswith("/datasets/") and raw.endswith(".git/info/lfs/objects/batch"):
+            repo_id = unquote(raw[len("/datasets/") : -len(".git/info/lfs/objects/batch")])
+            return self._lfs_batch(repo_id, body)
+        if raw.startswith("/api/datasets/"):
+            repo_id, rest = self._split(raw[len("/api/datasets/") :])
+            if repo_id is not None and len(rest) >= 2 and rest[0] in ("preupload", "commit", "branch"):
+                rev = unquote("/".join(rest[1:]))
+                create_pr = query.get("create_pr", ["0"])[0] == "1"
+                if rest[0] == "preupload":
+                    return self._preupload(repo_id, rev, body)
+                if rest[0] == "branch":
+                    return self._create_branch(repo_id, rev, body)
+                return self._commit(repo_id, rev, body, create_pr)
+        self._error(404, None, "Not found")
+
+    def _target(self, repo_id: str, rev: str) -> ServedRepo | None:
+        main = self.hub.repos.get(repo_id)
+        if main is None or rev in ("main", main.commit):
+            return main
+        return self.hub.store.refs.get((repo_id, rev))
+
+    def _create_repo(self, body: bytes) -> None:
+        p = json.loads(body or b"{}")
+        repo_id = f"{p['organization']}/{p['name']}" if p.get("organization") else p.get("name", "")
+        log = {"kind": "create", "repo": repo_id}
+        if not self._may_write(**log):
+            return
+        if p.get("type") != "dataset":
+            return self._error(400, None, f"this test server holds datasets, not {p.get('type')!r}", **log)
+        folder = self.hub.store.new_folder(None)
+        with self.hub.store.lock:
+            exists = repo_id in self.hub.repos
+            if not exists:
+                self.hub.repos[repo_id] = ServedRepo(folder, PUSH_LFS_PATTERNS)
+                self.hub.store.private[repo_id] = bool(p.get("private")) or p.get("visibility") == "private"
+        url = f"{self.hub.endpoint}/datasets/{repo_id}"
+        if exists:
+            return self._json({"error": "You already created this dataset repo", "url": url}, status=409, **log)
+        self._json({"url": url, "name": repo_id}, **log)
+
+    def _validate_yaml(self, body: bytes) -> None:
+        import yaml
+
+        content = json.loads(body or b"{}").get("content", "")
+        errors = []
+        if content.startswith("---"):
+            try:
+                yaml.safe_load(content.split("---", 2)[1])
+            except yaml.YAMLError as e:
+                errors.append({"message": f"invalid YAML: {e}"})
+        self._json({"errors": errors, "warnings": []}, status=400 if errors else 200, kind="validate-yaml")
+
+    def _preupload(self, repo_id: str, rev: str, body: bytes) -> None:
+        log = {"kind": "preupload", "repo": repo_id, "revision": rev}
+        repo = self._target(repo_id, rev)
+        if repo is None:
+            return self._error(404, "RepoNotFound", "Repository not found", **log)
+        files = []
+        for f in json.loads(body)["files"]:
+            lfs = any(fnmatch.fnmatch(f["path"].rsplit("/", 1)[-1], pat) for pat in repo.lfs_patterns)
+            have = repo.files.get(f["path"])
+            oid = None if have is None else (have.sha256 if lfs else have.blob_id)
+            files.append(
+                {"path": f["path"], "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False, "oid": oid}
+            )
+        self._json({"files": files, "commitOid": repo.commit}, **log)
+
+    def _create_branch(self, repo_id: str, branch: str, body: bytes) -> None:
+        log = {"kind": "branch", "repo": repo_id, "revision": branch}
+        if not self._may_write(**log):
+            return
+        start = (json.loads(body) if body else {}).get("startingPoint") or "main"
+        base = self._target(repo_id, start)
+        if base is None:
+            return self._error(404, "RevisionNotFound", f"Invalid rev id: {start}", **log)
+        with self.hub.store.lock:
+            if (repo_id, branch) in self.hub.store.refs:
+                return self._error(409, None, f"Reference refs/heads/{branch} already exists", **log)
+            self.hub.store.refs[(repo_id, branch)] = base
+        self._json({}, **log)
+
+    def _lfs_batch(self, repo_id: str, body: bytes) -> None:
+        log = {"kind": "lfs-batch", "repo": repo_id}
+        if not self._may_write(**log):
+            return
+        objects = []
+        for o in json.loads(body)["objects"]:
+            entry = {"oid": o["oid"], "size": o["size"]}
+            if o["oid"] not in self.hub.store.lfs:  # already stored: no action, the client skips it
+                href = f"{self.hub.endpoint}/_lfs/{o['oid']}"
+                entry["actions"] = {"upload": {"href": href, "header": {}}, "verify": {"href": href + "/verify"}}
+            objects.append(entry)
+        self._json({"transfer": "basic", "objects": objects}, **log)
+
+    def _lfs_object(self, rest: str, body: bytes) -> None:
+        oid, _, verify = rest.partition("/")
+        log = {"kind": "lfs-verify" if verify else "lfs-upload", "path": oid}
+        if verify:
+            size = json.loads(body).get("size")
+            ok = len(self.hub.store.lfs.get(oid, b"")) == size and oid in self.hub.store.lfs
+            return self._json({}, **log) if ok else self._error(404, None, f"object {oid} not found", **log)
+        if hashlib.sha256(body).hexdigest() != oid:
+            return self._error(400, None, "sha256 of the uploaded bytes differs from the object id", **log)
+        with self.hub.store.lock:
+            self.hub.store.lfs[oid] = body
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        self._log(log["kind"], None, None, oid, 200, len(body))
+
+    def _commit(self, repo_id: str, rev: str, body: bytes, create_pr: bool) -> None:
+        import base64
+        import shutil
+
+        log = {"kind": "commit", "repo": repo_id, "revision": rev}
+        if not self._may_write(**log):
+            return
+        base = self._target(repo_id, rev)
+        if base is None:
+            return self._error(404, "RevisionNotFound", f"Invalid rev id: {rev}", **log)
+        with self.hub.store.lock:
+            fail, self.hub.store.fail_commits = self.hub.store.fail_commits > 0, max(0, self.hub.store.fail_commits - 1)
+        if fail:
+            return self._error(500, None, "injected commit failure", **log)
+        lines = [json.loads(x) for x in body.splitlines() if x.strip()]
+        header = next((x["value"] for x in lines if x["key"] == "header"), {})
+        if header.get("parentCommit") and header["parentCommit"] != base.commit:
+            return self._error(412, None, "A commit has happened since. Please refresh and try again.", **log)
+        folder = self.hub.store.new_folder(base)
+        ops = []
+        for item in lines:
+            key, v = item["key"], item["value"]
+            if key == "header":
+                continue
+            path = v["path"]
+            if key in ("deletedFile", "deletedFolder"):
+                target = folder / path
+                shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+                ops.append((key, path))
+                continue
+            if key == "file":
+                data = base64.b64decode(v["content"])
+            elif key == "lfsFile":
+                data = self.hub.store.lfs.get(v["oid"])
+                if data is None:
+                    shutil.rmtree(folder)
+                    return self._error(422, None, f"LFS object {v['oid']} of {path} was never uploaded", **log)
+            else:
+                shutil.rmtree(folder)
+                return self._error(400, None, f"unknown commit operation {key!r}", **log)
+            (folder / path).parent.mkdir(parents=True, exist_ok=True)
+            (folder / path).write_bytes(data)
+            ops.append((key, path))
+        served = ServedRepo(folder, PUSH_LFS_PATTERNS)
+        with self.hub.store.lock:
+            store = self.hub.store
+            store.refs[(repo_id, served.commit)] = served
+            pr_url = None
+            if create_pr:
+                store.prs[repo_id] = n = store.prs.get(repo_id, 0) + 1
+                store.refs[(repo_id, f"refs/pr/{n}")] = served
+                pr_url = f"{self.hub.endpoint}/datasets/{repo_id}/discussions/{n}"
+            elif rev == "main" or self.hub.repos[repo_id] is base and rev == base.commit:
+                self.hub.repos[repo_id] = served
+            else:
+                store.refs[(repo_id, rev)] = served
+            store.commits.append(
+                {"repo": repo_id, "revision": rev, "create_pr": create_pr, "operations": ops, "oid": served.commit}
+            )
+        url = f"{self.hub.endpoint}/datasets/{repo_id}/commit/{served.commit}"
+        self._json({"success": True, "commitOid": served.commit, "commitUrl": url, "pullRequestUrl": pr_url}, **log)
+
+
+class _Handler(_UploadRoutes, BaseHTTPRequestHandler):
     hub: HubServer
     protocol_version = "HTTP/1.1"
 
@@ -242,7 +506,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(obj).encode(), h, **log)
 
     def _error(self, status: int, code: str | None, message: str, **log) -> None:
-        headers = {"X-Error-Message": message}
+        headers = {"X-Error-Message": message, **(log.pop("headers", None) or {})}
         if code:
             headers["X-Error-Code"] = code
         self._json({"error": message}, status=status, headers=headers, **log)
@@ -259,6 +523,9 @@ class _Handler(BaseHTTPRequestHandler):
         if repo is None:
             self._error(404, "RepoNotFound", "Repository not found", kind=kind, repo=repo_id, revision=revision)
             return None
+        pushed = self.hub.store.refs.get((repo_id, revision))  # a pushed branch, PR ref or older commit
+        if pushed is not None:
+            return pushed
         if revision is not None and revision not in ("main", repo.commit):
             self._error(
                 404, "RevisionNotFound", f"Invalid rev id: {revision}", kind=kind, repo=repo_id, revision=revision

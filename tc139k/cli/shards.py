@@ -177,3 +177,63 @@ def shards_verify_cmd(out_dir, as_json):
             click.echo(f"  {p}")
     if not res.ok:
         sys.exit(EXIT_FAILED)  # the data failed the check
+
+
+@shards_group.command("push", short_help="Upload a shards folder to a dataset repository on the Hub.")
+@click.argument("repo_id")
+@click.argument(
+    "shards_dir", default="shards", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option("--private", is_flag=True, help="Create the repository as private when it does not exist yet.")
+@click.option(
+    "--revision",
+    default=None,
+    help="Branch to push to (created from the default branch when missing); with --create-pr, the "
+    "branch the pull request targets. Default: the default branch.",
+)
+@click.option("--create-pr", is_flag=True, help="Open a pull request with the files instead of writing to the branch.")
+@click.option("--message", "commit_message", default=None, help="Commit message (default: says how many rows).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result (commit id, URLs, files) as JSON.")
+@handle_errors
+def shards_push_cmd(repo_id, shards_dir, private, revision, create_pr, commit_message, as_json):
+    """Upload SHARDS_DIR (default: ./shards) to the Hub dataset repository REPO_ID (OWNER/NAME).
+
+    The shards are verified first; then the Parquet files the manifest lists, the dataset card
+    (README.md) and the manifest (local paths removed) go up in one commit, never .done/,
+    work files or the quarantine file. Data files of an earlier push that this build does not
+    have are deleted in the same commit. The repository is created when missing. Rerunning
+    resumes: what the Hub already holds is not sent again. The token comes from HF_TOKEN or
+    `hf auth login` and needs write access; HF_ENDPOINT is honoured.
+    """
+    from ..shards.push import push_shards
+
+    res = push_shards(
+        repo_id,
+        shards_dir,
+        private=private,
+        revision=revision,
+        create_pr=create_pr,
+        commit_message=commit_message,
+        show_progress=not as_json,
+    )
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    from ..download.run import human_bytes
+
+    where = f"{res.repo_id}" + (f" ({res.revision})" if res.revision else "")
+    if not res.committed:
+        click.echo(f"Nothing to push: {where} already holds these {len(res.files)} file(s) at commit {res.commit_id}")
+        return
+    click.echo(f"Pushed {len(res.files)} file(s), {res.rows} rows, {human_bytes(res.bytes_total)} to {where}")
+    if res.created_repo:
+        click.echo(f"  created:   {'private' if res.private else 'public'} dataset repository {res.repo_id}")
+    if res.unchanged:
+        click.echo(f"  unchanged: {len(res.unchanged)} file(s) the Hub already had")
+    if res.deleted:
+        click.echo(f"  deleted:   {len(res.deleted)} data file(s) of an earlier push: {', '.join(res.deleted[:5])}")
+    click.echo(f"  commit:    {res.commit_id}")
+    click.echo(f"  url:       {res.commit_url}")
+    if res.pr_url:
+        click.echo(f"  pull request: {res.pr_url}")
+    click.echo(f"Load with: datasets.load_dataset({res.repo_id!r}, revision={res.commit_id!r})")

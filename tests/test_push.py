@@ -1,0 +1,194 @@
+"""`tc139k shards push` with the real huggingface_hub client against tests/hubserver.py, read back
+through the real client and datasets.load_dataset, compared row by row with the local shards.
+
+hf_xet is installed, so huggingface_hub would upload through the Xet storage protocol, which
+the test server does not emulate: the client's own switch HF_HUB_DISABLE_XET selects its LFS
+upload path (preupload, LFS batch, PUT, verify, commit)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from hubserver import HubServer
+
+from tc139k.cli import main
+from tc139k.keyframes.build import run_keyframes
+from tc139k.shards.build import run_shards_build
+from tc139k.validate.run import run_validate
+
+TOKEN = "hf_test_write_token_0123456789"
+
+
+@pytest.fixture(scope="module")
+def built(sample, tmp_path_factory):
+    root = tmp_path_factory.mktemp("push-inputs")
+    run_validate([sample.qa], frames_root=sample.frames, out_dir=root / "validated")
+    run_keyframes(out=root / "keyframes", frames_root=sample.frames, method="pixel", show_progress=False)
+    args = (root / "validated" / "valid.parquet", root / "keyframes", sample.frames)
+    out = root / "shards"
+    run_shards_build(*args, out, embed_frames=True, show_progress=False)
+    (out / "notes.tmp").write_text("a work file")  # never pushed, like .done/ and the quarantine
+    fewer = root / "fewer"
+    run_shards_build(*args, fewer, embed_frames=True, show_progress=False, min_shards=2)
+    return {"shards": out, "fewer": fewer}
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    with HubServer({}) as server:
+        server.store.write_token = TOKEN
+        monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
+        yield server
+
+
+def push(*args):
+    r = CliRunner().invoke(main, ["shards", "push", *args, "--json"])
+    assert TOKEN not in r.output
+    return r
+
+
+def local_files(shards: Path) -> dict[str, bytes]:
+    manifest = json.loads((shards / "shards-manifest.json").read_text())
+    out = {s["path"]: (shards / s["path"]).read_bytes() for s in manifest["shards"]}
+    out["README.md"] = (shards / "README.md").read_bytes()
+    return out
+
+
+def read_back(hub, repo: str, revision: str, tmp_path: Path) -> Path:
+    from huggingface_hub import snapshot_download
+
+    return Path(
+        snapshot_download(
+            repo, repo_type="dataset", revision=revision, endpoint=hub.endpoint, cache_dir=tmp_path / "readback"
+        )
+    )
+
+
+def rows(folder: Path) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for p in sorted((folder / "data").glob("*.parquet")):
+        out.setdefault(p.name.split("-")[0], []).extend(pq.read_table(p).to_pylist())
+    return out
+
+
+def test_push_then_read_back_every_row(hub, built, tmp_path):
+    shards = built["shards"]
+    r = push("me/tc139k-shards", str(shards), "--private")
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert res["created_repo"] and res["private"] and hub.store.private["me/tc139k-shards"] is True
+    assert res["committed"] and len(res["commit_id"]) == 40 and res["commit_id"] in res["commit_url"]
+    assert hub.repos["me/tc139k-shards"].commit == res["commit_id"]
+
+    got = read_back(hub, "me/tc139k-shards", res["commit_id"], tmp_path)
+    pushed = sorted(p.relative_to(got).as_posix() for p in got.rglob("*") if p.is_file())
+    assert pushed == sorted([*local_files(shards), "shards-manifest.json"])  # no .done/, notes.tmp, quarantine
+    for path, data in local_files(shards).items():
+        assert (got / path).read_bytes() == data, path
+    assert rows(got) == rows(shards) and sum(map(len, rows(got).values())) == res["rows"] > 0
+    published = (got / "shards-manifest.json").read_text()
+    assert str(tmp_path.parent) not in published and json.loads(published)["shards"]
+    uploads = [e for e in hub.log if e.kind == "lfs-upload"]
+    assert sorted(e.path for e in uploads) == sorted(
+        __import__("hashlib").sha256(d).hexdigest() for p, d in local_files(shards).items() if p.endswith(".parquet")
+    )
+
+
+def test_datasets_load_dataset_reads_the_pushed_repo(hub, built, tmp_path):
+    res = json.loads(push("me/loadable", str(built["shards"])).stdout)
+    code = (
+        "import sys, datasets\n"
+        "remote = datasets.load_dataset('me/loadable', revision=sys.argv[1])\n"
+        "local = datasets.load_dataset(sys.argv[2])\n"
+        "assert sorted(remote) == sorted(local) == ['train', 'validation'], (remote, local)\n"
+        "for split in local:\n"
+        "    a, b = remote[split].data.table, local[split].data.table\n"
+        "    assert a.num_rows == b.num_rows > 0 and a.equals(b), split\n"
+        "print('same', {s: local[s].num_rows for s in local})\n"
+    )
+    env = dict(os.environ, HF_ENDPOINT=hub.endpoint, HF_HOME=str(tmp_path / "hf"), HF_DATASETS_OFFLINE="0")
+    env.pop("HF_HUB_OFFLINE", None)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, res["commit_id"], str(built["shards"])],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.startswith("same")
+
+
+def test_a_second_push_sends_nothing_and_an_interrupted_one_resumes(hub, built, tmp_path):
+    shards = built["shards"]
+    hub.store.fail_commits = 1  # everything uploaded, then the commit fails
+    r = push("me/resume", str(shards))
+    assert r.exit_code == 1 and "HTTP 500" in r.output and "rerun" in r.output and "Traceback" not in r.output
+    first = [e.path for e in hub.log if e.kind == "lfs-upload"]
+    assert first
+    hub.log.clear()
+    r = push("me/resume", str(shards))
+    assert r.exit_code == 0, r.output
+    assert [e for e in hub.log if e.kind == "lfs-upload"] == []  # the objects were already there
+    commit = json.loads(r.stdout)["commit_id"]
+    hub.log.clear()
+    again = json.loads(push("me/resume", str(shards)).stdout)
+    assert not again["committed"] and again["commit_id"] == commit
+    assert len(again["unchanged"]) == len(again["files"])
+    assert [e.kind for e in hub.log if e.kind in ("lfs-upload", "commit")] == []
+
+
+def test_fewer_shards_replace_the_old_ones(hub, built, tmp_path):
+    push("me/rebuilt", str(built["shards"]))
+    r = push("me/rebuilt", str(built["fewer"]))
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    old = {p for p in local_files(built["shards"]) if p.startswith("data/")}
+    new = {p for p in local_files(built["fewer"]) if p.startswith("data/")}
+    assert set(res["deleted"]) == old - new and res["deleted"]
+    got = read_back(hub, "me/rebuilt", res["commit_id"], tmp_path)
+    assert {p.relative_to(got).as_posix() for p in (got / "data").iterdir()} == new
+    assert rows(got) == rows(built["fewer"])
+
+
+def test_branch_and_pull_request(hub, built, tmp_path):
+    r = CliRunner().invoke(main, ["shards", "push", "me/branched", str(built["shards"]), "--revision", "dev"])
+    assert r.exit_code == 0, r.output
+    assert "Pushed " in r.output and "commit:" in r.output and "(dev)" in r.output
+    commit = r.output.split("commit:")[1].split()[0]
+    assert hub.store.refs[("me/branched", "dev")].commit == commit
+    assert hub.repos["me/branched"].files == {}  # main untouched
+    res = json.loads(push("me/prs", str(built["shards"]), "--create-pr").stdout)
+    assert res["pr_url"].endswith("/datasets/me/prs/discussions/1")
+    assert hub.repos["me/prs"].files == {} and hub.store.refs[("me/prs", "refs/pr/1")].commit == res["commit_id"]
+    got = read_back(hub, "me/prs", "refs/pr/1", tmp_path)
+    assert rows(got) == rows(built["shards"])
+
+
+def test_refusals_are_clear(hub, built, tmp_path, monkeypatch):
+    r = push("no-owner", str(built["shards"]))
+    assert r.exit_code == 2 and "OWNER/NAME" in r.output
+    damaged = tmp_path / "damaged"
+    shutil.copytree(built["shards"], damaged)
+    victim = sorted((damaged / "data").glob("*.parquet"))[0]
+    victim.write_bytes(victim.read_bytes()[:-10] + b"0123456789")
+    r = push("me/x", str(damaged))
+    assert r.exit_code == 1 and "does not verify" in r.output and victim.name in r.output
+    assert hub.log == []  # refused before any request
+    monkeypatch.setenv("HF_TOKEN", "hf_wrong_token_abcdefghijkl")
+    r = push("me/x", str(built["shards"]))
+    assert r.exit_code == 1 and "HTTP 401" in r.output and "HF_TOKEN" in r.output
+    assert "hf_wrong_token_abcdefghijkl" not in r.output

@@ -1,15 +1,23 @@
 """Benchmark `tc139k shards build`.
 
-1. Rows per second without frames, on the sample's QA records replicated to --rows rows.
+1. Rows per second without frames, on the sample's QA records replicated to --rows rows, with
+   the default layout (8+ shards per split, bounded row groups) and, as the baseline, one
+   shard per split written as one row group.
 2. With --embed-frames: MB of JPEG per second written into shards, against `cp -r` of the
-   same frame files in the same run (target: at least 0.5 of cp).
+   same frame files in the same run (target: at least 0.5 of cp), and the shards' layout
+   (shards per split, row groups, the largest row group).
+3. Streaming memory: the embedded records in one shard, written once with row groups bounded
+   at --row-group-mb and once as a single row group (the layout before row groups were
+   bounded); each read back with `load_dataset(..., streaming=True)` in a fresh process,
+   peak Arrow memory (pyarrow's pool) and peak RSS above the RSS after importing
+   `datasets`, frames left undecoded.
 
 The frames are the sample's, re-encoded at --frame-size so that files have a realistic size
 (the sample's own 160x120 frames are under 1 KB, where per-file costs hide everything else).
 Every frame is referenced once (records are cut into consecutive clips) so both sides move
 the same bytes.
 
-    .venv/bin/python scripts/bench_shards.py [--rows 20000] [--frame-size 896x672] [--rounds 3]
+    .venv/bin/python scripts/bench_shards.py [--rows 20000] [--frame-size 896x672] [--rounds 3] [--row-group-mb 8]
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -88,12 +97,42 @@ def clips_covering_every_frame(valid: Path, frames: Path, out: Path) -> tuple[in
     return len(rows), sum(len(r["frame_paths"]) for r in rows)
 
 
+STREAM = """
+import resource, sys
+import pyarrow as pa
+from datasets import load_dataset
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+n = sum(1 for _ in load_dataset(sys.argv[1], split="train", streaming=True).decode(False))
+print(n, pa.default_memory_pool().max_memory(), base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def stream_peak_mb(folder: Path) -> dict:
+    """Rows streamed by a fresh process reading the shards (frames not decoded), its peak
+    Arrow memory and its peak RSS growth after importing datasets, in MB."""
+    env = {**os.environ, "HF_DATASETS_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", STREAM, str(folder)], capture_output=True, text=True, env=env)
+    if out.returncode:
+        raise SystemExit(out.stderr)
+    n, arrow, base, peak = map(int, out.stdout.split())
+    return {"rows": n, "peak_arrow_mb": round(arrow / 1e6, 1), "peak_rss_mb": round((peak - base) / 1024, 1)}
+
+
+def layout(res) -> dict:
+    return {
+        "shards": {s: sum(1 for x in res.shards if x.split == s) for s in res.rows},
+        "row_groups": sum(x.row_groups for x in res.shards),
+        "largest_row_group_mb": round(max(x.max_row_group_bytes for x in res.shards) / 1e6, 1),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=20_000)
     ap.add_argument("--frame-size", default="896x672")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workdir", default=None)
+    ap.add_argument("--row-group-mb", type=float, default=8.0, help="row-group bound of the streaming measurement")
     args = ap.parse_args()
     size = tuple(int(x) for x in args.frame_size.split("x"))
     work = Path(tempfile.mkdtemp(prefix="bench-shards-", dir=args.workdir))
@@ -112,11 +151,15 @@ def main() -> None:
 
         big = work / "big.parquet"
         n_rows = replicate(valid, big, args.rows)
-        t_rows = []
-        for r in range(args.rounds):
+        t_rows, t_rows_one = [], []
+        for r in range(args.rounds):  # the default layout, and one shard of one row group as a baseline
             t0 = time.perf_counter()
-            run_shards_build(big, work / "kf", frames, work / f"rows-{r}", show_progress=False)
+            rows_res = run_shards_build(big, work / "kf", frames, work / f"rows-{r}", show_progress=False)
             t_rows.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            run_shards_build(big, work / "kf", frames, work / f"rows1-{r}", min_shards=1, row_group_bytes=10**12,
+                             row_group_rows=10**9, show_progress=False)  # fmt: skip
+            t_rows_one.append(time.perf_counter() - t0)
 
         cover = work / "cover.parquet"
         n_clips, n_frames = clips_covering_every_frame(valid, frames, cover)
@@ -129,7 +172,7 @@ def main() -> None:
             t_cp.append(time.perf_counter() - t0)
             drop_caches_best_effort()
             t0 = time.perf_counter()
-            run_shards_build(
+            embed_res = run_shards_build(
                 cover,
                 work / "kf",
                 frames,
@@ -141,11 +184,20 @@ def main() -> None:
             subprocess.run(["sync"], check=True)
             t_embed.append(time.perf_counter() - t0)
             shutil.rmtree(work / f"cp-{r}")
+        stream = {}
+        for name, bound in (("bounded", int(args.row_group_mb * 1e6)), ("one_group", 10**12)):
+            built = run_shards_build(cover, work / "kf", frames, work / f"stream-{name}", embed_frames=True,
+                                     val_fraction=0.0, min_shards=1, row_group_bytes=bound, row_group_rows=10**9,
+                                     show_progress=False)  # fmt: skip
+            stream[name] = {**stream_peak_mb(work / f"stream-{name}"), **layout(built)}
         mb = frame_bytes / 1e6
         result = {
             "rows": n_rows,
             "rows_best_s": round(min(t_rows), 3),
             "rows_per_s": round(n_rows / min(t_rows)),
+            "rows_layout": layout(rows_res),
+            "rows_one_group_best_s": round(min(t_rows_one), 3),
+            "rows_layout_cost": round(min(t_rows) / min(t_rows_one), 2),
             "embed_frames": n_frames,
             "embed_clips": n_clips,
             "jpeg_mb": round(mb, 1),
@@ -156,6 +208,9 @@ def main() -> None:
             "cp_best_s": round(min(t_cp), 3),
             "cp_mb_per_s": round(mb / min(t_cp), 1),
             "embed_vs_cp": round(min(t_cp) / min(t_embed), 2),
+            "embed_layout": layout(embed_res),
+            "stream": stream,
+            "stream_arrow_ratio": round(stream["bounded"]["peak_arrow_mb"] / stream["one_group"]["peak_arrow_mb"], 2),
             "rounds": args.rounds,
         }
         print(json.dumps(result, indent=2))

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
 import click
 
-from ..errors import EXIT_FAILED
+from ..errors import EXIT_FAILED, UsageError
 from ..shards import plan
 from ._common import emit_json, handle_errors
 
 
-def _parse_size(text: str) -> int:
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)[bB]?\s*", text)
-    if not m:
-        raise click.BadParameter(f"{text!r} is not a size such as 500MB, 2GB or 1000000")
-    return int(float(m.group(1)) * {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}[m.group(2).lower()])
+def _parse_size(text: str, option: str) -> int:
+    try:
+        return plan.parse_size(text)
+    except UsageError as e:  # raised while click calls the command: name the option via click
+        raise click.BadParameter(str(e), param_hint=option) from None
 
 
 @click.group("shards")
@@ -131,9 +130,9 @@ def shards_build_cmd(
         out_dir,
         embed_frames=embed_frames,
         keyframes_only=keyframes_only,
-        max_shard_size=_parse_size(max_shard_size),
+        max_shard_size=_parse_size(max_shard_size, "--max-shard-size"),
         min_shards=min_shards,
-        row_group_bytes=_parse_size(row_group_size),
+        row_group_bytes=_parse_size(row_group_size, "--row-group-size"),
         row_group_rows=row_group_rows,
         val_fraction=val_fraction,
         fmt=fmt,

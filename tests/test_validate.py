@@ -717,3 +717,18 @@ def test_partial_download_sets_videos_not_downloaded_apart(tmp_path, sample):
 
 def _jsonl(path: Path) -> list[dict]:
     return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def test_path_prefix_is_what_comes_before_source_video_and_file(tmp_path, base):
+    """The prefix counted in report.json is everything before the last three components,
+    whatever the separators (a doubled slash once cut it at a fixed length: "...frames//co")."""
+    rec = _rec(base)
+    doubled = [p.replace("/", "//") for p in rec["videos"][0]]
+    lines = [dict(rec, videos=[doubled]), dict(rec, videos=[[p.replace("/", "//") for p in rec["videos"][0][:2]]])]
+    path = _write(tmp_path, lines)
+    fast = run_validate([path], out_dir=tmp_path / "fast")
+    exact = run_validate([path], out_dir=tmp_path / "exact", fast_path=False)
+    n = len(doubled) + 2
+    assert fast.valid == 2 and fast.prefixes == exact.prefixes == {PREFIX.replace("/", "//"): n}
+    rows = pq.read_table(tmp_path / "fast" / "valid.parquet").column("frame_paths").to_pylist()
+    assert rows[0] == [p[len(PREFIX) :] for p in rec["videos"][0]]

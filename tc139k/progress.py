@@ -134,6 +134,7 @@ class LogProgress:
         self.n = 0
         self.t0 = time.monotonic()
         self._last = self.t0
+        self._t_work = self.t0  # time of the last update: the closing line's rate ends there
         self._closed = False
 
     def _amount(self, n: float) -> str:
@@ -141,7 +142,7 @@ class LogProgress:
 
     def update(self, n=1) -> None:
         self.n += n
-        now = time.monotonic()
+        now = self._t_work = time.monotonic()
         if now - self._last >= self.interval and self.n > 0:
             self._last = now
             LOG.info(self._line(now))
@@ -167,7 +168,7 @@ class LogProgress:
             return
         self._closed = True
         if self.n > 0:
-            elapsed = max(time.monotonic() - self.t0, 1e-9)
+            elapsed = max(self._t_work - self.t0, 1e-3)
             LOG.info(
                 f"{self.desc}: {self._amount(self.n)} done in {_duration(elapsed)} ({self._amount(self.n / elapsed)}/s)"
             )

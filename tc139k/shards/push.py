@@ -160,7 +160,7 @@ def push_shards(
             stale = sorted(p for p in remote if p.startswith("data/") and p.endswith(".parquet") and p not in local)
             ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=x) for p, x in items]
             ops += [CommitOperationDelete(path_in_repo=p) for p in stale]
-            LOG.info("pushing %d file(s), %d row(s) to %s", len(items), rows, where)
+            LOG.debug("pushing %d file(s), %d row(s) to %s", len(items), rows, where)
             info = api.create_commit(
                 repo_id,
                 ops,
@@ -169,7 +169,7 @@ def push_shards(
                 revision=base,
                 create_pr=create_pr,
             )
-            LOG.info("pushed: commit %s%s", info.oid, f", pull request {info.pr_url}" if info.pr_url else "")
+            LOG.debug("pushed: commit %s%s", info.oid, f", pull request {info.pr_url}" if info.pr_url else "")
     except hf.GatedRepoError:
         raise PushError(f"{where} is gated and this token cannot write to it") from None
     except hf.RepositoryNotFoundError:

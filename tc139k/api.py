@@ -77,6 +77,7 @@ def download_dataset(
 def validate_qa(
     annotations: PathLike | Sequence[PathLike],
     frames_root: PathLike | None = None,
+    frames_scope: str | None = None,
     out_dir: PathLike | None = None,
     max_invalid: int = 0,
     workers: int | None = None,
@@ -95,6 +96,7 @@ def validate_qa(
     return run_validate(
         files,
         frames_root=frames_root,
+        frames_scope=frames_scope,
         out_dir=out_dir,
         max_invalid=max_invalid,
         workers=workers,
@@ -124,14 +126,18 @@ def build_keyframes(
     cell: int = 28,
     num_workers: int | None = None,
     videos_per_file: int = 64,
+    accept_calibration_miss: bool = False,
     show_progress: bool = True,
 ):
     """`tc139k keyframes build`: scene cuts, DTD scores, key frames and trigger times of the
     frame folders under `frames_root` (or the video files `videos`) into `out_dir`. Returns
-    the KeyframesResult."""
+    the KeyframesResult. As the command, raises when calibration cannot bring the mean
+    interval near `target_interval` (the key frames are written), unless
+    `accept_calibration_miss`."""
+    from .errors import Tc139kError
     from .keyframes.build import run_keyframes
 
-    return run_keyframes(
+    res = run_keyframes(
         out=out_dir,
         frames_root=frames_root,
         video_ids=video_ids,
@@ -155,6 +161,13 @@ def build_keyframes(
         videos_per_file=videos_per_file,
         show_progress=show_progress,
     )
+    if res.target_reached is False and not accept_calibration_miss:
+        raise Tc139kError(
+            f"calibration missed its target: mean interval {res.mean_interval:.2f} s, target "
+            f"{res.target_interval:g} s; the key frames in {res.out_dir} are written: pass "
+            "accept_calibration_miss=True to keep them, or change target_interval, threshold or min_gap"
+        )
+    return res
 
 
 def _size(value: int | str) -> int:

@@ -191,3 +191,20 @@ def test_decoder_and_collator_errors(built):
     batch = ClipCollator(frames_root=built.frames)([v1])
     assert batch["record_ids"] == [record_id(path_row)]
     assert batch["messages"][0][0]["content"] == "<video>\n" + path_row["question"]
+
+
+def test_entry_points_run_the_pipeline(sample, tmp_path):
+    v = tc139k.validate_qa(sample.qa, frames_root=sample.frames, out_dir=tmp_path / "validated", show_progress=False)
+    assert v.passed and v.valid == len(sample.qa.read_text().splitlines())
+    kf = tc139k.build_keyframes(tmp_path / "kf", frames_root=sample.frames, method="pixel", show_progress=False)
+    assert kf.n_ok == len(sample.truth)
+    qa = tmp_path / "validated" / "valid.parquet"
+    sh = tc139k.build_shards(qa, tmp_path / "kf", sample.frames, tmp_path / "shards", min_shards=3,
+                             row_group_size="1MB", show_progress=False)  # fmt: skip
+    assert sum(sh.rows.values()) == v.valid and sum(1 for s in sh.shards if s.split == "train") == 3
+    ex = tc139k.export_swift(qa, sample.frames, tmp_path / "swift.jsonl", show_progress=False)
+    assert ex.written == v.valid
+    red = tc139k.redundancy_stats(tmp_path / "kf", thresholds=[0.05], show_progress=False)
+    assert "redundant" in red.text_report()
+    ds = tc139k.dataset_stats(frames_root=sample.frames, qa_file=sample.qa, show_progress=False)
+    assert ds.qa_records == v.valid

@@ -85,7 +85,12 @@ def rows(folder: Path) -> dict[str, list[dict]]:
 
 
 def test_push_then_read_back_every_row(hub, built, tmp_path):
-    shards = built["shards"]
+    shards = tmp_path / "shards"
+    shutil.copytree(built["shards"], shards)
+    assert (shards / ".done").is_dir() and (shards / "quarantine.jsonl").is_file()
+    manifest = json.loads((shards / "shards-manifest.json").read_text())
+    manifest["provenance"]["frames_root"] = "/home/someone/private/frames"  # as an older build wrote
+    (shards / "shards-manifest.json").write_text(json.dumps(manifest))
     r = push("me/tc139k-shards", str(shards), "--private")
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
@@ -99,8 +104,9 @@ def test_push_then_read_back_every_row(hub, built, tmp_path):
     for path, data in local_files(shards).items():
         assert (got / path).read_bytes() == data, path
     assert rows(got) == rows(shards) and sum(map(len, rows(got).values())) == res["rows"] > 0
-    published = (got / "shards-manifest.json").read_text()
-    assert str(tmp_path.parent) not in published and json.loads(published)["shards"]
+    published = json.loads((got / "shards-manifest.json").read_text())
+    assert "/home/someone" not in json.dumps(published) and published["provenance"]["frames_root"] == "frames"
+    assert published["shards"] == manifest["shards"]
     uploads = [e for e in hub.log if e.kind == "lfs-upload"]
     assert sorted(e.path for e in uploads) == sorted(
         __import__("hashlib").sha256(d).hexdigest() for p, d in local_files(shards).items() if p.endswith(".parquet")

@@ -18,7 +18,6 @@ when it starts.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import math
 import re
@@ -86,13 +85,12 @@ def plan_row_groups(row_bytes: list[int], max_bytes: int, max_rows: int) -> list
     return groups
 
 
-def keyframe_flags(seconds: list[float], keyframes: list[float]) -> list[bool]:
+def keyframe_flags(seconds, keyframes) -> list[bool]:
     """Which clip frames stand for a key frame: one falls in (previous clip frame, frame].
     Clips skip frames, so an exact match would miss key frames inside the gaps. `keyframes`
     is sorted."""
-    flags, before = [], bisect.bisect_right(keyframes, float("-inf"))
-    for s in seconds:
-        upto = bisect.bisect_right(keyframes, s)
-        flags.append(upto > before)
-        before = upto
-    return flags
+    import numpy as np  # here, not at the top: the CLI imports this module for its defaults
+
+    upto = np.searchsorted(np.asarray(keyframes, dtype=np.float64), np.asarray(seconds, dtype=np.float64), "right")
+    before = np.concatenate([[0], upto[:-1]])
+    return (upto > before).tolist()

@@ -32,7 +32,8 @@ def export_group():
     "--out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="JSONL file to write (with --split: OUT.train.jsonl and OUT.validation.jsonl beside it).",
+    help="JSONL file to write; with --split, two beside it: swift.jsonl gives swift.train.jsonl and "
+    "swift.validation.jsonl.",
 )
 @click.option(
     "--keyframes",

@@ -96,6 +96,12 @@ def turns(roles: list[str], contents: list[str]) -> tuple[list[Problem], str | N
     removed) and answer in turn order; the first question, tags removed, and the first
     answer, stripped, None where the turn is not there; the <video> tags in all turns.)"""
     n = len(roles)
+    if n == 2 and roles[0] == "user" and roles[1] == "assistant":  # the usual record, first
+        question, answer = contents[0].replace(VIDEO_TAG, "").strip(), contents[1].strip()
+        problems = [] if question else [("empty_question", "messages[0] (user) is empty")]
+        if not answer:
+            problems.append(("empty_answer", "messages[1] (assistant) is empty"))
+        return problems, question, answer, contents[0].count(VIDEO_TAG) + contents[1].count(VIDEO_TAG)
     problems = []
     if not (n >= 2 and n % 2 == 0 and roles == (_PAIRS[n] if n < len(_PAIRS) else ["user", "assistant"] * (n // 2))):
         problems.append(roles_problem(roles))
@@ -113,12 +119,7 @@ def turns(roles: list[str], contents: list[str]) -> tuple[list[Problem], str | N
                 problems.append(("empty_answer", f"messages[{i}] (assistant) is empty"))
             if i == 1:
                 answer = text
-    tags = (
-        contents[0].count(VIDEO_TAG) + contents[1].count(VIDEO_TAG)
-        if n == 2
-        else sum(c.count(VIDEO_TAG) for c in contents)
-    )
-    return problems, question, answer, tags
+    return problems, question, answer, sum(c.count(VIDEO_TAG) for c in contents)
 
 
 def tag_problem(tags: int, clips: int) -> Problem | None:

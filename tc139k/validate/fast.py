@@ -29,7 +29,7 @@ TAIL = qa.FRAME_TAIL
 _SEP_SPACE, _SEP = b'", "', b'","'  # between two paths
 _POWERS = np.array([100_000, 10_000, 1_000, 100, 10, 1], dtype=np.int32)
 _CACHE_LIMIT = 200_000
-_HEAD = 1024  # bytes of `videos` that must hold its first path (else: the exact checker)
+_HEAD = 512  # bytes of `videos` that must hold its first path (else: the exact checker)
 
 
 class FastRecord(msgspec.Struct, forbid_unknown_fields=True, gc=False):

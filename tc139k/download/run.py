@@ -326,7 +326,9 @@ class _Run:
         dest = self.dest(f)
         if dest.is_file() and dest.stat().st_size == f.size and (f.sha256 or f.blob_id):
             if not hash_file(dest, f).mismatch():  # a copy the manifest does not know yet
-                self.manifest.set_file(f, kind, None, present=True, found=f.path not in self.manifest.files)
+                # not a copy tc139k has on record as present: someone else put it there
+                found = not (self.manifest.files.get(f.path) or {}).get("present")
+                self.manifest.set_file(f, kind, None, present=True, found=found)
                 with self.lock:
                     self.result.files_present.append(f.path)
                 return

@@ -58,7 +58,11 @@ def test_config_defaults_are_the_entry_points_defaults():
         (DownloadConfig, {"max_extract_gb": 0}, r"k\.max_extract_gb: must be a finite number > 0, got 0"),
         (StatsConfig, {"thresholds": "0.1:nope"}, r"k\.thresholds: thresholds '0\.1:nope': expected a list"),
         (ValidateConfig, {"max_invalid": None}, r"k\.max_invalid: expected an integer, got nothing"),
-        (ValidateConfig, {"max_invalids": 3}, r"k\.max_invalids: unknown parameter; takes max_invalid, workers"),
+        (
+            ValidateConfig,
+            {"max_invalids": 3},
+            r"k\.max_invalids: unknown parameter; takes frames_scope, max_invalid, workers",
+        ),
     ],
 )
 def test_check_names_the_key_and_what_it_accepts(cls, values, message):

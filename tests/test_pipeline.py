@@ -77,6 +77,10 @@ def test_recipe_errors_name_file_and_key(tmp_path, text, message):
             r"stages\.stats\.thresholds: must be a finite number in \[-1, 1\], got 1\.5",
         ),
         ("download: {max_workers: 0}", r"stages\.download\.max_workers: must be an integer >= 1, got 0"),
+        (
+            "validate: {frames_scope: some}",
+            r"stages\.validate\.frames_scope: expected one of downloaded, all, got 'some'",
+        ),
     ],
 )
 def test_bad_values_stop_the_run_before_the_first_stage(tmp_path, stage, message):

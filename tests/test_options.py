@@ -71,3 +71,12 @@ def test_parsed_and_list_fields():
     files = _command(ValidateParams)  # a list with a default: the field's default when not given
     assert json.loads(_run(files).output)["files"] == ["time_chat_online_139k_train_flt.jsonl"]
     assert json.loads(_run(files, "--files", "a.jsonl, b.jsonl").output)["files"] == ["a.jsonl", "b.jsonl"]
+
+
+def test_an_option_left_to_the_stage_parser_is_parsed_by_pop_config():
+    from tc139k.errors import UsageError
+
+    stats = _command(StatsConfig, extra={"thresholds": {"type": str}})
+    assert json.loads(_run(stats, "--thresholds", "0.1,0.2").output)["thresholds"] == [0.1, 0.2]
+    res = _run(stats, "--thresholds", "x")
+    assert isinstance(res.exception, UsageError) and str(res.exception).startswith("thresholds 'x': expected")

@@ -19,6 +19,7 @@ import math
 
 import click
 
+from ..errors import UsageError
 from ..params import Spec, convert, specs
 
 
@@ -105,6 +106,14 @@ def pop_config(cls, kwargs: dict, names: dict[str, str] | None = None, defaults:
     class refuses (`cross_check`) is a usage error naming the option."""
     table = specs(cls)
     given = {k: kwargs.pop(k) for k in list(kwargs) if k in table}
+    for k, v in given.items():
+        # a string left for the stage's own parser (an option whose click type is overridden
+        # to str, e.g. so that its message is the parser's): parsed and checked here
+        if isinstance(v, str) and table[k].kind is not str:
+            try:
+                given[k] = convert(table[k], v)
+            except ValueError as e:
+                raise UsageError(str(e)) from None
     # None from an option whose field cannot be None (a tuple's default): the field's default
     values = {**(defaults or {}), **{k: v for k, v in given.items() if v is not None or table[k].optional}}
     config = cls(**values)

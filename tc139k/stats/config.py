@@ -26,9 +26,10 @@ class StatsConfig:
         min=-1.0,
         max=1.0,
         parse=_parse_thresholds,
-        default_text="per score kind: cosine 0.1:0.9:0.1, pixel_mad 0.005..0.3",
-        help="DTD thresholds to sweep: a list (0.3,0.5,0.7) or a range START:STOP:STEP, inside the "
-        "score kind's range (cosine [-1, 1], pixel_mad [0, 1]).",
+        help="DTD thresholds to sweep: a list (0.3,0.5,0.7) or a range START:STOP:STEP, inside the score "
+        "kind's range (cosine [-1, 1], pixel_mad [0, 1]) [default per kind: cosine 0.1:0.9:0.1 around the "
+        "feature method's 0.5; pixel_mad 0.005,0.01,0.02,0.03,0.05,0.075,0.1,0.15,0.2,0.3 around the pixel "
+        "method's 0.05].",
     )
     threshold: float | None = param(
         None,

@@ -113,3 +113,20 @@ def test_missing_frames_are_left_out_and_usage_errors(inputs, tmp_path):
     not_parquet.write_text("{}\n")
     bad = _invoke("export", "swift", "--qa", not_parquet, "--frames-root", frames, "--out", out)
     assert bad.exit_code == 1 and "is not a readable Parquet file" in bad.output
+
+
+def test_keyframes_only_keeps_each_clips_first_frame_without_a_key_frame_before_it():
+    from tc139k.export.swift import _swift_record
+
+    rec = {
+        "messages": [{"role": "user", "content": "<video>\n<video>\nq"}, {"role": "assistant", "content": "a"}],
+        "frame_paths": [f"s/v/{i:06d}.jpg" for i in (10, 20, 60, 70, 80, 95)],
+        "frame_indices": [10, 20, 60, 70, 80, 95],
+        "clip_lengths": [3, 3],
+        "start_time": None,
+        "end_time": 95.0,
+    }
+    out = _swift_record(rec, Path("/f"), [50.0, 75.0])
+    # clip 1: 10 (first), 60 (key frame 50 since 20); clip 2: 70 (first), 80 (key frame 75)
+    assert out["videos"] == [["/f/s/v/000010.jpg", "/f/s/v/000060.jpg"], ["/f/s/v/000070.jpg", "/f/s/v/000080.jpg"]]
+    assert out["end_time"] == 95.0 and "start_time" not in out

@@ -43,6 +43,7 @@ from .plan import (
     DEFAULT_ROW_GROUP_ROWS,
     DEFAULT_ROW_GROUP_ROWS_EMBEDDED,
     DEFAULT_VAL_FRACTION,
+    keyframe_flags,
     plan_row_groups,
     plan_shards,
     video_split,
@@ -188,14 +189,6 @@ def _load_keyframes(keyframes_dir: Path) -> tuple[dict, dict]:
     return videos, prov
 
 
-def _keyframe_flags(seconds: list[float], keyframes: np.ndarray) -> list[bool]:
-    """A clip frame stands for a key frame when one falls in (previous clip frame, frame];
-    clips skip frames, so an exact match would miss key frames inside the gaps."""
-    upto = np.searchsorted(keyframes, np.asarray(seconds, dtype=np.float64), side="right")
-    before = np.concatenate([[0], upto[:-1]])
-    return (upto > before).tolist()
-
-
 def _row_bytes(row: dict) -> int:
     """In-memory size of a row without its images (for planning shards and row groups): the
     strings with their 4-byte offsets, 8 + 4 + 1 bytes of numbers and an offset per frame."""
@@ -219,7 +212,7 @@ def _record_row(rec: dict, kf: _VideoKF, fmt: str, keyframes_only: bool) -> tupl
     if missing:
         return None, f"unscored_frames: {len(missing)} clip frame(s) have no DTD score (first at {missing[0]:g} s)"
     drop = [float(kf.drop_ratio[kf.pos[s]]) for s in seconds]
-    flags = _keyframe_flags(seconds, kf.keyframes)
+    flags = keyframe_flags(seconds, kf.keyframes.tolist())
     if keyframes_only:
         keep = [i for i, f in enumerate(flags) if f or i == 0]
         seconds, paths, drop, flags = ([x[i] for i in keep] for x in (seconds, paths, drop, flags))

@@ -104,6 +104,7 @@ def test_readme_training_loop_runs_as_written(built):
     env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "TC139K_NO_PROGRESS": "1"}
     res = subprocess.run([sys.executable, "-c", code], cwd=built.dir, capture_output=True, text=True, env=env)
     assert res.returncode == 0, res.stderr[-3000:]
+    assert "Too many dataloader workers" not in res.stderr  # each worker has shards to read
     lines = [x for x in res.stdout.splitlines() if x.strip()]
     assert len(lines) >= 2
     for line in lines:  # step, (B, T, 3, H, W), lengths, first seconds

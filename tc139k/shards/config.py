@@ -35,13 +35,6 @@ class ShardsConfig:
         default_text="500MB",
         help="Largest shard, estimated in memory (e.g. 500MB, 2GB).",
     )
-    val_fraction: float = param(
-        DEFAULT_VAL_FRACTION,
-        min=0.0,
-        max=1.0,
-        max_open=True,
-        help="Share of videos (not records) that go to the validation split.",
-    )
     min_shards: int = param(
         DEFAULT_MIN_SHARDS,
         min=1,
@@ -58,8 +51,15 @@ class ShardsConfig:
     row_group_rows: int | None = param(
         None,
         min=1,
-        default_text=f"{DEFAULT_ROW_GROUP_ROWS}, {DEFAULT_ROW_GROUP_ROWS_EMBEDDED} with --embed-frames",
-        help="Most rows per Parquet row group.",
+        help=f"Most rows per row group [default: {DEFAULT_ROW_GROUP_ROWS}, "
+        f"{DEFAULT_ROW_GROUP_ROWS_EMBEDDED} with --embed-frames].",
+    )
+    val_fraction: float = param(
+        DEFAULT_VAL_FRACTION,
+        min=0.0,
+        max=1.0,
+        max_open=True,
+        help="Share of videos (not records) that go to the validation split.",
     )
     format: str = param(
         "messages",

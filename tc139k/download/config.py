@@ -24,7 +24,9 @@ class DownloadConfig:
     mirror: str | None = param(
         None,
         help="Read the repository from this local or network-mounted folder (same layout "
-        "as on the Hub) instead of the Hub.",
+        "as on the Hub) instead of the Hub: a copy, a folder made by `hf download --local-dir`, or a "
+        "snapshot in the HF cache (.../datasets--OWNER--NAME/snapshots/COMMIT, whose commit and file "
+        "hashes are then known).",
     )
     annotations_only: bool = param(False, help="Fetch the annotation files only, no frames.")
     sources: tuple[str, ...] | None = param(
@@ -40,7 +42,20 @@ class DownloadConfig:
         "annotations, which are fetched first) are fetched; archives are fetched whole.",
     )
     no_extract: bool = param(False, help="Fetch and verify the frame archives, do not extract them.")
-    keep_archives: bool = param(False, help="Keep the archives after extraction (default: delete them once extracted).")
+    keep_archives: bool = param(
+        False,
+        help="Keep the archives after extraction (default: delete the archives this command fetched once "
+        "extracted; archives that were already in --local-dir, e.g. from `hf download`, are always kept).",
+    )
+    offline: bool = param(
+        False,
+        help="No network (also HF_HUB_OFFLINE=1): check the local copy against the file list kept in its "
+        "manifest (or a snapshot in the HF cache), complete it from the HF cache, and say what is missing.",
+    )
+    no_hf_cache: bool = param(
+        False,
+        help="Do not look in the HF cache (HF_HUB_CACHE or HF_HOME/hub) for verified copies of the files.",
+    )
     max_workers: int = param(4, min=1, help="Files transferred in parallel.")
     max_member_mb: int = param(64, min=1, help="Refuse archive members larger than this (MiB).")
     max_expansion_ratio: float = param(
@@ -72,4 +87,8 @@ class DownloadConfig:
         if "max_extract_gb" in d:
             gb = d.pop("max_extract_gb")
             d["max_extract_bytes"] = None if gb is None else int(gb * 1e9)
+        if "offline" in d:
+            d["offline"] = d["offline"] or None  # not given: HF_HUB_OFFLINE decides
+        if "no_hf_cache" in d:
+            d["use_hf_cache"] = not d.pop("no_hf_cache")
         return d

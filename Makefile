@@ -51,5 +51,9 @@ test-latest:
 bench: $(STAMP)
 	for b in scripts/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
+# Mutation testing before a release (not in CI: about an hour); scores in docs/testing.md.
+mutate: $(STAMP)
+	$(BIN)/python scripts/mutate.py
+
 clean-venv:
 	rm -rf $(VENV) $(LATEST_VENV)

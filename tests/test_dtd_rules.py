@@ -191,3 +191,50 @@ def test_calibration_reports_the_per_video_interval():
     top, at_top = calibrate_level(curves, 1e6, 3.0)
     assert at_top == span / sum(1 + len(c.cuts) for c in curves) and top > 0
     assert calibrate_level([], 7.0, 2.0) == (0.0, 0.0)
+
+
+# ---- shapes, types and bounds the stored figures rely on --------------------------------------
+
+
+def test_cosine_is_clamped_to_its_range_and_needs_only_two_frames():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 7, generator=g)
+    same = dtd.cosine_to_previous(torch.stack([x, x]))  # rounding puts some dot products past 1
+    opposite = dtd.cosine_to_previous(torch.stack([x, -x]))
+    assert same[1].max().item() == 1.0 and opposite[1].min().item() == -1.0
+    assert (same[1] >= 0.999999).all() and (opposite[1] <= -0.999999).all()
+    one_patch = dtd.cosine_to_previous(torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]]))  # T = 2, N = 1
+    assert one_patch.tolist() == [[-1.0], [0.0]]
+
+
+def test_quantised_level_does_not_depend_on_the_input_precision():
+    # scores come as float32; the same score given as float64 lands on the same level
+    for kind, v in (("cosine", 0.7372548020310687), ("pixel_mad", 0.7666666612262355)):
+        assert dtd.quantize(np.float64(v), kind) == dtd.quantize(np.float32(v), kind)
+        assert dtd.quantize([v], kind).tolist() == dtd.quantize(np.array([v], dtype=np.float32), kind).tolist()
+    assert dtd.dequantize([3], "cosine").dtype == np.float32 and dtd.dequantize([3], "pixel_mad").dtype == np.float32
+
+
+def test_drop_ratio_with_one_patch_or_none():
+    one = dtd.frame_drop_ratio(np.array([[0], [255], [0]], dtype=np.uint8), "cosine", 0.5)
+    assert one.tolist() == [0.0, 1.0, 0.0] and one.dtype == np.float32
+    none = dtd.frame_drop_ratio(np.zeros((3, 0), dtype=np.uint8), "cosine", 0.5)
+    assert none.tolist() == [0.0, 0.0, 0.0] and none.dtype == np.float32
+    grid = dtd.frame_drop_ratio(np.full((2, 2, 3), 255, dtype=np.uint8), "cosine", 0.5)  # (T, H, W)
+    assert grid.tolist() == [1.0, 1.0]
+
+
+def test_pixel_grid_of_one_row_or_column_and_too_small_frames():
+    frames = np.zeros((2, 8, 16, 3), dtype=np.uint8)
+    frames[1, :, 8:] = 255
+    assert dtd.pixel_mad_to_previous(frames, 8)[1].tolist() == [[0.0, 1.0]]  # one row of cells
+    assert dtd.pixel_mad_to_previous(frames.transpose(0, 2, 1, 3), 8)[1].tolist() == [[0.0], [1.0]]  # one column
+    for h, w in ((4, 16), (16, 4)):  # no full cell in one direction
+        with pytest.raises(ValueError, match=f"frames of {w}x{h} px are smaller than one 8 px cell"):
+            dtd.pixel_mad_to_previous(np.zeros((2, h, w, 3), dtype=np.uint8), 8)
+
+
+def test_trigger_share_counts_the_frames_after_frame_zero():
+    r = np.linspace(1.0, 0.0, 20)  # 19 frames after frame 0: 10 % of them is one frame
+    assert dtd.trigger_frames(r).tolist() == [19]
+    assert dtd.trigger_frames(np.array([0.5])).dtype == np.int64

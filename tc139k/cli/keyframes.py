@@ -154,8 +154,8 @@ def keyframes_group():
 @click.option(
     "--accept-calibration-miss",
     is_flag=True,
-    help="Exit 0 even when calibration cannot bring the mean interval within 5 % of "
-    "--target-interval (the scores allow no such level; the summary says so either way).",
+    help="Exit 0 even when calibration cannot bring the mean interval within 5 % (or one key "
+    "frame) of --target-interval (the scores allow no such level; the summary says so either way).",
 )
 @click.option(
     "--json",
@@ -258,7 +258,8 @@ def keyframes_build_cmd(
     if res.target_reached is False and not accept_calibration_miss:
         raise Tc139kError(
             f"calibration missed its target: mean interval {res.mean_interval:.2f} s, target "
-            f"{res.target_interval:g} s (more than {CALIBRATION_TOLERANCE:.0%} apart): no level of the "
+            f"{res.target_interval:g} s (more than {CALIBRATION_TOLERANCE:.0%} and one key frame apart): "
+            "no level of the "
             f"key-frame rule gets there with these scores. The key frames in {res.out_dir} are written; "
             "pass --accept-calibration-miss to keep them, or change --target-interval, --threshold "
             "or --min-gap (or the model: random weights leave only scene starts)"

@@ -371,11 +371,16 @@ def calibrate_level(curves: list[VideoCurve], target: float, min_gap: float) -> 
     return level, mean_interval(curves, level, min_gap)
 
 
-def calibration_reached(achieved: float, target: float) -> bool:
-    """Whether calibration got the mean interval to its target (within CALIBRATION_TOLERANCE).
-    It cannot when the scores allow no level that gets there: e.g. random weights whose
-    drop ratio is 1 everywhere leave only scene starts, whatever the level."""
-    return achieved > 0 and abs(achieved - target) <= CALIBRATION_TOLERANCE * target
+def calibration_reached(achieved: float, target: float, total_span: float) -> bool:
+    """Whether calibration got the mean interval to its target: within CALIBRATION_TOLERANCE,
+    or within one key frame more or fewer (a few short videos allow only coarse steps, and
+    the closest step is the best any level does). It cannot when the scores allow no level
+    that gets there: e.g. random weights whose drop ratio is 1 everywhere leave only scene
+    starts, whatever the level."""
+    if achieved <= 0:
+        return False
+    step = achieved / max(1, round(total_span / achieved))  # interval / number of key frames
+    return abs(achieved - target) <= max(CALIBRATION_TOLERANCE * target, step)
 
 
 def final_row(work: dict, threshold: float, level: float, min_gap: float) -> dict:
@@ -662,7 +667,7 @@ def run_keyframes(
     ]
     if rule.level is None:
         lvl, achieved = calibrate_level(curves, rule.target_interval, rule.min_gap)
-        reached = calibration_reached(achieved, rule.target_interval)
+        reached = calibration_reached(achieved, rule.target_interval, sum(c.span for c in curves))
     else:
         lvl, achieved = float(rule.level), mean_interval(curves, rule.level, rule.min_gap)
         reached = None

@@ -180,3 +180,21 @@ def test_a_longer_minimum_keeps_the_stronger_cut():
 def test_unknown_rule_is_a_usage_error():
     with pytest.raises(UsageError, match="unknown scene rule"):
         SceneParams(rule="magic").resolved()
+
+
+def test_bench_protocol_counts_a_transition_once():
+    """scripts/bench_scenes.py's protocol C: greedy one-to-one, 1 s tolerance, a transition
+    matched by a cut inside its span +- 1 s, and only by one."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "bench_scenes.py"
+    spec = importlib.util.spec_from_file_location("bench_scenes", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    # two cuts inside the fade, one just after the dissolve's span, one 1.5 s from a hard cut
+    r = bench.match([10.2, 114.0, 121.0, 148.4, 31.5], [10.0, 30.0], [[109.4, 124.9], [142.4, 147.5]])
+    assert (r["tp"], r["n_pred"], r["n_true"]) == (3, 5, 4)
+    assert r["hard_cuts_found"] == 1 and r["transitions_found"] == 2
+    assert r["cuts_in_each_transition_span"] == [2, 1]
+    assert (r["precision"], r["recall"]) == (0.6, 0.75)

@@ -175,7 +175,8 @@ def test_rule_by_hand_with_gaps_in_the_frame_times():
     # a sum of zero never qualifies, even at level 0 and no gap
     static = np.array([0.0, 1.0, 1.0, 0.25, 1.0])
     assert select_keyframes(np.arange(5.0), static, none, 0.0, 0.0).tolist() == [0, 3]
-    assert select_keyframes(np.zeros(0), np.zeros(0), none, 1.0, 0.0).tolist() == []
+    empty = select_keyframes(np.zeros(0), np.zeros(0), none, 1.0, 0.0)
+    assert empty.tolist() == [] and empty.dtype == np.int64  # used to index frame times
 
 
 def test_calibration_reports_the_per_video_interval():
@@ -238,3 +239,36 @@ def test_trigger_share_counts_the_frames_after_frame_zero():
     r = np.linspace(1.0, 0.0, 20)  # 19 frames after frame 0: 10 % of them is one frame
     assert dtd.trigger_frames(r).tolist() == [19]
     assert dtd.trigger_frames(np.array([0.5])).dtype == np.int64
+
+
+def test_vectorised_count_with_float32_ratios_list_cuts_and_an_empty_first_video():
+    # drop ratios read back from Parquet are float32; sums of their novelties must be taken
+    # in float64 like the per-video rule does, or counts drift at levels the sums reach exactly
+    rng = np.random.default_rng(0)
+    curves = [VideoCurve(np.zeros(0), np.zeros(0, dtype=np.float32), [])]  # an empty video first
+    for _ in range(6):
+        n = int(rng.integers(5, 80))
+        drop = rng.choice(np.float32([0.9, 0.8, 0.7, 0.6, 0.3]), size=n)
+        curves.append(VideoCurve(np.arange(float(n)), drop, [] if n % 2 else [n // 2]))  # cuts as plain lists
+    everything = _AllVideos.of(curves)
+    for level in (0.2, 0.3, 0.4, 0.6, 0.7, 0.9, 1.0, 1.2, 2.0):
+        per_video = sum(len(select_keyframes(c.seconds, c.drop_ratio, c.cuts, level, 0.0)) for c in curves)
+        assert everything.count(level, 0.0) == per_video, level
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_calibration_picks_the_closest_achievable_interval(seed):
+    curves = _curves(seed, n_videos=6)
+    levels = np.linspace(0.0, 40.0, 801)
+    achievable = np.array([mean_interval(curves, float(lv), 1.0) for lv in levels])
+    for target in np.linspace(achievable.min() * 0.9, achievable.max() * 1.1, 23):
+        level, achieved = calibrate_level(curves, float(target), 1.0)
+        # no level on the grid comes closer to the target than the calibrated one
+        assert abs(achieved - target) <= np.abs(achievable - target).min() + 1e-12, target
+
+
+def test_mean_interval_of_nothing_is_zero():
+    assert mean_interval([], 1.0, 2.0) == 0.0
+    assert mean_interval([VideoCurve(np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))], 1.0, 2.0) == 0.0
+    c = VideoCurve(np.array([3.0, 4.0, 5.0]), np.ones(3), np.zeros(0, dtype=np.int64))
+    assert c.span == 3.0 and mean_interval([c], 1.0, 0.0) == 3.0  # one key frame over 3 s

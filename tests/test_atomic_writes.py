@@ -11,6 +11,7 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -187,7 +188,8 @@ with atomic_path(final) as tmp:
     with open(tmp, "wb") as f:
         f.write(b"new bytes, first half")
         f.flush()
-        flag.write_text(str(tmp))
+        Path(str(flag) + ".part").write_text(str(tmp))
+        Path(str(flag) + ".part").replace(flag)  # complete when it appears
         time.sleep(60)
         f.write(b" and the second half")
 """
@@ -215,3 +217,52 @@ def test_sigkill_mid_write_leaves_the_old_file_and_a_temporary_the_next_run_remo
     assert final.read_bytes() == b"the previous result"
     assert remove_stale_temps(final.parent) == 1
     assert [p.name for p in final.parent.iterdir()] == ["result.bin"]
+
+
+def test_disk_full_message_states_the_free_space(tmp_path, monkeypatch):
+    target = tmp_path / "out" / "x.parquet"
+    seen = []
+    monkeypatch.setattr(atomic, "free_bytes", lambda p: seen.append(Path(p)) or 12_345_678)
+    err = atomic.disk_full_error(target, OSError(errno.ENOSPC, "No space left on device"))
+    assert str(err) == (
+        f"disk full while writing {target} (12.3 MB free on its disk); nothing half-written was kept: "
+        "free some space and rerun the same command to resume"
+    )
+    assert seen == [target.parent]
+    assert str(atomic.disk_full_error(target, OSError(errno.EDQUOT, "quota"))).startswith("quota exceeded while")
+    assert str(atomic.disk_full_error(target)).startswith("disk full while")
+    monkeypatch.setattr(atomic, "free_bytes", lambda p: None)
+    assert f"writing {target} (its disk is full);" in str(atomic.disk_full_error(target))
+    assert atomic.is_disk_full(OSError(errno.ENOSPC, "x")) and atomic.is_disk_full(OSError(errno.EDQUOT, "x"))
+    assert not atomic.is_disk_full(OSError(errno.EACCES, "x")) and not atomic.is_disk_full(ValueError())
+
+
+def test_markers_adopt_files_finished_before_markers_recorded_them(tmp_path):
+    m = Markers(tmp_path)
+    out = tmp_path / "old.parquet"
+    out.write_bytes(b"finished by an older version")
+    write_json(m.path("k"), {"params": {"p": 1}, "rows": 7})  # a marker from before files were recorded
+    asked = []
+
+    def vouch(ok):
+        return lambda p: asked.append(p) or ok
+
+    assert not m.is_done("k", {"p": 1}, out)  # no adopt: not done
+    assert not m.is_done("k", {"p": 1}, out, adopt=vouch(False)) and asked == [out]
+    assert not m.is_done("k", {"p": 2}, out, adopt=vouch(True))  # other params: never adopted
+    assert not m.is_done("k", {"p": 1}, tmp_path / "missing", adopt=vouch(True))
+    assert asked == [out]  # adopt is asked only about an existing file with matching params
+    assert m.is_done("k", {"p": 1}, out, adopt=vouch(True))
+    assert m.get("k") == {"params": {"p": 1}, "rows": 7, "file": file_record(out)}  # recorded now
+    out.write_bytes(b"changed since")
+    assert not m.is_done("k", {"p": 1}, out, adopt=vouch(True))  # a recorded file is checked, not adopted
+    assert m.is_done("k", {"p": 1})  # without a file only the params count
+
+
+def test_free_bytes_is_measured_on_the_folders_own_disk():
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat("/").st_dev:
+        pytest.skip("needs /dev/shm on a file system of its own")
+    # a tmpfs and the root disk report different free space; the folder's own one counts
+    assert atomic.free_bytes(shm / "not" / "made") == pytest.approx(shutil.disk_usage(shm).free, abs=1 << 20)
+    assert abs(shutil.disk_usage(shm).free - shutil.disk_usage("/").free) > 1 << 24

@@ -119,7 +119,8 @@ class StallsInSecondShard(real):
     def write_table(self, *args, **kwargs):
         super().write_table(*args, **kwargs)
         if len(opened) == 2:
-            Path(flag).write_text(opened[-1])
+            Path(flag + ".part").write_text(opened[-1])
+            Path(flag + ".part").replace(flag)  # complete when it appears
             time.sleep(120)
 
 pq.ParquetWriter = StallsInSecondShard

@@ -266,3 +266,17 @@ def test_free_bytes_is_measured_on_the_folders_own_disk():
     # a tmpfs and the root disk report different free space; the folder's own one counts
     assert atomic.free_bytes(shm / "not" / "made") == pytest.approx(shutil.disk_usage(shm).free, abs=1 << 20)
     assert abs(shutil.disk_usage(shm).free - shutil.disk_usage("/").free) > 1 << 24
+
+
+def test_markers_with_a_null_file_record_are_adopted_too(tmp_path):
+    m = Markers(tmp_path)
+    out = tmp_path / "old.parquet"
+    out.write_bytes(b"rows")
+    write_json(m.path("k"), {"params": None, "file": None, "rows": 2})
+    assert m.is_done("k", None, out, adopt=lambda p: True)
+    assert m.get("k") == {"params": None, "rows": 2, "file": file_record(out)}
+
+
+def test_free_space_is_rounded_to_a_tenth_of_a_megabyte(tmp_path, monkeypatch):
+    monkeypatch.setattr(atomic, "free_bytes", lambda p: 1_050_000)
+    assert "(1.1 MB free on its disk)" in str(atomic.disk_full_error(tmp_path / "x"))

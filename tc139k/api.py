@@ -213,7 +213,7 @@ def build_shards(
 
 def redundancy_stats(
     keyframes_dir: PathLike,
-    thresholds: str | Sequence[float] = "0.1:0.9:0.1",
+    thresholds: str | Sequence[float] | None = None,
     threshold: float | None = None,
     by: str = "source",
     plot_dir: PathLike | None = None,

@@ -59,6 +59,10 @@ class DownloadError(Tc139kError):
     """Network failure or an unusable answer from the Hub or a mirror."""
 
 
+class PushError(Tc139kError):
+    """The Hub refused or failed an upload."""
+
+
 class IntegrityError(Tc139kError):
     """A file's size or hash differs from what the Hub or the manifest states."""
 

@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
-from .paths import FRAME_NAME_RE
+from .paths import FRAME_NAME_RE, VIDEO_EXTENSIONS
 
 # Containers decord reads; kept here (not in keyframes.frames) so every stage may use them.
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".flv", ".mpg", ".mpeg", ".ts")
 REPO_FILE_SUFFIXES = (".jsonl",)  # annotation files at the top of the dataset repository
 PEEK_ENTRIES = 256  # entries read per folder: enough to see what a folder holds
 PEEK_CHILDREN = 4  # child folders looked into

@@ -33,6 +33,8 @@ def test_wheel_ships_package_data_and_uses_it(tmp_path):
     for recipe in (ROOT / "pipelines").glob("*.yaml"):
         assert f"tc139k/_pipelines/{recipe.name}" in names
     assert "tc139k/DATASET_CARD.md" in names
+    for init in (ROOT / "tc139k").rglob("__init__.py"):  # every subpackage, e.g. a new stage
+        assert init.relative_to(ROOT).as_posix() in names, init
     site = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],

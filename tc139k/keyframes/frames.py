@@ -33,7 +33,6 @@ from ..paths import FRAME_NAME_RE, is_safe_name, source_key
 
 FRAME_FOLDER = "frames"
 VIDEO_FILE = "file"
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".flv", ".mpg", ".mpeg", ".ts")
 DECORD_CHUNK = 32  # frames per decord get_batch call: bounded memory, few seeks
 
 

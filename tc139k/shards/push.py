@@ -27,16 +27,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..errors import IntegrityError, RepoNotFoundError, RevisionNotFoundError, Tc139kError, UsageError
+from ..errors import IntegrityError, PushError, RepoNotFoundError, RevisionNotFoundError, UsageError
 from ..progress import bars_enabled, stderr_is_terminal
 
 LOG = logging.getLogger("tc139k.shards.push")
 CARD = "README.md"
 MANIFEST = "shards-manifest.json"
-
-
-class PushError(Tc139kError):
-    """The Hub refused or failed the upload."""
 
 
 @dataclass

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import shutil
 import tarfile
+from pathlib import Path
 
 import pytest
 from test_extract import special, tar_gz
 
 from tc139k.download.extract import extract_frames, group_archives, member_problem
+from tc139k.download.hub import ContentHasher, RemoteFile
 from tc139k.download.run import run_download
-from tc139k.errors import DownloadError, HostileArchiveError
+from tc139k.errors import DownloadError, HostileArchiveError, IntegrityError
 
 CAP = 1000
 
@@ -112,3 +114,80 @@ def test_download_from_a_mirror_missing_the_first_part_fails_before_extracting(s
     with pytest.raises(DownloadError, match=r"split archive Youcook2\.tar\.gz is missing part\(s\) 000"):
         run_download(mirror=mirror, local_dir=local, sources="youcook2", show_progress=False)
     assert not (local / "frames" / "youcook2").exists()
+
+
+# ---- replacing what is there, and what a run leaves behind ------------------------------------
+
+
+def _arc(tmp_path, name, members) -> Path:
+    arc = tmp_path / name
+    arc.write_bytes(tar_gz(members))
+    return arc
+
+
+def test_a_second_extraction_replaces_whole_video_folders(tmp_path):
+    local = tmp_path / "local"
+    first = _arc(
+        tmp_path, "A.tar.gz", [("v1/000000.jpg", b"old0"), ("v1/000009.jpg", b"old9"), ("v2/000000.jpg", b"o")]
+    )
+    extract_frames([first], source="x", label="A.tar.gz", local_dir=local)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not ours")
+    (local / "frames" / "x" / "v3").symlink_to(outside)  # a planted link where a video goes
+    second = _arc(tmp_path, "B.tar.gz", [("v1/000000.jpg", b"new0"), ("v2/000001.jpg", b"n"), ("v3/000000.jpg", b"3")])
+    res = extract_frames([second], source="x", label="B.tar.gz", local_dir=local)
+    assert res.videos == {"v1": 1, "v2": 1, "v3": 1}
+    frames = local / "frames" / "x"
+    got = {p.relative_to(frames).as_posix(): p.read_bytes() for p in sorted(frames.rglob("*")) if p.is_file()}
+    assert got == {"v1/000000.jpg": b"new0", "v2/000001.jpg": b"n", "v3/000000.jpg": b"3"}  # old frames gone
+    assert not (frames / "v3").is_symlink()
+    assert [p.name for p in outside.iterdir()] == ["keep.txt"]  # the link was moved away, not followed
+    assert sorted(p.name for p in local.iterdir()) == [".tc139k", "frames"]
+    assert not any((local / ".tc139k" / "trash").glob("*")) and not any((local / ".tc139k" / "staging").iterdir())
+
+
+def test_a_link_planted_during_extraction_is_refused_before_the_move(tmp_path):
+    local = tmp_path / "local"
+    (local / "frames" / "x").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def plant(n):  # called after each member; swaps the source folder for a link leaving the local folder
+        target = local / "frames" / "x"
+        if not target.is_symlink():
+            target.rmdir()
+            target.symlink_to(elsewhere)
+
+    arc = _arc(tmp_path, "A.tar.gz", [("v1/000000.jpg", b"a")])
+    with pytest.raises(DownloadError, match="resolves outside"):
+        extract_frames([arc], source="x", label="A.tar.gz", local_dir=local, on_member=plant)
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_duplicate_frame_is_refused(tmp_path):
+    arc = _arc(tmp_path, "A.tar.gz", [("p/v1/000000.jpg", b"first"), ("q/v1/000000.jpg", b"second")])
+    with pytest.raises(HostileArchiveError, match="refusing member 'q/v1/000000.jpg': duplicate frame"):
+        extract_frames([arc], source="x", label="A.tar.gz", local_dir=tmp_path / "local")
+    assert not (tmp_path / "local" / "frames" / "x").exists()
+
+
+def test_damaged_parts_are_all_named(tmp_path):
+    blob = tar_gz([("v1/000000.jpg", b"a" * 3000)])
+    parts = [tmp_path / "S.tar.gz.000", tmp_path / "S.tar.gz.001"]
+    parts[0].write_bytes(blob[: len(blob) // 2])
+    parts[1].write_bytes(blob[len(blob) // 2 :])
+    hashers = [ContentHasher(RemoteFile(p.name, p.stat().st_size, "0" * 64)) for p in parts]
+    with pytest.raises(IntegrityError) as err:
+        extract_frames(parts, source="s", label="S.tar.gz.000..001", local_dir=tmp_path / "local", hashers=hashers)
+    assert str(err.value).startswith("S.tar.gz.000..001: damaged archive (S.tar.gz.000: sha256 is ")
+    assert f", expected {'0' * 64}; S.tar.gz.001: sha256 is " in str(err.value)
+
+
+def test_archives_keep_their_name_and_source():
+    archives, _ = group_archives(["COIN.tar.gz", "Youcook2.tar.gz.001", "Youcook2.tar.gz.000"])
+    coin, yc = archives["coin"], archives["youcook2"]
+    assert (coin.name, coin.source, coin.parts, coin.label) == ("COIN", "coin", ["COIN.tar.gz"], "COIN.tar.gz")
+    assert (yc.name, yc.source, yc.parts) == ("Youcook2", "youcook2", ["Youcook2.tar.gz.000", "Youcook2.tar.gz.001"])
+    with pytest.raises(DownloadError, match=r"missing part\(s\) 000, 003, 004$"):
+        group_archives(["D.tar.gz.001", "D.tar.gz.002", "D.tar.gz.005"])

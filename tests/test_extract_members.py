@@ -4,14 +4,18 @@ part is refused, and every hostile member type is refused for its own reason (a 
 
 from __future__ import annotations
 
+import hashlib
+import os
+import random
 import shutil
+import stat
 import tarfile
 from pathlib import Path
 
 import pytest
 from test_extract import special, tar_gz
 
-from tc139k.download.extract import extract_frames, group_archives, member_problem
+from tc139k.download.extract import EXPANSION_FLOOR, expansion_limit, extract_frames, group_archives, member_problem
 from tc139k.download.hub import ContentHasher, RemoteFile
 from tc139k.download.run import run_download
 from tc139k.errors import DownloadError, HostileArchiveError, IntegrityError
@@ -191,3 +195,60 @@ def test_archives_keep_their_name_and_source():
     assert (yc.name, yc.source, yc.parts) == ("Youcook2", "youcook2", ["Youcook2.tar.gz.000", "Youcook2.tar.gz.001"])
     with pytest.raises(DownloadError, match=r"missing part\(s\) 000, 003, 004$"):
         group_archives(["D.tar.gz.001", "D.tar.gz.002", "D.tar.gz.005"])
+
+
+def test_expansion_limit():
+    mib = 1 << 20
+    assert expansion_limit(1000, 10.0) == EXPANSION_FLOOR  # tiny archives may always expand to the floor
+    assert expansion_limit(10 * mib, 10.0) == 100 * mib
+    assert expansion_limit(10 * mib, 2.5) == 25 * mib
+    assert expansion_limit(10 * mib, 10.0, 50 * mib) == 50 * mib
+    assert expansion_limit(10 * mib, 10.0, 500 * mib) == 100 * mib
+    assert expansion_limit(1000, 10.0, 5000) == 5000
+
+
+def test_an_archive_expanding_past_the_cap_is_refused(tmp_path):
+    zeros = _arc(tmp_path, "Big.tar.gz", [("v1/000000.jpg", bytes(20_000))])  # inflates past the cap at once
+    with pytest.raises(HostileArchiveError) as err:
+        extract_frames([zeros], source="b", label="Big.tar.gz", local_dir=tmp_path / "local", max_extract_bytes=10_000)
+    assert str(err.value).startswith(
+        "Big.tar.gz: refusing the archive: it expands past 10000 bytes, the bound set by 10x its "
+        f"{zeros.stat().st_size} compressed bytes and the 10000-byte cap (frame archives hold JPEGs"
+    )
+    # a member whose header announces more than the bound is refused before its data is read
+    big = _arc(tmp_path, "Rnd.tar.gz", [("v1/000000.jpg", random.Random(1).randbytes(3_000_000))])
+    with pytest.raises(HostileArchiveError) as err:
+        extract_frames([big], source="b", label="Rnd.tar.gz", local_dir=tmp_path / "local", max_extract_bytes=2_000_000)
+    assert str(err.value).startswith("Rnd.tar.gz: refusing member 'v1/000000.jpg': the archive expands past 2000000")
+    assert not (tmp_path / "local" / "frames" / "b").exists()
+
+
+def test_parts_are_hashed_counted_and_sized(tmp_path):
+    rng = random.Random(0)
+    frames = [(f"v1/{i:06d}.jpg", rng.randbytes(700_000)) for i in range(4)]  # JPEG-like: incompressible
+    blob = tar_gz(frames)
+    cut = len(blob) // 3
+    parts = [tmp_path / "S.tar.gz.000", tmp_path / "S.tar.gz.001"]
+    parts[0].write_bytes(blob[:cut])
+    parts[1].write_bytes(blob[cut:])
+    hashers = [
+        ContentHasher(RemoteFile(p.name, p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())) for p in parts
+    ]
+    seen, members = [], []
+    res = extract_frames(
+        parts,
+        source="s",
+        label="S",
+        local_dir=tmp_path / "local",
+        hashers=hashers,
+        on_bytes=seen.append,
+        on_member=members.append,
+    )
+    assert res.part_sizes == [cut, len(blob) - cut]
+    assert sum(seen) == len(blob) and all(isinstance(n, int) and n > 0 for n in seen)
+    assert members == [1, 1, 1, 1] and res.videos == {"v1": 4} and res.bytes_written == 4 * 700_000
+    umask = os.umask(0)
+    os.umask(umask)
+    for name, data in frames:
+        f = tmp_path / "local" / "frames" / "s" / name
+        assert f.read_bytes() == data and stat.S_IMODE(f.stat().st_mode) == 0o644 & ~umask

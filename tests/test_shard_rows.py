@@ -1,0 +1,96 @@
+"""One shard row from one QA record and its video's key frames, by hand: which clip frames stand
+for a key frame, the drop ratios, the triggers inside the clip, and the key-frames-only rows.
+No build: these run in milliseconds, so a slip in the row rule shows at once."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tc139k.shards.build import _record_row, _VideoKF
+from tc139k.shards.plan import keyframe_flags, plan_row_groups, plan_shards, video_split
+
+
+def _kf(keyframes=(0.0, 4.0, 9.0, 15.0)) -> _VideoKF:
+    seconds = [float(s) for s in range(20)]
+    return _VideoKF(
+        status="ok",
+        error=None,
+        pos={s: i for i, s in enumerate(seconds)},
+        drop_ratio=np.array([0.0] + [0.1 * (i % 10) for i in range(1, 20)], dtype=np.float32),
+        keyframes=np.array(keyframes),
+        triggers=np.array([2.0, 6.0, 11.0, 19.0]),
+    )
+
+
+REC = {
+    "record_id": "r1",
+    "video_id": "v",
+    "source": "coin",
+    "question": "Q?",
+    "answer": "A.",
+    "start_time": 1.0,
+    "end_time": 12.0,
+    "frame_indices": [1, 3, 5, 8, 12],
+    "frame_paths": [f"coin/v/{i:06d}.jpg" for i in (1, 3, 5, 8, 12)],
+    "messages": [{"role": "user", "content": "<video>Q?"}, {"role": "assistant", "content": "A."}],
+}
+
+
+def test_key_frames_inside_the_gaps_mark_the_next_clip_frame():
+    # key frames at 0, 4, 9, 15; clip frames at 1, 3, 5, 8, 12: 0 falls in (-inf, 1], 4 in (3, 5], 9 in (8, 12]
+    assert keyframe_flags([1.0, 3.0, 5.0, 8.0, 12.0], [0.0, 4.0, 9.0, 15.0]) == [True, False, True, False, True]
+    assert keyframe_flags([4.0, 5.0], [4.0]) == [True, False]  # exactly on a clip frame
+    assert keyframe_flags([1.0, 2.0], []) == [False, False]
+    assert keyframe_flags([5.0, 6.0, 7.0], [1.0, 2.0, 6.5, 6.6]) == [True, False, True]  # several in one gap
+
+
+def test_row_from_a_record():
+    row, reason = _record_row(REC, _kf(), "messages", keyframes_only=False)
+    assert reason is None
+    assert row["frame_seconds"] == [1.0, 3.0, 5.0, 8.0, 12.0]
+    assert row["frame_paths"] == REC["frame_paths"] and row["videos"] == [REC["frame_paths"]]
+    assert row["is_keyframe"] == [True, False, True, False, True]
+    assert row["frame_drop_ratio"] == [float(np.float32(x)) for x in (0.1, 0.3, 0.5, 0.8, 0.2)]
+    assert row["clip_drop_ratio"] == sum(row["frame_drop_ratio"][1:]) / 5  # the first frame counts as kept
+    assert row["trigger_seconds"] == [2.0, 6.0, 11.0]  # those inside [1, 12], ends included
+    assert {k: row[k] for k in ("record_id", "video_id", "source", "question", "answer", "start_time", "end_time")} == {
+        k: REC[k] for k in ("record_id", "video_id", "source", "question", "answer", "start_time", "end_time")
+    }
+    assert row["messages"] == REC["messages"]
+    flat, _ = _record_row(REC, _kf(), "flat", keyframes_only=False)
+    assert "messages" not in flat and "videos" not in flat
+    edge, _ = _record_row({**REC, "frame_indices": [2, 19], "frame_paths": ["a", "b"]}, _kf(), "flat", False)
+    assert edge["trigger_seconds"] == [2.0, 6.0, 11.0, 19.0]
+
+
+def test_key_frames_only_keeps_the_first_frame_and_the_key_frames():
+    kf = _kf(keyframes=(4.0, 9.0, 15.0))  # no key frame at or before the clip's first frame
+    row, _ = _record_row({**REC, "frame_indices": [2, 3, 5, 8, 12]}, kf, "messages", keyframes_only=True)
+    assert row["frame_seconds"] == [2.0, 5.0, 12.0]  # frame 2 kept as the first although no key frame
+    assert row["is_keyframe"] == [False, True, True]
+    assert row["frame_paths"] == [REC["frame_paths"][0], REC["frame_paths"][2], REC["frame_paths"][4]]
+    assert row["videos"] == [row["frame_paths"]]
+    assert row["frame_drop_ratio"] == [float(np.float32(x)) for x in (0.2, 0.5, 0.2)]
+    assert row["clip_drop_ratio"] == sum(row["frame_drop_ratio"][1:]) / 3
+
+
+def test_unscored_clip_frames_are_a_reason():
+    row, reason = _record_row({**REC, "frame_indices": [1, 30, 40]}, _kf(), "flat", keyframes_only=False)
+    assert row is None and reason == "unscored_frames: 2 clip frame(s) have no DTD score (first at 30 s)"
+
+
+def test_split_and_plans_are_pure_and_stable():
+    assert video_split("coin", "v", 0.0) == "train" and video_split("coin", "v", 0.999999) == "validation"
+    splits = [video_split("coin", f"v{i}", 0.3) for i in range(400)]
+    assert 0.2 < splits.count("validation") / 400 < 0.4
+    assert plan_shards([], 100) == []
+    assert plan_shards([10] * 10, 35) == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)]  # equal shards, each <= 35
+    assert plan_shards([10] * 10, 1000, min_shards=3) == [(0, 3), (3, 6), (6, 10)]
+    assert plan_shards([500, 1, 1], 100) == [(0, 1), (1, 2), (2, 3)]
+
+
+def test_row_groups_are_bounded_by_bytes_and_rows():
+    assert plan_row_groups([10] * 10, 35, 100) == [3, 3, 3, 1]
+    assert plan_row_groups([10] * 10, 1000, 4) == [4, 4, 2]
+    assert plan_row_groups([50, 1, 1, 1], 20, 100) == [1, 3]  # a row larger than the bound stands alone
+    assert plan_row_groups([], 10, 10) == []

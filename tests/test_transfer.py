@@ -10,9 +10,9 @@ import os
 import pytest
 from hubserver import HubServer
 
-from tc139k.download.hub import HubSource, RemoteFile, resumable_fetch
+from tc139k.download.hub import ContentHasher, HubSource, RemoteFile, check_repo_path, hash_file, resumable_fetch
 from tc139k.download.run import run_download
-from tc139k.errors import IntegrityError
+from tc139k.errors import DownloadError, IntegrityError
 
 REPO = "test/transfer"
 SIZE = 300_000
@@ -146,3 +146,91 @@ def test_a_download_at_a_branch_fetches_at_the_commit_it_resolved(hub, tmp_path)
     assert res.resolved_commit == commit
     content = hub.content_requests()
     assert content and {e.revision for e in content} == {commit}
+
+
+def test_content_hasher_names_git_blobs_and_sha256():
+    data = b"hello world\n"
+    blob = hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
+    git = ContentHasher(RemoteFile("a.txt", len(data), None, blob))
+    git.update(data[:5])
+    git.update(data[5:])
+    assert git.git and git.kind == "git blob sha1" and git.expected == blob and git.hexdigest() == blob
+    assert git.mismatch() is None
+    bad = ContentHasher(RemoteFile("a.txt", len(data), None, "f" * 40))
+    bad.update(data)
+    assert bad.mismatch() == f"git blob sha1 is {blob}, expected {'f' * 40}"
+    sha = ContentHasher(RemoteFile("b.bin", len(data), hashlib.sha256(data).hexdigest(), blob))  # LFS: sha256 wins
+    sha.update(data)
+    assert not sha.git and sha.kind == "sha256" and sha.mismatch() is None
+    wrong = ContentHasher(RemoteFile("b.bin", len(data), "0" * 64))
+    wrong.update(data)
+    assert wrong.mismatch() == f"sha256 is {hashlib.sha256(data).hexdigest()}, expected {'0' * 64}"
+    unknown = ContentHasher(RemoteFile("c", len(data)))
+    unknown.update(data)
+    assert unknown.expected is None and unknown.mismatch() is None  # nothing published: nothing to compare
+
+
+def test_hash_file_reads_every_chunk(tmp_path, data):
+    p = tmp_path / "f"
+    p.write_bytes(data * 5)  # several chunks
+    seen = []
+    h = hash_file(p, RemoteFile("f", len(data) * 5, hashlib.sha256(data * 5).hexdigest()), seen.append)
+    assert h.mismatch() is None and sum(seen) == len(data) * 5
+    assert hash_file(p, RemoteFile("f", len(data) * 5)).hexdigest() == hashlib.sha256(data * 5).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "path", ["", "/etc/passwd", "a\\b", "a\x00b", "a//b", "./a", "a/./b", "a/../b", "..", "C:x", "a/"]
+)
+def test_unsafe_repository_paths_are_refused(path):
+    with pytest.raises(DownloadError, match="refusing unsafe path"):
+        check_repo_path(path)
+
+
+def test_safe_repository_paths_pass():
+    for path in ("README.md", "frames/a.b/c..d", "a/.hidden", "x..y"):
+        assert check_repo_path(path) == path
+
+
+def test_a_transfer_that_keeps_failing_gives_up_and_keeps_its_bytes(data, tmp_path):
+    f = RemoteFile("x.bin", SIZE, None)
+    partial = tmp_path / "x.part"
+    calls = []
+
+    def open_at(at):
+        calls.append(at)
+        yield at
+        if len(calls) == 1:
+            yield data[:1000]  # progress, then a failure
+        raise OSError("connection reset")
+
+    with pytest.raises(DownloadError) as err:
+        resumable_fetch(f, partial, open_at, (OSError,), lambda n: None, 2, 0.0, "x.bin", lambda e: f"why: {e}")
+    assert str(err.value) == (
+        f"x.bin: transfer failed after 2 retries (why: connection reset); kept 1000 of {SIZE} bytes, rerun to resume"
+    )
+    assert calls == [0, 1000, 1000] and partial.read_bytes() == data[:1000]  # 3 failures in a row: 2 retries
+
+
+def test_a_transfer_that_makes_progress_between_failures_completes(data, tmp_path):
+    f = RemoteFile("x.bin", SIZE, hashlib.sha256(data).hexdigest())
+    partial = tmp_path / "x.part"
+    step = SIZE // 4
+
+    def open_at(at):
+        yield at
+        yield data[at : at + step]  # a quarter, then the connection drops
+        raise OSError("dropped")
+
+    h = resumable_fetch(f, partial, open_at, (OSError,), lambda n: None, 1, 0.0, "x.bin")  # one retry per stall
+    assert partial.read_bytes() == data and h.mismatch() is None
+
+
+def test_nothing_received_leaves_no_empty_file(tmp_path):
+    def open_at(at):
+        yield at
+        raise OSError("refused")
+
+    with pytest.raises(DownloadError):
+        resumable_fetch(RemoteFile("x", 10), tmp_path / "x.part", open_at, (OSError,), lambda n: None, 0, 0.0, "x")
+    assert not (tmp_path / "x.part").exists()

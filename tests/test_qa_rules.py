@@ -148,3 +148,70 @@ def test_times_given_by_python_readers():
     assert qa.seconds(None, "start_time") == (None, None)
     assert qa.time_order(None, 3.0) is None and qa.time_order(3.0, 3.0) is None
     assert qa.time_order(3.5, 3.0) == ("time_order", "start_time 3.5 is after end_time 3")
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "exact"])
+def test_frame_paths_fixed_examples(tmp_path, fast_path):
+    other = "timechatonline/timeit-v2/frames/coin/Other1/"
+    two_tags = conversation("user", "assistant")
+    two_tags[0]["content"] = "<video><video> Q"
+    base = conversation("user", "assistant")
+    cases = [
+        (
+            base,
+            [[FOLDER + "00000\u0662.jpg"]],
+            ("bad_frame_path", "videos[0][0]: frame number '00000\u0662' is not ASCII digits"),
+        ),
+        (
+            base,
+            [["RC3aDeYbbUf/000001.jpg"]],
+            (
+                "bad_frame_path",
+                "videos[0][0]: frame path 'RC3aDeYbbUf/000001.jpg' does not end in <source>/<video_id>/<NNNNNN>.jpg",
+            ),
+        ),
+        (
+            base,
+            [[FOLDER + "000001.jpg", other + "000002.jpg"]],
+            ("clip_spans_videos", "videos[0] mixes frames of coin/Other1, youcook2/RC3aDeYbbUf"),
+        ),
+        (
+            base,
+            [[FOLDER + "000003.jpg", FOLDER + "000002.jpg"]],
+            ("frames_not_increasing", "videos[0][1]: frame 000002 does not come after 000003"),
+        ),
+        (
+            base,
+            [[FOLDER + "000003.jpg", FOLDER + "000003.jpg"]],
+            ("frames_not_increasing", "videos[0][1]: frame 000003 does not come after 000003"),
+        ),
+        (base, [[]], ("empty_clip", "videos[0] is empty")),
+        (
+            two_tags,
+            [[FOLDER + "000001.jpg"], [other + "000001.jpg"]],
+            ("record_spans_videos", "clips come from coin/Other1, youcook2/RC3aDeYbbUf"),
+        ),
+        (base, [["prefix/YouCook2/RC3aDeYbbUf/000001.jpg", "prefix/YouCook2/RC3aDeYbbUf/000005.jpg"]], None),
+        (base, [[FOLDER + "000001.jpg", "other/prefix/youcook2/RC3aDeYbbUf/000002.jpg"]], None),
+    ]
+    records = [{"messages": m, "videos": v} for m, v, _ in cases]
+    reasons, valid = validate(tmp_path, records, fast_path)
+    for line, (_, videos, want) in enumerate(cases, start=1):
+        assert reasons.get(line) == ([want] if want else None), videos
+    # the source's case is normalised and the paths are taken relative to the frames root
+    assert [(r["source"], r["video_id"], r["frame_paths"], r["frame_indices"]) for r in valid] == [
+        ("youcook2", "RC3aDeYbbUf", ["youcook2/RC3aDeYbbUf/000001.jpg", "youcook2/RC3aDeYbbUf/000005.jpg"], [1, 5]),
+        ("youcook2", "RC3aDeYbbUf", ["youcook2/RC3aDeYbbUf/000001.jpg", "youcook2/RC3aDeYbbUf/000002.jpg"], [1, 2]),
+    ]
+
+
+def test_json_type_names():
+    assert [qa.json_type(v) for v in (None, True, 1, 1.5, "s", [1], {"a": 1})] == [
+        "null",
+        "boolean",
+        "number",
+        "number",
+        "string",
+        "array",
+        "object",
+    ]

@@ -252,3 +252,36 @@ def test_parts_are_hashed_counted_and_sized(tmp_path):
     for name, data in frames:
         f = tmp_path / "local" / "frames" / "s" / name
         assert f.read_bytes() == data and stat.S_IMODE(f.stat().st_mode) == 0o644 & ~umask
+
+
+def test_result_counts_and_the_messages_that_say_what_to_do(tmp_path):
+    arc = _arc(
+        tmp_path,
+        "C.tar.gz",
+        [special("d1", tarfile.DIRTYPE), special("d1/v1", tarfile.DIRTYPE)]
+        + [(f"d1/v1/{i:06d}.jpg", b"x") for i in range(3)],
+    )
+    res = extract_frames([arc], source="c", label="C.tar.gz", local_dir=tmp_path / "local")
+    assert (res.source, res.archive, res.members, res.skipped_dirs, res.videos) == ("c", "C.tar.gz", 5, 2, {"v1": 3})
+    with pytest.raises(HostileArchiveError, match=r"^C.tar.gz: unsafe source name '\.\./x'$"):
+        extract_frames([arc], source="../x", label="C.tar.gz", local_dir=tmp_path / "local")
+    missing = tmp_path / "gone.tar.gz.001"
+    with pytest.raises(DownloadError, match=rf"^C: cannot read {missing}: No such file or directory$"):
+        extract_frames([arc, missing], source="c", label="C", local_dir=tmp_path / "local")
+    zeros = _arc(tmp_path, "Z.tar.gz", [("v1/000000.jpg", bytes(40_000_000))])
+    with pytest.raises(HostileArchiveError) as err:
+        extract_frames([zeros], source="z", label="Z.tar.gz", local_dir=tmp_path / "local", max_expansion_ratio=1.0)
+    assert str(err.value) == (
+        f"Z.tar.gz: refusing member 'v1/000000.jpg': the archive expands past {EXPANSION_FLOOR} bytes, the bound "
+        "set by 1x its "
+        f"{zeros.stat().st_size} compressed bytes (frame archives hold JPEGs and expand about 1:1); "
+        "if you trust it, raise --max-expansion-ratio or --max-extract-gb"
+    )
+    dup = _arc(tmp_path, "D.tar.gz", [("a/v/000000.jpg", b"1"), ("b/v/000000.jpg", b"2")])
+    with pytest.raises(HostileArchiveError) as err:
+        extract_frames([dup], source="d", label="D.tar.gz", local_dir=tmp_path / "local")
+    assert str(err.value) == (
+        "D.tar.gz: refusing member 'b/v/000000.jpg': duplicate frame, v/000000.jpg was already given by an "
+        "earlier member (which copy is right cannot be told)"
+    )
+    assert list((tmp_path / "local" / ".tc139k" / "staging").iterdir()) == []  # every failure cleaned up

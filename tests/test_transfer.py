@@ -8,7 +8,7 @@ import hashlib
 import os
 
 import pytest
-from hubserver import HubServer
+from hubserver import STALL, HubServer
 
 from tc139k.download.hub import ContentHasher, HubSource, RemoteFile, check_repo_path, hash_file, resumable_fetch
 from tc139k.download.run import run_download
@@ -234,3 +234,96 @@ def test_nothing_received_leaves_no_empty_file(tmp_path):
     with pytest.raises(DownloadError):
         resumable_fetch(RemoteFile("x", 10), tmp_path / "x.part", open_at, (OSError,), lambda n: None, 0, 0.0, "x")
     assert not (tmp_path / "x.part").exists()
+
+
+def test_one_failure_without_progress_is_retried(data, tmp_path):
+    tries = []
+
+    def open_at(at):
+        tries.append(at)
+        yield at
+        if len(tries) == 1:
+            raise OSError("reset before any byte")
+        yield data
+
+    partial = tmp_path / "deep" / "er" / "x.part"  # folders made as needed
+    h = resumable_fetch(RemoteFile("x", SIZE), partial, open_at, (OSError,), lambda n: None, 1, 0.0, "x")
+    assert tries == [0, 0] and partial.read_bytes() == data and h.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_answers_of_the_wrong_length_name_what_arrived(data, tmp_path):
+    def chunks(blob):
+        def open_at(at):
+            yield at
+            yield blob[:1000]
+            yield blob[1000:]
+
+        return open_at
+
+    with pytest.raises(IntegrityError) as err:
+        resumable_fetch(
+            RemoteFile("x", SIZE - 1), tmp_path / "a", chunks(data), (OSError,), lambda n: None, 1, 0.0, "x"
+        )
+    assert str(err.value) == (
+        f"x: size differs from the {SIZE - 1} bytes listed (more received); "
+        "the partial file was deleted, rerun to fetch it again"
+    )
+    with pytest.raises(IntegrityError, match=r"\(only 5000 received\)"):
+        resumable_fetch(
+            RemoteFile("x", SIZE), tmp_path / "b", chunks(data[:5000]), (OSError,), lambda n: None, 1, 0.0, "x"
+        )
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_partial_files_complete_or_too_long(data, tmp_path):
+    def never(at):
+        raise AssertionError("no request for a complete file")
+        yield
+
+    done = tmp_path / "done.part"
+    done.write_bytes(data)
+    assert resumable_fetch(RemoteFile("x", SIZE), done, never, (OSError,), lambda n: None, 1, 0.0, "x").hexdigest() == (
+        hashlib.sha256(data).hexdigest()
+    )
+    asked = []
+
+    def whole(at):
+        asked.append(at)
+        yield at
+        yield data[at:]
+
+    long = tmp_path / "long.part"
+    long.write_bytes(data + b"extra")  # longer than the file: start over
+    resumable_fetch(RemoteFile("x", SIZE), long, whole, (OSError,), lambda n: None, 1, 0.0, "x")
+    assert asked == [0] and long.read_bytes() == data
+
+
+def test_a_one_byte_partial_and_a_server_ignoring_ranges(hub, data, tmp_path):
+    src = _source(hub)
+    partial = tmp_path / "p"
+    partial.write_bytes(data[:1])
+    hub.ignore_range = True
+    assert src.fetch(_big(src), partial, lambda n: None).mismatch() is None
+    assert partial.read_bytes() == data
+
+
+def test_server_errors_are_retried_and_stalls_time_out(hub, data, tmp_path):
+    src = _source(hub)
+    f = _big(src)
+    hub.faults["resolve"] = [503]
+    assert src.fetch(f, tmp_path / "a", lambda n: None).mismatch() is None  # the 503 was retried
+    assert [e.status for e in hub.content_requests()] == [503, 200]
+    hub.reset()
+    quick = HubSource(REPO, endpoint=hub.endpoint, retries=0, backoff=0.01, timeout=0.5)
+    quick.resolve()
+    hub.faults["resolve"] = [STALL]
+    with pytest.raises(DownloadError, match=r"within the 0\.5 s timeout"):
+        quick.fetch(f, tmp_path / "b", lambda n: None)
+
+
+def test_a_missing_file_names_what_was_being_downloaded(hub, tmp_path):
+    src = _source(hub)
+    with pytest.raises(
+        DownloadError, match=rf"^downloading nope\.bin: file not found in {REPO} on .* at {src.commit}$"
+    ):
+        src.fetch(RemoteFile("nope.bin", 10), tmp_path / "n", lambda n: None)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 
 from ..errors import EXIT_FAILED
+from ..validate.config import ValidateConfig
 from ._common import emit_json, handle_errors
+from ._options import options_from, pop_config
 
 
 @click.command("validate", short_help="Check QA files; write the valid table and quarantine.")
@@ -20,34 +23,13 @@ from ._common import emit_json, handle_errors
     help="Also check that every referenced frame exists under this folder (<source>/<video_id>/<NNNNNN>.jpg).",
 )
 @click.option(
-    "--frames-scope",
-    type=click.Choice(["downloaded", "all"]),
-    default=None,
-    help="With --frames-root: 'downloaded' sets the records of videos that the download manifest "
-    "(tc139k-manifest.json beside the frames root) says were not downloaded apart as not_downloaded: "
-    "left out of the valid table, not counted as invalid; 'all' wants every video on disk "
-    "[default: downloaded when that manifest exists, else all].",
-)
-@click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Write valid.parquet, quarantine.jsonl and report.json here [default: only check, write nothing].",
 )
-@click.option(
-    "--max-invalid",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Exit 0 when at most this many records are invalid, 1 otherwise.",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Processes checking records [default: one per CPU for large inputs, 1 for small].",
-)
+@options_from(ValidateConfig)
 @click.option(
     "--include-other",
     is_flag=True,
@@ -55,7 +37,7 @@ from ._common import emit_json, handle_errors
 )
 @click.option("--json", "as_json", is_flag=True, help='Print {"records", "valid", "invalid", "reasons"} as JSON.')
 @handle_errors
-def validate_cmd(annotations, frames_root, frames_scope, out_dir, max_invalid, workers, include_other, as_json):
+def validate_cmd(annotations, frames_root, out_dir, include_other, as_json, **params):
     """Check QA annotation files (JSON Lines) and write the normalised table.
 
     Every problem names the file and line: invalid JSON or UTF-8, missing or mistyped
@@ -70,6 +52,8 @@ def validate_cmd(annotations, frames_root, frames_scope, out_dir, max_invalid, w
     from ..validate.inputs import choose_qa_files
     from ..validate.run import run_validate
 
+    config = pop_config(ValidateConfig, params)
+
     if frames_root is not None:
         from ..layout import check_frames_root
 
@@ -80,10 +64,8 @@ def validate_cmd(annotations, frames_root, frames_scope, out_dir, max_invalid, w
     res = run_validate(
         files,
         frames_root=frames_root,
-        frames_scope=frames_scope,
+        **asdict(config),
         out_dir=out_dir,
-        max_invalid=max_invalid,
-        workers=workers,
         show_progress=not as_json,
     )
     if as_json:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 
+from ..stats.config import StatsConfig
 from ._common import emit_json, handle_errors
+from ._options import options_from, pop_config
 
 
 @click.group("stats", short_help="Redundancy statistics and dataset counts.")
@@ -16,27 +19,7 @@ def stats_group():
 
 @stats_group.command("redundancy", short_help="Share of visual tokens DTD drops, per threshold.")
 @click.argument("keyframes_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--thresholds",
-    default=None,
-    help="DTD thresholds to sweep: a list (0.3,0.5,0.7) or a range START:STOP:STEP, inside the score "
-    "kind's range (cosine [-1, 1], pixel_mad [0, 1]) [default per kind: cosine 0.1:0.9:0.1 around the "
-    "feature method's 0.5; pixel_mad 0.005,0.01,0.02,0.03,0.05,0.075,0.1,0.15,0.2,0.3 around the pixel "
-    "method's 0.05].",
-)
-@click.option(
-    "--threshold",
-    type=float,
-    default=None,
-    help="Threshold of the headline figure, plots and timeline [default: the threshold stored with the videos].",
-)
-@click.option(
-    "--by",
-    type=click.Choice(["source", "length"]),
-    default="source",
-    show_default=True,
-    help="Break the drop ratios down by source dataset or by video length (<5, 5-10, 10-20, >=20 min).",
-)
+@options_from(StatsConfig, extra={"thresholds": {"type": str}})
 @click.option(
     "--plot",
     "plot_dir",
@@ -47,20 +30,20 @@ def stats_group():
 @click.option("--video", default=None, help="Video id of the drop-ratio timeline plot [default: the longest video].")
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 @handle_errors
-def stats_redundancy_cmd(keyframes_dir, thresholds, threshold, by, plot_dir, video, as_json):
+def stats_redundancy_cmd(keyframes_dir, plot_dir, video, as_json, **params):
     """Share of visual tokens DTD drops, from the scores stored in KEYFRAMES_DIR.
 
     Sweeps the thresholds without the model (token-weighted and mean over frames, overall,
     per source and per length bucket) and summarises key frames and trigger times beside
     the published figures.
     """
-    from ..stats.redundancy import parse_thresholds, redundancy_stats
+    from ..stats.redundancy import redundancy_stats
+
+    config = pop_config(StatsConfig, params)
 
     result = redundancy_stats(
         keyframes_dir,
-        thresholds=parse_thresholds(thresholds) if thresholds is not None else None,
-        by=by,
-        threshold=threshold,
+        **asdict(config),
         video=video,
         plot_dir=plot_dir,
         show_progress=not as_json,

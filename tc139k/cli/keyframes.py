@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 
+from ..keyframes.config import KeyframesConfig
 from ._common import emit_json, handle_errors
+from ._options import options_from, pop_config
+
+OPTION_NAMES = {"min_scene_seconds": "--min-scene-len"}
 
 
 @click.group("keyframes", short_help="Rebuild key frames (build), score them (compare).")
@@ -47,110 +52,7 @@ def keyframes_group():
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder for keyframes-NNNNN.parquet.",
 )
-@click.option(
-    "--method",
-    type=click.Choice(["feature", "pixel"]),
-    default="feature",
-    show_default=True,
-    help="feature: cosine of CLIP patch tokens with the previous frame; pixel: mean absolute "
-    "RGB difference per 28 px cell of the 224 px frame (no model).",
-)
-@click.option(
-    "--model",
-    default=None,
-    help="Feature method: open_clip architecture [default: ViT-B-32; with local-dir: the folder's config].",
-)
-@click.option(
-    "--pretrained",
-    default=None,
-    help="Feature method: open_clip tag (looked up in the local cache, downloaded if allowed), a checkpoint "
-    "file, or local-dir:FOLDER (open_clip_config.json + weights) [default: laion2b_s34b_b79k].",
-)
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="auto: CUDA in half precision when available, else the CPU in fp32.",
-)
-@click.option(
-    "--threshold",
-    type=float,
-    default=None,
-    help="DTD threshold tau for the stored drop ratios: feature drops a patch when its "
-    "cosine > tau (default 0.5, the authors'), pixel when its difference < tau "
-    "(default 0.05). Stored scores allow any other tau later.",
-)
-@click.option(
-    "--batch-size", default=32, show_default=True, type=int, help="Frames per encoder batch (feature method)."
-)
-@click.option(
-    "--scene-detector",
-    type=click.Choice(["content", "adaptive", "histogram"]),
-    default="content",
-    show_default=True,
-    help="PySceneDetect detector run over the 1 fps frames.",
-)
-@click.option(
-    "--scene-rule",
-    type=click.Choice(["combined", "detector"]),
-    default="combined",
-    show_default=True,
-    help="combined: a detector cut counts only when nearly every part of the picture changed and "
-    "the old picture does not come back a second later (not a passing object or a flash); fades "
-    "through black and dissolves are one scene start each. detector: PySceneDetect's cuts alone.",
-)
-@click.option(
-    "--scene-threshold",
-    type=float,
-    default=None,
-    help="Detector threshold [default for 1 fps: content 27, adaptive 3.0, histogram 0.2].",
-)
-@click.option(
-    "--min-scene-len",
-    "min_scene_seconds",
-    type=float,
-    default=1.0,
-    show_default=True,
-    help="Minimum scene length in seconds; with the combined rule, cuts closer than this keep the "
-    "strongest (a weak cut never hides a stronger one after it). 1 s = no limit at 1 fps.",
-)
-@click.option(
-    "--target-interval",
-    type=float,
-    default=7.14,
-    show_default=True,
-    help="Mean key-frame interval in seconds the level is calibrated to, over all videos "
-    "of the run (7.14 s is the published figure).",
-)
-@click.option(
-    "--level",
-    type=float,
-    default=None,
-    help="Fixed novelty level L (skips calibration): inside a scene, a key frame is due "
-    "when the summed novelty (1 - drop ratio) since the last one reaches L.",
-)
-@click.option(
-    "--min-gap",
-    type=float,
-    default=2.0,
-    show_default=True,
-    help="Minimum seconds between key frames inside a scene (scene starts always count).",
-)
-@click.option("--cell", type=int, default=28, show_default=True, help="Pixel method: cell size in px.")
-@click.option(
-    "--num-workers",
-    type=int,
-    default=None,
-    help="Background decoding threads [default: half the CPU cores, at least 1, at most 8].",
-)
-@click.option(
-    "--videos-per-file",
-    type=int,
-    default=64,
-    show_default=True,
-    help="Videos per output file; a finished file is never redone on a rerun.",
-)
+@options_from(KeyframesConfig, names=OPTION_NAMES)
 @click.option(
     "--accept-calibration-miss",
     is_flag=True,
@@ -166,29 +68,7 @@ def keyframes_group():
 )
 @handle_errors
 def keyframes_build_cmd(
-    frames_root,
-    video_ids,
-    videos,
-    video_source,
-    out_dir,
-    method,
-    model,
-    pretrained,
-    device,
-    threshold,
-    batch_size,
-    scene_detector,
-    scene_rule,
-    scene_threshold,
-    min_scene_seconds,
-    target_interval,
-    level,
-    min_gap,
-    cell,
-    num_workers,
-    videos_per_file,
-    accept_calibration_miss,
-    as_json,
+    frames_root, video_ids, videos, video_source, out_dir, accept_calibration_miss, as_json, **params
 ):
     """Rebuild scene-oriented key frames with PySceneDetect and DTD.
 
@@ -211,28 +91,15 @@ def keyframes_build_cmd(
     from ..keyframes.build import CALIBRATION_TOLERANCE, run_keyframes
     from ..keyframes.interval import DEFINITION
 
+    config = pop_config(KeyframesConfig, params, names=OPTION_NAMES)
+
     res = run_keyframes(
         out=out_dir,
         frames_root=frames_root,
         video_ids=video_ids,
         videos=list(videos) or None,
         video_source=video_source,
-        method=method,
-        model=model,
-        pretrained=pretrained,
-        device=device,
-        threshold=threshold,
-        batch_size=batch_size,
-        scene_detector=scene_detector,
-        scene_threshold=scene_threshold,
-        min_scene_seconds=min_scene_seconds,
-        scene_rule=scene_rule,
-        target_interval=target_interval,
-        level=level,
-        min_gap=min_gap,
-        cell=cell,
-        num_workers=num_workers,
-        videos_per_file=videos_per_file,
+        **asdict(config),
         show_progress=not as_json,
     )
     if as_json:

@@ -7,16 +7,12 @@ from pathlib import Path
 
 import click
 
-from ..errors import EXIT_FAILED, UsageError
-from ..shards import plan
+from ..errors import EXIT_FAILED
+from ..shards.config import ShardsConfig
 from ._common import emit_json, handle_errors
+from ._options import options_from, pop_config
 
-
-def _parse_size(text: str, option: str) -> int:
-    try:
-        return plan.parse_size(text)
-    except UsageError as e:  # raised while click calls the command: name the option via click
-        raise click.BadParameter(str(e), param_hint=option) from None
+OPTION_NAMES = {"row_group_bytes": "--row-group-size"}
 
 
 @click.group("shards")
@@ -52,70 +48,10 @@ def shards_group():
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder: data/*.parquet, README.md (dataset card), manifest, quarantine.",
 )
-@click.option("--embed-frames", is_flag=True, help="Store the JPEG bytes in the shards (self-contained).")
-@click.option(
-    "--keyframes-only",
-    is_flag=True,
-    help="Keep only the clip frames that stand for key frames (plus each clip's first frame).",
-)
-@click.option(
-    "--max-shard-size",
-    default=f"{plan.DEFAULT_MAX_SHARD_SIZE // 10**6}MB",
-    show_default=True,
-    help="Largest shard, estimated in memory (e.g. 500MB, 2GB).",
-)
-@click.option(
-    "--min-shards",
-    type=click.IntRange(min=1),
-    default=plan.DEFAULT_MIN_SHARDS,
-    show_default=True,
-    help="At least this many shards per split when it has the rows: one per DataLoader worker.",
-)
-@click.option(
-    "--row-group-size",
-    default=f"{plan.DEFAULT_ROW_GROUP_BYTES // 10**6}MB",
-    show_default=True,
-    help="Largest Parquet row group, estimated in memory: what a streaming reader holds at once.",
-)
-@click.option(
-    "--row-group-rows",
-    type=click.IntRange(min=1),
-    default=None,
-    help=f"Most rows per row group [default: {plan.DEFAULT_ROW_GROUP_ROWS}, "
-    f"{plan.DEFAULT_ROW_GROUP_ROWS_EMBEDDED} with --embed-frames].",
-)
-@click.option(
-    "--val-fraction",
-    default=plan.DEFAULT_VAL_FRACTION,
-    show_default=True,
-    type=float,
-    help="Share of videos (not records) that go to the validation split.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["messages", "flat"]),
-    default="messages",
-    show_default=True,
-    help="messages: the ms-swift messages/videos layout; flat: question/answer columns only.",
-)
+@options_from(ShardsConfig, names=OPTION_NAMES)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @handle_errors
-def shards_build_cmd(
-    qa,
-    keyframes_dir,
-    frames_root,
-    out_dir,
-    embed_frames,
-    keyframes_only,
-    max_shard_size,
-    min_shards,
-    row_group_size,
-    row_group_rows,
-    val_fraction,
-    fmt,
-    as_json,
-):
+def shards_build_cmd(qa, keyframes_dir, frames_root, out_dir, as_json, **params):
     """Join validated QA records with the key-frame output into training shards.
 
     One row per QA record; split by video; deterministic, atomic and resumable. Records
@@ -123,19 +59,14 @@ def shards_build_cmd(
     """
     from ..shards.build import run_shards_build
 
+    config = pop_config(ShardsConfig, params, names=OPTION_NAMES)
+
     res = run_shards_build(
         qa,
         keyframes_dir,
         frames_root,
         out_dir,
-        embed_frames=embed_frames,
-        keyframes_only=keyframes_only,
-        max_shard_size=_parse_size(max_shard_size, "--max-shard-size"),
-        min_shards=min_shards,
-        row_group_bytes=_parse_size(row_group_size, "--row-group-size"),
-        row_group_rows=row_group_rows,
-        val_fraction=val_fraction,
-        fmt=fmt,
+        **config.kwargs(),
         show_progress=not as_json,
     )
     if as_json:

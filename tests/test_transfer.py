@@ -180,7 +180,7 @@ def test_hash_file_reads_every_chunk(tmp_path, data):
 
 
 @pytest.mark.parametrize(
-    "path", ["", "/etc/passwd", "a\\b", "a\x00b", "a//b", "./a", "a/./b", "a/../b", "..", "C:x", "a/"]
+    "path", ["", "/etc/passwd", "a\\b", "a\x00b", "a//b", "./a", "a/./b", "a/../b", "..", "C:x", "c:x", "a/"]
 )
 def test_unsafe_repository_paths_are_refused(path):
     with pytest.raises(DownloadError, match="refusing unsafe path"):

@@ -6,108 +6,26 @@ from pathlib import Path
 
 import click
 
+from ..download.config import DownloadConfig
 from ._common import emit_json, handle_errors
+from ._options import options_from, pop_config
+
+# what only the command line has: paths checked by click, the timeout from the environment
+OPTION_EXTRA = {
+    "mirror": {"type": click.Path(file_okay=False, path_type=Path)},
+    "video_ids": {"type": click.Path(dir_okay=False, path_type=Path)},
+    "timeout": {"envvar": "TC139K_TIMEOUT", "show_envvar": True},
+}
 
 
 @click.command("download", short_help="Fetch annotations and frame archives from the Hub.")
-@click.option(
-    "--repo",
-    default="yaolily/TimeChat-Online-139K",
-    show_default=True,
-    help="Dataset repository on the Hub (wyccccc/TimeChat-Online-139K holds the annotations only).",
-)
-@click.option(
-    "--revision",
-    default=None,
-    help="Branch, tag or commit to download (default: the default branch). The "
-    "commit it resolves to is pinned for the whole run and recorded.",
-)
+@options_from(DownloadConfig, extra=OPTION_EXTRA)
 @click.option(
     "--local-dir",
     default="./TimeChat-Online-139K",
     show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder to download into; nothing is written outside it.",
-)
-@click.option(
-    "--mirror",
-    default=None,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Read the repository from this local or network-mounted folder (same layout "
-    "as on the Hub) instead of the Hub: a copy, a folder made by `hf download --local-dir`, "
-    "or a snapshot in the HF cache (.../datasets--OWNER--NAME/snapshots/COMMIT, whose "
-    "commit and file hashes are then known).",
-)
-@click.option("--annotations-only", is_flag=True, help="Fetch the annotation files only, no frames.")
-@click.option(
-    "--sources",
-    default=None,
-    metavar="A,B",
-    help="Comma-separated source datasets whose frames to fetch (case-insensitive, e.g. youcook2,COIN). Default: all.",
-)
-@click.option(
-    "--video-ids",
-    default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="File with one video id per line: extract only these videos' frames. Without "
-    "--sources, only the archives of the sources that hold them (read from the "
-    "annotations, which are fetched first) are fetched; archives are fetched whole.",
-)
-@click.option("--no-extract", is_flag=True, help="Fetch and verify the frame archives, do not extract them.")
-@click.option(
-    "--keep-archives",
-    is_flag=True,
-    help="Keep the archives after extraction (default: delete the archives this command "
-    "fetched once extracted; archives that were already in --local-dir, e.g. from `hf download`, "
-    "are always kept).",
-)
-@click.option(
-    "--offline",
-    is_flag=True,
-    default=None,
-    help="No network (also HF_HUB_OFFLINE=1): check the local copy against the file list kept in "
-    "its manifest (or a snapshot in the HF cache), complete it from the HF cache, and say "
-    "what is missing.",
-)
-@click.option(
-    "--no-hf-cache",
-    is_flag=True,
-    help="Do not look in the HF cache (HF_HUB_CACHE or HF_HOME/hub) for verified copies of the files.",
-)
-@click.option(
-    "--max-workers", default=4, show_default=True, type=click.IntRange(min=1), help="Files transferred in parallel."
-)
-@click.option(
-    "--max-member-mb",
-    default=64,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Refuse archive members larger than this (MiB).",
-)
-@click.option(
-    "--max-expansion-ratio",
-    default=10.0,
-    show_default=True,
-    type=click.FloatRange(min=1),
-    help="Refuse an archive whose content is larger than this many times its compressed size "
-    "(archives under 16 MiB may always expand to 16 MiB). Frame archives hold JPEGs and "
-    "expand about 1:1; a higher ratio means a decompression bomb or a wrong file.",
-)
-@click.option(
-    "--max-extract-gb",
-    default=None,
-    type=click.FloatRange(min=0, min_open=True),
-    help="Refuse an archive whose content is larger than this (GB, 10^9 bytes). Default: no absolute cap.",
-)
-@click.option(
-    "--timeout",
-    default=30.0,
-    show_default=True,
-    envvar="TC139K_TIMEOUT",
-    show_envvar=True,
-    type=click.FloatRange(min=0, min_open=True),
-    help="Seconds to wait for the Hub to connect or to send the next bytes; a request that "
-    "stalls longer is retried with backoff, then the run stops saying which host timed out.",
 )
 @click.option(
     "--dry-run",
@@ -122,27 +40,7 @@ from ._common import emit_json, handle_errors
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @handle_errors
-def download_cmd(
-    offline,
-    no_hf_cache,
-    repo,
-    revision,
-    local_dir,
-    mirror,
-    annotations_only,
-    sources,
-    video_ids,
-    no_extract,
-    keep_archives,
-    max_workers,
-    max_member_mb,
-    max_expansion_ratio,
-    max_extract_gb,
-    timeout,
-    dry_run,
-    verify,
-    as_json,
-):
+def download_cmd(local_dir, dry_run, verify, as_json, **params):
     """Download TimeChat-Online-139K: annotations, then each source's frame archive.
 
     Every file is checked against the size and hash the Hub publishes. Archives (split parts
@@ -154,28 +52,16 @@ def download_cmd(
     from ..download.run import run_download
     from ..layout import check_mirror
 
-    if mirror is not None:
-        check_mirror(mirror)  # missing, or the folder above the repository copy: a usage error
+    config = pop_config(DownloadConfig, params)
+
+    if config.mirror is not None:
+        check_mirror(config.mirror)  # missing, or the folder above the repository copy: a usage error
     res = run_download(
-        repo=repo,
-        revision=revision,
+        **config.kwargs(),
         local_dir=local_dir,
-        mirror=mirror,
-        annotations_only=annotations_only,
-        sources=sources,
-        video_ids=video_ids,
-        no_extract=no_extract,
-        keep_archives=keep_archives,
-        max_workers=max_workers,
-        max_member_bytes=max_member_mb * 1024 * 1024,
-        max_expansion_ratio=max_expansion_ratio,
-        max_extract_bytes=None if max_extract_gb is None else int(max_extract_gb * 1e9),
-        timeout=timeout,
         dry_run=dry_run,
         verify=verify,
         show_progress=not as_json,
-        offline=offline or None,
-        use_hf_cache=not no_hf_cache,
     )
     if as_json:
         emit_json(res.to_dict())

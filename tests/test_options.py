@@ -80,3 +80,32 @@ def test_an_option_left_to_the_stage_parser_is_parsed_by_pop_config():
     assert json.loads(_run(stats, "--thresholds", "0.1,0.2").output)["thresholds"] == [0.1, 0.2]
     res = _run(stats, "--thresholds", "x")
     assert isinstance(res.exception, UsageError) and str(res.exception).startswith("thresholds 'x': expected")
+
+
+def test_the_commands_options_are_the_config_fields():
+    """Each stage command's parameters come from its config: same name, default and help."""
+    from tc139k.cli import main
+    from tc139k.cli.keyframes import OPTION_NAMES as KEYFRAMES_NAMES
+    from tc139k.cli.shards import OPTION_NAMES as SHARDS_NAMES
+    from tc139k.download.config import DownloadConfig
+    from tc139k.params import specs
+    from tc139k.validate.config import ValidateConfig
+
+    commands = {
+        ("download",): (DownloadConfig, {}),
+        ("validate",): (ValidateConfig, {}),
+        ("keyframes", "build"): (KeyframesConfig, KEYFRAMES_NAMES),
+        ("shards", "build"): (ShardsConfig, SHARDS_NAMES),
+        ("stats", "redundancy"): (StatsConfig, {}),
+    }
+    for path, (cls, names) in commands.items():
+        cmd = main
+        for part in path:
+            cmd = cmd.commands[part]
+        options = {o.name: o for o in cmd.params if isinstance(o, click.Option)}
+        for s in specs(cls).values():
+            o = options[s.name]
+            assert o.opts[0] == names.get(s.name, "--" + s.name.replace("_", "-")), (path, s.name)
+            assert o.help.startswith(s.help), (path, s.name)
+            if s.kind is not tuple and s.kind is not bool:
+                assert o.default == s.default, (path, s.name)

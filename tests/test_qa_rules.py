@@ -215,3 +215,33 @@ def test_json_type_names():
         "array",
         "object",
     ]
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "exact"])
+def test_frame_file_names_empty_messages_and_prefixes(tmp_path, fast_path):
+    base = conversation("user", "assistant")
+    names = ("00000a.jpg", "000001.png", "0000001.jpg", "00001.jpg")
+    records = [{"messages": base, "videos": [[FOLDER + n]]} for n in names]
+    records.append({"messages": [], "videos": [CLIP]})
+    for prefix in ("a/b/c/", "", "/abs//"):
+        records.append({"messages": base, "videos": [[prefix + "youcook2/RC3aDeYbbUf/000001.jpg"]]})
+    path = tmp_path / "qa.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    res = run_validate([path], out_dir=tmp_path / "out", max_invalid=len(records), fast_path=fast_path)
+    got = {
+        q["line"]: [(r["code"], r["message"]) for r in q["reasons"]]
+        for q in map(json.loads, (tmp_path / "out" / "quarantine.jsonl").read_text().splitlines())
+    }
+    for line, name in enumerate(names, start=1):
+        assert got[line] == [
+            ("bad_frame_path", f"videos[0][0]: frame file name {name!r} in {FOLDER + name!r} is not <6 digits>.jpg")
+        ]
+    assert got[5] == [
+        ("bad_roles", "messages is empty"),
+        ("video_tag_mismatch", "0 <video> tag(s) in messages but 1 frame list(s)"),
+    ]
+    assert len(got) == 5 and {k: res.prefixes.get(k) for k in ("", "/abs//", "a/b/c/")} == {
+        "": 1,
+        "/abs//": 1,
+        "a/b/c/": 1,
+    }

@@ -245,3 +245,12 @@ def test_frame_file_names_empty_messages_and_prefixes(tmp_path, fast_path):
         "/abs//": 1,
         "a/b/c/": 1,
     }
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "exact"])
+def test_long_conversations(tmp_path, fast_path):
+    long_ok = conversation(*(["user", "assistant"] * 40))
+    long_bad = conversation(*(["user", "assistant"] * 39 + ["assistant", "user"]))
+    reasons, valid = validate(tmp_path, [record(long_ok), record(long_bad)], fast_path)
+    assert reasons == {2: [("bad_roles", "messages[78].role is 'assistant', expected 'user'")]}
+    assert [len(r["messages"]) for r in valid] == [80]

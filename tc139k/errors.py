@@ -76,6 +76,11 @@ class DamagedFileError(Tc139kError):
     names it and the command that rebuilds it."""
 
 
+class CheckFailedError(Tc139kError):
+    """The data failed a check: more invalid records than allowed, a calibration that missed
+    its target."""
+
+
 class EmptyResultError(Tc139kError):
     """The run finished but made nothing useful (every video failed, zero rows or shards)."""
 

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,44 @@ def test_demo_rerun_reuses_everything(tmp_path):
     stages = {s["name"]: s for s in again["stages"]}
     assert stages["download"]["summary"]["up_to_date"] is True
     assert stages["shards"]["summary"]["written"] == 0
+
+
+def test_calibration_miss_fails_the_recipe_unless_accepted(sample, tmp_path, tiny_clip):  # noqa: F811
+    # random weights leave only scene starts: no level reaches the published interval
+    def recipe(extra: str) -> Path:
+        return _write(
+            tmp_path,
+            f"""
+stages:
+  download: {{mirror: {sample.repo}}}
+  keyframes: {{method: feature, pretrained: "{tiny_clip.local_dir}"{extra}}}
+""",
+        )
+
+    out = tmp_path / "w"
+    res = CliRunner().invoke(main, ["run", str(recipe("")), "--out", str(out), "--json"])
+    assert res.exit_code == 1, res.output
+    assert "keyframes: calibration missed its target" in res.output
+    assert "keyframes.accept_calibration_miss: true" in res.output
+    res = CliRunner().invoke(main, ["run", str(recipe(", accept_calibration_miss: true")), "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    notes = json.loads(res.output)["notes"]
+    assert any("calibration missed its target" in n and "accepted" in n for n in notes), notes
+
+
+def test_validate_stage_failure_is_a_failed_check_not_a_usage_error(sample, tmp_path):
+    bad = tmp_path / "repo"
+    shutil.copytree(sample.repo, bad)
+    qa = bad / "time_chat_online_139k_train_flt.jsonl"
+    qa.write_text(qa.read_text() + '{"messages": []}\n')
+    recipe = _write(
+        tmp_path,
+        f"""
+stages:
+  download: {{mirror: {bad}, annotations_only: true}}
+  validate: {{check_frames: false}}
+""",
+    )
+    res = CliRunner().invoke(main, ["run", str(recipe), "--out", str(tmp_path / "w")])
+    assert res.exit_code == 1, res.output
+    assert "validate: 1 invalid record(s), more than max_invalid 0" in res.output

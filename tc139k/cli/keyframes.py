@@ -87,7 +87,7 @@ def keyframes_build_cmd(
     another --threshold, --level or --target-interval reruns in seconds. Reruns skip finished
     work; an interrupted run resumes with byte-identical results.
     """
-    from ..errors import Tc139kError
+    from ..errors import CheckFailedError
     from ..keyframes.build import CALIBRATION_TOLERANCE, run_keyframes
     from ..keyframes.interval import DEFINITION
 
@@ -123,7 +123,7 @@ def keyframes_build_cmd(
     else:
         _summary_text(res, DEFINITION)
     if res.target_reached is False and not accept_calibration_miss:
-        raise Tc139kError(
+        raise CheckFailedError(
             f"calibration missed its target: mean interval {res.mean_interval:.2f} s, target "
             f"{res.target_interval:g} s (more than {CALIBRATION_TOLERANCE:.0%} and one key frame apart): "
             "no level of the "

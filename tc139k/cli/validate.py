@@ -106,12 +106,5 @@ def validate_summary(res) -> list[str]:
         lines.append(f"quarantine:  {res.outputs['quarantine']}")
         lines.append(f"report:      {res.outputs['report']}")
     if not res.passed:
-        lines.append("")
-        if res.invalid > res.max_invalid:
-            lines.append(f"FAILED: {res.invalid} invalid record(s), more than --max-invalid {res.max_invalid}")
-        else:
-            lines.append(
-                f"FAILED: no valid record: the videos of all {res.not_downloaded} record(s) were not downloaded "
-                "(download them, or check another folder with --frames-root)"
-            )
+        lines += ["", f"FAILED: {res.failure()}"]
     return lines

@@ -42,6 +42,9 @@ class KeyframesParams(KeyframesConfig):
         help="auto: feature when `pretrained` names local weights, else pixel; or feature, pixel.",
     )
     video_ids: str | None = param(None, help="Only these videos: one `video_id` or `source/video_id` per line.")
+    accept_calibration_miss: bool = param(
+        False, help="Keep going when calibration cannot reach target_interval (the stage fails otherwise)."
+    )
 
     def resolved_method(self) -> str:
         if self.method != "auto":

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..atomic import write_json
-from ..errors import RecipeError, UsageError
+from ..errors import CheckFailedError, RecipeError, UsageError
 from ..keyframes.config import KeyframesConfig
 from ..params import check, check_shard
 from .configs import STAGE_CONFIGS, KeyframesParams
@@ -143,11 +143,8 @@ def _stage_validate(cfg, p: dict, lay: Layout, run: RunResult, show_progress: bo
         **{k: v for k, v in p.items() if k not in ("files", "check_frames")},
         show_progress=show_progress,
     )
-    if not res.passed:
-        raise UsageError(
-            f"validate: {res.invalid} invalid record(s), more than max_invalid="
-            f"{res.max_invalid}; see {lay.validated / 'quarantine.jsonl'}"
-        )
+    if not res.passed:  # the data failed the check: exit 1, as `tc139k validate`
+        raise CheckFailedError(f"validate: {res.failure('max_invalid')}; see {lay.validated / 'quarantine.jsonl'}")
     line = f"{res.records} records: {res.valid} valid, {res.invalid} quarantined"
     return line, res.summary(), dict(res.outputs)
 
@@ -156,7 +153,7 @@ def _stage_keyframes(cfg: KeyframesParams, p: dict, lay: Layout, run: RunResult,
     from ..keyframes.build import run_keyframes
 
     p = dict(p)
-    p.pop("method", None)
+    p.pop("method", None), p.pop("accept_calibration_miss", None)
     method = cfg.resolved_method()
     if cfg.method == "auto":
         run.notes.append(
@@ -187,6 +184,17 @@ def _stage_keyframes(cfg: KeyframesParams, p: dict, lay: Layout, run: RunResult,
         if k
         in {"method", "threshold", "level", "mean_interval", "n_videos", "n_ok", "n_failed", "n_frames", "n_keyframes"}
     }
+    if res.complete and res.target_reached is False:
+        miss = (
+            f"calibration missed its target: mean interval {res.mean_interval:.2f} s, target {res.target_interval:g} s"
+        )
+        if not cfg.accept_calibration_miss:
+            raise CheckFailedError(
+                f"keyframes: {miss}; the key frames in {lay.keyframes} are written. Set "
+                "keyframes.accept_calibration_miss: true in the recipe to keep them, or change target_interval, "
+                "threshold or min_gap (or the model: random weights leave only scene starts)"
+            )
+        run.notes.append(f"key frames: {miss} (accepted: keyframes.accept_calibration_miss)")
     if not res.complete:
         line = (
             f"{method} method, shard {run.shard_index + 1}/{run.num_shards}: {res.batches_scored} "

@@ -93,6 +93,17 @@ class ValidateResult:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def failure(self, limit: str = "--max-invalid") -> str | None:
+        """Why the run did not pass, or None; `limit` names the invalid-record setting."""
+        if self.passed:
+            return None
+        if self.invalid > self.max_invalid:
+            return f"{self.invalid} invalid record(s), more than {limit} {self.max_invalid}"
+        return (
+            f"no valid record: the videos of all {self.not_downloaded} record(s) were not downloaded "
+            "(download them, or check another folder of frames)"
+        )
+
     def summary(self) -> dict:
         """What `--json` prints (and `not_downloaded` when some records were set apart)."""
         out = {"records": self.records, "valid": self.valid, "invalid": self.invalid, "reasons": dict(self.reasons)}

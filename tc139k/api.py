@@ -36,7 +36,7 @@ def download_dataset(
     video_ids: PathLike | None = None,
     no_extract: bool = False,
     keep_archives: bool = False,
-    offline: bool | None = None,
+    offline: bool = False,
     no_hf_cache: bool = False,
     max_workers: int = 4,
     max_member_mb: int = 64,
@@ -181,12 +181,12 @@ def build_shards(
     out_dir: PathLike,
     embed_frames: bool = False,
     keyframes_only: bool = False,
-    max_shard_size: int | str = f"{plan.DEFAULT_MAX_SHARD_SIZE // 10**6}MB",
+    max_shard_size: int | str = plan.DEFAULT_MAX_SHARD_SIZE,
     min_shards: int = plan.DEFAULT_MIN_SHARDS,
-    row_group_size: int | str = f"{plan.DEFAULT_ROW_GROUP_BYTES // 10**6}MB",
+    row_group_bytes: int | str = plan.DEFAULT_ROW_GROUP_BYTES,
     row_group_rows: int | None = None,
     val_fraction: float = plan.DEFAULT_VAL_FRACTION,
-    fmt: str = "messages",
+    format: str = "messages",
     show_progress: bool = True,
 ):
     """`tc139k shards build`: Parquet shards of the validated records joined with the key
@@ -203,10 +203,10 @@ def build_shards(
         keyframes_only=keyframes_only,
         max_shard_size=_size(max_shard_size),
         min_shards=min_shards,
-        row_group_bytes=_size(row_group_size),
+        row_group_bytes=_size(row_group_bytes),
         row_group_rows=row_group_rows,
         val_fraction=val_fraction,
-        fmt=fmt,
+        fmt=format,
         show_progress=show_progress,
     )
 

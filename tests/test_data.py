@@ -201,7 +201,7 @@ def test_entry_points_run_the_pipeline(sample, tmp_path):
     assert kf.n_ok == len(sample.truth)
     qa = tmp_path / "validated" / "valid.parquet"
     sh = tc139k.build_shards(qa, tmp_path / "kf", sample.frames, tmp_path / "shards", min_shards=3,
-                             row_group_size="1MB", show_progress=False)  # fmt: skip
+                             row_group_bytes="1MB", show_progress=False)  # fmt: skip
     assert sum(sh.rows.values()) == v.valid and sum(1 for s in sh.shards if s.split == "train") == 3
     ex = tc139k.export_swift(qa, sample.frames, tmp_path / "swift.jsonl", show_progress=False)
     assert ex.written == v.valid

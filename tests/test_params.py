@@ -86,3 +86,22 @@ def test_one_shard_check(n, i):
     with pytest.raises(UsageError, match=r"--shard-index must be in \[0, --num-shards\)"):
         check_shard(n, i)
     check_shard(3, 2)
+
+
+@pytest.mark.parametrize(
+    "config, name",
+    [
+        (DownloadConfig, "download_dataset"),
+        (ValidateConfig, "validate_qa"),
+        (KeyframesConfig, "build_keyframes"),
+        (ShardsConfig, "build_shards"),
+        (StatsConfig, "redundancy_stats"),
+    ],
+)
+def test_the_python_api_takes_every_option_with_the_config_default(config, name):
+    import tc139k
+
+    signature = _defaults(getattr(tc139k, name))
+    for key, value in dataclasses.asdict(config()).items():
+        assert key in signature, f"tc139k.{name} has no keyword {key}"
+        assert signature[key] == value, f"tc139k.{name}({key}=...): {signature[key]!r} != config {value!r}"

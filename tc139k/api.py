@@ -134,7 +134,7 @@ def build_keyframes(
     the KeyframesResult. As the command, raises when calibration cannot bring the mean
     interval near `target_interval` (the key frames are written), unless
     `accept_calibration_miss`."""
-    from .errors import Tc139kError
+    from .errors import CheckFailedError
     from .keyframes.build import run_keyframes
 
     res = run_keyframes(
@@ -161,11 +161,10 @@ def build_keyframes(
         videos_per_file=videos_per_file,
         show_progress=show_progress,
     )
-    if res.target_reached is False and not accept_calibration_miss:
-        raise Tc139kError(
-            f"calibration missed its target: mean interval {res.mean_interval:.2f} s, target "
-            f"{res.target_interval:g} s; the key frames in {res.out_dir} are written: pass "
-            "accept_calibration_miss=True to keep them, or change target_interval, threshold or min_gap"
+    if res.calibration_miss() and not accept_calibration_miss:
+        raise CheckFailedError(
+            f"{res.calibration_miss()}; pass accept_calibration_miss=True to keep them, or change "
+            "target_interval, threshold or min_gap"
         )
     return res
 

@@ -88,7 +88,7 @@ def keyframes_build_cmd(
     work; an interrupted run resumes with byte-identical results.
     """
     from ..errors import CheckFailedError
-    from ..keyframes.build import CALIBRATION_TOLERANCE, run_keyframes
+    from ..keyframes.build import run_keyframes
     from ..keyframes.interval import DEFINITION
 
     config = pop_config(KeyframesConfig, params, names=OPTION_NAMES)
@@ -122,14 +122,10 @@ def keyframes_build_cmd(
         emit_json(d)
     else:
         _summary_text(res, DEFINITION)
-    if res.target_reached is False and not accept_calibration_miss:
+    if res.calibration_miss() and not accept_calibration_miss:
         raise CheckFailedError(
-            f"calibration missed its target: mean interval {res.mean_interval:.2f} s, target "
-            f"{res.target_interval:g} s (more than {CALIBRATION_TOLERANCE:.0%} and one key frame apart): "
-            "no level of the "
-            f"key-frame rule gets there with these scores. The key frames in {res.out_dir} are written; "
-            "pass --accept-calibration-miss to keep them, or change --target-interval, --threshold "
-            "or --min-gap (or the model: random weights leave only scene starts)"
+            f"{res.calibration_miss()}; pass --accept-calibration-miss to keep them, or change "
+            "--target-interval, --threshold or --min-gap (or the model: random weights leave only scene starts)"
         )
 
 

@@ -480,6 +480,17 @@ class KeyframesResult:
         d["videos"] = [v.to_dict() for v in self.videos]
         return d
 
+    def calibration_miss(self) -> str | None:
+        """What a calibration that missed its target says (None when it did not miss); the
+        caller adds how to accept it in its own terms (flag, keyword or recipe key)."""
+        if self.target_reached is not False:
+            return None
+        return (
+            f"calibration missed its target: mean interval {self.mean_interval:.2f} s, target "
+            f"{self.target_interval:g} s (more than {CALIBRATION_TOLERANCE:.0%} and one key frame apart): no level "
+            f"of the key-frame rule gets there with these scores. The key frames in {self.out_dir} are written"
+        )
+
 
 def _summary(row: dict) -> VideoKeyframes:
     return VideoKeyframes(

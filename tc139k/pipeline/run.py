@@ -184,16 +184,13 @@ def _stage_keyframes(cfg: KeyframesParams, p: dict, lay: Layout, run: RunResult,
         if k
         in {"method", "threshold", "level", "mean_interval", "n_videos", "n_ok", "n_failed", "n_frames", "n_keyframes"}
     }
-    if res.complete and res.target_reached is False:
-        miss = (
-            f"calibration missed its target: mean interval {res.mean_interval:.2f} s, target {res.target_interval:g} s"
+    miss = res.calibration_miss() if res.complete else None
+    if miss and not cfg.accept_calibration_miss:
+        raise CheckFailedError(
+            f"keyframes: {miss}; set keyframes.accept_calibration_miss: true in the recipe to keep them, or "
+            "change target_interval, threshold or min_gap (or the model: random weights leave only scene starts)"
         )
-        if not cfg.accept_calibration_miss:
-            raise CheckFailedError(
-                f"keyframes: {miss}; the key frames in {lay.keyframes} are written. Set "
-                "keyframes.accept_calibration_miss: true in the recipe to keep them, or change target_interval, "
-                "threshold or min_gap (or the model: random weights leave only scene starts)"
-            )
+    if miss:
         run.notes.append(f"key frames: {miss} (accepted: keyframes.accept_calibration_miss)")
     if not res.complete:
         line = (

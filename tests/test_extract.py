@@ -165,6 +165,17 @@ def test_hostile_member_is_refused_and_nothing_is_left(tmp_path, case):
         extract_frames([arc], source="evil", label="Evil.tar.gz", local_dir=local, max_member_bytes=1000)
     msg = str(err.value)
     assert "Evil.tar.gz" in msg and "refusing member" in msg
+    reason = {
+        "absolute": "absolute path",
+        "dotdot": "'..' in its path",
+        "symlink": "symbolic link (to '/etc/passwd')",
+        "hardlink": "hard link (to 'p/vid/000001.jpg')",
+        "device": "device file",
+        "fifo": "fifo",
+        "oversize": "5000 bytes, above the 1000-byte cap per member",
+        "unsafe video id": "unsafe video id 'bad id;rm'",
+    }[case]
+    assert msg.endswith(f": {reason}")  # the check for this kind of member, not a generic refusal
     after = sorted(p for p in tmp_path.rglob("*") if local not in p.parents and p != local)
     assert before == after  # nothing written outside the local folder
     assert not Path("/tmp/tc139k-escape").exists()

@@ -25,11 +25,11 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import DownloadError
-from .hub import HEX40, HEX64, ContentHasher, MirrorSource, RemoteFile, check_repo_path, resumable_fetch
+from .hub import HEX40, HEX64, ContentHasher, MirrorSource, RemoteFile, check_repo_path, file_reader, resumable_fetch
 
 CHUNK = 1 << 20
 
@@ -128,14 +128,7 @@ def copy_verified(f: RemoteFile, src: Path, partial: Path, on_bytes: Callable[[i
     """Copy `src` into `partial` (resuming a partial copy) and return the hash of the bytes;
     the caller compares it with the published one before using the copy."""
 
-    def open_at(at: int) -> Iterator:
-        with open(src, "rb") as fh:
-            fh.seek(at)
-            yield at
-            while chunk := fh.read(CHUNK):
-                yield chunk
-
-    return resumable_fetch(f, partial, open_at, (), on_bytes, 0, 0.0, str(src))
+    return resumable_fetch(f, partial, file_reader(src), (), on_bytes, 0, 0.0, str(src))
 
 
 class CacheSnapshotSource(MirrorSource):

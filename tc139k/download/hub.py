@@ -142,6 +142,19 @@ class RepoSource(Protocol):
 # ---- resumable transfer shared by both sources -----------------------------------------------
 
 
+def file_reader(src: Path) -> Callable[[int], Iterator]:
+    """An `open_at` for `resumable_fetch` over a local file: its offset, then its bytes from there."""
+
+    def open_at(at: int) -> Iterator:
+        with open(src, "rb") as fh:
+            fh.seek(at)
+            yield at
+            while chunk := fh.read(CHUNK):
+                yield chunk
+
+    return open_at
+
+
 def resumable_fetch(
     f: RemoteFile,
     partial: Path,
@@ -552,14 +565,6 @@ class MirrorSource:
 
     def fetch(self, f: RemoteFile, partial: Path, on_bytes: Callable[[int], None]) -> ContentHasher:
         src = self.stream_path(f)
-
-        def open_at(at: int) -> Iterator:
-            with open(src, "rb") as fh:
-                fh.seek(at)
-                yield at
-                while chunk := fh.read(CHUNK):
-                    yield chunk
-
         # reading a network mount can fail transiently; the partial file makes that resumable
         transient = (TimeoutError, ConnectionError, InterruptedError)
-        return resumable_fetch(f, partial, open_at, transient, on_bytes, self.retries, self.backoff, str(src))
+        return resumable_fetch(f, partial, file_reader(src), transient, on_bytes, self.retries, self.backoff, str(src))

@@ -76,15 +76,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "qa": (["tc139k/qa.py"], ["tc139k.qa.*"]),
     "shards": (
         ["tc139k/shards/build.py", "tc139k/shards/plan.py"],
-        _fn(
-            "tc139k.shards.build",
-            "_existing_frames",
-            "_keyframe_flags",
-            "_record_row",
-            "_read_frames",
-            "_write_shard",
-        )
-        + _fn("tc139k.shards.plan", "video_split", "plan_shards", "plan_row_groups"),
+        _fn("tc139k.shards.build", "_existing_frames", "_record_row", "_read_frames", "_write_shard")
+        + _fn("tc139k.shards.plan", "keyframe_flags", "video_split", "plan_shards", "plan_row_groups"),
     ),
 }
 
@@ -132,18 +125,16 @@ def run_module(name: str, max_children: int, minutes: float) -> float:
     """Run mutmut on one module's patterns; returns the wall-clock seconds it took."""
     t0 = time.monotonic()
     cmd = [MUTMUT, "run", "--max-children", str(max_children), *MODULES[name][1]]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "TC139K_NO_PROGRESS": "1"})
+    # its own process group, so that the budget stops its workers too
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "TC139K_NO_PROGRESS": "1"}, start_new_session=True)
     try:
         proc.wait(timeout=minutes * 60)
     except subprocess.TimeoutExpired:
-        print(f"mutate: {name} passed its {minutes:g} min budget; stopping it (results so far are kept)")
-        proc.send_signal(signal.SIGINT)  # mutmut saves what it has and stops its workers
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if proc.returncode not in (0, -signal.SIGINT, 1) or (proc.returncode == 1 and not _ran(name)):
+        print(f"mutate: {name} passed its {minutes:g} min budget; stopping it (finished mutants are kept)")
+        os.killpg(proc.pid, signal.SIGTERM)  # mutmut records each result as it comes
+        proc.wait()
+        return time.monotonic() - t0
+    if proc.returncode != 0 and not (proc.returncode == 1 and _ran(name)):
         raise SystemExit(f"mutate: mutmut failed on {name} (exit code {proc.returncode})")
     return time.monotonic() - t0
 

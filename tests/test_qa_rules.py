@@ -251,6 +251,7 @@ def test_frame_file_names_empty_messages_and_prefixes(tmp_path, fast_path):
 def test_long_conversations(tmp_path, fast_path):
     long_ok = conversation(*(["user", "assistant"] * 40))
     long_bad = conversation(*(["user", "assistant"] * 39 + ["assistant", "user"]))
-    reasons, valid = validate(tmp_path, [record(long_ok), record(long_bad)], fast_path)
+    turns_66 = conversation(*(["user", "assistant"] * 33))  # one past the precomputed role pairs
+    reasons, valid = validate(tmp_path, [record(long_ok), record(long_bad), record(turns_66)], fast_path)
     assert reasons == {2: [("bad_roles", "messages[78].role is 'assistant', expected 'user'")]}
-    assert [len(r["messages"]) for r in valid] == [80]
+    assert [len(r["messages"]) for r in valid] == [80, 66]

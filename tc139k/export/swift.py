@@ -28,10 +28,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..atomic import atomic_path
-from ..errors import SchemaError, Tc139kError, UsageError
+from ..errors import Tc139kError, UsageError
 from ..paths import FramePathError, parse_frame_path
 from ..progress import progress
 from ..shards.plan import DEFAULT_VAL_FRACTION, keyframe_flags, video_split
+from ..validate.table import read_valid_table
 
 QA_COLUMNS = ["record_id", "video_id", "source", "messages", "frame_paths", "frame_indices", "clip_lengths"]
 TIME_COLUMNS = ["start_time", "end_time"]
@@ -58,26 +59,6 @@ class SwiftExportResult:
 def split_paths(out: Path) -> dict[str, Path]:
     stem = out.name[: -len(".jsonl")] if out.name.endswith(".jsonl") else out.name
     return {s: out.with_name(f"{stem}.{s}.jsonl") for s in ("train", "validation")}
-
-
-def _read_qa(qa: Path) -> list[dict]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    if not qa.is_file():
-        raise UsageError(f"QA table {qa} does not exist; run `tc139k validate --out DIR` first")
-    try:
-        table = pq.read_table(qa)
-    except (OSError, pa.ArrowInvalid) as e:
-        raise SchemaError(
-            f"{qa} is not a readable Parquet file ({e}); expected the valid.parquet written by `tc139k validate`"
-        ) from None
-    missing = [c for c in QA_COLUMNS if c not in table.column_names]
-    if missing:
-        raise SchemaError(
-            f"{qa} lacks column(s) {', '.join(missing)}; expected the valid.parquet written by `tc139k validate`"
-        )
-    return table.select(QA_COLUMNS + [c for c in TIME_COLUMNS if c in table.column_names]).to_pylist()
 
 
 def _read_keyframes(keyframes_dir: Path) -> dict[tuple[str, str], tuple[str, str | None, list[float]]]:
@@ -148,7 +129,7 @@ def run_export_swift(
         raise UsageError(f"--val-fraction must be in [0, 1), not {val_fraction}")
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder; give a file name such as {out / 'swift.jsonl'}")
-    records = _read_qa(qa)
+    records = read_valid_table(qa, QA_COLUMNS, optional=tuple(TIME_COLUMNS))
     kf = _read_keyframes(Path(keyframes_dir)) if keyframes_only else {}
     existing = _existing(frames_root, {(r["source"], r["video_id"]) for r in records})
 

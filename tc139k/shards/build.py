@@ -30,10 +30,11 @@ import pyarrow.parquet as pq
 
 from .. import __version__, schemas
 from ..atomic import Markers, atomic_path, remove_stale_temps, sha256_file, write_json, write_text
-from ..errors import EmptyResultError, SchemaError, UsageError
+from ..errors import EmptyResultError, UsageError
 from ..keyframes import store as kfio
 from ..layout import check_frames_root
 from ..progress import progress
+from ..validate.table import read_valid_table
 from .card import render_card
 from .jpeg import FrameChecker, embedded_problems
 from .plan import (
@@ -312,24 +313,10 @@ def run_shards_build(
             raise UsageError(f"{name} must be at least 1, not {value}")
     if row_group_rows < 1:
         raise UsageError(f"--row-group-rows must be at least 1, not {row_group_rows}")
-    if not qa.is_file():
-        raise UsageError(f"QA table {qa} does not exist; run `tc139k validate --out DIR` first")
+    records = read_valid_table(qa, QA_COLUMNS)
     if not frames_root.is_dir():
         raise UsageError(f"frames root {frames_root} is not a folder")
     check_frames_root(frames_root)
-
-    try:
-        qa_table = pq.read_table(qa)
-    except (OSError, pa.ArrowInvalid) as e:
-        raise SchemaError(
-            f"{qa} is not a readable Parquet file ({e}); expected the valid.parquet written by `tc139k validate`"
-        ) from None
-    missing_cols = [c for c in QA_COLUMNS if c not in qa_table.column_names]
-    if missing_cols:
-        raise SchemaError(
-            f"{qa} lacks column(s) {', '.join(missing_cols)}; expected the valid.parquet written by `tc139k validate`"
-        )
-    records = qa_table.select(QA_COLUMNS).to_pylist()
     kf_videos, kf_prov = _load_keyframes(keyframes_dir)
     existing = _existing_frames(frames_root, {(r["source"], r["video_id"]) for r in records})
 

@@ -7,6 +7,7 @@ import pyarrow.parquet as pq
 
 
 def make_inputs(sample, root: Path):
+    from tc139k.keyframes import store
     from tc139k.keyframes.build import run_keyframes
     from tc139k.validate.run import run_validate
 
@@ -18,5 +19,6 @@ def make_inputs(sample, root: Path):
         keyframes = root / "keyframes"
         frames = sample.frames
         records = {r["record_id"]: r for r in pq.read_table(root / "validated" / "valid.parquet").to_pylist()}
+        videos = {(r["source"], r["video_id"]): r for r in store.read_keyframes(root / "keyframes").to_pylist()}
 
     return Inputs

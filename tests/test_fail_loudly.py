@@ -19,13 +19,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from shard_inputs import make_inputs
 
 from tc139k.cli import main
 from tc139k.errors import EXIT_FAILED, EXIT_USAGE
-from tc139k.keyframes.build import run_keyframes
 from tc139k.shards import build as shards_build
 from tc139k.shards.jpeg import jpeg_problem
-from tc139k.validate.run import run_validate
 
 ENV = {**os.environ, "TC139K_NO_PROGRESS": "1"}
 
@@ -52,16 +51,7 @@ def digests(folder: Path, pattern: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def inputs(sample, tmp_path_factory):
     """Validated records and pixel key frames of the whole sample (4 videos per file)."""
-    root = tmp_path_factory.mktemp("loud-inputs")
-    run_validate([sample.qa], frames_root=sample.frames, out_dir=root / "validated")
-    run_keyframes(out=root / "keyframes", frames_root=sample.frames, method="pixel", videos_per_file=4)
-
-    class Inputs:
-        qa = root / "validated" / "valid.parquet"
-        keyframes = root / "keyframes"
-        frames = sample.frames
-
-    return Inputs
+    return make_inputs(sample, tmp_path_factory.mktemp("loud-inputs"))
 
 
 def shards_args(inputs, out, keyframes=None, frames=None) -> list:

@@ -9,30 +9,17 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from shard_inputs import make_inputs
 
 from tc139k.atomic import sha256_file
 from tc139k.cli import main
-from tc139k.keyframes import store as kfio
-from tc139k.keyframes.build import run_keyframes
 from tc139k.shards import build as shards
 from tc139k.shards.build import run_shards_build, verify_shards
-from tc139k.validate.run import run_validate
 
 
 @pytest.fixture(scope="module")
 def inputs(sample, tmp_path_factory):
-    root = tmp_path_factory.mktemp("shards-inputs")
-    run_validate([sample.qa], frames_root=sample.frames, out_dir=root / "validated")
-    run_keyframes(out=root / "keyframes", frames_root=sample.frames, method="pixel", videos_per_file=4)
-
-    class Inputs:
-        qa = root / "validated" / "valid.parquet"
-        keyframes = root / "keyframes"
-        frames = sample.frames
-        records = {r["record_id"]: r for r in pq.read_table(root / "validated" / "valid.parquet").to_pylist()}
-        videos = {(r["source"], r["video_id"]): r for r in kfio.read_keyframes(root / "keyframes").to_pylist()}
-
-    return Inputs
+    return make_inputs(sample, tmp_path_factory.mktemp("shards-inputs"))
 
 
 def _digests(out: Path) -> dict[str, str]:

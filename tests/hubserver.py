@@ -12,7 +12,8 @@ from the folder's content, so the same folder always gives the same commit.
 Switches for failure injection: `drop_after` (close the connection after N bytes of a file),
 `corrupt` (serve a file with one byte flipped while the listing keeps the true hash),
 `gated_token` (resolve requires that bearer token), `throttle` (bytes per second for a file),
-`ignore_range` (answer 200 with the whole file to a Range request), `page_size`.
+`ignore_range` (answer 200 with the whole file to a Range request), `gzip` (compress a whole
+file's answer with `Content-Encoding: gzip` when the request accepts it, as CDNs do), `page_size`.
 `faults[kind]` ("info", "tree", "resolve") is a queue of answers given, one per request of
 that kind, instead of the normal one: an int status (a Hub-style JSON error), `STALL` (no
 answer for `stall_s` seconds or until `reset()`/`stop()`, then the connection is closed) or
@@ -32,6 +33,7 @@ and its commit id; `store.write_token` makes writes require that bearer token.
 from __future__ import annotations
 
 import fnmatch
+import gzip
 import hashlib
 import json
 import socket
@@ -78,6 +80,7 @@ class LoggedRequest:
     status: int
     body_bytes: int
     authorized: bool
+    accept_encoding: str | None = None
 
 
 def git_blob_id(data: bytes) -> str:
@@ -135,6 +138,7 @@ class HubServer:
         self.gated_token: str | None = None
         self.throttle: dict[str, int] = {}  # path -> bytes per second
         self.ignore_range = False
+        self.gzip = False
         self.page_size = 1000
         self.store = UploadStore()  # pushes: see _UploadRoutes
         self.faults: dict[str, list] = {}  # kind -> answers to give instead, in order
@@ -185,6 +189,7 @@ class HubServer:
             self.throttle.clear()
             self.gated_token = None
             self.ignore_range = False
+            self.gzip = False
             self.page_size = 1000
             self.faults.clear()
             self.stall_after.clear()
@@ -497,6 +502,7 @@ class _Handler(_UploadRoutes, BaseHTTPRequestHandler):
                 status=status,
                 body_bytes=n,
                 authorized=self.headers.get("Authorization") is not None,
+                accept_encoding=self.headers.get("Accept-Encoding"),
             )
         )
 
@@ -694,6 +700,10 @@ class _Handler(_UploadRoutes, BaseHTTPRequestHandler):
             status = 206
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         length = end - start + 1
+        if self.hub.gzip and status == 200 and "gzip" in self.headers.get("Accept-Encoding", ""):
+            data = gzip.compress(data, mtime=0)
+            end, length = len(data) - 1, len(data)
+            headers["Content-Encoding"] = "gzip"
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)

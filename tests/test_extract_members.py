@@ -285,3 +285,31 @@ def test_result_counts_and_the_messages_that_say_what_to_do(tmp_path):
         "earlier member (which copy is right cannot be told)"
     )
     assert list((tmp_path / "local" / ".tc139k" / "staging").iterdir()) == []  # every failure cleaned up
+
+
+def test_an_unreadable_archive_with_a_wrong_hash_is_reported_as_damaged(tmp_path):
+    # a flipped byte makes the stream unreadable; the hash, checked first, names the likelier cause
+    blob = bytearray(tar_gz([("v1/000000.jpg", random.Random(2).randbytes(5000))]))
+    blob[len(blob) // 2] ^= 0xFF
+    arc = tmp_path / "T.tar.gz"
+    arc.write_bytes(bytes(blob))
+    hashers = [ContentHasher(RemoteFile(arc.name, len(blob), "0" * 64))]
+    with pytest.raises(IntegrityError) as err:
+        extract_frames([arc], source="t", label="T.tar.gz", local_dir=tmp_path / "local", hashers=hashers)
+    assert str(err.value).startswith("T.tar.gz: damaged archive (T.tar.gz: sha256 is ")
+    hashers = [ContentHasher(RemoteFile(arc.name, len(blob), hashlib.sha256(blob).hexdigest()))]
+    with pytest.raises(IntegrityError, match=r"^T\.tar\.gz is not a readable tar\.gz archive \("):
+        extract_frames([arc], source="t", label="T.tar.gz", local_dir=tmp_path / "local", hashers=hashers)
+
+
+def test_a_member_ending_exactly_at_the_bound_is_not_blamed(tmp_path):
+    # its header fits the bound; the archive's end blocks pass it, so the archive is refused
+    data = random.Random(3).randbytes(3_000_000)  # large: the header is read long before the data
+    arc = _arc(tmp_path, "E.tar.gz", [("v1/000000.jpg", data)])
+    bound = 512 + len(data)  # one header block, then the data
+    with pytest.raises(HostileArchiveError) as err:
+        extract_frames([arc], source="e", label="E.tar.gz", local_dir=tmp_path / "local", max_extract_bytes=bound)
+    assert str(err.value).startswith(f"E.tar.gz: refusing the archive: it expands past {bound} bytes")
+    with pytest.raises(HostileArchiveError) as err:
+        extract_frames([arc], source="e", label="E.tar.gz", local_dir=tmp_path / "local", max_extract_bytes=bound - 1)
+    assert str(err.value).startswith(f"E.tar.gz: refusing member 'v1/000000.jpg': the archive expands past {bound - 1}")

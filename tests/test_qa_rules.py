@@ -255,3 +255,39 @@ def test_long_conversations(tmp_path, fast_path):
     reasons, valid = validate(tmp_path, [record(long_ok), record(long_bad), record(turns_66)], fast_path)
     assert reasons == {2: [("bad_roles", "messages[78].role is 'assistant', expected 'user'")]}
     assert [len(r["messages"]) for r in valid] == [80, 66]
+
+
+def test_frame_index_needs_six_ascii_digits_and_jpg():
+    assert qa.frame_index("000042.jpg") == 42
+    for name in ("1234567.jpg", "123456.png", "123456.JPG", "abcdef.jpg", "١٢٣٤٥٦.jpg", "12345.jpg"):
+        assert qa.frame_index(name) is None, name
+
+
+def test_parse_folder_reads_exactly_prefix_source_video():
+    assert qa.parse_folder(FOLDER) == qa.Folder(
+        "youcook2", "RC3aDeYbbUf", "youcook2/RC3aDeYbbUf/", "timechatonline/timeit-v2/frames/"
+    )
+    assert qa.parse_folder("youcook2/v1/") == qa.Folder("youcook2", "v1", "youcook2/v1/", "")
+    assert qa.parse_folder(FOLDER[:-1]) is None  # not a folder
+    assert qa.parse_folder("frames/YouCook2/v1/") is None  # the source must be written in lower case
+    assert qa.parse_folder("frames//youcook2/v1/") == qa.Folder("youcook2", "v1", "youcook2/v1/", "frames//")
+    assert qa.parse_folder("frames/youcook2//v1/") is None  # parses, but is not written as <source>/<video_id>/
+
+
+def test_turns_of_the_general_rule():
+    # several turns: the question is the first user turn, the answer the first assistant turn
+    problems, question, answer, tags = qa.turns(
+        ["user", "assistant", "user", "assistant"], ["<video> Q1 ", " A1 ", "Q2 <video>", "  "]
+    )
+    assert (problems, question, answer, tags) == (
+        [("empty_answer", "messages[3] (assistant) is empty")],
+        "Q1",
+        "A1",
+        2,
+    )
+    # roles out of order: no question and no answer where the turns are not there
+    problems, question, answer, tags = qa.turns(["assistant", "user"], ["A", "Q"])
+    assert problems[0][0] == "bad_roles" and question is None and answer is None and tags == 0
+    problems, question, answer, _ = qa.turns(["user", "user", "assistant"], ["Q1", "", "A"])
+    assert [p[0] for p in problems] == ["bad_roles", "empty_question"] and problems[1][1].startswith("messages[1]")
+    assert (question, answer) == ("Q1", None)  # the answer is turn 1 only

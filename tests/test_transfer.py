@@ -327,3 +327,27 @@ def test_a_missing_file_names_what_was_being_downloaded(hub, tmp_path):
         DownloadError, match=rf"^downloading nope\.bin: file not found in {REPO} on .* at {src.commit}$"
     ):
         src.fetch(RemoteFile("nope.bin", 10), tmp_path / "n", lambda n: None)
+
+
+def test_a_server_that_compresses_is_asked_for_the_stored_bytes(hub, data, tmp_path):
+    # a CDN gzips answers that accept it; sizes, ranges and hashes are about the stored bytes,
+    # so every request asks for them as stored (a client decoding on the fly would hide it)
+    src = _source(hub)
+    f = _big(src)
+    hub.gzip = True
+    partial = tmp_path / "Big.tar.gz.part"
+    h = src.fetch(f, partial, lambda n: None)
+    assert partial.read_bytes() == data and h.mismatch() is None
+    partial.write_bytes(data[:1000])  # a resume is a range: never compressed
+    h = src.fetch(f, partial, lambda n: None)
+    assert partial.read_bytes() == data and h.mismatch() is None
+    assert [e.accept_encoding for e in hub.content_requests()] == ["identity", "identity"]
+
+
+def test_a_transfer_that_gives_up_names_the_repository_file(hub, data, tmp_path):
+    src = HubSource(REPO, endpoint=hub.endpoint, retries=1, backoff=0.01)
+    src.resolve()
+    f = _big(src)
+    hub.drop_after["Big.tar.gz"] = [0, 5]  # every answer ends before its first byte
+    with pytest.raises(DownloadError, match=rf"^{REPO}/Big\.tar\.gz: transfer failed after 1 retries .*kept 0 of"):
+        src.fetch(f, tmp_path / "p", lambda n: None)

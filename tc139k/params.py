@@ -8,8 +8,10 @@ the default, the help text and the allowed range:
         min_gap: float = param(2.0, help="Minimum seconds between key frames.", min=0)
 
 From these fields come the command-line options (`cli/_options.options_from`), the checks of
-recipe values (`check`, run before the first stage starts) and the parameter lists recipes
-accept. Types: bool, int, float, str, tuple[X, ...] (a list in YAML, comma-separated on the
+recipe values (`check`, run before the first stage starts), the parameter lists recipes
+accept, and what each output records: `records` names the stage's output whose provenance
+and completion marker hold the field's value (so that changing it redoes that output and
+what follows), None for a field that changes no output byte (threads, speed). Types: bool, int, float, str, tuple[X, ...] (a list in YAML, comma-separated on the
 command line), each optionally `| None` (None means "the stage decides", said in the help).
 
 `check(cls, values, where)` returns `cls(**values)` after checking every value: its type,
@@ -40,6 +42,7 @@ def param(
     parse: Callable[[str], object] | None = None,
     metavar: str | None = None,
     default_text: str | None = None,
+    records: str | None = None,
 ):
     """A config field. `min`/`max` bound numbers (each element of a tuple), `*_open` makes the
     bound exclusive; `parse` turns a string (command line, or a string in a recipe) into the
@@ -55,6 +58,7 @@ def param(
         "parse": parse,
         "metavar": metavar,
         "default_text": default_text,
+        "records": records,
     }
     return dataclasses.field(default=default, metadata=meta)
 
@@ -77,6 +81,7 @@ class Spec:
     parse: Callable | None
     metavar: str | None
     default_text: str | None
+    records: str | None  # the output whose provenance holds this value; None: no output depends on it
 
 
 def specs(cls) -> dict[str, Spec]:
@@ -111,6 +116,7 @@ def specs(cls) -> dict[str, Spec]:
             m.get("parse"),
             m.get("metavar"),
             m.get("default_text"),
+            m.get("records"),
         )
     return out
 

@@ -1,7 +1,11 @@
 """The key-frame stage's parameters, declared once (see tc139k.params): the command-line
 options of `tc139k keyframes build`, the `keyframes:` keys of a recipe and their checks come
-from these fields. Inputs and outputs (frames root, video files, --out) are not parameters;
-`run_keyframes` takes them beside these."""
+from these fields, and each field's `records` says which output holds its value in its
+provenance and marker (tc139k.keyframes.provenance): "scores" for pass 1 (the work files:
+the scorer, the scene detection, the batching into files; everything after follows), "keyframes"
+for pass 3 only (tau and the key-frame rule: another value reruns in seconds), None for none.
+Inputs and outputs (frames root, video files, --out) are not parameters; `run_keyframes`
+takes them beside these."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ DEVICES = ("auto", "cpu", "cuda")
 SCENE_RULES = ("combined", "detector")
 DEFAULT_THRESHOLDS = {"feature": 0.5, "pixel": 0.05}
 PIXEL_FRAME_SIZE = 224
+PIXEL_CELL = 28  # the authors' region size
 # tau's range per score kind: a cosine lies in [-1, 1], a mean absolute pixel difference in [0, 1]
 THRESHOLD_RANGES = {"feature": (-1.0, 1.0), "pixel": (0.0, 1.0)}
 
@@ -27,18 +32,24 @@ class KeyframesConfig:
         choices=METHODS,
         help="feature: cosine of CLIP patch tokens with the previous frame; pixel: mean absolute "
         "RGB difference per 28 px cell of the 224 px frame (no model).",
+        records="scores",
     )
     model: str | None = param(
         None,
         help="Feature method: open_clip architecture [default: ViT-B-32; with local-dir: the folder's config].",
+        records="scores",
     )
     pretrained: str | None = param(
         None,
         help="Feature method: open_clip tag (looked up in the local cache, downloaded if allowed), a checkpoint "
         "file, or local-dir:FOLDER (open_clip_config.json + weights) [default: laion2b_s34b_b79k].",
+        records="scores",
     )
     device: str = param(
-        "auto", choices=DEVICES, help="auto: CUDA in half precision when available, else the CPU in fp32."
+        "auto",
+        choices=DEVICES,
+        help="auto: CUDA in half precision when available, else the CPU in fp32.",
+        records="scores",
     )
     threshold: float | None = param(
         None,
@@ -47,24 +58,32 @@ class KeyframesConfig:
         help="DTD threshold tau for the stored drop ratios: feature drops a patch when its "
         "cosine > tau (default 0.5, the authors'), pixel when its difference < tau "
         "(default 0.05). Stored scores allow any other tau later.",
+        records="keyframes",
     )
-    batch_size: int = param(32, min=1, help="Frames per encoder batch (feature method).")
-    scene_detector: str = param("content", choices=DETECTORS, help="PySceneDetect detector run over the 1 fps frames.")
+    batch_size: int = param(32, min=1, help="Frames per encoder batch (feature method).", records="scores")
+    scene_detector: str = param(
+        "content", choices=DETECTORS, help="PySceneDetect detector run over the 1 fps frames.", records="scores"
+    )
     scene_rule: str = param(
         "combined",
         choices=SCENE_RULES,
         help="combined: a detector cut counts only when nearly every part of the picture changed and "
         "the old picture does not come back a second later (not a passing object or a flash); fades "
         "through black and dissolves are one scene start each. detector: PySceneDetect's cuts alone.",
+        records="scores",
     )
     scene_threshold: float | None = param(
-        None, min=0.0, help="Detector threshold [default for 1 fps: content 27, adaptive 3.0, histogram 0.2]."
+        None,
+        min=0.0,
+        help="Detector threshold [default for 1 fps: content 27, adaptive 3.0, histogram 0.2].",
+        records="scores",
     )
     min_scene_seconds: float = param(
         1.0,
         min=0.0,
         help="Minimum scene length in seconds; with the combined rule, cuts closer than this keep the "
         "strongest (a weak cut never hides a stronger one after it). 1 s = no limit at 1 fps.",
+        records="scores",
     )
     target_interval: float = param(
         published.KEYFRAME_INTERVAL_SECONDS,
@@ -72,21 +91,28 @@ class KeyframesConfig:
         min_open=True,
         help="Mean key-frame interval in seconds the level is calibrated to, over all videos "
         "of the run (7.14 s is the published figure).",
+        records="keyframes",
     )
     level: float | None = param(
         None,
         min=0.0,
         help="Fixed novelty level L (skips calibration): inside a scene, a key frame is due "
         "when the summed novelty (1 - drop ratio) since the last one reaches L.",
+        records="keyframes",
     )
     min_gap: float = param(
-        2.0, min=0.0, help="Minimum seconds between key frames inside a scene (scene starts always count)."
+        2.0,
+        min=0.0,
+        help="Minimum seconds between key frames inside a scene (scene starts always count).",
+        records="keyframes",
     )
-    cell: int = param(28, min=1, max=PIXEL_FRAME_SIZE, help="Pixel method: cell size in px.")
+    cell: int = param(PIXEL_CELL, min=1, max=PIXEL_FRAME_SIZE, help="Pixel method: cell size in px.", records="scores")
     num_workers: int | None = param(
         None, min=1, help="Background decoding threads [default: half the CPU cores, at least 1, at most 8]."
     )
-    videos_per_file: int = param(64, min=1, help="Videos per output file; a finished file is never redone on a rerun.")
+    videos_per_file: int = param(
+        64, min=1, help="Videos per output file; a finished file is never redone on a rerun.", records="scores"
+    )
 
     def cross_check(self) -> tuple[str, str] | None:
         """tau's range depends on the method: a cosine or a pixel difference."""

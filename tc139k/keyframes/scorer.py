@@ -1,8 +1,9 @@
 """The DTD scorer interface: what turns a video's frames into per-patch redundancy scores.
 
 One file per implementation (`scorer_pixel.py`: no model; `scorer_clip.py`: open_clip patch
-tokens); the key-frame stage and the Ray engine only talk to this interface, so another
-encoder (e.g. a Qwen2.5-VL vision tower) is one new file plus a line in `SCORERS`.
+tokens; `scorer_qwen.py`: Qwen2.5-VL's merged visual tokens); the key-frame stage and the Ray
+engine only talk to this interface, so another method is one new file plus a line in
+`SCORERS`, another encoder of the feature method one new file plus a line in `ENCODERS`.
 
 A scorer is plain, picklable data (it travels to Ray workers); `load()` loads its model, if
 any, in the process that scores, and is never pickled. `score(frames)` takes uint8 RGB
@@ -17,6 +18,10 @@ from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import numpy as np
+
+from .qwen_frames import MAX_PIXELS, MIN_PIXELS
+
+DEFAULT_ENCODER = "open_clip"
 
 
 class Scorer(ABC):
@@ -48,32 +53,44 @@ class Scorer(ABC):
         """Quantised per-patch scores uint8 (T, grid_h * grid_w) of one video's frames."""
 
 
-def scorer_class(method: str) -> type[Scorer]:
-    """The Scorer class of `method` (a name in SCORERS); its class attributes (score kind,
-    default tau and its range) are known before any model is resolved."""
+def scorer_class(method: str, encoder: str = DEFAULT_ENCODER) -> type[Scorer]:
+    """The Scorer class of `method` (a name in SCORERS; for the feature method, of `encoder`,
+    a name in ENCODERS); its class attributes (score kind, default tau and its range) are
+    known before any model is resolved."""
     import importlib
 
     from ..errors import UsageError
 
     if method not in SCORERS:
         raise UsageError(f"unknown method {method!r}; choose {' or '.join(SCORERS)}")
-    module, name = SCORERS[method]
+    if method == "feature" and encoder not in ENCODERS:
+        raise UsageError(f"unknown encoder {encoder!r}; choose {' or '.join(ENCODERS)}")
+    module, name = ENCODERS[encoder] if method == "feature" else SCORERS[method]
     return getattr(importlib.import_module(module, __package__), name)
 
 
 def make_scorer(
     method: str,
     *,
+    encoder: str = DEFAULT_ENCODER,
     model: str | None = None,
     pretrained: str | None = None,
     device: str = "auto",
     batch_size: int = 32,
     cell: int = 28,
+    min_pixels: int = MIN_PIXELS,
+    max_pixels: int = MAX_PIXELS,
 ) -> Scorer:
-    """The scorer of `method`, given the stage's options (each takes those it needs); a
-    model is resolved (its weights located) here and loaded by `load()`."""
-    return scorer_class(method).create(
-        model=model, pretrained=pretrained, device=device, batch_size=batch_size, cell=cell
+    """The scorer of `method` (and `encoder`), given the stage's options (each takes those it
+    needs); a model is resolved (its weights located) here and loaded by `load()`."""
+    return scorer_class(method, encoder).create(
+        model=model,
+        pretrained=pretrained,
+        device=device,
+        batch_size=batch_size,
+        cell=cell,
+        min_pixels=min_pixels,
+        max_pixels=max_pixels,
     )
 
 
@@ -81,4 +98,9 @@ def make_scorer(
 SCORERS = {
     "feature": (".scorer_clip", "ClipScorer"),
     "pixel": (".scorer_pixel", "PixelScorer"),
+}
+# the feature method's encoders -> (module, class); transformers is imported only by qwen2.5-vl
+ENCODERS = {
+    "open_clip": (".scorer_clip", "ClipScorer"),
+    "qwen2.5-vl": (".scorer_qwen", "QwenScorer"),
 }

@@ -1,0 +1,289 @@
+"""The qwen2.5-vl encoder: Qwen's resize rule and patch layout, the tokens of transformers'
+own model, one DTD frame per temporal patch, scores independent of batching and of other
+videos, the vision tower read without the language model, and clear errors."""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import json
+import pickle
+import shutil
+
+import numpy as np
+import pytest
+from tiny_qwen import GRID, tiny_model, tiny_qwen  # noqa: F401  (session fixture)
+
+from tc139k.errors import ModelNotFoundError, UsageError
+from tc139k.keyframes import dtd, qwen_frames
+from tc139k.keyframes.qwen_checkpoint import read_header, resolve_checkpoint
+from tc139k.keyframes.scorer import make_scorer
+
+transformers = pytest.importorskip("transformers")
+IMAGE_BUDGET = (56 * 56, 28 * 28 * 1280)  # Qwen's image processor's: small frames keep their size
+
+
+def qwen_scorer(pretrained, batch_size=8, **kw):
+    return make_scorer(
+        "feature", encoder="qwen2.5-vl", pretrained=pretrained, device="cpu", batch_size=batch_size, **kw
+    )
+
+
+def random_frames(t, h, w, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, size=(t, h, w, 3), dtype=np.uint8)
+
+
+# ---- Qwen's preprocessing ------------------------------------------------------------------
+
+
+def test_resize_rule_is_qwens():
+    from transformers.models.qwen2_vl.video_processing_qwen2_vl import smart_resize
+
+    rng = np.random.default_rng(0)
+    budgets = [(qwen_frames.MIN_PIXELS, qwen_frames.MAX_PIXELS), (qwen_frames.MIN_PIXELS, qwen_frames.CLIP_MAX_PIXELS)]
+    for _ in range(300):
+        h, w = (int(v) for v in rng.integers(16, 2000, size=2))
+        if max(h, w) / min(h, w) > 150:
+            continue
+        for lo, hi in [*budgets, IMAGE_BUDGET]:
+            assert qwen_frames.smart_resize(h, w, 28, lo, hi) == smart_resize(h, w, 28, lo, hi), (h, w, lo, hi)
+    # the documented default: a 16:9 frame becomes 224 x 420 px, 8 x 15 tokens
+    assert qwen_frames.smart_resize(*qwen_frames.NOMINAL_SOURCE) == (224, 420) == (GRID[0] * 28, GRID[1] * 28)
+
+
+def test_patch_layout_is_the_video_processors():
+    import torch
+    from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
+    x = torch.randn(4, 3, 56, 84)
+    ours, grid = qwen_frames.patchify(x, 14, 2, 2)
+    theirs, *their_grid = Qwen2VLVideoProcessor().patchify(x[None], 14, 2, 2)
+    assert grid == tuple(their_grid) == (2, 4, 6)
+    assert torch.equal(ours, theirs[0])
+
+
+def test_tokens_are_transformers_merged_video_features(tiny_qwen):  # noqa: F811
+    """Our preprocessing and tower give the merged tokens of transformers' own model fed by
+    its own video processor (the path the VideoLLM takes), an odd frame count included."""
+    import torch
+    from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
+    frames = random_frames(5, 56, 84)
+    lo, hi = IMAGE_BUDGET
+    ours = qwen_scorer(f"local-dir:{tiny_qwen.sharded}", min_pixels=lo, max_pixels=hi).tower(frames)
+
+    processor = Qwen2VLVideoProcessor(size={"shortest_edge": lo, "longest_edge": hi})
+    inputs = processor(videos=[frames], return_tensors="pt")
+    assert inputs["video_grid_thw"].tolist() == [[3, 4, 6]]  # ceil(5 / 2) temporal patches
+    model = tiny_model().eval()
+    with torch.inference_mode():
+        out = model.model.get_video_features(inputs["pixel_values_videos"], inputs["video_grid_thw"])
+    theirs = out.pooler_output[0].reshape(3, 2 * 3, -1)
+    assert ours.shape == theirs.shape == (3, 6, tiny_qwen.out_hidden)
+    assert torch.allclose(ours, theirs, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("size", [(120, 160), (224, 420), (720, 1280), (480, 480), (100, 1000), (1080, 608)])
+def test_token_grid_follows_the_resized_frame(tiny_qwen, size):  # noqa: F811
+    from transformers.models.qwen2_vl.video_processing_qwen2_vl import smart_resize
+
+    tower = qwen_scorer(tiny_qwen.local_dir).tower
+    h, w = smart_resize(*size, 28, qwen_frames.MIN_PIXELS, qwen_frames.MAX_PIXELS)
+    tokens = tower(random_frames(3, *size))
+    assert tower.grid(*size) == (h // 28, w // 28)
+    assert tokens.shape == (2, (h // 28) * (w // 28), tiny_qwen.out_hidden)
+
+
+# ---- DTD frames ------------------------------------------------------------------------------
+
+
+def test_one_dtd_frame_per_temporal_patch(tiny_qwen):  # noqa: F811
+    s = qwen_scorer(tiny_qwen.local_dir)
+    h, w = s.frame_size[::-1]
+    assert s.grid == GRID and (h, w) == (224, 420)
+    frames = random_frames(7, h, w)
+    q = s.score(frames)
+    assert q.shape == (7, GRID[0] * GRID[1])
+    assert (q[0] == 0).all() and (q[1] == 0).all()  # DTD frame 0 (raw frames 0, 1): never dropped
+    assert np.array_equal(q[2], q[3]) and np.array_equal(q[4], q[5])  # both raw frames of a patch
+    # the scores are the cosine of the merged tokens of consecutive temporal patches
+    tokens = s.tower(frames, (h, w))
+    expected = dtd.quantize(dtd.cosine_to_previous(tokens).numpy(), "cosine")
+    assert np.array_equal(q[::2], expected)  # frame 6, the odd last one, is its own patch (repeated)
+
+
+def test_identical_frames_are_redundant(tiny_qwen):  # noqa: F811
+    s = qwen_scorer(tiny_qwen.local_dir)
+    still = np.repeat(random_frames(1, 224, 420), 6, axis=0)
+    q = s.score(still)
+    assert dtd.frame_drop_ratio(q, "cosine", 0.5).tolist() == [0, 0, 1, 1, 1, 1]
+    assert (q[2:] == 255).all()  # cosine 1: dropped at any tau below 1
+    # a change in the second frame of a patch changes that patch's tokens
+    moved = still.copy()
+    moved[3] = 255 - moved[3]
+    assert dtd.frame_drop_ratio(s.score(moved), "cosine", 0.999).tolist()[2:4] == [0, 0]
+
+
+def test_scores_do_not_depend_on_batching_or_other_videos(tiny_qwen):  # noqa: F811
+    a, b = random_frames(9, 224, 420, seed=1), random_frames(6, 224, 420, seed=2)
+    by_batch = {bs: qwen_scorer(tiny_qwen.local_dir, batch_size=bs) for bs in (1, 2, 3, 8, 10_000)}
+    ref = by_batch[10_000].score(a)
+    for bs, s in by_batch.items():
+        assert np.array_equal(s.score(a), ref), bs  # batch 1 is rounded up to one whole patch
+    s = by_batch[8]
+    s.score(b)  # another video first: nothing carries over
+    assert np.array_equal(s.score(a), ref)
+
+
+def test_scorer_travels_without_its_weights(tiny_qwen):  # noqa: F811
+    s = qwen_scorer(tiny_qwen.local_dir, batch_size=4)
+    frames = random_frames(4, 224, 420)
+    q = s.score(frames)
+    copy = pickle.loads(pickle.dumps(s))
+    assert copy._tower is None  # loaded where the scoring runs (a Ray actor)
+    assert np.array_equal(copy.score(frames), q)
+
+
+# ---- the checkpoint ---------------------------------------------------------------------------
+
+
+def test_language_model_is_never_read(tiny_qwen):  # noqa: F811
+    folder = tiny_qwen.sharded
+    index = json.loads((folder / "model.safetensors.index.json").read_text())["weight_map"]
+    lm_shard = folder / "model-00002-of-00002.safetensors"
+    assert any(v == lm_shard.name for v in index.values()) and lm_shard.read_bytes()[:8] != b"\0" * 8
+    from safetensors import SafetensorError, safe_open
+
+    with pytest.raises(SafetensorError):  # shard 1's language-model tensors are cut off: not a valid file
+        safe_open(str(folder / "model-00001-of-00002.safetensors"), "pt")
+    source = resolve_checkpoint(tiny_qwen.local_dir)
+    assert source.prefix == "model.visual." and [f for f, _ in source.shards] == ["model-00001-of-00002.safetensors"]
+    # the same tower saved whole by transformers (`visual.*`, language model included) hashes the same
+    whole = resolve_checkpoint(f"local-dir:{tiny_qwen.hf}")
+    assert whole.prefix == "visual." and whole.weights_sha256 == source.weights_sha256
+    frames = random_frames(4, 224, 420)
+    assert np.array_equal(
+        qwen_scorer(tiny_qwen.local_dir).score(frames), qwen_scorer(f"local-dir:{tiny_qwen.hf}").score(frames)
+    )
+
+
+def test_provenance_names_encoder_weights_and_resize_rule(tiny_qwen):  # noqa: F811
+    prov = qwen_scorer(tiny_qwen.local_dir, batch_size=4).provenance()
+    model = prov["model"]
+    assert model["encoder"] == "qwen2.5-vl" and model["precision"] == "fp32"
+    assert model["pretrained"] == f"local-dir:{tiny_qwen.sharded.name}" and model["vision_prefix"] == "model.visual."
+    assert model["resize"]["min_pixels"] == 100352 and model["resize"]["max_pixels"] == 105369
+    assert model["resize"]["working_size"] == [224, 420] and prov["batch_size"] == 4
+    # the hash covers the vision tensors' bytes: recomputed here from transformers' own state dict
+    sha = hashlib.sha256()
+    state = tiny_model().model.visual.state_dict()
+    from safetensors import safe_open
+
+    with safe_open(str(tiny_qwen.hf / "model.safetensors"), "np") as f:
+        for name in sorted(k for k in f.keys() if k.startswith("visual.")):
+            raw = f.get_slice(name)
+            short = name[len("visual.") :]
+            sha.update(f"{short}|{raw.get_dtype()}|{list(state[short].shape)}|".encode())
+            sha.update(np.ascontiguousarray(f.get_tensor(name)).tobytes())
+    assert model["weights_sha256"] == sha.hexdigest()
+    assert json.loads(json.dumps(prov)) == prov  # recorded as JSON in markers and files
+
+
+def test_changed_weights_after_resolving_are_refused(tiny_qwen, tmp_path):  # noqa: F811
+    folder = tmp_path / "ckpt"
+    shutil.copytree(tiny_qwen.hf, folder)
+    s = qwen_scorer(f"local-dir:{folder}")
+    path = folder / "model.safetensors"
+    table, start = read_header(path)
+    begin = start + table["visual.merger.mlp.2.bias"]["data_offsets"][0]
+    data = bytearray(path.read_bytes())
+    data[begin : begin + 4] = bytes(4 - i for i in range(4))  # a vision tensor's first bytes
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelNotFoundError, match="changed since they were hashed"):
+        s.load()
+
+
+RESOLVE = """
+import json, sys
+from tc139k.errors import ModelNotFoundError
+from tc139k.keyframes.qwen_checkpoint import resolve_checkpoint
+try:
+    s = resolve_checkpoint(sys.argv[1])
+except ModelNotFoundError as e:
+    print(json.dumps({"error": str(e)}))
+else:
+    print(json.dumps({"model": s.model, "pretrained": s.pretrained, "sha": s.weights_sha256}))
+"""
+
+
+def resolve_in(env: dict, repo: str) -> dict:
+    """resolve_checkpoint in a fresh process: huggingface_hub reads HF_HOME when imported."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")} | env
+    done = subprocess.run([sys.executable, "-c", RESOLVE, repo], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_hub_id_from_the_local_cache_or_a_clear_error(tiny_qwen, tmp_path):  # noqa: F811
+    home = {"HF_HOME": str(tmp_path / "hf")}
+    offline = resolve_in({**home, "HF_HUB_OFFLINE": "1"}, "Qwen/Qwen2.5-VL-7B-Instruct")["error"]
+    assert "not in the local Hugging Face cache and HF_HUB_OFFLINE is set" in offline and "local-dir:FOLDER" in offline
+    unreachable = resolve_in({**home, "HF_ENDPOINT": "https://hub.tc139k-test.invalid"}, "Qwen/Qwen2.5-VL-7B-Instruct")
+    assert "hub.tc139k-test.invalid cannot be reached" in unreachable["error"]
+    # a snapshot in the cache is used without the network
+    repo = tmp_path / "hf" / "hub" / "models--tc139k--tiny-qwen"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0" * 40)
+    shutil.copytree(tiny_qwen.sharded, repo / "snapshots" / ("0" * 40))
+    cached = resolve_in({**home, "HF_HUB_OFFLINE": "1"}, "tc139k/tiny-qwen")
+    assert cached["model"] == cached["pretrained"] == "tc139k/tiny-qwen"
+    assert cached["sha"] == resolve_checkpoint(tiny_qwen.local_dir).weights_sha256
+
+
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        (lambda d: shutil.rmtree(d), "is not a folder"),
+        (lambda d: (d / "config.json").unlink(), r"config\.json: cannot read the model config"),
+        (
+            lambda d: (d / "config.json").write_text(json.dumps({"model_type": "qwen2_vl", "vision_config": {}})),
+            r"model_type 'qwen2_vl' is not a Qwen2\.5-VL checkpoint",
+        ),
+        (lambda d: (d / "model.safetensors").unlink(), "holds neither model.safetensors.index.json nor"),
+        (lambda d: (d / "model.safetensors").write_bytes(b"nonsense"), "not a readable safetensors file"),
+    ],
+)
+def test_unusable_checkpoint_folders_say_what_is_wrong(tiny_qwen, tmp_path, setup, message):  # noqa: F811
+    folder = tmp_path / "ckpt"
+    shutil.copytree(tiny_qwen.hf, folder)
+    setup(folder)
+    with pytest.raises(ModelNotFoundError, match=message):
+        qwen_scorer(f"local-dir:{folder}")
+
+
+def test_options_that_do_not_apply_are_refused(tiny_qwen):  # noqa: F811
+    with pytest.raises(UsageError, match="takes its architecture from the checkpoint's config.json"):
+        make_scorer("feature", encoder="qwen2.5-vl", model="ViT-B-32", pretrained=tiny_qwen.local_dir)
+    with pytest.raises(UsageError, match=r"--min-pixels \(200000\) must be > 0 and at most --max-pixels"):
+        qwen_scorer(tiny_qwen.local_dir, min_pixels=200_000, max_pixels=100_000)
+    with pytest.raises(UsageError, match="unknown encoder 'siglip'; choose open_clip or qwen2.5-vl"):
+        make_scorer("feature", encoder="siglip")
+    with pytest.raises(ModelNotFoundError, match="needs --pretrained"):
+        make_scorer("feature", encoder="qwen2.5-vl")
+
+
+def test_without_the_extra_the_message_says_how_to_install(tiny_qwen, monkeypatch):  # noqa: F811
+    real_import = builtins.__import__
+
+    def no_transformers(name, *args, **kwargs):
+        if name == "transformers" or name.startswith("transformers."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_transformers)
+    with pytest.raises(UsageError, match=r"--encoder qwen2\.5-vl needs transformers: pip install 'tc139k\[qwen\]'"):
+        qwen_scorer(tiny_qwen.local_dir)

@@ -287,3 +287,65 @@ def test_without_the_extra_the_message_says_how_to_install(tiny_qwen, monkeypatc
     monkeypatch.setattr(builtins, "__import__", no_transformers)
     with pytest.raises(UsageError, match=r"--encoder qwen2\.5-vl needs transformers: pip install 'tc139k\[qwen\]'"):
         qwen_scorer(tiny_qwen.local_dir)
+
+
+# ---- the published curve beside a run ---------------------------------------------------------
+
+
+def _folder(path, model: dict | None, kind: str = "cosine"):
+    """A one-video key-frame folder whose provenance records `model` (as a run would)."""
+    from tc139k.keyframes import store as kfio
+
+    q = np.array([[0, 0], [255, 128], [204, 166], [230, 100]], dtype=np.uint8)
+    row = {
+        "video_id": "v",
+        "source": "coin",
+        "status": "ok",
+        "error": None,
+        "n_frames": 4,
+        "frame_seconds": [0.0, 1.0, 2.0, 3.0],
+        "bad_frames": [],
+        "scene_id": [0] * 4,
+        "scene_cut_seconds": [],
+        "score_kind": kind,
+        "grid_h": 1,
+        "grid_w": 2,
+        "patch_scores": q.tobytes(),
+        "threshold": 0.5 if kind == "cosine" else 0.05,
+        "drop_ratio": dtd.frame_drop_ratio(q, kind, 0.5 if kind == "cosine" else 0.05).tolist(),
+        "keyframe_seconds": [0.0],
+        "trigger_seconds": [1.0],
+    }
+    path.mkdir()
+    kfio.write_keyframes_file([row], path / "keyframes-00000.parquet", {"method": "feature", "model": model})
+    return path
+
+
+@pytest.mark.parametrize(
+    "model, comparison, tokens",
+    [
+        ({"encoder": "qwen2.5-vl", "model": "TimeChatOnline-7B"}, "comparable", ["qwen2.5-vl"]),
+        ({"model": "ViT-B-32", "pretrained": "laion2b_s34b_b79k"}, "different tokens", ["open_clip"]),
+    ],
+)
+def test_the_authors_curve_is_comparable_only_beside_qwen_tokens(tmp_path, model, comparison, tokens):
+    from tc139k import published
+    from tc139k.stats.redundancy import redundancy_stats
+
+    stats = redundancy_stats(_folder(tmp_path / "kf", model), show_progress=False, plot_dir=tmp_path / "plots")
+    ref = stats.to_dict()["published_curve"]
+    assert ref["comparison"] == comparison and ref["tokens"] == tokens
+    assert list(zip(ref["thresholds"], ref["drop_ratio"])) == [tuple(p) for p in published.AUTHORS_DROP_CURVE]
+    assert f"{comparison}: this folder has {tokens[0]} tokens" in ref["label"]
+    text = stats.text_report()
+    assert f"published curve: {ref['label']}" in text
+    here = dict(zip(stats.thresholds, stats.drop_ratio))  # this folder's figures beside the authors'
+    assert f"{'here':>10} " + " ".join(f"{here[t] * 100:.0f}%".rjust(6) for t in ref["thresholds"]) in text
+    assert (tmp_path / "plots" / "drop_ratio_vs_threshold.png").is_file()
+
+
+def test_pixel_scores_get_no_published_curve(tmp_path):
+    from tc139k.stats.redundancy import redundancy_stats
+
+    stats = redundancy_stats(_folder(tmp_path / "kf", None, "pixel_mad"), show_progress=False)
+    assert stats.to_dict()["published_curve"] is None and "published curve" not in stats.text_report()

@@ -19,7 +19,6 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from ..atomic import atomic_path  # noqa: E402
 from ..paths import is_safe_name  # noqa: E402
-from ..published import AUTHORS_DROP_CURVE  # noqa: E402
 
 if TYPE_CHECKING:
     from .redundancy import RedundancyStats
@@ -51,17 +50,10 @@ def plot_threshold_sweep(stats: RedundancyStats, path: Path) -> Path:
     if stats.score_kind == "pixel_mad" and len(t) and t.min() > 0:
         ax.set_xscale("log")  # the default pixel sweep is spaced geometrically
         ax.set_xticks(t, [f"{v:g}" for v in t], fontsize=7)
-    if stats.score_kind == "cosine":
-        at, ar = zip(*AUTHORS_DROP_CURVE)
-        ax.plot(
-            at,
-            np.array(ar) * 100,
-            "x:",
-            color="black",
-            markersize=7,
-            label="authors (fine-tuned Qwen2.5-VL features, not CLIP)",
-        )
-        for x, y in AUTHORS_DROP_CURVE:
+    if stats.reference:  # the authors' curve, labelled comparable or "different tokens"
+        at, ar = stats.reference["thresholds"], stats.reference["drop_ratio"]
+        ax.plot(at, np.array(ar) * 100, "x:", color="black", markersize=7, label=stats.reference["label"])
+        for x, y in zip(at, ar):
             ax.annotate(
                 f"{y * 100:.0f}%", (x, y * 100), textcoords="offset points", xytext=(5, 4), fontsize=7, color="black"
             )

@@ -43,6 +43,7 @@ from ..errors import SchemaError, UsageError
 from ..keyframes import dtd, interval
 from ..keyframes import store as kfio
 from ..progress import progress
+from .reference import reference_curve
 
 DEFAULT_THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(1, 10))  # cosine: around the authors' 0.5
 # Per score kind: the range tau can take and a default sweep over its useful part that holds
@@ -253,6 +254,7 @@ class RedundancyStats:
     patch_grids: list[int] = field(default_factory=list)  # patches per frame, over the scored videos
     timeline: VideoTimeline | None = None
     plots: list[str] = field(default_factory=list)
+    reference: dict | None = None  # the authors' curve and whether it compares (stats.reference)
 
     @property
     def drop_ratio(self) -> list[float | None]:
@@ -317,6 +319,7 @@ class RedundancyStats:
             "keyframes": self.keyframes,
             "timeline_video": self.timeline.video_id if self.timeline else None,
             "plots": list(self.plots),
+            "published_curve": self.reference,
         }
 
     def text_report(self) -> str:
@@ -340,6 +343,7 @@ class RedundancyStats:
             else "(< the headline threshold; every video has the same patch grid, so the mean over frames "
             "is this same figure)"
         )
+        lines += self._reference_lines()
         groups = self.by_source if self.by == "source" else self.by_length
         name = "source" if self.by == "source" else "length"
         width = max([len(name)] + [len(k) for k in groups])
@@ -381,6 +385,21 @@ class RedundancyStats:
         for p in self.plots:
             lines.append(f"plot: {p}")
         return "\n".join(lines)
+
+    def _reference_lines(self) -> list[str]:
+        """The authors' curve beside this folder's drop ratio at their thresholds."""
+        ref = self.reference
+        if not ref:
+            return []
+        here = {round(t, 6): r for t, r in zip(self.thresholds, self.overall.drop_ratio)}
+        taus = ref["thresholds"]
+        return [
+            "",
+            f"published curve: {ref['label']}",
+            f"{'tau':>10} " + " ".join(f"{t:>6g}" for t in taus),
+            f"{'authors':>10} " + " ".join(f"{_pct(r, 0):>6}" for r in ref["drop_ratio"]),
+            f"{'here':>10} " + " ".join(f"{_pct(here.get(round(t, 6)), 0):>6}" for t in taus),
+        ]
 
 
 def _pct(x, digits: int = 2) -> str:
@@ -677,6 +696,7 @@ def redundancy_stats(
         patch_grids=cells,
         timeline=scan.timeline,
     )
+    result.reference = reference_curve(files, kind)
     if plot_dir is not None:
         from .plots import write_redundancy_plots
 

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 MIN_PIXELS = 128 * 28 * 28  # qwen-vl-utils VIDEO_MIN_PIXELS
 MAX_PIXELS = int(MIN_PIXELS * 1.05)  # the per-frame budget of a video longer than 365 frames
 CLIP_MAX_PIXELS = 768 * 28 * 28  # qwen-vl-utils VIDEO_MAX_PIXELS: a clip of up to 64 frames
@@ -69,8 +67,10 @@ def resize_rule(min_pixels: int, max_pixels: int, factor: int = 28) -> dict:
     }
 
 
-def pair_frames(frames: np.ndarray, temporal: int = 2) -> np.ndarray:
+def pair_frames(frames, temporal: int = 2):
     """uint8 (T, H, W, 3) -> (ceil(T / temporal) * temporal, H, W, 3), the last frame repeated."""
+    import numpy as np  # here: the key-frame config reads this module's budget without numpy
+
     pad = -len(frames) % temporal
     if pad:
         frames = np.concatenate([frames, np.repeat(frames[-1:], pad, axis=0)])

@@ -15,11 +15,12 @@ the never-dropped level). Scores of a video never depend on other videos.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, ClassVar
 
 from .qwen_frames import MAX_PIXELS, MIN_PIXELS
+
+if TYPE_CHECKING:  # the key-frame config reads ENCODERS: no numpy at its import
+    import numpy as np
 
 DEFAULT_ENCODER = "open_clip"
 

@@ -11,8 +11,10 @@ From these fields come the command-line options (`cli/_options.options_from`), t
 recipe values (`check`, run before the first stage starts), the parameter lists recipes
 accept, and what each output records: `records` names the stage's output whose provenance
 and completion marker hold the field's value (so that changing it redoes that output and
-what follows), None for a field that changes no output byte (threads, speed). Types: bool, int, float, str, tuple[X, ...] (a list in YAML, comma-separated on the
-command line), each optionally `| None` (None means "the stage decides", said in the help).
+what follows), None when no output records it (threads, speed, or a stage without markers).
+
+Types: bool, int, float, str, tuple[X, ...] (a list in YAML, comma-separated on the command
+line), each optionally `| None` (None means "the stage decides", said in the help).
 
 `check(cls, values, where)` returns `cls(**values)` after checking every value: its type,
 its range (NaN and infinities are never accepted for numbers), its choices, and the
@@ -38,23 +40,25 @@ def param(
     max: float | None = None,
     min_open: bool = False,
     max_open: bool = False,
-    choices: tuple | None = None,
+    choices: tuple | Callable[[], tuple] | None = None,
     parse: Callable[[str], object] | None = None,
     metavar: str | None = None,
     default_text: str | None = None,
     records: str | None = None,
 ):
-    """A config field. `min`/`max` bound numbers (each element of a tuple), `*_open` makes the
-    bound exclusive; `parse` turns a string (command line, or a string in a recipe) into the
-    value, e.g. "500MB"; `default_text` is what --help shows as the default when it is not
-    the value itself (e.g. None meaning "half the CPU cores")."""
+    """A config field. `choices` may be a function returning them (a registry, read when a
+    value is checked and when the options are made); `min`/`max` bound numbers (each element
+    of a tuple), `*_open` makes the bound exclusive; `parse` turns a string (command line, or
+    a string in a recipe) into the value, e.g. "500MB"; `default_text` is what --help shows
+    as the default when it is not the value itself (e.g. None meaning "half the CPU cores");
+    `records`: see the module docstring."""
     meta = {
         "help": help,
         "min": min,
         "max": max,
         "min_open": min_open,
         "max_open": max_open,
-        "choices": tuple(choices) if choices else None,
+        "choices": choices if callable(choices) else tuple(choices) if choices else None,
         "parse": parse,
         "metavar": metavar,
         "default_text": default_text,
@@ -112,7 +116,7 @@ def specs(cls) -> dict[str, Spec]:
             m.get("max"),
             m.get("min_open", False),
             m.get("max_open", False),
-            m.get("choices"),
+            m["choices"]() if callable(m.get("choices")) else m.get("choices"),
             m.get("parse"),
             m.get("metavar"),
             m.get("default_text"),

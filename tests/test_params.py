@@ -10,6 +10,7 @@ import pytest
 
 from tc139k.download.config import DownloadConfig
 from tc139k.errors import UsageError
+from tc139k.export.config import SwiftExportConfig
 from tc139k.keyframes.config import KeyframesConfig
 from tc139k.params import check, check_shard
 from tc139k.shards.config import ShardsConfig
@@ -23,7 +24,7 @@ def _defaults(fn) -> dict:
 
 def _entry_points():
     from tc139k.download.run import run_download
-    from tc139k.keyframes.build import run_keyframes
+    from tc139k.export.swift import run_export_swift
     from tc139k.shards.build import run_shards_build
     from tc139k.stats.redundancy import redundancy_stats
     from tc139k.validate.run import run_validate
@@ -31,10 +32,24 @@ def _entry_points():
     return [
         (DownloadConfig().kwargs(), run_download),
         (dataclasses.asdict(ValidateConfig()), run_validate),
-        (dataclasses.asdict(KeyframesConfig()), run_keyframes),
         (ShardsConfig().kwargs(), run_shards_build),
         (dataclasses.asdict(StatsConfig()), redundancy_stats),
+        (dataclasses.asdict(SwiftExportConfig()), run_export_swift),
     ]
+
+
+def test_the_key_frame_stage_runs_its_config():
+    # run_keyframes takes a KeyframesConfig and any of its fields as keywords, checked as on the command line
+    from tc139k.keyframes.build import stage_config
+
+    assert stage_config() == KeyframesConfig()
+    assert stage_config(KeyframesConfig(method="pixel"), {"min_gap": 1}) == KeyframesConfig(method="pixel", min_gap=1.0)
+    with pytest.raises(UsageError, match=r"^keyframes\.min_gap: must be a finite number >= 0, got -1$"):
+        stage_config(None, {"min_gap": -1})
+    with pytest.raises(UsageError, match=r"^keyframes\.mingap: unknown parameter; takes batch_size, cell, "):
+        stage_config(None, {"mingap": 1})
+    with pytest.raises(UsageError, match=r"^keyframes\.threshold: must be in \[0, 1\] for the pixel method, got -0.5$"):
+        stage_config(None, {"method": "pixel", "threshold": -0.5})
 
 
 def test_config_defaults_are_the_entry_points_defaults():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -99,7 +98,7 @@ def keyframes_build_cmd(
         video_ids=video_ids,
         videos=list(videos) or None,
         video_source=video_source,
-        **asdict(config),
+        config=config,
         show_progress=not as_json,
     )
     if as_json:

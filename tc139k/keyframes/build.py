@@ -46,7 +46,6 @@ cheap passes; delete OUT/.work when done.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterable, Iterator
@@ -57,28 +56,22 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import __version__, published
 from ..atomic import Markers, atomic_path, remove_stale_temps
 from ..errors import EmptyResultError, UsageError
 from ..layout import check_frames_root
-from ..params import check_shard
+from ..params import check, check_shard
 from ..progress import progress
 from . import dtd, interval
 from . import store as kfio
+from .config import PIXEL_CELL, KeyframesConfig
 from .frames import DecodedVideo, VideoSpec, decode, list_frame_videos, ordered_map, read_video_ids, video_file_specs
-from .scenes import DEFAULT_MIN_SCENE_SECONDS, SceneParams, detect_scenes, scene_ids
-from .scorer import SCORERS, Scorer, make_scorer, scorer_class
+from .provenance import keyframes_record, marker_params, scene_params, scores_record
+from .scenes import SceneParams, detect_scenes, scene_ids
+from .scorer import Scorer, make_scorer, scorer_class
 from .scorer_clip import encode_scores
 from .scorer_pixel import pixel_scores  # noqa: F401  (part of this module's interface)
 
-METHODS = tuple(SCORERS)  # one Scorer per method: scorer.py
-DEFAULT_TARGET_INTERVAL = published.KEYFRAME_INTERVAL_SECONDS
-DEFAULT_MIN_GAP = 2.0
-DEFAULT_BATCH_SIZE = 32
-DEFAULT_VIDEOS_PER_FILE = 64
-PIXEL_FRAME_SIZE = 224
-PIXEL_CELL = 28  # the authors' region size
-TRIGGER_SHARE = 0.10
+TRIGGER_SHARE = dtd.TRIGGER_SHARE
 WORK_DIR = ".work"
 CALIBRATION_STEPS = 32  # halvings of the level's range: far below any step of the count
 CALIBRATION_TOLERANCE = 0.05  # relative: a calibrated interval further from its target missed it
@@ -122,24 +115,6 @@ WORK_FIELDS = (
     "grid_w",
     "patch_scores",
 )
-
-
-# ---- parameters --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RuleParams:
-    target_interval: float = DEFAULT_TARGET_INTERVAL
-    level: float | None = None  # fixed L; None: calibrate to target_interval
-    min_gap: float = DEFAULT_MIN_GAP
-
-    def check(self) -> None:
-        if self.level is None and not self.target_interval > 0:
-            raise UsageError(f"--target-interval must be > 0 s, got {self.target_interval}")
-        if self.level is not None and self.level < 0:
-            raise UsageError(f"--level must be >= 0, got {self.level}")
-        if self.min_gap < 0:
-            raise UsageError(f"--min-gap must be >= 0 s, got {self.min_gap}")
 
 
 # ---- per-video pieces --------------------------------------------------------------------
@@ -527,6 +502,24 @@ def _video_specs(frames_root, video_ids, videos, video_source) -> list[VideoSpec
     return list_frame_videos(frames_root, ids, ids_file=str(video_ids) if video_ids else "--video-ids")
 
 
+def stage_config(config: KeyframesConfig | None = None, params: dict | None = None) -> KeyframesConfig:
+    """`config` (default: the defaults) with `params` on top, every value checked."""
+    values = {**asdict(config or KeyframesConfig()), **(params or {})}
+    return check(KeyframesConfig, values, "keyframes")
+
+
+def stage_scorer(cfg: KeyframesConfig) -> Scorer:
+    """The scorer of the config's method, its model resolved (not loaded)."""
+    return make_scorer(
+        cfg.method,
+        model=cfg.model,
+        pretrained=cfg.pretrained,
+        device=cfg.device,
+        batch_size=cfg.batch_size,
+        cell=cfg.cell,
+    )
+
+
 def run_keyframes(
     *,
     out: str | Path,
@@ -534,50 +527,31 @@ def run_keyframes(
     video_ids: str | Path | None = None,
     videos: list[str | Path] | None = None,
     video_source: str | None = None,
-    method: str = "feature",
-    model: str | None = None,
-    pretrained: str | None = None,
-    device: str = "auto",
-    threshold: float | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    scene_detector: str = "content",
-    scene_threshold: float | None = None,
-    min_scene_seconds: float = DEFAULT_MIN_SCENE_SECONDS,
-    scene_rule: str = "combined",
-    target_interval: float = DEFAULT_TARGET_INTERVAL,
-    level: float | None = None,
-    min_gap: float = DEFAULT_MIN_GAP,
-    cell: int = PIXEL_CELL,
-    num_workers: int | None = None,
-    videos_per_file: int = DEFAULT_VIDEOS_PER_FILE,
+    config: KeyframesConfig | None = None,
     num_shards: int = 1,
     shard_index: int = 0,
     recipe_hash: str | None = None,
     scorer=None,
     show_progress: bool = False,
+    **params,
 ) -> KeyframesResult:
     """Rebuild key frames for a frames root (all videos or those in `video_ids`) or for video
     files, writing `out/keyframes-NNNNN.parquet`. See the module docstring for the rule.
+
+    The stage's parameters are a KeyframesConfig: `config` (default: every default), with
+    any of its fields given as keywords on top (`run_keyframes(out=..., method="pixel")`);
+    each value is checked as on the command line.
 
     With `num_shards` > 1 only pass 1 runs, on the batches b with b % num_shards ==
     shard_index: independent jobs score disjoint shares into the same `out`, and a later run
     without sharding finds every batch scored and only calibrates and writes. `scorer`
     replaces the in-process pass 1 (`score_batches_local`), e.g. by a Ray Data pipeline."""
-    kind_of = scorer_class(method)  # checks the method; its class knows tau's default and range
-    if batch_size < 1 or videos_per_file < 1:
-        raise UsageError("--batch-size and --videos-per-file must be >= 1")
+    cfg = stage_config(config, params)
     check_shard(num_shards, shard_index)
-    if not 1 <= cell <= PIXEL_FRAME_SIZE:
-        raise UsageError(f"--cell must be 1..{PIXEL_FRAME_SIZE} px (the pixel method's frame size), got {cell}")
-    rule = RuleParams(target_interval, level, min_gap)
-    rule.check()
-    scenes = SceneParams(scene_detector, scene_threshold, min_scene_seconds, scene_rule).resolved()
-    tau = kind_of.default_threshold if threshold is None else float(threshold)
-    kind = kind_of.score_kind
-    lo, hi = kind_of.threshold_range
-    if not lo <= tau <= hi:
-        raise UsageError(f"--threshold {tau} is outside [{lo:g}, {hi:g}] for --method {method}")
-    workers = default_workers() if num_workers is None else max(1, int(num_workers))
+    kind_of = scorer_class(cfg.method)  # its class knows tau's default and the score kind
+    tau = kind_of.default_threshold if cfg.threshold is None else cfg.threshold
+    calibrated = cfg.level is None
+    workers = default_workers() if cfg.num_workers is None else cfg.num_workers
     specs = _video_specs(frames_root, video_ids, videos, video_source)
     if not specs:
         raise UsageError(f"no videos found under {frames_root}")
@@ -588,27 +562,16 @@ def run_keyframes(
     work_dir.mkdir(exist_ok=True)
     remove_stale_temps(out)
     remove_stale_temps(work_dir)
-    batches = [specs[i : i + videos_per_file] for i in range(0, len(specs), videos_per_file)]
+    size = cfg.videos_per_file
+    batches = [specs[i : i + size] for i in range(0, len(specs), size)]
 
     # a model scorer resolves its weights here (a clear error when they are missing)
-    dtd_scorer = make_scorer(
-        method, model=model, pretrained=pretrained, device=device, batch_size=batch_size, cell=cell
-    )
-    provenance = dtd_scorer.provenance()
-    model_info = provenance["model"]
-    scoring = {
-        "tool_version": __version__,
-        "method": method,
-        "model": model_info,
-        "frame_size": list(dtd_scorer.frame_size),
-        "batch_size": provenance["batch_size"],
-        "pixel_cell": provenance["pixel_cell"],
-        "scenes": scenes.to_dict(),
-    }
+    dtd_scorer = stage_scorer(cfg)
+    scoring = scores_record(cfg, dtd_scorer)
+    model_info = scoring["model"]
 
-    def batch_params(b: int, base: dict) -> dict:
-        # JSON-normalised (tuples -> lists) so that it compares equal to a stored marker
-        return json.loads(json.dumps({**base, "videos": [s.key for s in batches[b]]}))
+    def batch_params(b: int, record: dict) -> dict:
+        return marker_params(record, [s.key for s in batches[b]])
 
     # Pass 1: score every batch (of this shard) not yet scored with these parameters.
     work_markers = Markers(work_dir)
@@ -628,7 +591,7 @@ def run_keyframes(
     ]
     clock = time.perf_counter()
     timings = {}
-    setup = ScoringSetup(scorer=dtd_scorer, scenes=scenes, workers=workers)
+    setup = ScoringSetup(scorer=dtd_scorer, scenes=scene_params(cfg), workers=workers)
     bar = progress(
         total=sum(len(batches[b]) for b in todo), desc="key frames", unit="video", enabled=show_progress and bool(todo)
     )
@@ -645,12 +608,12 @@ def run_keyframes(
         return KeyframesResult(
             out_dir=str(out),
             files=[],
-            method=method,
+            method=cfg.method,
             model=model_info,
             threshold=tau,
             level=float("nan"),
             calibrated=False,
-            target_interval=rule.target_interval if rule.level is None else None,
+            target_interval=cfg.target_interval if calibrated else None,
             mean_interval=float("nan"),
             n_videos=sum(len(batches[b]) for b in mine),
             n_ok=0,
@@ -676,33 +639,26 @@ def run_keyframes(
         for r in _read_work(work_dir, b, CURVE_FIELDS)
         if r["status"] == "ok"
     ]
-    if rule.level is None:
-        lvl, achieved = calibrate_level(curves, rule.target_interval, rule.min_gap)
-        reached = calibration_reached(achieved, rule.target_interval, sum(c.span for c in curves))
+    if calibrated:
+        lvl, achieved = calibrate_level(curves, cfg.target_interval, cfg.min_gap)
+        reached = calibration_reached(achieved, cfg.target_interval, sum(c.span for c in curves))
     else:
-        lvl, achieved = float(rule.level), mean_interval(curves, rule.level, rule.min_gap)
+        lvl, achieved = cfg.level, mean_interval(curves, cfg.level, cfg.min_gap)
         reached = None
     del curves
     timings["calibrate"] = time.perf_counter() - clock - timings["load_model"] - timings["score"]
 
     # Pass 3: final files.
-    final = {
-        **scoring,
-        "recipe_hash": recipe_hash,
-        "threshold": tau,
-        "score_kind": kind,
-        "trigger_share": TRIGGER_SHARE,
-        "keyframes": {
-            "rule": "scene starts + accumulated novelty (1 - drop ratio) >= level, min gap",
-            "level": lvl,
-            "calibrated": rule.level is None,
-            "min_gap": rule.min_gap,
-            "target_interval": rule.target_interval if rule.level is None else None,
-            "mean_interval": achieved,
-            "interval_definition": interval.DEFINITION,
-            "target_reached": reached,
-        },
-    }
+    final = keyframes_record(
+        scoring,
+        cfg,
+        tau=tau,
+        score_kind=kind_of.score_kind,
+        level=lvl,
+        mean_interval=achieved,
+        target_reached=reached,
+        recipe_hash=recipe_hash,
+    )
     out_markers = Markers(out)
     files, summaries = [], []
     written = 0
@@ -713,7 +669,7 @@ def run_keyframes(
         if out_markers.is_done(name, params, file=path, adopt=kfio.has_rows(len(batches[b]))):
             rows = pq.read_table(path, columns=SUMMARY_FIELDS).to_pylist()
         else:
-            rows = [final_row(r, tau, lvl, rule.min_gap) for r in _read_work(work_dir, b)]
+            rows = [final_row(r, tau, lvl, cfg.min_gap) for r in _read_work(work_dir, b)]
             kfio.write_keyframes_file(rows, path, {"tool": "tc139k", "stage": "keyframes", **final})
             out_markers.mark(name, params, file=path)
             written += 1
@@ -734,12 +690,12 @@ def run_keyframes(
     return KeyframesResult(
         out_dir=str(out),
         files=files,
-        method=method,
+        method=cfg.method,
         model=model_info,
         threshold=tau,
         level=lvl,
-        calibrated=rule.level is None,
-        target_interval=rule.target_interval if rule.level is None else None,
+        calibrated=calibrated,
+        target_interval=cfg.target_interval if calibrated else None,
         mean_interval=achieved,
         n_videos=len(summaries),
         n_ok=len(ok),

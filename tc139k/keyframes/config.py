@@ -14,22 +14,26 @@ from dataclasses import dataclass
 from .. import published
 from ..params import param
 
-METHODS = ("feature", "pixel")
+
+def methods() -> tuple[str, ...]:
+    """The --method values: one per Scorer registered in scorer.SCORERS."""
+    from .scorer import SCORERS
+
+    return tuple(SCORERS)
+
+
 DETECTORS = ("content", "adaptive", "histogram")
 DEVICES = ("auto", "cpu", "cuda")
 SCENE_RULES = ("combined", "detector")
-DEFAULT_THRESHOLDS = {"feature": 0.5, "pixel": 0.05}
 PIXEL_FRAME_SIZE = 224
 PIXEL_CELL = 28  # the authors' region size
-# tau's range per score kind: a cosine lies in [-1, 1], a mean absolute pixel difference in [0, 1]
-THRESHOLD_RANGES = {"feature": (-1.0, 1.0), "pixel": (0.0, 1.0)}
 
 
 @dataclass(frozen=True)
 class KeyframesConfig:
     method: str = param(
         "feature",
-        choices=METHODS,
+        choices=methods,
         help="feature: cosine of CLIP patch tokens with the previous frame; pixel: mean absolute "
         "RGB difference per 28 px cell of the 224 px frame (no model).",
         records="scores",
@@ -116,7 +120,9 @@ class KeyframesConfig:
 
     def cross_check(self) -> tuple[str, str] | None:
         """tau's range depends on the method: a cosine or a pixel difference."""
-        lo, hi = THRESHOLD_RANGES.get(self.method, (-1.0, 1.0))
+        from .scorer import scorer_class  # the method's class knows its range (numpy: only when checking)
+
+        lo, hi = scorer_class(self.method).threshold_range
         if self.threshold is not None and not lo <= self.threshold <= hi:
             return "threshold", f"must be in [{lo:g}, {hi:g}] for the {self.method} method, got {self.threshold!r}"
         return None

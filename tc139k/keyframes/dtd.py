@@ -22,8 +22,11 @@ import math
 
 import numpy as np
 
-SCORE_KINDS = ("cosine", "pixel_mad")
+# per score kind, the values tau can take: a cosine, or a mean absolute difference of [0, 1] pixels
+TAU_RANGES = {"cosine": (-1.0, 1.0), "pixel_mad": (0.0, 1.0)}
+SCORE_KINDS = tuple(TAU_RANGES)
 N_LEVELS = 256
+TRIGGER_SHARE = 0.10  # the share of frames that are trigger times
 
 
 def _check_kind(kind: str) -> None:
@@ -110,7 +113,7 @@ def sweep_from_histogram(hist: np.ndarray, kind: str, thresholds) -> np.ndarray:
     return hist @ masks.T.astype(np.int64)
 
 
-def trigger_frames(drop_ratio: np.ndarray, share: float = 0.10) -> np.ndarray:
+def trigger_frames(drop_ratio: np.ndarray, share: float = TRIGGER_SHARE) -> np.ndarray:
     """Indices of the frames with the lowest drop ratio (the authors' "trigger times":
     the 10 % lowest), frame 0 excluded since it has no previous frame. Ties broken by index."""
     r = np.asarray(drop_ratio, dtype=np.float64)

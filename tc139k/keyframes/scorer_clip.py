@@ -42,7 +42,7 @@ class ClipScorer(Scorer):
     name: ClassVar[str] = "feature"
     score_kind: ClassVar[str] = "cosine"
     default_threshold: ClassVar[float] = 0.5
-    threshold_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
+    threshold_range: ClassVar[tuple[float, float]] = dtd.TAU_RANGES["cosine"]
     scores_while_decoding: ClassVar[bool] = False
 
     source: object  # encoder.ModelSource

@@ -36,7 +36,7 @@ class PixelScorer(Scorer):
     name: ClassVar[str] = "pixel"
     score_kind: ClassVar[str] = "pixel_mad"
     default_threshold: ClassVar[float] = 0.05
-    threshold_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
+    threshold_range: ClassVar[tuple[float, float]] = dtd.TAU_RANGES["pixel_mad"]
     scores_while_decoding: ClassVar[bool] = True
 
     cell: int = CELL

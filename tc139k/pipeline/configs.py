@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..download.config import DownloadConfig
-from ..keyframes.config import METHODS, KeyframesConfig
+from ..keyframes.config import KeyframesConfig, methods
 from ..params import param
 from ..shards.config import ShardsConfig
 from ..stats.config import StatsConfig
@@ -38,7 +38,7 @@ class ValidateParams(ValidateConfig):
 class KeyframesParams(KeyframesConfig):
     method: str = param(
         "auto",
-        choices=("auto", *METHODS),
+        choices=lambda: ("auto", *methods()),
         help="auto: feature when `pretrained` names local weights, else pixel; or feature, pixel.",
     )
     video_ids: str | None = param(None, help="Only these videos: one `video_id` or `source/video_id` per line.")

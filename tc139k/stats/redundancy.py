@@ -43,12 +43,12 @@ from ..errors import SchemaError, UsageError
 from ..keyframes import dtd, interval
 from ..keyframes import store as kfio
 from ..progress import progress
+from .config import DEFAULT_THRESHOLDS  # cosine: around the authors' 0.5
 from .reference import reference_curve
 
-DEFAULT_THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(1, 10))  # cosine: around the authors' 0.5
 # Per score kind: the range tau can take and a default sweep over its useful part that holds
 # the kind's operating point (cosine 0.5, pixel_mad 0.05).
-RANGES = {"cosine": (-1.0, 1.0), "pixel_mad": (0.0, 1.0)}
+RANGES = dtd.TAU_RANGES
 DEFAULT_SWEEPS = {
     "cosine": DEFAULT_THRESHOLDS,
     "pixel_mad": (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tc139k.shards.build import _record_row, _VideoKF
+from tc139k.shards.build import _record_row, _VideoKF, _write_shard, shard_schema
 from tc139k.shards.plan import keyframe_flags, plan_row_groups, plan_shards, video_split
 
 
@@ -94,3 +94,57 @@ def test_row_groups_are_bounded_by_bytes_and_rows():
     assert plan_row_groups([10] * 10, 1000, 4) == [4, 4, 2]
     assert plan_row_groups([50, 1, 1, 1], 20, 100) == [1, 3]  # a row larger than the bound stands alone
     assert plan_row_groups([], 10, 10) == []
+
+
+def _rows(n: int) -> list[dict]:
+    out = []
+    for i in range(n):
+        row, reason = _record_row({**REC, "record_id": f"r{i}", "question": f"Q{i}?"}, _kf(), "messages", False)
+        assert reason is None
+        out.append(row)
+    return out
+
+
+def test_a_shard_file_holds_its_rows_in_planned_row_groups(tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+
+    rows = _rows(5)
+    path = tmp_path / "s.parquet"
+    _write_shard(rows, shard_schema("messages", False), path, {"b": 1, "a": [2]}, False, tmp_path, [2, 1, 2])
+    f = pq.ParquetFile(path)
+    assert [f.metadata.row_group(i).num_rows for i in range(f.num_row_groups)] == [2, 1, 2]
+    assert [r["record_id"] for r in f.read().to_pylist()] == ["r0", "r1", "r2", "r3", "r4"]
+    back = f.read().to_pylist()
+    for r in (*rows, *back):  # stored as float32
+        r["clip_drop_ratio"] = float(np.float32(r["clip_drop_ratio"]))
+    assert back == rows
+    assert f.schema_arrow.metadata[b"tc139k"] == json.dumps({"a": [2], "b": 1}).encode()  # sorted: stable bytes
+    codecs = {f.metadata.row_group(0).column(j).compression for j in range(f.metadata.num_columns)}
+    assert codecs == {"ZSTD"}
+
+
+def test_embedded_frames_are_each_rows_own_files_and_not_recompressed(tmp_path):
+    import pyarrow.parquet as pq
+
+    rows = _rows(3)
+    for i, r in enumerate(rows):  # every frame of every row its own bytes
+        r["frame_paths"] = [f"coin/v{i}/{j:06d}.jpg" for j in range(len(r["frame_paths"]))]
+        for j, p in enumerate(r["frame_paths"]):
+            (tmp_path / p).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / p).write_bytes(b"\xff\xd8" + bytes([i, j]) * 50)
+    path = tmp_path / "e.parquet"
+    _write_shard(rows, shard_schema("messages", True), path, {}, True, tmp_path, [1, 2])
+    f = pq.ParquetFile(path)
+    back = f.read().to_pylist()
+    for i, r in enumerate(back):
+        assert [x["path"] for x in r["frames"]] == r["frame_paths"] == rows[i]["frame_paths"]
+        assert [x["bytes"] for x in r["frames"]] == [(tmp_path / p).read_bytes() for p in r["frame_paths"]]
+    md = f.metadata.row_group(0)
+    codecs = {md.column(j).path_in_schema.split(".")[0]: md.column(j).compression for j in range(md.num_columns)}
+    assert [md.column(j).path_in_schema for j in range(md.num_columns) if md.column(j).compression != "ZSTD"] == [
+        "frames.list.element.bytes",
+        "frames.list.element.path",
+    ]
+    assert {c: k for c, k in codecs.items() if k != "ZSTD"} == {"frames": "UNCOMPRESSED"}  # nested columns too

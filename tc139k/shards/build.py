@@ -249,6 +249,19 @@ def _read_frames(frames_root: Path, paths: list[str]) -> list[dict]:
     return out
 
 
+def leaf_columns(schema: pa.Schema) -> list[str]:
+    """The Parquet column paths of an Arrow schema (lists add `.list.element`, structs their fields)."""
+
+    def walk(name: str, t: pa.DataType) -> list[str]:
+        if pa.types.is_list(t) or pa.types.is_large_list(t):
+            return walk(f"{name}.list.element", t.value_type)
+        if pa.types.is_struct(t):
+            return [p for i in range(t.num_fields) for p in walk(f"{name}.{t.field(i).name}", t.field(i).type)]
+        return [name]
+
+    return [p for f in schema for p in walk(f.name, f.type)]
+
+
 def _write_shard(
     rows: list[dict],
     schema: pa.Schema,
@@ -263,10 +276,9 @@ def _write_shard(
     meta = dict(schema.metadata)
     meta[b"tc139k"] = json.dumps(provenance, sort_keys=True).encode()
     schema = schema.with_metadata(meta)
-    # JPEG bytes do not compress: spend zstd only on the other columns
-    compression = {c: "zstd" for c in schema.names}
-    if embed_frames:
-        compression["frames"] = "none"
+    # JPEG bytes do not compress: spend zstd only on the other columns (per leaf column:
+    # Parquet names a nested column by its path, e.g. frame_paths.list.element)
+    compression = {c: "none" if embed_frames and c.startswith("frames.") else "zstd" for c in leaf_columns(schema)}
     with atomic_path(path) as tmp:
         with pq.ParquetWriter(tmp, schema, compression=compression, write_statistics=False) as writer:
             start = 0

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from ..shards import plan
+from ..export.config import SwiftExportConfig
 from ._common import emit_json, handle_errors
+from ._options import options_from, pop_config
 
 
 @click.group("export", short_help="Export the records for training code (ms-swift).")
@@ -42,22 +44,10 @@ def export_group():
     default=None,
     help="Output folder of `tc139k keyframes build` (read with --keyframes-only).",
 )
-@click.option(
-    "--keyframes-only",
-    is_flag=True,
-    help="Keep only the clip frames that stand for key frames, plus each clip's first frame.",
-)
-@click.option("--split", is_flag=True, help="One file per split, by video, with the rule of `tc139k shards build`.")
-@click.option(
-    "--val-fraction",
-    type=float,
-    default=plan.DEFAULT_VAL_FRACTION,
-    show_default=True,
-    help="With --split: share of videos (not records) that go to the validation file.",
-)
+@options_from(SwiftExportConfig)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @handle_errors
-def export_swift_cmd(qa, frames_root, out, keyframes_dir, keyframes_only, split, val_fraction, as_json):
+def export_swift_cmd(qa, frames_root, out, keyframes_dir, as_json, **params):
     """Write validated QA records as ms-swift JSONL with absolute local frame paths.
 
     Each line is {"messages", "videos"} (plus start_time/end_time when the record had them),
@@ -68,15 +58,9 @@ def export_swift_cmd(qa, frames_root, out, keyframes_dir, keyframes_only, split,
     """
     from ..export.swift import run_export_swift
 
+    config = pop_config(SwiftExportConfig, params)
     res = run_export_swift(
-        qa,
-        frames_root,
-        out,
-        keyframes_dir=keyframes_dir,
-        keyframes_only=keyframes_only,
-        split=split,
-        val_fraction=val_fraction,
-        show_progress=not as_json,
+        qa, frames_root, out, keyframes_dir=keyframes_dir, **asdict(config), show_progress=not as_json
     )
     if as_json:
         emit_json(res.to_dict())
@@ -92,6 +76,8 @@ def export_swift_cmd(qa, frames_root, out, keyframes_dir, keyframes_only, split,
     for ex in res.examples[:3]:
         click.echo(f"    {ex['record_id']} ({ex['video']}): {ex['reason']}")
     dataset = (
-        " ".join(res.files.values()) if not split else f"{res.files['train']} --val_dataset {res.files['validation']}"
+        " ".join(res.files.values())
+        if not config.split
+        else f"{res.files['train']} --val_dataset {res.files['validation']}"
     )
     click.echo(f"Train with: swift sft --dataset {dataset} ...")

@@ -21,6 +21,18 @@ from .plan import (
 FORMATS = ("messages", "flat")
 
 
+def val_fraction_param(**kw):
+    """The split rule's share of videos, one declaration for the shards and the exports."""
+    return param(
+        DEFAULT_VAL_FRACTION,
+        min=0.0,
+        max=1.0,
+        max_open=True,
+        help="Share of videos (not records) that go to the validation split.",
+        **kw,
+    )
+
+
 @dataclass(frozen=True)
 class ShardsConfig:
     embed_frames: bool = param(False, help="Store the JPEG bytes in the shards (self-contained).")
@@ -54,13 +66,7 @@ class ShardsConfig:
         help=f"Most rows per row group [default: {DEFAULT_ROW_GROUP_ROWS}, "
         f"{DEFAULT_ROW_GROUP_ROWS_EMBEDDED} with --embed-frames].",
     )
-    val_fraction: float = param(
-        DEFAULT_VAL_FRACTION,
-        min=0.0,
-        max=1.0,
-        max_open=True,
-        help="Share of videos (not records) that go to the validation split.",
-    )
+    val_fraction: float = val_fraction_param()
     format: str = param(
         "messages",
         choices=FORMATS,

@@ -46,6 +46,7 @@ cheap passes; delete OUT/.work when done.
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from collections.abc import Iterable, Iterator
@@ -67,7 +68,7 @@ from .config import PIXEL_CELL, KeyframesConfig
 from .frames import DecodedVideo, VideoSpec, decode, list_frame_videos, ordered_map, read_video_ids, video_file_specs
 from .provenance import keyframes_record, marker_params, scene_params, scores_record
 from .scenes import SceneParams, detect_scenes, scene_ids
-from .scorer import Scorer, make_scorer, scorer_class
+from .scorer import Scorer, make_scorer
 from .scorer_clip import encode_scores
 from .scorer_pixel import pixel_scores  # noqa: F401  (part of this module's interface)
 
@@ -509,15 +510,10 @@ def stage_config(config: KeyframesConfig | None = None, params: dict | None = No
 
 
 def stage_scorer(cfg: KeyframesConfig) -> Scorer:
-    """The scorer of the config's method, its model resolved (not loaded)."""
-    return make_scorer(
-        cfg.method,
-        model=cfg.model,
-        pretrained=cfg.pretrained,
-        device=cfg.device,
-        batch_size=cfg.batch_size,
-        cell=cfg.cell,
-    )
+    """The scorer of the config's method, its model resolved (not loaded): make_scorer takes
+    the config's fields it names (each scorer uses those it needs)."""
+    options = [k for k in inspect.signature(make_scorer).parameters if k != "method"]
+    return make_scorer(cfg.method, **{k: getattr(cfg, k) for k in options if hasattr(cfg, k)})
 
 
 def run_keyframes(
@@ -548,8 +544,6 @@ def run_keyframes(
     replaces the in-process pass 1 (`score_batches_local`), e.g. by a Ray Data pipeline."""
     cfg = stage_config(config, params)
     check_shard(num_shards, shard_index)
-    kind_of = scorer_class(cfg.method)  # its class knows tau's default and the score kind
-    tau = kind_of.default_threshold if cfg.threshold is None else cfg.threshold
     calibrated = cfg.level is None
     workers = default_workers() if cfg.num_workers is None else cfg.num_workers
     specs = _video_specs(frames_root, video_ids, videos, video_source)
@@ -567,6 +561,7 @@ def run_keyframes(
 
     # a model scorer resolves its weights here (a clear error when they are missing)
     dtd_scorer = stage_scorer(cfg)
+    tau = dtd_scorer.default_threshold if cfg.threshold is None else cfg.threshold  # in range: cfg was checked
     scoring = scores_record(cfg, dtd_scorer)
     model_info = scoring["model"]
 
@@ -653,7 +648,7 @@ def run_keyframes(
         scoring,
         cfg,
         tau=tau,
-        score_kind=kind_of.score_kind,
+        score_kind=dtd_scorer.score_kind,
         level=lvl,
         mean_interval=achieved,
         target_reached=reached,

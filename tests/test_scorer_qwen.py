@@ -349,3 +349,159 @@ def test_pixel_scores_get_no_published_curve(tmp_path):
 
     stats = redundancy_stats(_folder(tmp_path / "kf", None, "pixel_mad"), show_progress=False)
     assert stats.to_dict()["published_curve"] is None and "published curve" not in stats.text_report()
+
+
+# ---- the key-frame stage, its outputs and engines -----------------------------------------------
+
+
+def _ids(sample, tmp_path, n):
+    path = tmp_path / "ids.txt"
+    path.write_text("\n".join(sample.shortest(n)) + "\n")
+    return path
+
+
+def _digests(folder) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("keyframes-*.parquet"))}
+
+
+def test_cli_end_to_end_then_stats_and_shards(sample, tiny_qwen, tmp_path):  # noqa: F811
+    from click.testing import CliRunner
+
+    from tc139k.cli import main
+    from tc139k.keyframes import store as kfio
+
+    runner = CliRunner()
+    out = tmp_path / "kf"
+    args = ["keyframes", "build", "--frames-root", sample.frames, "--encoder", "qwen2.5-vl", "--pretrained"]
+    args += [tiny_qwen.local_dir, "--out", out, "--videos-per-file", 5, "--accept-calibration-miss", "--json"]
+    res = runner.invoke(main, [str(a) for a in args])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)
+    assert summary["n_ok"] == summary["n_videos"] == len(sample.truth) and summary["n_keyframes"] > 0
+    assert summary["model"]["encoder"] == "qwen2.5-vl" and summary["model"]["precision"] == "fp32"
+    prov = kfio.read_provenance(out / "keyframes-00000.parquet")
+    assert prov["model"]["weights_sha256"] == resolve_checkpoint(tiny_qwen.local_dir).weights_sha256
+    assert prov["model"]["resize"]["working_size"] == [224, 420] and prov["frame_size"] == [420, 224]
+    for row in kfio.read_keyframes(out).to_pylist():
+        q = kfio.patch_scores_array(row)
+        assert (row["grid_h"], row["grid_w"]) == GRID and q.shape == (row["n_frames"], GRID[0] * GRID[1])
+        assert np.array_equal(q[0 : row["n_frames"] - 1 : 2], q[1 : row["n_frames"] : 2])  # pairs share
+        assert row["n_frames"] == sample.truth[row["video_id"]]["n_frames"]
+
+    stats = runner.invoke(main, ["stats", "redundancy", str(out), "--json"])
+    assert stats.exit_code == 0, stats.output
+    assert json.loads(stats.output)["published_curve"]["comparison"] == "comparable"
+
+    valid = runner.invoke(
+        main, ["validate", str(sample.qa), "--frames-root", str(sample.frames), "--out", str(tmp_path / "v")]
+    )
+    assert valid.exit_code == 0, valid.output
+    shards = runner.invoke(
+        main,
+        [
+            "shards",
+            "build",
+            "--qa",
+            str(tmp_path / "v" / "valid.parquet"),
+            "--keyframes",
+            str(out),
+            "--frames-root",
+            str(sample.frames),
+            "--out",
+            str(tmp_path / "shards"),
+            "--json",
+        ],
+    )
+    assert shards.exit_code == 0, shards.output
+    built = json.loads(shards.output)
+    assert built["quarantined"] == 0 and sum(built["rows"].values()) == 176
+
+
+def test_sharded_runs_give_the_same_bytes(sample, tiny_qwen, tmp_path):  # noqa: F811
+    from tc139k.keyframes.build import run_keyframes
+
+    kw = dict(
+        frames_root=sample.frames,
+        video_ids=_ids(sample, tmp_path, 4),
+        encoder="qwen2.5-vl",
+        pretrained=tiny_qwen.local_dir,
+        videos_per_file=1,
+        level=2.0,
+    )
+    whole = run_keyframes(out=tmp_path / "whole", batch_size=8, **kw)
+    for i in range(2):  # two jobs score disjoint shares, with another batch size
+        part = run_keyframes(out=tmp_path / "parts", num_shards=2, shard_index=i, batch_size=3, **kw)
+        assert not part.complete
+    merged = run_keyframes(out=tmp_path / "parts", batch_size=3, **kw)
+    assert merged.batches_scored == 0 and whole.batches_scored == 4
+    assert _digests(tmp_path / "parts") != {}
+    from tc139k.keyframes import store
+
+    a = {r["video_id"]: r["patch_scores"] for r in store.read_keyframes(tmp_path / "whole").to_pylist()}
+    b = {r["video_id"]: r["patch_scores"] for r in store.read_keyframes(tmp_path / "parts").to_pylist()}
+    assert a == b  # the batch size is recorded, so the files differ only in that record
+
+
+@pytest.mark.ray
+def test_ray_engine_matches_local_engine(sample, tiny_qwen, tmp_path):  # noqa: F811
+    ray = pytest.importorskip("ray")
+    from tc139k.keyframes.build import run_keyframes
+    from tc139k.pipeline.ray_engine import run_keyframes_ray
+
+    kw = dict(
+        frames_root=sample.frames,
+        video_ids=_ids(sample, tmp_path, 3),
+        encoder="qwen2.5-vl",
+        pretrained=tiny_qwen.local_dir,
+        videos_per_file=2,
+        batch_size=16,
+    )
+    local = run_keyframes(out=tmp_path / "local", **kw)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        distributed = run_keyframes_ray(out=tmp_path / "ray", **kw)
+    finally:
+        ray.shutdown()
+    assert [v.to_dict() for v in distributed.videos] == [v.to_dict() for v in local.videos]
+    assert len(_digests(tmp_path / "local")) == 2 and _digests(tmp_path / "local") == _digests(tmp_path / "ray")
+
+
+def test_cli_without_the_extra_says_how_to_install(sample, tiny_qwen, tmp_path):  # noqa: F811
+    import subprocess
+    import sys
+
+    blocked = (
+        "import sys\n"
+        "class NoTransformers:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'transformers' or name.startswith('transformers.'):\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, NoTransformers())\n"
+        "from tc139k.cli import main\n"
+        "main()\n"
+    )
+    args = ["keyframes", "build", "--frames-root", str(sample.frames), "--encoder", "qwen2.5-vl"]
+    args += ["--pretrained", tiny_qwen.local_dir, "--out", str(tmp_path / "kf")]
+    done = subprocess.run([sys.executable, "-c", blocked, *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'tc139k[qwen]'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_encoder_and_the_pixel_budget_redo_the_scores(sample, tiny_qwen, tmp_path):  # noqa: F811
+    import dataclasses
+
+    from tc139k.keyframes import store
+    from tc139k.keyframes.build import run_keyframes
+    from tc139k.keyframes.config import KeyframesConfig
+    from tc139k.params import specs
+
+    assert {specs(KeyframesConfig)[n].records for n in ("encoder", "min_pixels", "max_pixels")} == {"scores"}
+    kw = dict(frames_root=sample.frames, video_ids=_ids(sample, tmp_path, 2), videos_per_file=1)
+    base = KeyframesConfig(encoder="qwen2.5-vl", pretrained=tiny_qwen.local_dir, level=2.0)
+    run_keyframes(out=tmp_path / "base", config=base, **kw)
+    for name, value in (("max_pixels", qwen_frames.CLIP_MAX_PIXELS), ("min_pixels", 50_000)):
+        shutil.copytree(tmp_path / "base", tmp_path / name)
+        res = run_keyframes(out=tmp_path / name, config=dataclasses.replace(base, **{name: value}), **kw)
+        assert res.batches_scored == 2 and res.files_written == 2, name
+    grids = {r["grid_h"] * r["grid_w"] for r in store.read_keyframes(tmp_path / "max_pixels").to_pylist()}
+    assert grids == {20 * 36}  # a 16:9 frame within 602112 px: 560 x 1008

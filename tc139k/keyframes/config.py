@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from .. import published
 from ..params import param
+from .qwen_frames import MAX_PIXELS, MIN_PIXELS
+from .scorer import DEFAULT_ENCODER
 
 
 def methods() -> tuple[str, ...]:
@@ -20,6 +22,13 @@ def methods() -> tuple[str, ...]:
     from .scorer import SCORERS
 
     return tuple(SCORERS)
+
+
+def encoders() -> tuple[str, ...]:
+    """The --encoder values of the feature method: scorer.ENCODERS."""
+    from .scorer import ENCODERS
+
+    return tuple(ENCODERS)
 
 
 DETECTORS = ("content", "adaptive", "histogram")
@@ -34,8 +43,16 @@ class KeyframesConfig:
     method: str = param(
         "feature",
         choices=methods,
-        help="feature: cosine of CLIP patch tokens with the previous frame; pixel: mean absolute "
-        "RGB difference per 28 px cell of the 224 px frame (no model).",
+        help="feature: cosine of each visual token (see --encoder) with the previous frame's; pixel: mean "
+        "absolute RGB difference per 28 px cell of the 224 px frame (no model).",
+        records="scores",
+    )
+    encoder: str = param(
+        DEFAULT_ENCODER,
+        choices=encoders,
+        help="Feature method: open_clip patch tokens, or qwen2.5-vl, the merged visual tokens of a Qwen2.5-VL "
+        "checkpoint's vision tower (the authors' tokens; one DTD frame per 2 frames; needs "
+        "pip install 'tc139k[qwen]' and --pretrained local-dir:FOLDER).",
         records="scores",
     )
     model: str | None = param(
@@ -111,6 +128,19 @@ class KeyframesConfig:
         records="keyframes",
     )
     cell: int = param(PIXEL_CELL, min=1, max=PIXEL_FRAME_SIZE, help="Pixel method: cell size in px.", records="scores")
+    min_pixels: int = param(
+        MIN_PIXELS,
+        min=1,
+        help="qwen2.5-vl encoder: least pixels of a frame after Qwen's resize rule (qwen-vl-utils' video minimum).",
+        records="scores",
+    )
+    max_pixels: int = param(
+        MAX_PIXELS,
+        min=1,
+        help="qwen2.5-vl encoder: most pixels of a frame after Qwen's resize rule [default: the budget qwen-vl-utils "
+        "gives a video over 365 frames: a 16:9 frame becomes 224 x 420 px, 8 x 15 tokens; 602112 for a 64-frame clip].",
+        records="scores",
+    )
     num_workers: int | None = param(
         None, min=1, help="Background decoding threads [default: half the CPU cores, at least 1, at most 8]."
     )

@@ -159,9 +159,9 @@ def _stage_keyframes(cfg: KeyframesParams, p: dict, lay: Layout, run: RunResult,
         run.notes.append(
             f"key frames: {method} method ("
             + (
-                "open_clip weights found locally"
+                f"{cfg.encoder} weights found locally"
                 if method == "feature"
-                else "no local open_clip weights given; give pretrained: a checkpoint file or local-dir:FOLDER "
+                else "no local weights given; give pretrained: a checkpoint file or local-dir:FOLDER "
                 "(tc139k demo --pretrained ...) to use the feature method"
             )
             + ")"

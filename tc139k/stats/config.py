@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from ..params import param
 
 BY_CHOICES = ("source", "length")
-DEFAULT_THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(1, 10))  # cosine: around the authors' 0.5
 
 
 def _parse_thresholds(text: str) -> tuple[float, ...]:

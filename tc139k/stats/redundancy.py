@@ -43,11 +43,11 @@ from ..errors import SchemaError, UsageError
 from ..keyframes import dtd, interval
 from ..keyframes import store as kfio
 from ..progress import progress
-from .config import DEFAULT_THRESHOLDS  # cosine: around the authors' 0.5
 from .reference import reference_curve
 
 # Per score kind: the range tau can take and a default sweep over its useful part that holds
 # the kind's operating point (cosine 0.5, pixel_mad 0.05).
+DEFAULT_THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(1, 10))  # cosine: around the authors' 0.5
 RANGES = dtd.TAU_RANGES
 DEFAULT_SWEEPS = {
     "cosine": DEFAULT_THRESHOLDS,

@@ -116,6 +116,16 @@ def test_trigger_frames_are_the_lowest_ratios_after_frame_zero():
     assert trigger_positions(r).tolist() == dtd.trigger_frames(r, TRIGGER_SHARE).tolist()
 
 
+def test_trigger_frames_skip_the_whole_first_dtd_frame():
+    # a DTD frame of two raw frames (Qwen's temporal patch): frames 0 and 1 both carry its
+    # never-dropped level, and neither is a trigger
+    r = np.array([0.0, 0.0, 0.5, 0.5, 0.1, 0.1, 0.9, 0.9, 0.3, 0.3, 0.2, 0.2])
+    assert dtd.trigger_frames(r, 0.2).tolist() == [1, 4]
+    assert dtd.trigger_frames(r, 0.2, first=2).tolist() == [4, 5]  # 10 frames after the first two: 2
+    assert trigger_positions(r, 2).tolist() == [4]  # 10 % of 10 frames
+    assert dtd.trigger_frames(r[:2], first=2).tolist() == [] and dtd.trigger_frames(r[:3], first=2).tolist() == [2]
+
+
 def test_trigger_frames_ties_small_videos_and_order():
     assert dtd.trigger_frames(np.array([0.0, 0.5, 0.2, 0.2, 0.2, 0.9]), 0.4).tolist() == [2, 3]  # ties: by index
     assert dtd.trigger_frames(np.array([0.0, 0.7, 0.3, 0.6])).tolist() == [2]  # at least one

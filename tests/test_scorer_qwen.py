@@ -387,6 +387,9 @@ def test_cli_end_to_end_then_stats_and_shards(sample, tiny_qwen, tmp_path):  # n
         assert (row["grid_h"], row["grid_w"]) == GRID and q.shape == (row["n_frames"], GRID[0] * GRID[1])
         assert np.array_equal(q[0 : row["n_frames"] - 1 : 2], q[1 : row["n_frames"] : 2])  # pairs share
         assert row["n_frames"] == sample.truth[row["video_id"]]["n_frames"]
+        # frames 0 and 1 are the first temporal patch: never dropped, never a trigger time
+        assert row["drop_ratio"][:2] == [0.0, 0.0] and row["trigger_seconds"]
+        assert min(row["trigger_seconds"]) >= row["frame_seconds"][2]
 
     stats = runner.invoke(main, ["stats", "redundancy", str(out), "--json"])
     assert stats.exit_code == 0, stats.output

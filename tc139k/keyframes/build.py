@@ -32,7 +32,7 @@ the target; calibration works on the stored drop ratios alone (about 20 s for 11
 of 650 frames on one core).
 
 Trigger times: the frames with the lowest drop ratio (dtd.trigger_frames, 10 %), frame 0
-excluded.
+excluded (frames 0 and 1 for a scorer whose DTD frame spans two frames).
 
 Run layout. Videos are sorted by (source, video_id) and cut into batches of
 `videos_per_file`. Pass 1 scores each batch (decode once, scenes, DTD scores) into
@@ -243,8 +243,8 @@ def select_keyframes(
     return np.asarray(picks, dtype=np.int64)
 
 
-def trigger_positions(drop_ratio: np.ndarray) -> np.ndarray:
-    return dtd.trigger_frames(drop_ratio, TRIGGER_SHARE)
+def trigger_positions(drop_ratio: np.ndarray, first: int = 1) -> np.ndarray:
+    return dtd.trigger_frames(drop_ratio, TRIGGER_SHARE, first)
 
 
 @dataclass
@@ -359,8 +359,9 @@ def calibration_reached(achieved: float, target: float, total_span: float) -> bo
     return abs(achieved - target) <= max(CALIBRATION_TOLERANCE * target, step)
 
 
-def final_row(work: dict, threshold: float, level: float, min_gap: float) -> dict:
-    """A keyframes.v2 row from a pass-1 row."""
+def final_row(work: dict, threshold: float, level: float, min_gap: float, first: int = 1) -> dict:
+    """A keyframes.v2 row from a pass-1 row; `first`: the frames of the first DTD frame
+    (Scorer.frames_per_step), none of which can be a trigger time."""
     row = {k: work[k] for k in WORK_FIELDS}
     row["threshold"] = float(threshold)
     if work["status"] != "ok":
@@ -371,7 +372,7 @@ def final_row(work: dict, threshold: float, level: float, min_gap: float) -> dic
         **row,
         "drop_ratio": curve.drop_ratio.tolist(),
         "keyframe_seconds": curve.seconds[keys].tolist(),
-        "trigger_seconds": curve.seconds[trigger_positions(curve.drop_ratio)].tolist(),
+        "trigger_seconds": curve.seconds[trigger_positions(curve.drop_ratio, first)].tolist(),
     }
 
 
@@ -664,7 +665,8 @@ def run_keyframes(
         if out_markers.is_done(name, params, file=path, adopt=kfio.has_rows(len(batches[b]))):
             rows = pq.read_table(path, columns=SUMMARY_FIELDS).to_pylist()
         else:
-            rows = [final_row(r, tau, lvl, cfg.min_gap) for r in _read_work(work_dir, b)]
+            step = dtd_scorer.frames_per_step
+            rows = [final_row(r, tau, lvl, cfg.min_gap, step) for r in _read_work(work_dir, b)]
             kfio.write_keyframes_file(rows, path, {"tool": "tc139k", "stage": "keyframes", **final})
             out_markers.mark(name, params, file=path)
             written += 1

@@ -113,12 +113,13 @@ def sweep_from_histogram(hist: np.ndarray, kind: str, thresholds) -> np.ndarray:
     return hist @ masks.T.astype(np.int64)
 
 
-def trigger_frames(drop_ratio: np.ndarray, share: float = TRIGGER_SHARE) -> np.ndarray:
+def trigger_frames(drop_ratio: np.ndarray, share: float = TRIGGER_SHARE, first: int = 1) -> np.ndarray:
     """Indices of the frames with the lowest drop ratio (the authors' "trigger times":
-    the 10 % lowest), frame 0 excluded since it has no previous frame. Ties broken by index."""
+    the 10 % lowest), the frames before `first` excluded: they have no previous DTD frame
+    (frame 0; frames 0 and 1 when a DTD frame spans two frames). Ties broken by index."""
     r = np.asarray(drop_ratio, dtype=np.float64)
-    if len(r) < 2:
+    if len(r) <= first:
         return np.zeros(0, dtype=np.int64)
-    k = max(1, int(math.floor((len(r) - 1) * share)))
-    order = np.lexsort((np.arange(1, len(r)), r[1:]))[:k] + 1
+    k = max(1, int(math.floor((len(r) - first) * share)))
+    order = np.lexsort((np.arange(first, len(r)), r[first:]))[:k] + first
     return np.sort(order)

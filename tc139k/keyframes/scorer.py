@@ -33,6 +33,9 @@ class Scorer(ABC):
     # True: cheap and model-free, so it runs where frames are decoded (background threads,
     # Ray CPU tasks) and the pixels are freed right after; False: on the model's device
     scores_while_decoding: ClassVar[bool]
+    # raw frames per DTD frame: each of them stores that DTD frame's scores (the first ones
+    # the never-dropped level, so none of them can be a trigger time)
+    frames_per_step: ClassVar[int] = 1
 
     frame_size: tuple[int, int]  # (width, height) the frames are decoded at
 

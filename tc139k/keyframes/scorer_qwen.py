@@ -15,7 +15,7 @@ frames of a patch carry that patch's scores: row 2k = row 2k + 1 = DTD frame k's
 frame seconds keep meaning the raw frames' times. Hence the token-weighted drop ratio of a
 video equals the authors' ratio over its DTD frames (each counted twice; with an odd T the
 last one counts once), the per-frame curve steps every two seconds, and frame 1, the second
-half of patch 0, carries its never-dropped level (it can come out as a trigger time).
+half of patch 0, carries its never-dropped level (like frame 0, it is never a trigger time).
 
 Frames are decoded at one working size for the whole run: a 16:9 frame resized by Qwen's
 rule within the pixel budget (qwen_frames.py: by default 224 x 420 px, an 8 x 15 token grid);
@@ -60,8 +60,9 @@ class QwenScorer(Scorer):
     name: ClassVar[str] = "feature"
     score_kind: ClassVar[str] = "cosine"
     default_threshold: ClassVar[float] = 0.5
-    threshold_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
+    threshold_range: ClassVar[tuple[float, float]] = dtd.TAU_RANGES["cosine"]
     scores_while_decoding: ClassVar[bool] = False
+    frames_per_step: ClassVar[int] = 2  # a temporal patch
 
     source: object  # qwen_checkpoint.QwenSource
     device: str

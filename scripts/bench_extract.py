@@ -2,9 +2,9 @@
 
 Builds a deterministic split archive (default about 210 MB of JPEG-like members: random bytes
 with a skewed byte distribution, so deflate codes them with Huffman blocks like real JPEGs),
-then extracts it alternately with tar and with `tc139k.extract.extract_frames`, and prints the
-throughput of each (compressed bytes per second, median of the rounds), their ratio, and the
-peak extra disk each used beyond the parts and the extracted frames (a joined copy of the
+then extracts it alternately with tar and with `tc139k.download.extract.extract_frames`, and
+prints the throughput of each (compressed bytes per second, median of the rounds), their
+ratio, and the peak extra disk each used beyond the parts and the extracted frames (a joined copy of the
 archive would show up there).
 
     .venv/bin/python scripts/bench_extract.py [--mb 210] [--rounds 5] [--workdir DIR]

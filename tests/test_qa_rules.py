@@ -146,6 +146,13 @@ def test_times_given_by_python_readers():
     assert qa.seconds(10**400, "end_time") == (None, ("time_not_numeric", f"end_time {10**400} is too large"))
     assert qa.seconds(7, "start_time") == (7.0, None) and isinstance(qa.seconds(7, "start_time")[0], float)
     assert qa.seconds(None, "start_time") == (None, None)
+    # zero and fractions of a second are times, from every type (the float shortcut and the general path)
+    for v in (0, 0.0, "0", "0.0", 0.5, "0.5", -0.0):
+        assert qa.seconds(v, "start_time") == (float(v), None), v
+    assert qa.seconds(-0.5, "start_time") == (None, ("time_negative", "start_time -0.5 is negative"))
+    assert qa.seconds("-1e-9", "end_time") == (None, ("time_negative", "end_time -1e-09 is negative"))
+    long = "1" * 30 + "x" * 30
+    assert qa.seconds(long, "end_time") == (None, ("time_not_numeric", f"end_time {long[:40]!r} is not a number"))
     assert qa.time_order(None, 3.0) is None and qa.time_order(3.0, 3.0) is None
     assert qa.time_order(3.5, 3.0) == ("time_order", "start_time 3.5 is after end_time 3")
 

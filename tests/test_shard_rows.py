@@ -94,6 +94,13 @@ def test_row_groups_are_bounded_by_bytes_and_rows():
     assert plan_row_groups([10] * 10, 1000, 4) == [4, 4, 2]
     assert plan_row_groups([50, 1, 1, 1], 20, 100) == [1, 3]  # a row larger than the bound stands alone
     assert plan_row_groups([], 10, 10) == []
+    assert plan_row_groups([10] * 6, 30, 100) == [3, 3]  # a group filled to exactly the bound, twice
+
+
+def test_plans_at_their_bounds():
+    assert plan_shards([10] * 10, 50) == [(0, 5), (5, 10)]  # shards of exactly the largest size are kept
+    assert plan_shards([10, 10], 100) == [(0, 2)]  # one shard unless more are asked for
+    assert video_split("coin", "v", 1.0) == "validation"  # every hash lies below 1
 
 
 def _rows(n: int) -> list[dict]:
@@ -121,6 +128,8 @@ def test_a_shard_file_holds_its_rows_in_planned_row_groups(tmp_path):
         r["clip_drop_ratio"] = float(np.float32(r["clip_drop_ratio"]))
     assert back == rows
     assert f.schema_arrow.metadata[b"tc139k"] == json.dumps({"a": [2], "b": 1}).encode()  # sorted: stable bytes
+    # no min/max statistics: over lists of paths and text they only grow the footer
+    assert not any(f.metadata.row_group(0).column(j).is_stats_set for j in range(f.metadata.num_columns))
     codecs = {f.metadata.row_group(0).column(j).compression for j in range(f.metadata.num_columns)}
     assert codecs == {"ZSTD"}
 

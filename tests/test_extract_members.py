@@ -313,3 +313,42 @@ def test_a_member_ending_exactly_at_the_bound_is_not_blamed(tmp_path):
     with pytest.raises(HostileArchiveError) as err:
         extract_frames([arc], source="e", label="E.tar.gz", local_dir=tmp_path / "local", max_extract_bytes=bound - 1)
     assert str(err.value).startswith(f"E.tar.gz: refusing member 'v1/000000.jpg': the archive expands past {bound - 1}")
+
+
+# ---- the decompression thread ----------------------------------------------------------------
+
+
+def test_the_inflater_waits_for_a_slow_reader_and_stops_when_closed():
+    import gzip
+    import io
+    import threading
+    import time
+    import zlib
+
+    from tc139k.download.extract import OUT_MAX, _Inflater
+
+    data = bytes(3 * OUT_MAX + 5)  # several bounded zlib outputs; compresses to a few KB
+    slow = _Inflater(io.BytesIO(gzip.compress(data, mtime=0)), depth=1)
+    got = bytearray()
+
+    def read_slowly():
+        buf = bytearray(OUT_MAX // 3)
+        while n := slow.readinto(buf):
+            got.extend(buf[:n])
+            time.sleep(0.1)  # the queue (one output) stays full: the thread waits, it does not give up
+
+    reader = threading.Thread(target=read_slowly, daemon=True)
+    reader.start()
+    reader.join(timeout=30)
+    assert not reader.is_alive() and bytes(got) == data
+    slow.close()
+
+    early = _Inflater(io.BytesIO(gzip.compress(data, mtime=0)), depth=1)
+    assert early.readinto(bytearray(10)) == 10
+    time.sleep(0.3)  # the thread now waits on the full queue
+    early.close()  # the reader gave up (a refused member): the thread must end, not wait on forever
+    assert not early._t.is_alive()
+
+    assert _Inflater(io.BytesIO(bytes(100))).read() == b""  # zero padding alone: no member, no error
+    with pytest.raises(zlib.error):  # a zlib stream is not a gzip file
+        _Inflater(io.BytesIO(zlib.compress(data))).read()

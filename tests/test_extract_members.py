@@ -352,3 +352,45 @@ def test_the_inflater_waits_for_a_slow_reader_and_stops_when_closed():
     assert _Inflater(io.BytesIO(bytes(100))).read() == b""  # zero padding alone: no member, no error
     with pytest.raises(zlib.error):  # a zlib stream is not a gzip file
         _Inflater(io.BytesIO(zlib.compress(data))).read()
+
+
+def test_the_inflater_bounds_output_members_and_truncation(tmp_path):
+    import gzip
+    import io
+    import zlib
+
+    from tc139k.download.extract import ExpansionExceeded, _Inflater
+
+    data = bytes(range(256)) * 4000
+    assert _Inflater(io.BytesIO(gzip.compress(data)), limit=len(data)).read() == data  # the bound is inclusive
+    with pytest.raises(ExpansionExceeded):
+        _Inflater(io.BytesIO(gzip.compress(data)), limit=len(data) - 1).read()
+    two = gzip.compress(data[:1000]) + gzip.compress(data[1000:]) + bytes(512)  # members, then zero padding
+    assert _Inflater(io.BytesIO(two)).read() == data
+    with pytest.raises(EOFError, match="ends inside a gzip member"):
+        _Inflater(io.BytesIO(gzip.compress(data)[:-20])).read()
+    with pytest.raises(EOFError, match="ends inside a gzip member"):
+        _Inflater(io.BytesIO(two[: len(gzip.compress(data[:1000])) + 30])).read()
+    with pytest.raises(zlib.error):  # a second member must be gzip too
+        _Inflater(io.BytesIO(gzip.compress(data[:1000]) + zlib.compress(data))).read()
+    empty = tmp_path / "Empty.tar.gz"
+    empty.write_bytes(b"")
+    with pytest.raises(
+        IntegrityError, match=r"^Empty\.tar\.gz is not a readable tar\.gz archive \(the archive is empty\)"
+    ):
+        extract_frames([empty], source="e", label="Empty.tar.gz", local_dir=tmp_path / "local")
+
+
+def test_the_inflater_with_small_reads_and_a_small_output_bound(monkeypatch):
+    # input read a few bytes at a time and output bounded per call: every branch of the loop
+    # (pending input, pending output, member ends inside a read) meets every other
+    import gzip
+    import io
+
+    from tc139k.download import extract
+
+    monkeypatch.setattr(extract, "READ_SIZE", 7)
+    monkeypatch.setattr(extract, "OUT_MAX", 1000)
+    data = bytes(100_000) + bytes(range(256)) * 40 + bytes(50_000)
+    stream = gzip.compress(data[:60_000]) + gzip.compress(data[60_000:])
+    assert extract._Inflater(io.BytesIO(stream)).read() == data

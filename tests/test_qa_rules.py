@@ -149,6 +149,8 @@ def test_times_given_by_python_readers():
     # zero and fractions of a second are times, from every type (the float shortcut and the general path)
     for v in (0, 0.0, "0", "0.0", 0.5, "0.5", -0.0):
         assert qa.seconds(v, "start_time") == (float(v), None), v
+    for v in (float("inf"), float("nan"), "inf", "1e999"):  # the float shortcut must not let them through
+        assert qa.seconds(v, "start_time")[1][0] == "time_not_numeric", v
     assert qa.seconds(-0.5, "start_time") == (None, ("time_negative", "start_time -0.5 is negative"))
     assert qa.seconds("-1e-9", "end_time") == (None, ("time_negative", "end_time -1e-09 is negative"))
     long = "1" * 30 + "x" * 30
@@ -268,6 +270,12 @@ def test_frame_index_needs_six_ascii_digits_and_jpg():
     assert qa.frame_index("000042.jpg") == 42
     for name in ("1234567.jpg", "123456.png", "123456.JPG", "abcdef.jpg", "١٢٣٤٥٦.jpg", "12345.jpg"):
         assert qa.frame_index(name) is None, name
+
+
+def test_path_prefix_is_what_comes_before_source_video_frame():
+    assert qa.path_prefix("frames/youcook2/XXXX/000001.jpg") == "frames/"  # any video id, even all X
+    assert qa.path_prefix("a//b/youcook2/v1//000001.jpg") == "a//b/"
+    assert qa.path_prefix("youcook2/v1/000001.jpg") == ""
 
 
 def test_parse_folder_reads_exactly_prefix_source_video():

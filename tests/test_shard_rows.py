@@ -100,6 +100,8 @@ def test_row_groups_are_bounded_by_bytes_and_rows():
 def test_plans_at_their_bounds():
     assert plan_shards([10] * 10, 50) == [(0, 5), (5, 10)]  # shards of exactly the largest size are kept
     assert plan_shards([10, 10], 100) == [(0, 2)]  # one shard unless more are asked for
+    # two shards would put both large rows together (180 > 100): three, each within the bound
+    assert plan_shards([10, 10, 90, 90], 100) == [(0, 2), (2, 3), (3, 4)]
     assert video_split("coin", "v", 1.0) == "validation"  # every hash lies below 1
 
 

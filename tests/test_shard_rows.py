@@ -102,6 +102,8 @@ def test_plans_at_their_bounds():
     assert plan_shards([10, 10], 100) == [(0, 2)]  # one shard unless more are asked for
     # two shards would put both large rows together (180 > 100): three, each within the bound
     assert plan_shards([10, 10, 90, 90], 100) == [(0, 2), (2, 3), (3, 4)]
+    # a row larger than the bound stands alone wherever it is, without splitting the others further
+    assert plan_shards([100] * 6 + [1000], 700) == [(0, 5), (5, 6), (6, 7)]
     assert video_split("coin", "v", 1.0) == "validation"  # every hash lies below 1
 
 

@@ -51,7 +51,7 @@ test-latest:
 bench: $(STAMP)
 	for b in scripts/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
-# Mutation testing before a release (not in CI: about an hour); scores in docs/testing.md.
+# Mutation testing before a release (not in CI: about 40 minutes); scores in docs/testing.md.
 mutate: $(STAMP)
 	$(BIN)/python scripts/mutate.py
 

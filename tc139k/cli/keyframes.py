@@ -129,7 +129,10 @@ def keyframes_build_cmd(
 
 
 def _summary_text(res, definition: str) -> None:
-    model_text = f"{res.model['model']} ({res.model['pretrained']}, {res.model['precision']})" if res.model else "none"
+    model_text = "none"
+    if res.model:
+        encoder = res.model.get("encoder", "open_clip")
+        model_text = f"{encoder} {res.model['model']} ({res.model['pretrained']}, {res.model['precision']})"
     click.echo(
         f"Key frames in {res.out_dir}: {len(res.files)} file(s), {res.files_written} written, "
         f"{res.files_reused} already done"

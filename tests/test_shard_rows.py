@@ -84,8 +84,10 @@ def test_split_and_plans_are_pure_and_stable():
     splits = [video_split("coin", f"v{i}", 0.3) for i in range(400)]
     assert 0.2 < splits.count("validation") / 400 < 0.4
     assert plan_shards([], 100) == []
-    assert plan_shards([10] * 10, 35) == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)]  # equal shards, each <= 35
-    assert plan_shards([10] * 10, 1000, min_shards=3) == [(0, 3), (3, 6), (6, 10)]
+    # 3 shards cut nearest to 33.3 and 66.7 bytes hold 30, 40, 30 (> 35); 4 cut nearest to 25, 50, 75
+    # (the lower boundary on a tie) hold 20, 30, 20, 30
+    assert plan_shards([10] * 10, 35) == [(0, 2), (2, 5), (5, 7), (7, 10)]
+    assert plan_shards([10] * 10, 1000, min_shards=3) == [(0, 3), (3, 7), (7, 10)]
     assert plan_shards([500, 1, 1], 100) == [(0, 1), (1, 2), (2, 3)]
 
 
@@ -95,6 +97,17 @@ def test_row_groups_are_bounded_by_bytes_and_rows():
     assert plan_row_groups([50, 1, 1, 1], 20, 100) == [1, 3]  # a row larger than the bound stands alone
     assert plan_row_groups([], 10, 10) == []
     assert plan_row_groups([10] * 6, 30, 100) == [3, 3]  # a group filled to exactly the bound, twice
+
+
+def test_a_shard_plan_at_scale_is_balanced_and_quick():
+    # many rows a little smaller than a shard's share: cutting greedily left the remainder to
+    # the last shard, which then overflowed at every shard count up to one row per shard
+    rows = [3_000_000 + (i * 7919) % 2_000_000 for i in range(20_000)]  # 3 to 5 MB each
+    ranges = plan_shards(rows, 500_000_000)
+    sizes = [sum(rows[a:b]) for a, b in ranges]
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(rows) and all(x[1] == y[0] for x, y in zip(ranges, ranges[1:]))
+    assert max(sizes) <= 500_000_000 and len(ranges) <= sum(rows) // 500_000_000 + 3  # 160 at the least
+    assert max(sizes) - min(sizes) <= 2 * max(rows)  # each within about a row of the mean
 
 
 def test_plans_at_their_bounds():

@@ -18,7 +18,9 @@ when it starts.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import math
 import re
 
@@ -49,23 +51,25 @@ def video_split(source: str, video_id: str, val_fraction: float) -> str:
 
 def plan_shards(row_bytes: list[int], max_shard_size: int, min_shards: int = 1) -> list[tuple[int, int]]:
     """Contiguous [start, end) ranges with about equal bytes, each under `max_shard_size`
-    unless a single row is larger, and at least `min(min_shards, len(row_bytes))` of them."""
+    unless a single row is larger, and at least `min(min_shards, len(row_bytes))` of them.
+
+    For n shards, shard k ends at the row boundary nearest to k/n of the bytes, so every
+    shard is within about a row of total / n; n starts at the fewest the size allows and
+    grows until every shard fits (a shard of one row always fits)."""
     if not row_bytes:
         return []
-    total = sum(row_bytes)
-    n = min(len(row_bytes), max(1, math.ceil(total / max_shard_size), min_shards))
+    cum = list(itertools.accumulate(row_bytes))  # exact integers: cum[i] = bytes of rows 0..i
+    total, rows = cum[-1], len(row_bytes)
+    n = min(rows, max(1, math.ceil(total / max_shard_size), min_shards))
     while True:
-        target = total / n
-        ranges, start, acc = [], 0, 0
-        for i, b in enumerate(row_bytes):
-            must_cut = len(row_bytes) - i <= n - 1 - len(ranges)  # one row left per shard still due
-            if acc and len(ranges) < n - 1 and (acc + b > target * 1.0000001 or must_cut):
-                ranges.append((start, i))
-                start, acc = i, 0
-            acc += b
-        ranges.append((start, len(row_bytes)))
-        sizes = [sum(row_bytes[a:b]) for a, b in ranges]
-        if all(s <= max_shard_size or b - a == 1 for s, (a, b) in zip(sizes, ranges)) or n >= len(row_bytes):
+        ends = []
+        for k in range(1, n):
+            ideal = total * k / n
+            j = bisect.bisect_left(cum, ideal)  # the first row whose end reaches the ideal
+            end = j if j > 0 and ideal - cum[j - 1] <= cum[j] - ideal else j + 1  # the nearer boundary
+            ends.append(min(max(end, ends[-1] + 1 if ends else 1), rows - (n - k)))  # a row for every shard
+        ranges = list(zip([0, *ends], [*ends, rows]))
+        if n >= rows or all(b - a == 1 or cum[b - 1] - (cum[a - 1] if a else 0) <= max_shard_size for a, b in ranges):
             return ranges
         n += 1
 

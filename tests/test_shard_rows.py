@@ -117,6 +117,12 @@ def test_plans_at_their_bounds():
     assert plan_shards([10, 10, 90, 90], 100) == [(0, 2), (2, 3), (3, 4)]
     # a row larger than the bound stands alone wherever it is, without splitting the others further
     assert plan_shards([100] * 6 + [1000], 700) == [(0, 5), (5, 6), (6, 7)]
+    # the nearer boundary, also after the first row: 75 bytes is nearer 40 than 140
+    assert plan_shards([40, 100, 10], 1000, min_shards=2) == [(0, 1), (1, 3)]
+    # cuts that fall on the same boundary move on by one row each, leaving rows for the rest
+    assert plan_shards([1, 1000, 1, 1, 1], 10_000, min_shards=4) == [(0, 1), (1, 2), (2, 3), (3, 5)]
+    # a first shard one byte over the bound (26 + 25 > 50) is not kept
+    assert plan_shards([26, 25, 49], 50) == [(0, 1), (1, 2), (2, 3)]
     assert video_split("coin", "v", 1.0) == "validation"  # every hash lies below 1
 
 

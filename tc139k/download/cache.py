@@ -34,11 +34,6 @@ from .hub import HEX40, HEX64, ContentHasher, MirrorSource, RemoteFile, check_re
 CHUNK = 1 << 20
 
 
-def hub_offline() -> bool:
-    """HF_HUB_OFFLINE read as huggingface_hub reads it (1/true/yes/on), at call time."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on", "y", "t"}
-
-
 def hub_cache_dir() -> Path:
     """Where huggingface_hub keeps its cache, from the environment at call time."""
     env = os.environ

@@ -41,9 +41,10 @@ from urllib.parse import quote
 
 from ..atomic import read_json, write_json
 from ..errors import DiskFullError, DownloadError, IntegrityError, UsageError
+from ..hubenv import hub_offline
 from ..paths import is_safe_name, source_key
 from ..progress import progress
-from .cache import CacheSnapshotSource, HubCache, OfflineSource, cached_commit, copy_verified, hub_offline
+from .cache import CacheSnapshotSource, HubCache, OfflineSource, cached_commit, copy_verified
 from .cache import snapshot_commit as cache_snapshot_commit
 from .extract import (
     DEFAULT_MAX_EXPANSION_RATIO,

@@ -22,15 +22,14 @@ import contextlib
 import json
 import logging
 import os
-import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 
 from ..atomic import sha256_file
 from ..errors import ModelNotFoundError, UsageError
+from ..hubenv import hub_offline, unreachable
 
 DEFAULT_MODEL = "ViT-B-32"
 DEFAULT_PRETRAINED = "laion2b_s34b_b79k"
@@ -152,18 +151,13 @@ def _cached_or_download(cfg: dict, model: str, tag: str) -> str:
         cached = Path(os.path.expanduser("~/.cache/clip")) / os.path.basename(cfg["url"])
         if cached.is_file():
             return str(cached)
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+    if hub_offline():
         raise ModelNotFoundError(
             f"weights for {model} / {tag} are not in the local cache and HF_HUB_OFFLINE is set. {HOW_TO_PROVIDE}"
         )
-    host = urlparse(cfg.get("url") or os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
-    try:
-        socket.getaddrinfo(host, 443)  # offline machines fail here at once, not after retries
-    except OSError as e:
-        raise ModelNotFoundError(
-            f"weights for {model} / {tag} are not in the local cache and {host} "
-            f"cannot be reached ({e}). {HOW_TO_PROVIDE}"
-        ) from None
+    why = unreachable(cfg.get("url"))
+    if why:
+        raise ModelNotFoundError(f"weights for {model} / {tag} are not in the local cache and {why}. {HOW_TO_PROVIDE}")
     try:
         path = open_clip.download_pretrained(cfg)
     except Exception as e:

@@ -29,13 +29,12 @@ import hashlib
 import json
 import os
 import re
-import socket
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from ..errors import ModelNotFoundError
+from ..hubenv import hub_offline, unreachable
 
 LOCAL_DIR = "local-dir:"
 MODEL_TYPE = "qwen2_5_vl"
@@ -249,14 +248,10 @@ def _hub_snapshot(repo: str) -> Path:
 
 
 def _check_network(repo: str) -> None:
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+    if hub_offline():
         raise ModelNotFoundError(
             f"{repo} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set. {HOW_TO_PROVIDE}"
         )
-    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
-    try:
-        socket.getaddrinfo(host, 443)  # an offline machine fails here at once, not after retries
-    except OSError as e:
-        raise ModelNotFoundError(
-            f"{repo} is not in the local Hugging Face cache and {host} cannot be reached ({e}). {HOW_TO_PROVIDE}"
-        ) from None
+    why = unreachable()
+    if why:
+        raise ModelNotFoundError(f"{repo} is not in the local Hugging Face cache and {why}. {HOW_TO_PROVIDE}")

@@ -511,10 +511,10 @@ def stage_config(config: KeyframesConfig | None = None, params: dict | None = No
 
 
 def stage_scorer(cfg: KeyframesConfig) -> Scorer:
-    """The scorer of the config's method, its model resolved (not loaded): make_scorer takes
-    the config's fields it names (each scorer uses those it needs)."""
+    """The scorer of the config's method, its model resolved (not loaded): make_scorer's
+    options are config fields (each scorer uses those it needs)."""
     options = [k for k in inspect.signature(make_scorer).parameters if k != "method"]
-    return make_scorer(cfg.method, **{k: getattr(cfg, k) for k in options if hasattr(cfg, k)})
+    return make_scorer(cfg.method, **{k: getattr(cfg, k) for k in options})
 
 
 def run_keyframes(

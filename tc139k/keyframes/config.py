@@ -152,7 +152,7 @@ class KeyframesConfig:
         """tau's range depends on the method: a cosine or a pixel difference."""
         from .scorer import scorer_class  # the method's class knows its range (numpy: only when checking)
 
-        lo, hi = scorer_class(self.method).threshold_range
+        lo, hi = scorer_class(self.method, self.encoder).threshold_range
         if self.threshold is not None and not lo <= self.threshold <= hi:
             return "threshold", f"must be in [{lo:g}, {hi:g}] for the {self.method} method, got {self.threshold!r}"
         return None

@@ -40,16 +40,12 @@ def reference_curve(files: list[Path], score_kind: str | None) -> dict | None:
     if score_kind != "cosine":
         return None
     encoders = run_encoders(files)
-    comparable = encoders == [AUTHORS_ENCODER]
+    comparison = COMPARABLE if encoders == [AUTHORS_ENCODER] else DIFFERENT
     tokens = " and ".join(encoders) or "unknown"
     return {
         "thresholds": [t for t, _ in published.AUTHORS_DROP_CURVE],
         "drop_ratio": [r for _, r in published.AUTHORS_DROP_CURVE],
         "tokens": encoders,
-        "comparison": COMPARABLE if comparable else DIFFERENT,
-        "label": (
-            f"authors (fine-tuned Qwen2.5-VL tokens), {COMPARABLE}: this folder has {tokens} tokens"
-            if comparable
-            else f"authors (fine-tuned Qwen2.5-VL tokens), {DIFFERENT}: this folder has {tokens} tokens"
-        ),
+        "comparison": comparison,
+        "label": f"authors (fine-tuned Qwen2.5-VL tokens), {comparison}: this folder has {tokens} tokens",
     }

@@ -1,32 +1,33 @@
-"""Scene-cut quality: the project's rule against PySceneDetect alone, on a video with ground truth
-and on the bundled sample, in one run.
+"""Scene-cut quality and speed: tc139k's rules beside PySceneDetect and TransNetV2, in one run.
 
-    .venv/bin/python scripts/bench_scenes.py [VIDEO] [TRUTH.json] [--sample-dir DIR] [--json]
+    .venv/bin/python scripts/bench_scenes.py [--sets tune,heldout,realcuts,sample] [--methods ...]
+                                             [--media DIR] [--realcuts VIDEO] [--json]
 
-VIDEO defaults to ../shared/eval/realcuts/realcuts.mp4 (next to the project folder) and TRUTH
-to realcuts.json beside it; when the video is absent the script says so and exits 0 (it is
-evaluation material that is never shipped with the project). TRUTH holds `cuts_s` (hard cuts,
-seconds) and `fade_intervals_s` ([start, end] of each gradual transition).
+Sets (each skipped with a note when its media are absent; media are never shipped):
+- tune / heldout: the two halves of the corpus in scripts/scenecorpus/clips.json (real footage
+  from public repositories, truth checked by eye; fetch the media with
+  scripts/scenecorpus/build.py). The split is fixed by the clip ids (corpus.split_of).
+- realcuts: ../shared/eval/realcuts/realcuts.mp4 with realcuts.json beside it.
+- sample: the bundled sample (`tc139k sample`, seed 0), hard cuts only.
 
-Frames are decoded as `tc139k keyframes build` decodes them (1 fps, 224 x 224, decord), and
-each method sees the same frames. Scoring (the realcuts protocol C): a predicted cut matches a
-hard cut within 1.0 s, or a gradual transition when it lies inside its span +- 1.0 s; matching
-is greedy one-to-one (closest pairs first), so a transition counts once however many cuts fall
-in it. Precision = matched / predicted, recall = matched / true cuts and transitions.
+Every method sees the same frames: 1 fps (of the clip slowed by its factor), 224 x 224, decoded
+with decord as `tc139k keyframes build` decodes. Scoring (the realcuts protocol C): greedy
+one-to-one matching, closest pairs first; a predicted cut matches a hard cut within 1.0 s, or a
+gradual transition when it lies inside its span +- 1.0 s, once. Precision = matched / predicted,
+recall = matched / (hard cuts + transitions), pooled over the clips of a set. A false cut is
+charged to every hard-negative class whose span (+- 1 s) holds it, else to "other".
 
-The bundled sample (`tc139k sample`, seed 0, written to a temporary folder unless
---sample-dir names one) is scored the same way against its ground_truth.json (hard cuts only).
-
-Speed of the scene stage (the part of `tc139k keyframes build` this rule changes), on the
-sample's frames already decoded: the rule as it was before (ContentDetector, 3 s minimum,
-frames flipped to BGR with a numpy copy) against the current default, interleaved over
---speed-rounds rounds, best of each; reported as a ratio (> 1: the current stage is faster).
+Also per method: frames/s of the scene stage alone (frames already decoded). Per set, with the
+default rule: key frames per minute (pixel method, the level calibrated over the set to the
+published 7.14 s mean interval, as a dataset run does) on clips with a hard-negative class of
+motion (handheld_shake, camera_motion, passing_object, flash) against the other clips.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -35,23 +36,50 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, os.environ.get("TC139K_TREE", str(ROOT)))  # another checkout's rule, for before/after
+sys.path.insert(1, str(ROOT / "scripts" / "scenecorpus"))
 
-DEFAULT_VIDEO = ROOT.parent / "shared" / "eval" / "realcuts" / "realcuts.mp4"
+from corpus import CLIPS, DEFAULT_MEDIA, decode_clip, load_clips  # noqa: E402
+
+DEFAULT_REALCUTS = ROOT.parent / "shared" / "eval" / "realcuts" / "realcuts.mp4"
 TOLERANCE = 1.0
 SIZE = (224, 224)
+MOTION_CLASSES = ("handheld_shake", "camera_motion", "passing_object", "flash")
 
 
-def methods():
-    """(name, function frames -> cut positions); the first is the project's default rule."""
+def method_table() -> dict:
+    """name -> function(frames) -> cut positions. The first is the project's default rule."""
     from tc139k.keyframes.scenes import SceneParams, detect_cuts, detector_cuts
 
-    return [
-        ("tc139k combined (content 27 + change share + transitions)", lambda f: detect_cuts(f, SceneParams())),
-        ("PySceneDetect content 27, min scene 1 frame", lambda f: detector_cuts(f, SceneParams(), 1)),
-        ("PySceneDetect content 27, min scene 3 s (previous default)", lambda f: detector_cuts(f, SceneParams(), 3)),
-        ("PySceneDetect adaptive 3.0, min scene 1 frame", lambda f: detector_cuts(f, SceneParams("adaptive"), 1)),
-    ]
+    table = {
+        "tc139k default": lambda f: detect_cuts(f, SceneParams()),
+        "PySceneDetect content 27, min 1 frame": lambda f: detector_cuts(f, SceneParams("content"), 1),
+        "PySceneDetect adaptive 3.0, min 1 frame": lambda f: detector_cuts(f, SceneParams("adaptive"), 1),
+    }
+    try:
+        from tc139k.keyframes import transnet
+
+        if transnet.available():
+            table["TransNetV2 0.5 (tc139k --scene-detector transnetv2)"] = lambda f: detect_cuts(
+                f, SceneParams("transnetv2")
+            )
+            table["TransNetV2 0.3"] = lambda f: transnet.transnet_cuts(f, 0.3)
+    except ImportError:
+        pass
+    return table
+
+
+def ablations() -> dict:
+    """The default rule with one of its checks switched off (scenes.Checks)."""
+    import dataclasses
+
+    from tc139k.keyframes.scenes import Checks, SceneParams, detect_cuts
+
+    out = {}
+    for f in dataclasses.fields(Checks):
+        checks = Checks(**{f.name: False})
+        out[f"tc139k default without {f.name}"] = lambda frames, c=checks: detect_cuts(frames, SceneParams(), c)
+    return out
 
 
 def match(pred: list[float], cuts: list[float], spans: list[list[float]], tol: float = TOLERANCE) -> dict:
@@ -65,192 +93,223 @@ def match(pred: list[float], cuts: list[float], spans: list[list[float]], tol: f
             d = max(a - p, 0.0, p - b)
             if d <= tol:
                 pairs.append((d, i, len(cuts) + k))
-    used_p, used_t = set(), set()
+    used_p: set[int] = set()
+    used_t: set[int] = set()
     for _, i, j in sorted(pairs):
         if i not in used_p and j not in used_t:
             used_p.add(i)
             used_t.add(j)
-    tp, n_pred, n_true = len(used_p), len(pred), len(cuts) + len(spans)
-    precision = tp / n_pred if n_pred else 1.0
-    recall = tp / n_true if n_true else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    in_span = [sum(a - tol <= p <= b + tol for p in pred) for a, b in spans]
     return {
-        "tp": tp,
-        "n_pred": n_pred,
-        "n_true": n_true,
-        "precision": round(precision, 3),
-        "recall": round(recall, 3),
-        "f1": round(f1, 3),
-        "hard_cuts_found": len([j for j in used_t if j < len(cuts)]),
-        "hard_cuts": len(cuts),
-        "transitions_found": len([j for j in used_t if j >= len(cuts)]),
-        "cuts_in_each_transition_span": in_span,
+        "tp": len(used_p),
+        "n_pred": len(pred),
+        "n_true": len(cuts) + len(spans),
+        "false": [p for i, p in enumerate(pred) if i not in used_p],
+        "missed": [c for j, c in enumerate(cuts) if j not in used_t]
+        + [s for k, s in enumerate(spans) if len(cuts) + k not in used_t],
     }
 
 
-def pool(results: list[dict]) -> dict:
-    tp = sum(r["tp"] for r in results)
-    n_pred = sum(r["n_pred"] for r in results)
-    n_true = sum(r["n_true"] for r in results)
+def prf(tp: int, n_pred: int, n_true: int) -> dict:
     p = tp / n_pred if n_pred else 1.0
     r = tp / n_true if n_true else 1.0
     f1 = 2 * p * r / (p + r) if p + r else 0.0
-    return {
-        "tp": tp,
-        "n_pred": n_pred,
-        "n_true": n_true,
-        "precision": round(p, 3),
-        "recall": round(r, 3),
-        "f1": round(f1, 3),
-    }
+    return {"precision": round(p, 3), "recall": round(r, 3), "f1": round(f1, 3)}
 
 
-def bench_video(video: Path, truth_path: Path) -> dict:
-    from tc139k.keyframes.frames import decode, video_file_specs
-
-    truth = json.loads(truth_path.read_text())
-    cuts, spans = list(truth["cuts_s"]), [list(s) for s in truth.get("fade_intervals_s", [])]
-    decoded = decode(video_file_specs([video], "eval")[0], SIZE)
-    if not decoded.ok:
-        raise SystemExit(f"could not decode {video}: {decoded.error}")
-    out = {"video": str(video), "frames": decoded.n_frames, "methods": {}}
-    for name, fn in methods():
-        t0 = time.perf_counter()
-        positions = fn(decoded.frames)
-        seconds = time.perf_counter() - t0
-        pred = decoded.seconds[positions].tolist()
-        out["methods"][name] = {**match(pred, cuts, spans), "pred_s": pred, "seconds": round(seconds, 3)}
+def false_by_class(false: list[float], negatives: list[tuple[str, float, float]]) -> dict:
+    out: dict[str, int] = {}
+    for p in false:
+        hit = {k for k, a, b in negatives if a - TOLERANCE <= p <= b + TOLERANCE}
+        for k in hit or {"other"}:
+            out[k] = out.get(k, 0) + 1
     return out
 
 
-def bench_sample(sample_dir: Path | None) -> dict:
+# ---- sets: (name, clips as dicts with frames, seconds, truth) -------------------------------
+
+
+def corpus_set(split: str, media: Path, clips_path: Path) -> tuple[list[dict], str | None]:
+    clips = [c for c in load_clips(clips_path) if c.split == split]
+    absent = [c.id for c in clips if not c.media_path(media).is_file()]
+    if absent:
+        return (
+            [],
+            f"{len(absent)} of {len(clips)} media absent under {media} (scripts/scenecorpus/build.py fetches them)",
+        )
+    out = []
+    for c in clips:
+        frames, native = decode_clip(c, media, SIZE)
+        cuts, spans = c.truth(native)
+        out.append(
+            {
+                "id": c.id,
+                "frames": frames,
+                "seconds": np.arange(len(frames), dtype=np.float64),
+                "cuts": cuts,
+                "spans": spans,
+                "negatives": c.negative_spans(),
+                "motion": any(h["class"] in MOTION_CLASSES for h in c.hard_negatives),
+            }
+        )
+    return out, None
+
+
+def realcuts_set(video: Path) -> tuple[list[dict], str | None]:
+    from tc139k.keyframes.frames import decode, video_file_specs
+
+    truth_path = video.with_name("realcuts.json")
+    if not video.is_file() or not truth_path.is_file():
+        return [], f"{video} or its realcuts.json is absent (evaluation material, not shipped)"
+    truth = json.loads(truth_path.read_text())
+    d = decode(video_file_specs([video], "eval")[0], SIZE)
+    clip = {
+        "id": "realcuts",
+        "frames": d.frames,
+        "seconds": d.seconds,
+        "cuts": list(truth["cuts_s"]),
+        "spans": [list(s) for s in truth.get("fade_intervals_s", [])],
+        "negatives": [],
+        "motion": False,
+    }
+    return [clip], None
+
+
+def sample_set(tmp: Path) -> tuple[list[dict], str | None]:
     from tc139k.keyframes.frames import decode, list_frame_videos
     from tc139k.sample import build_sample
 
-    with tempfile.TemporaryDirectory(prefix="tc139k-bench-scenes-") as tmp:
-        folder = sample_dir or Path(tmp)
-        truth_path = folder / "ground_truth.json"
-        frames_dir = folder / "frames"
-        if not truth_path.is_file() or not frames_dir.is_dir():
-            info = build_sample(folder, seed=0, write_frames=True)
-            truth_path, frames_dir = Path(info.ground_truth_path), Path(info.frames_dir)
-        truth = json.loads(truth_path.read_text())["videos"]
-        per_method: dict[str, list[dict]] = {name: [] for name, _ in methods()}
-        timing = dict.fromkeys(per_method, 0.0)
-        specs = list_frame_videos(frames_dir)
-        for spec in specs:
-            decoded = decode(spec, SIZE)
-            ref = [float(c) for c in truth[spec.video_id]["scene_cuts"]]
-            for name, fn in methods():
-                t0 = time.perf_counter()
-                positions = fn(decoded.frames)
-                timing[name] += time.perf_counter() - t0
-                per_method[name].append(match(decoded.seconds[positions].tolist(), ref, []))
-        return {
-            "videos": len(specs),
-            "methods": {k: {**pool(v), "seconds": round(timing[k], 3)} for k, v in per_method.items()},
-        }
+    info = build_sample(tmp / "sample", seed=0, write_frames=True)
+    truth = json.loads(Path(info.ground_truth_path).read_text())["videos"]
+    out = []
+    for spec in list_frame_videos(Path(info.frames_dir)):
+        d = decode(spec, SIZE)
+        out.append(
+            {
+                "id": spec.video_id,
+                "frames": d.frames,
+                "seconds": d.seconds,
+                "cuts": [float(c) for c in truth[spec.video_id]["scene_cuts"]],
+                "spans": [],
+                "negatives": [],
+                "motion": False,
+            }
+        )
+    return out, None
 
 
-def previous_stage(frames: np.ndarray) -> None:
-    """The scene stage as it was: ContentDetector 27, 3 s minimum, BGR by a numpy copy."""
-    from scenedetect import FrameTimecode
-    from scenedetect.detectors import ContentDetector
-
-    detector = ContentDetector(threshold=27.0, min_scene_len=3)
-    for i in range(len(frames)):
-        detector.process_frame(FrameTimecode(i, fps=1.0), np.ascontiguousarray(frames[i, :, :, ::-1]))
-    detector.post_process(FrameTimecode(max(len(frames) - 1, 0), fps=1.0))
+# ---- measurements -----------------------------------------------------------------------------
 
 
-def bench_speed(sample_dir: Path | None, rounds: int) -> dict:
-    from tc139k.keyframes.frames import decode, list_frame_videos
-    from tc139k.keyframes.scenes import SceneParams, detect_scenes
-    from tc139k.sample import build_sample
-
-    with tempfile.TemporaryDirectory(prefix="tc139k-bench-scenes-") as tmp:
-        folder = sample_dir or Path(tmp)
-        frames_dir = folder / "frames"
-        if not frames_dir.is_dir():
-            frames_dir = Path(build_sample(folder, seed=0, write_frames=True).frames_dir)
-        videos = [decode(spec, SIZE).frames for spec in list_frame_videos(frames_dir)]
-    n = sum(len(v) for v in videos)
-    stages = {"previous": previous_stage, "current": lambda f: detect_scenes(f, SceneParams())}
-    for fn in stages.values():
-        fn(videos[0])  # imports and first-call costs out of the timing
-    best = dict.fromkeys(stages, float("inf"))
-    for _ in range(rounds):
-        for name, fn in stages.items():
-            t0 = time.perf_counter()
-            for v in videos:
-                fn(v)
-            best[name] = min(best[name], time.perf_counter() - t0)
+def run_method(fn, clips: list[dict]) -> dict:
+    tp = n_pred = n_true = frames = 0
+    seconds = 0.0
+    by_class: dict[str, int] = {}
+    per_clip = {}
+    for c in clips:
+        t0 = time.perf_counter()
+        pos = np.asarray(fn(c["frames"]), dtype=np.int64)
+        seconds += time.perf_counter() - t0
+        frames += len(c["frames"])
+        pred = c["seconds"][pos].tolist()
+        m = match(pred, c["cuts"], c["spans"])
+        tp, n_pred, n_true = tp + m["tp"], n_pred + m["n_pred"], n_true + m["n_true"]
+        for k, v in false_by_class(m["false"], c["negatives"]).items():
+            by_class[k] = by_class.get(k, 0) + v
+        per_clip[c["id"]] = {"pred": pred, "false": m["false"], "missed": m["missed"]}
     return {
-        "frames": n,
-        "rounds": rounds,
-        "previous_s": round(best["previous"], 3),
-        "current_s": round(best["current"], 3),
-        "previous_ms_per_frame": round(1e3 * best["previous"] / n, 3),
-        "current_ms_per_frame": round(1e3 * best["current"] / n, 3),
-        "speed_ratio_current_over_previous": round(best["previous"] / best["current"], 3),
+        **prf(tp, n_pred, n_true),
+        "tp": tp,
+        "n_pred": n_pred,
+        "n_true": n_true,
+        "false_by_class": dict(sorted(by_class.items())),
+        "frames_per_s": round(frames / seconds, 1) if seconds else None,
+        "clips": per_clip,
     }
 
 
-def table(title: str, rows: dict) -> str:
-    lines = [title, f"  {'method':<60} {'P':>6} {'R':>6} {'F1':>6} {'pred':>5} {'true':>5} {'time s':>7}"]
-    for name, r in rows.items():
-        lines.append(
-            f"  {name:<60} {r['precision']:>6.3f} {r['recall']:>6.3f} {r['f1']:>6.3f} "
-            f"{r['n_pred']:>5} {r['n_true']:>5} {r['seconds']:>7.2f}"
+def keyframes_per_minute(clips: list[dict]) -> dict:
+    """Key frames per minute with the default rule and the pixel method, level calibrated over the set."""
+    from tc139k import published
+    from tc139k.keyframes.build import VideoCurve, calibrate_level, select_keyframes
+    from tc139k.keyframes.dtd import frame_drop_ratio
+    from tc139k.keyframes.scenes import SceneParams, detect_cuts
+    from tc139k.keyframes.scorer_pixel import pixel_scores
+
+    curves = []
+    for c in clips:
+        q, _ = pixel_scores(c["frames"], 28)
+        curves.append(
+            VideoCurve(c["seconds"], frame_drop_ratio(q, "pixel_mad", 0.05), detect_cuts(c["frames"], SceneParams()))
         )
-    return "\n".join(lines)
+    level, _ = calibrate_level(curves, published.KEYFRAME_INTERVAL_SECONDS, 2.0)
+    groups: dict[str, list[float]] = {"motion hard negatives": [0, 0.0], "static and normal": [0, 0.0]}
+    for c, cv in zip(clips, curves):
+        k = len(select_keyframes(cv.seconds, cv.drop_ratio, cv.cuts, level, 2.0))
+        g = groups["motion hard negatives" if c["motion"] else "static and normal"]
+        g[0] += k
+        g[1] += len(c["seconds"]) / 60.0
+    return {name: round(k / m, 2) if m else None for name, (k, m) in groups.items()}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("video", nargs="?", type=Path, default=DEFAULT_VIDEO, help="Video with ground truth.")
-    ap.add_argument("truth", nargs="?", type=Path, default=None, help="Its truth [default: realcuts.json beside it].")
-    ap.add_argument("--sample-dir", type=Path, default=None, help="A `tc139k sample` folder to reuse.")
-    ap.add_argument("--no-sample", action="store_true", help="Skip the bundled sample.")
-    ap.add_argument("--speed-rounds", type=int, default=5, help="Rounds of the speed comparison (0: skip it).")
-    ap.add_argument("--json", action="store_true", help="Print the results as JSON.")
+    ap.add_argument("--sets", default="tune,heldout,realcuts,sample")
+    ap.add_argument("--methods", default=None, help="Comma-separated substrings of method names [default: all].")
+    ap.add_argument("--media", type=Path, default=DEFAULT_MEDIA)
+    ap.add_argument("--clips", type=Path, default=CLIPS)
+    ap.add_argument("--realcuts", type=Path, default=DEFAULT_REALCUTS)
+    ap.add_argument("--details", action="store_true", help="Per clip: predicted, false and missed cuts.")
+    ap.add_argument("--ablation", action="store_true", help="Also the default rule with each of its checks off.")
+    ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    report: dict = {"tolerance_s": TOLERANCE, "frame_size": list(SIZE)}
-    truth = args.truth or args.video.with_name("realcuts.json")
-    if args.video.is_file() and truth.is_file():
-        report["video"] = bench_video(args.video, truth)
-    else:
-        missing = args.video if not args.video.is_file() else truth
-        print(f"skipped the real-content video: {missing} is absent (evaluation material, not shipped)")
-        report["video"] = None
-    if not args.no_sample:
-        report["sample"] = bench_sample(args.sample_dir)
-    if args.speed_rounds > 0:
-        report["speed"] = bench_speed(args.sample_dir, args.speed_rounds)
+    methods = method_table()
+    if args.ablation:
+        methods.update(ablations())
+    if args.methods:
+        wanted = args.methods.split(",")
+        methods = {k: v for k, v in methods.items() if any(w.lower() in k.lower() for w in wanted)}
+    report: dict = {"tolerance_s": TOLERANCE, "frame_size": list(SIZE), "sets": {}}
+    with tempfile.TemporaryDirectory(prefix="tc139k-bench-scenes-") as tmp:
+        for name in args.sets.split(","):
+            if name in ("tune", "heldout"):
+                clips, why = corpus_set(name, args.media, args.clips)
+            elif name == "realcuts":
+                clips, why = realcuts_set(args.realcuts)
+            elif name == "sample":
+                clips, why = sample_set(Path(tmp))
+            else:
+                raise SystemExit(f"unknown set {name!r}")
+            if why:
+                report["sets"][name] = {"skipped": why}
+                continue
+            entry = {
+                "clips": len(clips),
+                "frames": sum(len(c["frames"]) for c in clips),
+                "true": sum(len(c["cuts"]) + len(c["spans"]) for c in clips),
+                "methods": {m: run_method(fn, clips) for m, fn in methods.items()},
+            }
+            if name in ("tune", "heldout"):
+                entry["keyframes_per_minute"] = keyframes_per_minute(clips)
+            report["sets"][name] = entry
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(report, indent=1))
         return 0
-    v = report["video"]
-    if v:
-        print(table(f"{v['video']} ({v['frames']} frames at 1 fps), protocol C, tolerance 1 s", v["methods"]))
-        for name, r in v["methods"].items():
-            print(
-                f"  {name}: hard cuts {r['hard_cuts_found']}/{r['hard_cuts']}, transitions "
-                f"{r['transitions_found']}/{len(r['cuts_in_each_transition_span'])}, predicted cuts in each "
-                f"transition span +-1 s {r['cuts_in_each_transition_span']}"
-            )
-    if report.get("sample"):
-        s = report["sample"]
-        print(table(f"bundled sample ({s['videos']} videos), hard cuts, tolerance 1 s", s["methods"]))
-    if report.get("speed"):
-        sp = report["speed"]
-        print(
-            f"scene stage on the sample ({sp['frames']} frames, best of {sp['rounds']} interleaved rounds): "
-            f"previous {sp['previous_s']:.2f} s ({sp['previous_ms_per_frame']:.2f} ms/frame), current "
-            f"{sp['current_s']:.2f} s ({sp['current_ms_per_frame']:.2f} ms/frame): "
-            f"{sp['speed_ratio_current_over_previous']:.2f}x the previous speed"
-        )
+    for name, s in report["sets"].items():
+        if "skipped" in s:
+            print(f"{name}: skipped: {s['skipped']}")
+            continue
+        print(f"{name}: {s['clips']} clip(s), {s['frames']} frames, {s['true']} cuts and transitions")
+        print(f"  {'method':<52} {'P':>6} {'R':>6} {'F1':>6} {'pred':>5} {'fr/s':>8}  false cuts by class")
+        for m, r in s["methods"].items():
+            fc = ", ".join(f"{k} {v}" for k, v in r["false_by_class"].items()) or "-"
+            figures = f"{r['precision']:>6.3f} {r['recall']:>6.3f} {r['f1']:>6.3f} {r['n_pred']:>5}"
+            print(f"  {m:<52} {figures} {r['frames_per_s']:>8}  {fc}")
+            if args.details:
+                for cid, d in r["clips"].items():
+                    if d["false"] or d["missed"]:
+                        print(f"      {cid}: false {d['false']} missed {d['missed']}")
+        if "keyframes_per_minute" in s:
+            print(f"  key frames per minute (default rule, pixel method): {s['keyframes_per_minute']}")
     return 0
 
 

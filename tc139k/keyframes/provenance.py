@@ -26,8 +26,11 @@ from .scorer import Scorer
 
 
 def scene_params(cfg: KeyframesConfig) -> SceneParams:
-    """The resolved scene parameters (the detector's 1 fps threshold when none is given)."""
-    return SceneParams(cfg.scene_detector, cfg.scene_threshold, cfg.min_scene_seconds, cfg.scene_rule).resolved()
+    """The resolved scene parameters (the detector's 1 fps threshold when none is given), with
+    the stage's device for a network detector (not part of their record: `to_dict`)."""
+    return SceneParams(
+        cfg.scene_detector, cfg.scene_threshold, cfg.min_scene_seconds, cfg.scene_rule, device=cfg.device
+    ).resolved()
 
 
 def scores_record(cfg: KeyframesConfig, scorer: Scorer) -> dict:

@@ -66,6 +66,9 @@ class SceneParams:
     threshold: float | None = None  # None: the detector's 1 fps default
     min_scene_seconds: float = DEFAULT_MIN_SCENE_SECONDS
     rule: str = "combined"
+    # where a network detector (transnetv2) runs: auto, cpu or cuda; the stage's --device,
+    # not a scene parameter, so to_dict (the scenes' record) leaves it out
+    device: str = "auto"
 
     def resolved(self) -> SceneParams:
         if self.detector not in DETECTORS:
@@ -75,14 +78,16 @@ class SceneParams:
         if self.min_scene_seconds < 0:
             raise UsageError(f"minimum scene length must be >= 0 s, got {self.min_scene_seconds}")
         t = DEFAULT_THRESHOLDS[self.detector] if self.threshold is None else float(self.threshold)
-        return SceneParams(self.detector, t, float(self.min_scene_seconds), self.rule)
+        return SceneParams(self.detector, t, float(self.min_scene_seconds), self.rule, self.device)
 
     @property
     def min_scene_frames(self) -> int:
         return int(round(self.min_scene_seconds * FPS))
 
     def to_dict(self) -> dict:
-        return asdict(self.resolved())
+        d = asdict(self.resolved())
+        del d["device"]
+        return d
 
 
 @dataclass
@@ -104,11 +109,11 @@ def make_detector(params: SceneParams, min_scene_frames: int | None = None):
 
 
 def detector_cuts(frames_rgb: np.ndarray, params: SceneParams, min_scene_frames: int | None = None) -> np.ndarray:
-    """PySceneDetect's scene starts (1..T-1, ascending) over the frames."""
+    """The detector's scene starts (1..T-1, ascending) over the frames."""
     if params.detector == "transnetv2":
         from .transnet import transnet_cuts
 
-        return transnet_cuts(frames_rgb, params.resolved().threshold)
+        return transnet_cuts(frames_rgb, params.resolved().threshold, params.device)
     import cv2
     from scenedetect import FrameTimecode
 

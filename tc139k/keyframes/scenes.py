@@ -14,31 +14,36 @@ Detector defaults for 1 fps, where consecutive frames are a second apart:
 
 Rule "combined" (the default). At 1 fps a second of motion lies between two frames: a pan, a
 shake, a zoom or a car passing close to the camera changes as many pixels and colours as a
-cut. What a cut does that they do not: nothing of the old picture is left anywhere, and the
-picture does not come back. So a candidate frame t (the detector's cut, run with no minimum
-scene length, or any frame that no common shift explains) is a scene start only when
+cut. What a cut does that they do not: nothing of the old picture is left anywhere, and it
+is a step between two steady stretches, where motion goes on. So a candidate frame t (the
+detector's cut, run with no minimum scene length on half-size frames, or any frame that no
+common shift explains: a cut between two dark shots moves few HSV levels) is weighed on:
 
-1. t - 1 does not explain t (`motion.py`): no common shift (a pan, a tilt, shake), no local
-   shifts (a zoom, a drift, an object covering part of the frame), no affine motion of key
-   points (a large zoom, a rotation), and the colours changed (`Checks` names each test);
-2. nor does t - 2 (an object crossing the frame in two steps changes each half in turn; the
-   last frame of a pan and the first new frame would be one boundary reported twice);
-3. the old picture does not come back within `RETURN_FRAMES` frames (a flash, an explosion
-   fading, a van passing for 2-4 s);
-4. it is a step between steady stretches: when neither t - 2 -> t - 1 nor t -> t + 1 is
-   explained (a whip pan, a handheld run, a flight at speed: the picture never settles) and
-   the palette stays, it is motion, not a cut;
-5. it is not inside a gradual transition (`transitions.py`: a fade through black or a
-   dissolve is one scene start, at its first clean frame of the new shot);
-6. of two accepted neighbours (t - 1 and t) only the less explained one is kept.
+1. how much t - 1 explains t (`motion.py`): one common shift (a pan, a tilt, shake), local
+   shifts (a zoom, a drift), cells unchanged in place (what a passing object leaves
+   uncovered), key points under one affine motion (a large zoom, a rotation), the palette;
+2. the same for t - 2 (an object crossing the frame in two steps changes each half in turn;
+   the last frame of a fast pan and the first new frame are one boundary, not two);
+3. how steady the stretches around it are (t - 2 -> t - 1 and t -> t + 1): a cut joins two
+   takes that each hold together; a whip pan, a run with a handheld camera or a flight at
+   speed never settles, and there a big change is motion, not a cut;
+4. whether something passed by (`passes_by`): part of a fixed view stays in place at t and
+   all of it is back within 3 s (a car, a van or a runner close to the camera); a cut away
+   and back (a reaction shot) leaves nothing in place, so it still counts.
+
+`cutmodel.py` weighs the 20 figures of 1-3 (a logistic model whose signs are the physics, fitted
+on the tuning half of a corpus of real footage) into P(cut); t is a scene start when P >= 0.5,
+nothing passed by (4), and it is not inside a gradual transition (`transitions.py`: a fade through black or a
+dissolve is one scene start, at its first clean frame of the new shot; a flash that lights
+the same view again is none). `Checks` switches each piece of evidence off, for measuring.
 
 Minimum scene length (default 1 s, i.e. none at 1 fps): with a longer minimum, cuts closer
-than it are resolved by strength (transitions first, then the least explained cut), never by
+than it are resolved by strength (transitions first, then the most probable cut), never by
 order, so a weak cut cannot hide a strong one after it.
 
 Rule "detector": the detector's decisions alone (PySceneDetect's own minimum-length handling).
-With the transnetv2 detector, "combined" keeps the network's boundaries outside fades and
-dips to black, one per boundary, and records the gradual transitions as above.
+With the transnetv2 detector, "combined" keeps the network's boundaries outside fades, dips to
+black and flashes, and records the gradual transitions as above.
 """
 
 from __future__ import annotations
@@ -138,11 +143,12 @@ class Checks:
 
     shift: bool = True  # one common shift: a pan, a tilt, shake
     local: bool = True  # local shifts: a zoom, a drift, a partly covered frame
+    still: bool = True  # cells unchanged in place: what a passing object leaves uncovered
     features: bool = True  # key points under one affine motion
     palette: bool = True  # the colours stayed
     two_back: bool = True  # t - 2 against t
     steady: bool = True  # t - 2 against t - 1, t against t + 1
-    one_per_boundary: bool = True  # of t - 1 and t, one
+    passing: bool = True  # part of the view stays and all of it comes back: something passed by
     transitions: bool = True  # fades and dissolves
 
     def neutral_columns(self) -> list[int]:
@@ -160,7 +166,12 @@ class Checks:
 
 
 SHIFT_CANDIDATE = 0.3  # frames that no common shift explains this well are candidates too
-STEADY_UNKNOWN = np.ones(len(PAIR_FIGURES))  # before the first or after the last frame
+STILL = PAIR_FIGURES.index("still")
+STAYS_IN_PLACE = 0.25  # a quarter of the view's cells unchanged in place: the camera is still there
+PARTLY_STILL = 0.15  # a passing object leaves this share of the view's cells in place
+RETURN_STILL = 0.8  # and, once gone, nearly all of them
+RETURN_FRAMES = 3  # seconds an object may take to pass
+UNKNOWN = np.full(len(PAIR_FIGURES), np.nan)  # before the first or after the last frame: no information
 
 
 def detect_scenes(frames_rgb: np.ndarray, params: SceneParams, checks: Checks = Checks()) -> Scenes:
@@ -180,12 +191,8 @@ def detect_scenes(frames_rgb: np.ndarray, params: SceneParams, checks: Checks = 
         accepted = {}
         for c in candidates(views, p):
             probability = cutmodel.probability(cut_features(views, c), checks.neutral_columns())
-            if probability >= cutmodel.CUT_PROBABILITY:
+            if probability >= cutmodel.CUT_PROBABILITY and not (checks.passing and passes_by(views, c)):
                 accepted[c] = probability
-    if checks.one_per_boundary:
-        for c in sorted(accepted):
-            if c - 1 in accepted:  # one boundary seen twice: keep the stronger
-                accepted.pop(c if accepted[c] < accepted[c - 1] else c - 1)
     for c, score in accepted.items():
         if not any(a < c <= b for a, b in quiet):
             strength[c] = max(strength.get(c, 0.0), score)
@@ -200,13 +207,34 @@ def candidates(views: _Views, params: SceneParams) -> list[int]:
     return sorted(proposed)
 
 
+def passes_by(views: _Views, t: int) -> bool:
+    """Something passed in front of a fixed view at t: a good part of the view (as it was at
+    t - 1 or t - 2: an object may take two frames to cross) is still in place at t
+    (STAYS_IN_PLACE of its cells), or some of it is (PARTLY_STILL) and the whole of it is back
+    within RETURN_FRAMES (RETURN_STILL). A cut leaves nothing in place but a logo or a caption
+    box, and a cut away and back (a reaction shot) leaves nothing in place at t."""
+    n = len(views.frames)
+    for before in (t - 1, t - 2):
+        if before < 0:
+            continue
+        in_place = views.pair(before, t)[STILL]
+        if in_place >= STAYS_IN_PLACE:
+            return True
+        if in_place >= PARTLY_STILL and any(
+            views.pair(before, t + k)[STILL] >= RETURN_STILL for k in range(1, RETURN_FRAMES + 1) if t + k < n
+        ):
+            return True
+    return False
+
+
 def cut_features(views: _Views, t: int) -> np.ndarray:
-    """The evidence about a cut at t: PAIR_FIGURES for each of cutmodel.GROUPS, in order."""
+    """The evidence about a cut at t: PAIR_FIGURES for each of cutmodel.GROUPS, in order; NaN
+    where a pair does not exist (the model takes the figure's mean there)."""
     n = len(views.frames)
     now = views.pair(t - 1, t)
     two_back = views.pair(t - 2, t) if t >= 2 else now
-    before = views.pair(t - 2, t - 1) if t >= 2 else STEADY_UNKNOWN
-    after = views.pair(t, t + 1) if t + 1 < n else STEADY_UNKNOWN
+    before = views.pair(t - 2, t - 1) if t >= 2 else UNKNOWN
+    after = views.pair(t, t + 1) if t + 1 < n else UNKNOWN
     return np.concatenate([now, two_back, before, after])
 
 

@@ -7,8 +7,16 @@ each becomes one `Transition(start, end)`: `start` is the last clean frame of th
 `end` the first clean frame of the new one, which starts the new scene.
 
 - Fade through black: a run of black frames (98th percentile of the thumbnail's luma below
-  `DARK_P98`), extended on both sides by the frames whose mean luma falls into the run (the
-  fade-out) and rises out of it (the fade-in). A cut to black and back counts the same way.
+  `DARK_P98` and its mean below `BLACK_MEAN`: a fade reaches black; a dark night shot, whose
+  picture is still there at a few grey levels, is no fade), extended on both sides by the
+  frames whose mean luma falls into the run (the fade-out) and rises out of it (the fade-in).
+  A cut to black and back counts the same way.
+- Flash: a run of at most `FLASH_FRAMES` frames whose mean luma jumps by `FLASH_RISE` above
+  the frame before it and falls back, with a washed-out frame in it (its thumbnail's luma
+  spread under `WASHED_STD`: an explosion, a photographer's flash, lightning, a white-out). The
+  light, not the picture, changed: no cut inside it; one scene start after it when the view
+  after it differs from the view before it (a cut hidden by the flash), none otherwise. A
+  bright shot keeps its picture and is no flash (a trailer's cut to a bright shot and away).
 - Dissolve: frames a and b = a + 2 .. a + 1 + `MAX_DISSOLVE_FRAMES` whose thumbnails differ
   (mean absolute difference >= `MIN_CHANGE`), no single step between them carrying more than
   `MAX_STEP_SHARE` of that difference (else it is a hard cut), and every frame between them a
@@ -34,6 +42,10 @@ from .evidence import CellView, change_share
 
 THUMB = 32
 DARK_P98 = 32.0
+BLACK_MEAN = 8.0
+FLASH_RISE = 40.0  # mean luma (0-255) a flash adds at its peak over the frame before it
+FLASH_FRAMES = 4
+WASHED_STD = 12.0
 RAMP_MARGIN = 1.0  # luma (0-255) a ramp frame must move, plus RAMP_RELATIVE of its level
 RAMP_RELATIVE = 0.02
 MAX_DISSOLVE_FRAMES = 5
@@ -67,11 +79,11 @@ def find_transitions(
     thumbs: np.ndarray, cells: Callable[[int], CellView]
 ) -> tuple[list[Transition], list[tuple[int, int]]]:
     """(transitions, quiet spans): quiet spans are (start, end) pairs inside which no cut is
-    reported; they include every transition and the dips to black that keep the view."""
+    reported; they include every transition and the dips to black and flashes that keep the view."""
     n = len(thumbs)
     if n < 3:
         return [], []
-    spans = _fade_spans(thumbs) + _dissolve_spans(thumbs)
+    spans = _fade_spans(thumbs) + _dissolve_spans(thumbs) + _flash_spans(thumbs)
     spans = _merge(spans)
     dark = _dark(thumbs)
     found, quiet = [], []
@@ -86,9 +98,36 @@ def find_transitions(
 
 
 def _dark(thumbs: np.ndarray) -> np.ndarray:
-    """Frames whose 98th luma percentile is below DARK_P98 (at most 2 % of pixels above it)."""
+    """Black frames: at most 2 % of the pixels reach DARK_P98 and the mean is below BLACK_MEAN."""
     luma = thumbs.reshape(len(thumbs), -1, 3) @ _LUMA
-    return (luma >= DARK_P98).mean(axis=1) < 0.02
+    return ((luma >= DARK_P98).mean(axis=1) < 0.02) & (luma.mean(axis=1) < BLACK_MEAN)
+
+
+def _flash_spans(thumbs: np.ndarray) -> list[tuple[int, int, str]]:
+    """(a, b): a the last frame before the flash, b the first frame after it that is neither
+    washed out nor still near the flash's brightest level."""
+    n = len(thumbs)
+    luma = thumbs.reshape(n, -1, 3) @ _LUMA
+    mean, washed = luma.mean(axis=1), luma.std(axis=1) < WASHED_STD
+    spans = []
+    t = 1
+    while t < n:
+        if mean[t] - mean[t - 1] < FLASH_RISE:
+            t += 1
+            continue
+        peak = mean[t]
+        b = None
+        for k in range(t + 1, min(t + FLASH_FRAMES + 1, n)):
+            peak = max(peak, mean[k - 1])
+            if not washed[k] and mean[k] <= peak - FLASH_RISE / 2:
+                b = k
+                break
+        if b is None or not washed[t:b].any():
+            t += 1  # the light stayed, or the picture did: a cut to a brighter shot, not a flash
+            continue
+        spans.append((t - 1, b, "flash"))
+        t = b + 1
+    return spans
 
 
 def _fade_spans(thumbs: np.ndarray) -> list[tuple[int, int, str]]:

@@ -94,9 +94,11 @@ class KeyframesConfig:
     scene_rule: str = param(
         "combined",
         choices=SCENE_RULES,
-        help="combined: a detector cut counts only when nearly every part of the picture changed and "
-        "the old picture does not come back a second later (not a passing object or a flash); fades "
-        "through black and dissolves are one scene start each. detector: the detector's cuts alone.",
+        help="combined: each candidate (a detector cut, or a frame no common shift explains) is weighed on "
+        "how much the frames before it explain it under camera motion (shift, zoom, key points, cells left "
+        "in place, colours) and on how steady the stretches around it are, so a pan, shake, a zoom, a "
+        "passing object or a flash is no cut; fades through black, flashes and dissolves are one scene "
+        "start each. detector: the detector's cuts alone.",
         records="scores",
     )
     scene_threshold: float | None = param(

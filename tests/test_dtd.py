@@ -58,6 +58,45 @@ def test_chunked_pixel_scores_equal_the_whole_video_at_once():
     assert np.array_equal(q, whole)
 
 
+def _pixel_mad_numpy(frames: np.ndarray, cell: int) -> np.ndarray:
+    """The plain formula: int16 differences, a float32 mean per cell, / 255."""
+    t, h, w, _ = frames.shape
+    gh, gw = h // cell, w // cell
+    out = np.ones((t, gh, gw), dtype=np.float32)
+    x = frames[:, : gh * cell, : gw * cell].astype(np.int16)
+    diff = np.abs(x[1:] - x[:-1]).astype(np.float32)
+    out[1:] = diff.reshape(t - 1, gh, cell, gw, cell, 3).mean(axis=(2, 4, 5)) / 255.0
+    return out
+
+
+@pytest.mark.parametrize(
+    "shape, cell, how",
+    [
+        ((40, 224, 224), 28, "random"),
+        ((40, 224, 224), 28, "smooth"),  # small differences: many values near a rounding step
+        ((9, 61, 90), 28, "random"),  # remainders smaller than a cell are ignored
+        ((7, 64, 48), 16, "smooth"),
+        ((2, 28, 28), 28, "random"),
+        ((1, 56, 56), 28, "random"),
+    ],
+)
+def test_pixel_mad_equals_the_plain_numpy_formula(shape, cell, how):
+    rng = np.random.default_rng(sum(shape) + cell)
+    if how == "random":
+        frames = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    else:
+        base = rng.integers(60, 200, (1, *shape[1:], 3))
+        frames = np.clip(base + rng.integers(-6, 7, (*shape, 3)).cumsum(axis=0), 0, 255).astype(np.uint8)
+    got, want = dtd.pixel_mad_to_previous(frames, cell), _pixel_mad_numpy(frames, cell)
+    assert got.dtype == want.dtype == np.float32
+    assert np.array_equal(got, want)  # bit for bit, so every quantised score is the same
+    t = shape[0]
+    q = dtd.quantize(got.reshape(t, -1), "pixel_mad")
+    assert np.array_equal(q, dtd.quantize(want.reshape(t, -1), "pixel_mad"))
+    if cell == PIXEL_CELL and shape[1:] == (224, 224):
+        assert np.array_equal(pixel_scores(frames, cell)[0], q)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(0, 255), min_size=4, max_size=64), st.floats(-1, 1), st.floats(-1, 1))
 def test_cosine_drop_ratio_falls_as_threshold_rises(levels, a, b):

@@ -15,6 +15,7 @@ from tc139k.keyframes.frames import (
     list_frame_videos,
     one_fps_positions,
     ordered_map,
+    read_jpeg,
     read_video_ids,
     video_file_specs,
 )
@@ -76,6 +77,48 @@ def test_video_without_a_usable_frame_gets_an_error(tmp_path):
     video = decode(list_frame_videos(tmp_path / "frames")[0], SIZE)
     assert not video.ok and "no usable frame" in video.error
     assert video.n_frames == 0 and len(video.bad_frames) == 1
+
+
+def _gradient(h: int, w: int) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack([x * 255 // w, y * 255 // h, (x + y) * 127 // (w + h)], axis=-1).astype(np.uint8)
+
+
+@pytest.mark.parametrize("h, w", [(700, 900), (120, 160), (48, 64), (300, 100)])
+def test_read_jpeg_gives_rgb_of_the_working_size_as_pil_does(tmp_path, h, w):
+    """OpenCV reads the frame (a large one at a reduced DCT scale, as PIL's draft did): the
+    same picture, RGB order, at the working size, within JPEG and resampling differences."""
+    from PIL import Image
+
+    path = tmp_path / "000000.jpg"
+    Image.fromarray(_gradient(h, w)).save(path, quality=95)
+    got = read_jpeg(path, SIZE)
+    assert got.shape == (SIZE[1], SIZE[0], 3) and got.dtype == np.uint8 and got.flags.writeable
+    with Image.open(path) as im:
+        im.draft("RGB", SIZE)
+        want = np.asarray(im.convert("RGB").resize(SIZE, Image.Resampling.BILINEAR), dtype=np.int16)
+    assert np.abs(got.astype(np.int16) - want).mean() < 3.0
+    assert got[..., 0].mean() > got[..., 2].mean()  # red (x) above blue: not BGR
+
+
+def test_read_jpeg_of_a_bad_file_raises_naming_it(tmp_path, sample):
+    """OpenCV returns None instead of raising, and fills a cut JPEG with grey: both are errors."""
+    from PIL import Image
+
+    good = next(sample.frames.glob("*/*/000000.jpg")).read_bytes()
+    cases = {
+        "000001.jpg": b"",
+        "000002.jpg": good[: len(good) // 2],
+        "000003.jpg": b"not a jpeg at all",
+        "000004.jpg": b"\xff\xd8garbage",
+        "000005.jpg": good[:2] + b"\x00" * 200 + good[-2:],
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(Exception, match=name):
+            read_jpeg(tmp_path / name, SIZE)
+    Image.fromarray(_gradient(48, 64)).save(tmp_path / "000006.jpg", format="PNG")  # not a JPEG, but an image
+    assert read_jpeg(tmp_path / "000006.jpg", SIZE).shape == (SIZE[1], SIZE[0], 3)
 
 
 def test_decord_samples_one_frame_per_second_from_decoder_timestamps(tmp_path):

@@ -487,9 +487,14 @@ def _summary(row: dict) -> VideoKeyframes:
 # ---- the run -----------------------------------------------------------------------------
 
 
-def default_workers() -> int:
-    # Half the cores decode; the rest stay with the encoder (torch threads on the CPU).
-    return max(1, min(8, (os.cpu_count() or 2) // 2))
+def default_workers(scorer: Scorer | None = None) -> int:
+    """Background threads that decode and detect scenes. With an encoder, half the cores
+    (the rest stay with it: torch threads on the CPU); a scorer that scores while decoding
+    (pixel) leaves nothing to the foreground, so there every core works on a video."""
+    cores = os.cpu_count() or 2
+    if scorer is not None and scorer.scores_while_decoding:
+        return max(1, min(8, cores))
+    return max(1, min(8, cores // 2))
 
 
 def _video_specs(frames_root, video_ids, videos, video_source) -> list[VideoSpec]:
@@ -547,7 +552,6 @@ def run_keyframes(
     check_shard(num_shards, shard_index)
     cfg.check_installed()
     calibrated = cfg.level is None
-    workers = default_workers() if cfg.num_workers is None else cfg.num_workers
     specs = _video_specs(frames_root, video_ids, videos, video_source)
     if not specs:
         raise UsageError(f"no videos found under {frames_root}")
@@ -563,6 +567,7 @@ def run_keyframes(
 
     # a model scorer resolves its weights here (a clear error when they are missing)
     dtd_scorer = stage_scorer(cfg)
+    workers = default_workers(dtd_scorer) if cfg.num_workers is None else cfg.num_workers
     tau = dtd_scorer.default_threshold if cfg.threshold is None else cfg.threshold  # in range: cfg was checked
     scoring = scores_record(cfg, dtd_scorer)
     model_info = scoring["model"]

@@ -151,7 +151,10 @@ class KeyframesConfig:
         records="scores",
     )
     num_workers: int | None = param(
-        None, min=1, help="Background decoding threads [default: half the CPU cores, at least 1, at most 8]."
+        None,
+        min=1,
+        help="Background threads that decode and detect scenes [default: half the CPU cores, all of them with "
+        "--method pixel (no encoder to leave them to); at least 1, at most 8].",
     )
     videos_per_file: int = param(
         64, min=1, help="Videos per output file; a finished file is never redone on a rerun.", records="scores"

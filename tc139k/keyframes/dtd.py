@@ -53,17 +53,35 @@ def pixel_mad_to_previous(frames: np.ndarray, cell: int) -> np.ndarray:
     """Mean absolute RGB difference in [0, 1] per `cell` x `cell` region with the previous frame.
 
     `frames`: uint8 array (T, H, W, 3). The right and bottom remainders smaller than a cell
-    are ignored. Returns float32 (T, H // cell, W // cell), row 0 set to 1 (never dropped)."""
+    are ignored. Returns float32 (T, H // cell, W // cell), row 0 set to 1 (never dropped).
+
+    The sum of each region's differences is exact (integers); the float32 steps after it,
+    sum / (cell * cell * 3) / 255, are those of a float32 mean, so the quantised scores are
+    those of the plain numpy formula (tests/test_dtd.py checks it)."""
     t, h, w, _ = frames.shape
     gh, gw = h // cell, w // cell
     if gh == 0 or gw == 0:
         raise ValueError(f"frames of {w}x{h} px are smaller than one {cell} px cell")
     out = np.ones((t, gh, gw), dtype=np.float32)
     if t > 1:
-        x = frames[:, : gh * cell, : gw * cell].astype(np.int16)
-        diff = np.abs(x[1:] - x[:-1]).astype(np.float32)
-        out[1:] = diff.reshape(t - 1, gh, cell, gw, cell, 3).mean(axis=(2, 4, 5)) / 255.0
+        sums = _cell_sums_of_differences(frames[:, : gh * cell, : gw * cell], cell)
+        out[1:] = sums.astype(np.float32) / np.float32(cell * cell * 3) / np.float32(255.0)
     return out
+
+
+def _cell_sums_of_differences(frames: np.ndarray, cell: int) -> np.ndarray:
+    """int64 (T - 1, gh, gw): per cell, the sum of |frame[t] - frame[t - 1]| over its pixels
+    and channels, exact (OpenCV's absolute difference of uint8 and its integer row sums)."""
+    import cv2
+
+    t, h, w, c = frames.shape
+    gh, gw = h // cell, w // cell
+    x = np.ascontiguousarray(frames)  # a view unless the frames were cropped to whole cells
+    rows = x.reshape(t * h, w * c)
+    diff = cv2.absdiff(rows[h:], rows[:-h])  # ((T - 1) * H, W * 3) uint8
+    # the sum of each cell's row segment (cell * 3 values), then of the cell's rows
+    seg = cv2.reduce(diff.reshape(-1, cell * c), 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
+    return seg.reshape(t - 1, gh, cell, gw).sum(axis=2, dtype=np.int64)
 
 
 def quantize(scores, kind: str) -> np.ndarray:

@@ -197,16 +197,67 @@ def _empty(size: tuple[int, int]) -> np.ndarray:
     return np.zeros((0, size[1], size[0], 3), dtype=np.uint8)
 
 
-def read_jpeg(path: str | Path, size: tuple[int, int]) -> np.ndarray:
-    """One image file as uint8 RGB (height, width, 3) of `size`; raises on a bad file."""
-    from PIL import Image
+SOI, EOI, SOS = b"\xff\xd8", b"\xff\xd9", 0xDA
+SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # frame headers: they carry the size
+STANDALONE = frozenset(range(0xD0, 0xD8)) | {0x01}  # RSTn and TEM have no length
+REDUCED = ((8, "IMREAD_REDUCED_COLOR_8"), (4, "IMREAD_REDUCED_COLOR_4"), (2, "IMREAD_REDUCED_COLOR_2"))
 
-    with Image.open(path) as im:
-        im.draft("RGB", size)  # JPEG DCT scaling: large frames decode at a fraction of the cost
-        im = im.convert("RGB")
-        if im.size != size:
-            im = im.resize(size, Image.Resampling.BILINEAR)
-        return np.array(im, dtype=np.uint8)  # a writable copy, safe to hand to torch
+
+def jpeg_layout(data: bytes) -> tuple[tuple[int, int] | None, int]:
+    """(width, height) from the frame header and the offset of the first scan of a JPEG, or
+    (None, -1) when the header segments do not lead to one (the decoder then decides)."""
+    pos, n, size = 2, len(data), None
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            return None, -1
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in STANDALONE:
+            pos += 2
+            continue
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if marker in SOF_MARKERS and length >= 8 and pos + 9 <= n:
+            size = (int.from_bytes(data[pos + 7 : pos + 9], "big"), int.from_bytes(data[pos + 5 : pos + 7], "big"))
+        if marker == SOS:
+            return size, pos
+        if length < 2:
+            return None, -1
+        pos += 2 + length
+    return None, -1
+
+
+def read_jpeg(path: str | Path, size: tuple[int, int]) -> np.ndarray:
+    """One image file as uint8 RGB (height, width, 3) of `size`; raises on a bad file.
+
+    OpenCV decodes it (EXIF orientation ignored, as the frames were written), a JPEG at the
+    largest DCT scale 1/2, 1/4 or 1/8 that stays at least `size` (large frames decode at a
+    fraction of the cost), then resizes it: area averaging when shrinking, bilinear when
+    enlarging. OpenCV returns no image rather than raising, and would fill a JPEG cut short
+    with grey: both become errors naming the file."""
+    import cv2
+
+    data = Path(path).read_bytes()
+    if not data:
+        raise ValueError(f"{Path(path).name}: empty file")
+    flags = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+    if data.startswith(SOI):
+        dims, scan = jpeg_layout(data)
+        if scan >= 0 and data.find(EOI, scan) < 0:  # FF D9 after the scan start is the end-of-image
+            raise ValueError(f"{Path(path).name}: truncated JPEG (no end-of-image marker)")
+        if dims is not None and min(dims) > 0:
+            scale = min(dims[0] // size[0], dims[1] // size[1])
+            flags = next(
+                (getattr(cv2, name) | cv2.IMREAD_IGNORE_ORIENTATION for f, name in REDUCED if scale >= f), flags
+            )
+    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
+    if bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3 or 0 in bgr.shape:
+        raise ValueError(f"{Path(path).name}: OpenCV cannot decode it as an image")
+    if (bgr.shape[1], bgr.shape[0]) != size:
+        shrink = bgr.shape[1] >= size[0] and bgr.shape[0] >= size[1]
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)  # a new, writable array, safe to hand to torch
 
 
 def decode_frame_folder(spec: VideoSpec, size: tuple[int, int]) -> DecodedVideo:

@@ -35,9 +35,11 @@ Each figure is computed from a `FrameView`, made once per frame; ORB key points 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 import numpy as np
+
+from . import thumbs
 
 THUMB = 56  # luma thumbnail: 224 / 4, an exact area reduction
 CELLS = 4
@@ -67,30 +69,29 @@ def _window() -> np.ndarray:
 
 @dataclass
 class FrameView:
-    """The per-frame figures the tests need. `frame`: uint8 RGB (H, W, 3)."""
+    """The per-frame figures the tests need. `frame`: uint8 RGB (H, W, 3). `gray` and `hsv`,
+    when given, are the frame's thumbnails already made (`frame_views` makes them for a whole
+    video at once): the luma of the THUMB x THUMB thumbnail and the HSV of the palette one."""
 
     frame: np.ndarray
+    gray: InitVar[np.ndarray | None] = None  # uint8 (THUMB, THUMB)
+    hsv: InitVar[np.ndarray | None] = None  # uint8 (PALETTE_SIZE, PALETTE_SIZE, 3)
     luma: np.ndarray = field(init=False)  # float32 (THUMB, THUMB), 0-255
     normalised: np.ndarray = field(init=False)  # zero mean, unit variance (or zero when flat)
     palette: np.ndarray = field(init=False)  # concatenated, each histogram sums to 1
     _features: tuple | None = field(init=False, default=None)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, gray: np.ndarray | None, hsv: np.ndarray | None) -> None:
         import cv2
 
-        small = self.frame
-        while min(small.shape[:2]) >= 2 * THUMB:  # halvings: exact and fast area reductions
-            small = cv2.resize(small, (small.shape[1] // 2, small.shape[0] // 2), interpolation=cv2.INTER_AREA)
-        if small.shape[:2] != (THUMB, THUMB):
-            small = cv2.resize(small, (THUMB, THUMB), interpolation=cv2.INTER_AREA)
-        self.luma = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        if gray is None or hsv is None:
+            small = _thumbnails(self.frame[None])[0]
+            tiny = cv2.resize(small, (PALETTE_SIZE, PALETTE_SIZE), interpolation=cv2.INTER_AREA)
+            gray, hsv = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), cv2.cvtColor(tiny, cv2.COLOR_RGB2HSV)
+        self.luma = gray.astype(np.float32)
         std = float(self.luma.std())
         self.normalised = (self.luma - float(self.luma.mean())) / std if std > 0.5 else np.zeros_like(self.luma)
-        tiny = cv2.resize(small, (PALETTE_SIZE, PALETTE_SIZE), interpolation=cv2.INTER_AREA)
-        hsv = cv2.cvtColor(tiny, cv2.COLOR_RGB2HSV)
-        hs = cv2.calcHist([hsv], [0, 1], None, [HUE_BINS, SAT_BINS], [0, 180, 0, 256]).ravel()
-        v = cv2.calcHist([hsv], [2], None, [VALUE_BINS], [0, 256]).ravel()
-        self.palette = np.concatenate([hs / max(hs.sum(), 1.0), v / max(v.sum(), 1.0)]).astype(np.float32)
+        self.palette = _palette(hsv)
 
     def features(self) -> tuple:
         """(points (N, 2) float32, ORB descriptors or None), computed once."""
@@ -105,6 +106,41 @@ class FrameView:
             points = np.array([k.pt for k in keypoints], dtype=np.float32).reshape(-1, 2)
             self._features = (points, descriptors)
         return self._features
+
+
+def _thumbnails(frames: np.ndarray, half: np.ndarray | None = None) -> np.ndarray:
+    """(T, THUMB, THUMB, 3): each frame halved (exact, fast area reductions) while at least
+    2 x THUMB, then area-resized to THUMB x THUMB. `half`: the frames halved already."""
+    small = frames
+    if half is not None and min(frames.shape[1:3]) >= 2 * THUMB:
+        small = half  # the first halving
+    while min(small.shape[1:3]) >= 2 * THUMB:
+        small = thumbs.halve(small)
+    if small.shape[1:3] != (THUMB, THUMB):
+        small = thumbs.area_resize(small, (THUMB, THUMB))
+    return small
+
+
+def _palette(hsv: np.ndarray) -> np.ndarray:
+    import cv2
+
+    hs = cv2.calcHist([hsv], [0, 1], None, [HUE_BINS, SAT_BINS], [0, 180, 0, 256]).ravel()
+    v = cv2.calcHist([hsv], [2], None, [VALUE_BINS], [0, 256]).ravel()
+    return np.concatenate([hs / max(hs.sum(), 1.0), v / max(v.sum(), 1.0)]).astype(np.float32)
+
+
+def frame_views(frames: np.ndarray, half: np.ndarray | None = None) -> list[FrameView]:
+    """`FrameView` of every frame of (T, H, W, 3), the same figures as one by one, with the
+    thumbnails made for the whole video at once (`thumbs.py`). `half`: the frames already
+    halved (`thumbs.halve`), reused as the first reduction."""
+    import cv2
+
+    if len(frames) == 0:
+        return []
+    small = _thumbnails(frames, half)
+    gray = thumbs.convert(small, cv2.COLOR_RGB2GRAY)
+    hsv = thumbs.convert(thumbs.area_resize(small, (PALETTE_SIZE, PALETTE_SIZE)), cv2.COLOR_RGB2HSV)
+    return [FrameView(f, g, h) for f, g, h in zip(frames, gray, hsv)]
 
 
 def phase_response(a: FrameView, b: FrameView) -> tuple[float, tuple[float, float]]:

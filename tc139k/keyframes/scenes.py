@@ -48,6 +48,7 @@ black and flashes, and records the gradual transitions as above.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -55,7 +56,8 @@ import numpy as np
 from ..errors import UsageError
 from . import cutmodel
 from .evidence import CellView
-from .motion import PAIR_FIGURES, FrameView, pair_figures, phase_response
+from .motion import PAIR_FIGURES, FrameView, frame_views, pair_figures, phase_response
+from .thumbs import convert, halve
 from .transitions import Transition, find_transitions, thumbnails
 
 DETECTORS = ("content", "adaptive", "histogram", "transnetv2")
@@ -120,13 +122,18 @@ def detector_cuts(frames_rgb: np.ndarray, params: SceneParams, min_scene_frames:
 
         return transnet_cuts(frames_rgb, params.resolved().threshold, params.device)
     import cv2
+
+    bgr = (cv2.cvtColor(f, cv2.COLOR_RGB2BGR) for f in frames_rgb)  # 5x faster than a reversed numpy copy
+    return _detector_cuts_bgr(bgr, len(frames_rgb), params, min_scene_frames)
+
+
+def _detector_cuts_bgr(frames_bgr: Iterable[np.ndarray], n: int, params: SceneParams, min_scene_frames: int | None):
+    """`detector_cuts` of a PySceneDetect detector over `n` BGR frames (the detectors' order)."""
     from scenedetect import FrameTimecode
 
     detector = make_detector(params, min_scene_frames)
     cuts: set[int] = set()
-    n = len(frames_rgb)
-    for i in range(n):
-        bgr = cv2.cvtColor(frames_rgb[i], cv2.COLOR_RGB2BGR)  # 5x faster than a reversed numpy copy
+    for i, bgr in enumerate(frames_bgr):
         for tc in detector.process_frame(FrameTimecode(i, fps=FPS), bgr):
             cuts.add(int(tc.frame_num))
     if n:
@@ -202,7 +209,8 @@ def detect_scenes(frames_rgb: np.ndarray, params: SceneParams, checks: Checks = 
 def candidates(views: _Views, params: SceneParams) -> list[int]:
     """The detector's cuts (no minimum length, on half-size frames) and the frames that no
     common shift explains (a cut between two dark or two grey shots moves few HSV levels)."""
-    proposed = set(detector_cuts(views.half(), params, min_scene_frames=1).tolist())
+    half = views.half_bgr()
+    proposed = set(_detector_cuts_bgr(half, len(half), params, min_scene_frames=1).tolist())
     proposed |= {t for t in range(1, len(views.frames)) if views.shift(t - 1, t)[0] < SHIFT_CANDIDATE}
     return sorted(proposed)
 
@@ -239,19 +247,21 @@ def cut_features(views: _Views, t: int) -> np.ndarray:
 
 
 class _Views:
-    """Per-frame views and pair figures of one video, each computed once."""
+    """Per-frame views and pair figures of one video, each computed once. The small views (the
+    half-size frames of the candidate detector, the thumbnails of `FrameView`) are made for
+    all frames at once, on first use, each from the one before it."""
 
     def __init__(self, frames: np.ndarray):
         self.frames = frames
-        self._views: dict[int, FrameView] = {}
+        self._views: list[FrameView] | None = None
         self._cells: dict[int, CellView] = {}
         self._shift: dict[tuple[int, int], tuple[float, tuple[float, float]]] = {}
         self._pairs: dict[tuple[int, int], np.ndarray] = {}
         self._half: np.ndarray | None = None
 
     def view(self, i: int) -> FrameView:
-        if i not in self._views:
-            self._views[i] = FrameView(self.frames[i])
+        if self._views is None:
+            self._views = frame_views(self.frames, self._halved())
         return self._views[i]
 
     def cells(self, i: int) -> CellView:
@@ -269,19 +279,23 @@ class _Views:
             self._pairs[a, b] = pair_figures(self.view(a), self.view(b))
         return self._pairs[a, b]
 
+    def _halved(self) -> np.ndarray | None:
+        """The frames area-reduced to half size (None when they are below 64 px)."""
+        if self._half is None and min(self.frames.shape[1:3]) >= 64:
+            self._half = halve(self.frames)
+        return self._half
+
     def half(self) -> np.ndarray:
         """The frames at half size for the candidate detector (its score is a mean: the size
         barely moves it, and it costs a quarter)."""
+        half = self._halved()
+        return self.frames if half is None else half
+
+    def half_bgr(self) -> np.ndarray:
+        """`half()` in the detector's BGR order, converted in one call."""
         import cv2
 
-        if self._half is None:
-            f = self.frames
-            if min(f.shape[1:3]) < 64:
-                self._half = f
-            else:
-                size = (f.shape[2] // 2, f.shape[1] // 2)
-                self._half = np.stack([cv2.resize(x, size, interpolation=cv2.INTER_AREA) for x in f])
-        return self._half
+        return convert(self.half(), cv2.COLOR_RGB2BGR)
 
 
 def _keep_apart(strength: dict[int, float], min_frames: int) -> np.ndarray:

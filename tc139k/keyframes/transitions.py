@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .evidence import CellView, change_share
+from .thumbs import area_resize
 
 THUMB = 32
 DARK_P98 = 32.0
@@ -66,13 +67,8 @@ class Transition:
 
 
 def thumbnails(frames: np.ndarray) -> np.ndarray:
-    """(T, THUMB * THUMB * 3) float32, area-averaged."""
-    import cv2
-
-    out = np.empty((len(frames), THUMB * THUMB * 3), dtype=np.float32)
-    for i, f in enumerate(frames):
-        out[i] = cv2.resize(f, (THUMB, THUMB), interpolation=cv2.INTER_AREA).reshape(-1)
-    return out
+    """(T, THUMB * THUMB * 3) float32, area-averaged (all frames in one call: `thumbs.py`)."""
+    return area_resize(frames, (THUMB, THUMB)).reshape(len(frames), THUMB * THUMB * 3).astype(np.float32)
 
 
 def find_transitions(

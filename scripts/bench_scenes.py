@@ -232,18 +232,19 @@ def keyframes_per_minute(clips: list[dict]) -> dict:
     from tc139k import published
     from tc139k.keyframes.build import VideoCurve, calibrate_level, select_keyframes
     from tc139k.keyframes.dtd import frame_drop_ratio
-    from tc139k.keyframes.scenes import SceneParams, detect_cuts
+    from tc139k.keyframes.scenes import SceneParams, detect_scenes
     from tc139k.keyframes.scorer_pixel import pixel_scores
 
     curves = []
     for c in clips:
         q, _ = pixel_scores(c["frames"], 28)
-        cuts = detect_cuts(c["frames"], SceneParams())
-        curves.append(VideoCurve(c["seconds"], frame_drop_ratio(q, "pixel_mad", 0.05), cuts))
+        scenes = detect_scenes(c["frames"], SceneParams())
+        motion = getattr(scenes, "motion_novelty", None)  # None in a tree from before it existed
+        curves.append(VideoCurve(c["seconds"], frame_drop_ratio(q, "pixel_mad", 0.05), scenes.cuts, motion))
     level, _ = calibrate_level(curves, published.KEYFRAME_INTERVAL_SECONDS, 2.0)
     counts: dict[str, list[float]] = {}
     for c, cv in zip(clips, curves):
-        picks = set(select_keyframes(cv.seconds, cv.drop_ratio, cv.cuts, level, 2.0).tolist())
+        picks = set(select_keyframes(cv.seconds, cv.drop_ratio, cv.cuts, level, 2.0, cv.motion).tolist())
         in_shot = picks - {0, *cv.cuts.tolist()}
         for i, sec in enumerate(c["seconds"]):
             classes = {k for k, a, b in c["negatives"] if a <= sec <= b} or {"normal"}

@@ -207,3 +207,38 @@ def test_a_dissolve_between_shots_of_one_palette_is_one_scene_start():
     frames = stack(a + [blend(a[-1], b[0], 2 / 3), blend(a[-1], b[0], 1 / 3)] + b)
     starts = detect_cuts(frames, SceneParams()).tolist()
     assert len(starts) == 1 and 6 <= starts[0] <= 8
+
+
+# ---- novelty inside a shot ----------------------------------------------------------------
+
+
+def test_motion_novelty_is_what_a_shift_reveals():
+    from tc139k.keyframes.dtd import frame_drop_ratio
+    from tc139k.keyframes.scorer_pixel import pixel_scores
+
+    shake = stack(handheld(two_region_world(), 30, 30, seed=5, turn=1))
+    novelty = detect_scenes(shake, SceneParams()).motion_novelty
+    dtd_novelty = 1.0 - frame_drop_ratio(pixel_scores(shake, 28)[0], "pixel_mad", 0.05)
+    # jumps of up to 9 % of the frame each way reveal at most about a third of it
+    assert novelty[0] == 1.0 and float(novelty[1:].mean()) < 0.3 < float(dtd_novelty[1:].mean())
+    assert detect_scenes(pan_then_cut(), SceneParams()).motion_novelty[7] > 0.6  # a cut is all new
+
+
+def test_key_frames_inside_a_shaking_shot_are_fewer_with_motion_novelty():
+    from tc139k.keyframes.build import select_keyframes
+    from tc139k.keyframes.dtd import frame_drop_ratio
+    from tc139k.keyframes.scorer_pixel import pixel_scores
+
+    shake = stack(handheld(two_region_world(), 30, 30, seed=5, turn=1))
+    drop = frame_drop_ratio(pixel_scores(shake, 28)[0], "pixel_mad", 0.05)
+    seconds, none = np.arange(30.0), np.zeros(0, np.int64)
+    motion = detect_scenes(shake, SceneParams()).motion_novelty
+    dtd_only = select_keyframes(seconds, drop, none, 1.5, 2.0)
+    capped = select_keyframes(seconds, drop, none, 1.5, 2.0, motion)
+    assert len(capped) < len(dtd_only)
+    still = stack([grain(view(A, 360, 360), i) for i in range(30)])
+    still_drop = frame_drop_ratio(pixel_scores(still, 28)[0], "pixel_mad", 0.05)
+    assert (
+        len(select_keyframes(seconds, still_drop, none, 1.5, 2.0, detect_scenes(still, SceneParams()).motion_novelty))
+        == 1
+    )

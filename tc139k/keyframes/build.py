@@ -20,16 +20,20 @@ but at least 224 x 224 in feature mode (the encoder resizes on its device when t
 
 Key-frame rule. Every scene start (frame 0 and every scene cut) is a key frame. Inside a
 scene, the novelty of frame t is 1 - drop_ratio[t] (the share of its patches that changed
-since the previous frame); novelty accumulates from the last key frame, and the first frame
-at which the sum reaches the level L, and which is at least `min_gap` seconds after the last
-key frame, becomes a key frame and restarts the sum (a sum of zero never qualifies, even at
-L = 0). Static stretches thus get no key frames and busy ones get many. L is either given
-(`level`) or calibrated over all videos of the run by bisection so that the mean key-frame
-interval, sum of video spans / number of key frames (span = last frame time - first frame
-time + 1 s), is as close as possible to `target_interval` (7.14 s by default, the published
-figure). The number of key frames never grows with L, so bisection finds the step closest to
-the target; calibration works on the stored drop ratios alone (about 20 s for 11,000 videos
-of 650 frames on one core).
+since the previous frame), capped (`keyframe_novelty` "motion", the default) by the share of
+the picture that one common shift of frame t - 1 does not explain (scenes.motion_novelty,
+kept per frame in the work files): shake and a pan change every patch without showing
+anything new, so they do not make a burst of key frames. Novelty accumulates from the last
+key frame, and the first frame at which the sum reaches the level L, and which is at least
+`min_gap` seconds after the last key frame, becomes a key frame and restarts the sum (a sum
+of zero never qualifies, even at L = 0). Static stretches thus get no key frames and busy
+ones get many. L is either given (`level`) or calibrated over all videos of the run by
+bisection so that the mean key-frame interval, sum of video spans / number of key frames
+(span = last frame time - first frame time + 1 s), is as close as possible to
+`target_interval` (7.14 s by default, the published figure). The number of key frames never
+grows with L, so bisection finds the step closest to the target; calibration works on the
+stored drop ratios and motion novelty alone (about 20 s for 11,000 videos of 650 frames on
+one core).
 
 Trigger times: the frames with the lowest drop ratio (dtd.trigger_frames, 10 %), frame 0
 excluded (frames 0 and 1 for a scorer whose DTD frame spans two frames).
@@ -87,6 +91,7 @@ CURVE_FIELDS = (
     "grid_h",
     "grid_w",
     "patch_scores",
+    "motion_novelty",
 )
 SUMMARY_FIELDS = [
     "source",
@@ -116,6 +121,9 @@ WORK_FIELDS = (
     "grid_w",
     "patch_scores",
 )
+# pass 1 also keeps, per frame, the novelty that camera motion does not explain (scenes.
+# motion_novelty, quantised to 0..255): the key-frame rule's input, not an output column
+MOTION_NOVELTY = "motion_novelty"
 
 
 # ---- per-video pieces --------------------------------------------------------------------
@@ -129,6 +137,7 @@ class PreparedVideo:
     cuts: np.ndarray  # positions that start a scene (> 0)
     pixel_q: np.ndarray | None = None  # scores made while decoding (a model-free scorer): (T, cells)
     transitions: list = field(default_factory=list)  # scenes.Transition: gradual scene changes
+    motion: np.ndarray | None = None  # scenes.motion_novelty: float (T,)
 
 
 def prepare(
@@ -144,10 +153,10 @@ def prepare(
         return PreparedVideo(video, np.zeros(0, dtype=np.int64))
     found = detect_scenes(video.frames, scenes)
     if scorer is None or not scorer.scores_while_decoding:
-        return PreparedVideo(video, found.cuts, transitions=found.transitions)
+        return PreparedVideo(video, found.cuts, transitions=found.transitions, motion=found.motion_novelty)
     q = scorer.score(video.frames)
     video.frames = video.frames[:0]  # scored: free the pixels early
-    return PreparedVideo(video, found.cuts, q, found.transitions)
+    return PreparedVideo(video, found.cuts, q, found.transitions, found.motion_novelty)
 
 
 def score_prepared(item: PreparedVideo, scorer: Scorer) -> np.ndarray | None:
@@ -194,6 +203,7 @@ def work_row(item: PreparedVideo, q: np.ndarray | None, kind: str, grid: tuple[i
             "scene_cut_seconds": [],
             "transitions": [],
             "patch_scores": b"",
+            MOTION_NOVELTY: b"",
         }
     return {
         **base,
@@ -205,23 +215,43 @@ def work_row(item: PreparedVideo, q: np.ndarray | None, kind: str, grid: tuple[i
         "scene_cut_seconds": v.seconds[item.cuts].tolist(),
         "transitions": [[float(v.seconds[t.start]), float(v.seconds[t.end])] for t in item.transitions],
         "patch_scores": np.ascontiguousarray(q, dtype=np.uint8).tobytes(),
+        MOTION_NOVELTY: _quantised(item.motion, v.n_frames),
     }
+
+
+def _quantised(motion: np.ndarray | None, n: int) -> bytes:
+    m = np.ones(n) if motion is None else np.asarray(motion, dtype=np.float64)
+    return np.clip(np.rint(m * 255.0), 0, 255).astype(np.uint8).tobytes()
 
 
 # ---- the key-frame rule ------------------------------------------------------------------
 
 
+def novelty_of(drop_ratio: np.ndarray, motion: np.ndarray | None = None) -> np.ndarray:
+    """A frame's novelty: 1 - its drop ratio, capped by the novelty camera motion does not
+    explain when it is given; 0 for the first frame."""
+    novelty = np.clip(1.0 - np.asarray(drop_ratio, dtype=np.float64), 0.0, 1.0)
+    if motion is not None:
+        novelty = np.minimum(novelty, np.asarray(motion, dtype=np.float64))
+    if len(novelty):
+        novelty[0] = 0.0
+    return novelty
+
+
 def select_keyframes(
-    seconds: np.ndarray, drop_ratio: np.ndarray, cuts: np.ndarray, level: float, min_gap: float
+    seconds: np.ndarray,
+    drop_ratio: np.ndarray,
+    cuts: np.ndarray,
+    level: float,
+    min_gap: float,
+    motion: np.ndarray | None = None,
 ) -> np.ndarray:
     """Key-frame positions by the rule in the module docstring."""
     seconds = np.asarray(seconds, dtype=np.float64)
     n = len(seconds)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    novelty = 1.0 - np.asarray(drop_ratio, dtype=np.float64)
-    novelty[0] = 0.0
-    cum = np.cumsum(np.clip(novelty, 0.0, 1.0))  # non-decreasing: searchsorted finds the crossing
+    cum = np.cumsum(novelty_of(drop_ratio, motion))  # non-decreasing: searchsorted finds the crossing
     starts = [0, *(int(c) for c in cuts)]
     ends = starts[1:] + [n]
     picks: list[int] = []
@@ -254,6 +284,7 @@ class VideoCurve:
     seconds: np.ndarray
     drop_ratio: np.ndarray
     cuts: np.ndarray
+    motion: np.ndarray | None = None  # scenes.motion_novelty, when the rule uses it
 
     @property
     def span(self) -> float:
@@ -261,7 +292,7 @@ class VideoCurve:
 
 
 def mean_interval(curves: list[VideoCurve], level: float, min_gap: float) -> float:
-    n = sum(len(select_keyframes(c.seconds, c.drop_ratio, c.cuts, level, min_gap)) for c in curves)
+    n = sum(len(select_keyframes(c.seconds, c.drop_ratio, c.cuts, level, min_gap, c.motion)) for c in curves)
     return sum(c.span for c in curves) / n if n else 0.0
 
 
@@ -284,9 +315,7 @@ class _AllVideos:
             n = len(c.seconds)
             if n == 0:
                 continue
-            nov = np.clip(1.0 - np.asarray(c.drop_ratio, dtype=np.float64), 0.0, 1.0)
-            nov[0] = 0.0
-            cum.append(c_end + np.cumsum(nov))
+            cum.append(c_end + np.cumsum(novelty_of(c.drop_ratio, c.motion)))
             sec.append(c.seconds - c.seconds[0] + t_end)
             s = np.concatenate([[0], np.asarray(c.cuts, dtype=np.int64)]) + base
             starts.append(s)
@@ -328,7 +357,7 @@ def calibrate_level(curves: list[VideoCurve], target: float, min_gap: float) -> 
         return span / everything.count(level, min_gap)
 
     lo = 0.0
-    hi = 1.0 + max(float(np.sum(1.0 - c.drop_ratio)) for c in curves)  # above it: scene starts only
+    hi = 1.0 + max(float(np.sum(novelty_of(c.drop_ratio, c.motion))) for c in curves)  # above: scene starts only
     at_lo, at_hi = interval(lo), interval(hi)
     if target <= at_lo:
         level = lo
@@ -359,15 +388,18 @@ def calibration_reached(achieved: float, target: float, total_span: float) -> bo
     return abs(achieved - target) <= max(CALIBRATION_TOLERANCE * target, step)
 
 
-def final_row(work: dict, threshold: float, level: float, min_gap: float, first: int = 1) -> dict:
+def final_row(
+    work: dict, threshold: float, level: float, min_gap: float, first: int = 1, novelty: str = "motion"
+) -> dict:
     """A keyframes.v2 row from a pass-1 row; `first`: the frames of the first DTD frame
-    (Scorer.frames_per_step), none of which can be a trigger time."""
+    (Scorer.frames_per_step), none of which can be a trigger time; `novelty`: the key-frame
+    rule's novelty (KeyframesConfig.keyframe_novelty)."""
     row = {k: work[k] for k in WORK_FIELDS}
     row["threshold"] = float(threshold)
     if work["status"] != "ok":
         return {**row, "drop_ratio": [], "keyframe_seconds": [], "trigger_seconds": []}
-    curve = curve_of(work, threshold)
-    keys = select_keyframes(curve.seconds, curve.drop_ratio, curve.cuts, level, min_gap)
+    curve = curve_of(work, threshold, novelty)
+    keys = select_keyframes(curve.seconds, curve.drop_ratio, curve.cuts, level, min_gap, curve.motion)
     return {
         **row,
         "drop_ratio": curve.drop_ratio.tolist(),
@@ -376,13 +408,17 @@ def final_row(work: dict, threshold: float, level: float, min_gap: float, first:
     }
 
 
-def curve_of(work: dict, threshold: float) -> VideoCurve:
+def curve_of(work: dict, threshold: float, novelty: str = "motion") -> VideoCurve:
     q = kfio.patch_scores_array(work)
     ids = np.asarray(work["scene_id"], dtype=np.int64)
+    motion = None
+    if novelty == "motion":
+        motion = np.frombuffer(work[MOTION_NOVELTY], dtype=np.uint8).astype(np.float64) / 255.0
     return VideoCurve(
         np.asarray(work["frame_seconds"], dtype=np.float64),
         dtd.frame_drop_ratio(q, work["score_kind"], threshold),
         np.flatnonzero(np.diff(ids)) + 1,
+        motion,
     )
 
 
@@ -391,7 +427,8 @@ def curve_of(work: dict, threshold: float) -> VideoCurve:
 
 def work_schema() -> pa.Schema:
     full = kfio.keyframes_schema()
-    return pa.schema([full.field(n) for n in WORK_FIELDS], metadata=full.metadata)
+    fields = [full.field(n) for n in WORK_FIELDS] + [pa.field(MOTION_NOVELTY, pa.binary())]
+    return pa.schema(fields, metadata=full.metadata)
 
 
 def write_work_file(rows: list[dict], path: Path) -> None:
@@ -636,7 +673,7 @@ def run_keyframes(
 
     # Pass 2: the level, from the stored scores of every video of the run.
     curves = [
-        curve_of(r, tau)
+        curve_of(r, tau, cfg.keyframe_novelty)
         for b in range(len(batches))
         for r in _read_work(work_dir, b, CURVE_FIELDS)
         if r["status"] == "ok"
@@ -672,7 +709,7 @@ def run_keyframes(
             rows = pq.read_table(path, columns=SUMMARY_FIELDS).to_pylist()
         else:
             step = dtd_scorer.frames_per_step
-            rows = [final_row(r, tau, lvl, cfg.min_gap, step) for r in _read_work(work_dir, b)]
+            rows = [final_row(r, tau, lvl, cfg.min_gap, step, cfg.keyframe_novelty) for r in _read_work(work_dir, b)]
             kfio.write_keyframes_file(rows, path, {"tool": "tc139k", "stage": "keyframes", **final})
             out_markers.mark(name, params, file=path)
             written += 1

@@ -34,6 +34,7 @@ def encoders() -> tuple[str, ...]:
 DETECTORS = ("content", "adaptive", "histogram", "transnetv2")
 DEVICES = ("auto", "cpu", "cuda")
 SCENE_RULES = ("combined", "detector")
+NOVELTIES = ("motion", "dtd")
 PIXEL_FRAME_SIZE = 224
 PIXEL_CELL = 28  # the authors' region size
 
@@ -128,6 +129,14 @@ class KeyframesConfig:
         min=0.0,
         help="Fixed novelty level L (skips calibration): inside a scene, a key frame is due "
         "when the summed novelty (1 - drop ratio) since the last one reaches L.",
+        records="keyframes",
+    )
+    keyframe_novelty: str = param(
+        "motion",
+        choices=NOVELTIES,
+        help="What counts as new inside a scene. motion: the DTD share of changed patches, capped by the share "
+        "of the picture that one common shift of the frame before does not explain, so shake and a pan do not "
+        "make a burst of key frames (what a pan reveals still counts). dtd: the DTD share alone.",
         records="keyframes",
     )
     min_gap: float = param(

@@ -24,6 +24,8 @@ from .config import KeyframesConfig
 from .scenes import SceneParams
 from .scorer import Scorer
 
+WORK_FORMAT = 2  # 2: the work files keep each frame's motion novelty (older ones are redone)
+
 
 def scene_params(cfg: KeyframesConfig) -> SceneParams:
     """The resolved scene parameters (the detector's 1 fps threshold when none is given), with
@@ -38,6 +40,7 @@ def scores_record(cfg: KeyframesConfig, scorer: Scorer) -> dict:
     return _json(
         {
             "tool_version": __version__,
+            "work_format": WORK_FORMAT,
             "method": cfg.method,
             "model": own["model"],
             "frame_size": list(scorer.frame_size),
@@ -68,7 +71,8 @@ def keyframes_record(
             "score_kind": score_kind,
             "trigger_share": dtd.TRIGGER_SHARE,
             "keyframes": {
-                "rule": "scene starts + accumulated novelty (1 - drop ratio) >= level, min gap",
+                "rule": "scene starts + accumulated novelty >= level, min gap",
+                "novelty": cfg.keyframe_novelty,
                 "level": level,
                 "calibrated": calibrated,
                 "min_gap": cfg.min_gap,

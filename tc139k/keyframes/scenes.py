@@ -101,6 +101,7 @@ class SceneParams:
 class Scenes:
     cuts: np.ndarray  # positions (1..T-1, ascending) that start a scene
     transitions: list[Transition] = field(default_factory=list)
+    motion_novelty: np.ndarray | None = None  # float32 (T,): see `motion_novelty`
 
 
 def make_detector(params: SceneParams, min_scene_frames: int | None = None):
@@ -184,10 +185,10 @@ UNKNOWN = np.full(len(PAIR_FIGURES), np.nan)  # before the first or after the la
 def detect_scenes(frames_rgb: np.ndarray, params: SceneParams, checks: Checks = Checks()) -> Scenes:
     """Scene starts and gradual transitions of one video. `frames_rgb`: uint8 (T, H, W, 3)."""
     p = params.resolved()
-    if p.rule == "detector":
-        return Scenes(detector_cuts(frames_rgb, p))
-    n = len(frames_rgb)
     views = _Views(frames_rgb)
+    if p.rule == "detector":
+        return Scenes(detector_cuts(frames_rgb, p), motion_novelty=motion_novelty(views))
+    n = len(frames_rgb)
     transitions, quiet = ([], [])
     if checks.transitions and n >= 3:
         transitions, quiet = find_transitions(thumbnails(frames_rgb), views.cells)
@@ -203,7 +204,19 @@ def detect_scenes(frames_rgb: np.ndarray, params: SceneParams, checks: Checks = 
     for c, score in accepted.items():
         if not any(a < c <= b for a, b in quiet):
             strength[c] = max(strength.get(c, 0.0), score)
-    return Scenes(_keep_apart(strength, p.min_scene_frames), transitions)
+    return Scenes(_keep_apart(strength, p.min_scene_frames), transitions, motion_novelty(views))
+
+
+def motion_novelty(views: _Views) -> np.ndarray:
+    """Per frame, the share of the picture that one common shift of the frame before does not
+    explain: 1 - the phase-correlation peak, in [0, 1] (1 for the first frame). Shake and a pan
+    move the picture without making it new; what a pan reveals, an object brings or a cut
+    replaces is new. The key-frame rule takes the smaller of this and the DTD novelty."""
+    n = len(views.frames)
+    out = np.ones(n, dtype=np.float32)
+    for t in range(1, n):
+        out[t] = 1.0 - min(max(views.shift(t - 1, t)[0], 0.0), 1.0)
+    return out
 
 
 def candidates(views: _Views, params: SceneParams) -> list[int]:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from drawn import world
 
 from tc139k.cli import main
 from tc139k.keyframes import store as kfio
@@ -23,21 +24,7 @@ SHOT = 12  # frames per drawn shot
 PALETTES = [((10, 20, 90), (60, 120, 250)), ((150, 30, 10), (255, 220, 60)), ((0, 0, 0), (255, 255, 255))]
 
 
-SIZE, WORLD = 224, 400
-
-
-def world(seed: int, palette) -> np.ndarray:
-    """A WORLD x WORLD RGB picture with structure at several scales, coloured by `palette`."""
-    import cv2
-
-    rng = np.random.default_rng(seed)
-    field = np.zeros((WORLD, WORLD), np.float32)
-    for octave, weight in ((6, 1.0), (18, 0.6), (54, 0.4), (135, 0.25)):
-        small = rng.standard_normal((octave, octave)).astype(np.float32)
-        field += weight * cv2.resize(small, (WORLD, WORLD), interpolation=cv2.INTER_CUBIC)
-    field = (field - field.min()) / (field.max() - field.min())
-    lo, hi = (np.asarray(c, np.float32) for c in palette)
-    return lo + field[..., None] * (hi - lo)
+SIZE = 224
 
 
 def shots(n_shots: int = 3, move: int = 0) -> np.ndarray:

@@ -29,6 +29,7 @@ from typing import TypeVar
 import numpy as np
 
 from ..errors import UsageError
+from ..jpegheader import EOI, SOI, walk_header
 from ..paths import FRAME_NAME_RE, is_safe_name, source_key
 
 FRAME_FOLDER = "frames"
@@ -197,35 +198,14 @@ def _empty(size: tuple[int, int]) -> np.ndarray:
     return np.zeros((0, size[1], size[0], 3), dtype=np.uint8)
 
 
-SOI, EOI, SOS = b"\xff\xd8", b"\xff\xd9", 0xDA
-SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # frame headers: they carry the size
-STANDALONE = frozenset(range(0xD0, 0xD8)) | {0x01}  # RSTn and TEM have no length
 REDUCED = ((8, "IMREAD_REDUCED_COLOR_8"), (4, "IMREAD_REDUCED_COLOR_4"), (2, "IMREAD_REDUCED_COLOR_2"))
 
 
 def jpeg_layout(data: bytes) -> tuple[tuple[int, int] | None, int]:
     """(width, height) from the frame header and the offset of the first scan of a JPEG, or
     (None, -1) when the header segments do not lead to one (the decoder then decides)."""
-    pos, n, size = 2, len(data), None
-    while pos + 4 <= n:
-        if data[pos] != 0xFF:
-            return None, -1
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker in STANDALONE:
-            pos += 2
-            continue
-        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-        if marker in SOF_MARKERS and length >= 8 and pos + 9 <= n:
-            size = (int.from_bytes(data[pos + 7 : pos + 9], "big"), int.from_bytes(data[pos + 5 : pos + 7], "big"))
-        if marker == SOS:
-            return size, pos
-        if length < 2:
-            return None, -1
-        pos += 2 + length
-    return None, -1
+    size, scan, _ = walk_header(data)
+    return (size, scan) if scan >= 0 else (None, -1)
 
 
 def read_jpeg(path: str | Path, size: tuple[int, int]) -> np.ndarray:

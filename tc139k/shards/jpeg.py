@@ -14,13 +14,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-SOI = b"\xff\xd8"
-EOI = b"\xff\xd9"
+from ..jpegheader import EOI, SOI, walk_header
+
 EOI_TAIL = 64  # encoders may pad after the end-of-image marker; a little slack
-# SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC): they carry the frame size
-SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-SOS = 0xDA
-STANDALONE = frozenset(range(0xD0, 0xD8)) | {0x01}  # RSTn and TEM have no length
 CACHE_LIMIT = 1_000_000  # answers kept; cleared when reached (bounded memory)
 
 
@@ -32,32 +28,12 @@ def jpeg_problem(data: bytes) -> str | None:
         return "not a JPEG (no start-of-image marker)"
     if EOI not in data[-EOI_TAIL:]:
         return "truncated JPEG (no end-of-image marker)"
-    pos, n, size = 2, len(data), None
-    while pos + 4 <= n:
-        if data[pos] != 0xFF:
-            return f"damaged JPEG header (no marker at byte {pos})"
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker in STANDALONE:
-            pos += 2
-            continue
-        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-        if length < 2 or pos + 2 + length > n:
-            return f"damaged JPEG header (segment at byte {pos} runs past the end)"
-        if marker in SOF_MARKERS:
-            if length < 8:
-                return "damaged JPEG header (short frame header)"
-            size = (int.from_bytes(data[pos + 5 : pos + 7], "big"), int.from_bytes(data[pos + 7 : pos + 9], "big"))
-        if marker == SOS:
-            if size is None:
-                return "damaged JPEG header (image data before any frame header)"
-            if 0 in size:
-                return f"JPEG of size {size[1]}x{size[0]}"
-            return None
-        pos += 2 + length
-    return "damaged JPEG header (no image data)"
+    size, _, problem = walk_header(data)
+    if problem is not None:
+        return problem
+    if 0 in size:
+        return f"JPEG of size {size[0]}x{size[1]}"
+    return None
 
 
 class FrameChecker:

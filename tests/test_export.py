@@ -62,8 +62,14 @@ def test_keyframes_only_split_files_follow_the_shards(inputs, tmp_path):
     assert res.exit_code == 0, res.output
     assert "--dataset" in res.output and "--val_dataset" in res.output
     assert not out.exists()
+    summary = json.loads(_invoke("export", "swift", "--qa", inputs.qa, "--frames-root", inputs.frames, "--out", out,
+                                 "--keyframes", inputs.keyframes, "--keyframes-only", "--split", "--val-fraction",
+                                 "0.3", "--json").output)  # fmt: skip
+    same = summary["skipped"].get("same_as_earlier", 0)
+    assert same >= 1 and set(summary["skipped"]) == {"same_as_earlier"}  # two clips of one video collapse here
     train, val = _lines(tmp_path / "kf.train.jsonl"), _lines(tmp_path / "kf.validation.jsonl")
-    assert train and val and len(train) + len(val) == len(inputs.records)
+    assert train and val and len(train) + len(val) + same == len(inputs.records)
+    assert len({json.dumps(x) for x in train + val}) == len(train) + len(val)  # no record twice
     _validate_round_trip(tmp_path / "kf.train.jsonl", inputs.frames, len(train))
     _validate_round_trip(tmp_path / "kf.validation.jsonl", inputs.frames, len(val))
 
@@ -72,12 +78,13 @@ def test_keyframes_only_split_files_follow_the_shards(inputs, tmp_path):
     ds = load_dataset(str(shards))
     root = os.path.abspath(inputs.frames) + "/"
 
-    def frames_of(lines):  # the record's kept frames as relative paths, in order
-        return sorted(tuple(p[len(root) :] for clip in x["videos"] for p in clip) for x in lines)
+    def frames_of(lines):  # the records' kept frames as relative paths, in order
+        return {tuple(p[len(root) :] for clip in x["videos"] for p in clip) for x in lines}
 
     # same videos in each split, and the same key frames as the shards' is_keyframe rule
+    # (the shards keep a record equal to an earlier one under its own record_id)
     for split, lines in (("train", train), ("validation", val)):
-        assert frames_of(lines) == sorted(tuple(r["frame_paths"]) for r in ds[split])
+        assert frames_of(lines) == {tuple(r["frame_paths"]) for r in ds[split]}
     full = _lines(tmp_path / "kf.train.jsonl")
     assert sum(len(c) for x in full for c in x["videos"]) < sum(
         len(r["frame_paths"]) for r in inputs.records.values() if r["record_id"] in set(ds["train"]["record_id"])

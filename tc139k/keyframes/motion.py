@@ -15,12 +15,11 @@ any test explains is not a cut:
   found in the old frame within `SEARCH` px of where the global shift puts them (normalised
   cross-correlation >= `CELL_MATCH`): a zoom, a drift, a reframing or parallax moves each
   region by its own small shift; a passing object leaves the other cells in place.
-- `feature_inliers`: ORB key points of the 224 px frames (histogram-equalised, so dark film
-  keeps its corners) matched and checked by RANSAC against one affine motion; the share of
-  key points that agree. By chance about 0.02 of them agree across a cut; any true common
-  view gives several times that. It catches a large zoom, a rotation and strong parallax.
-  It is the costliest test (about 4 ms a frame), so it runs last and only where the others
-  found nothing.
+- `feature_inliers`: ORB key points of the frames halved to 112 px (histogram-equalised, so
+  dark film keeps its corners) matched and checked by RANSAC against one affine motion; the
+  share of key points that agree. By chance 0.02 to 0.04 of them agree across a cut; any true
+  common view gives several times that. It catches a large zoom, a rotation and strong parallax.
+  It is the costliest test (about 1 ms a frame at 112 px).
 - `still_share`: the share of informative cells left exactly as they were, in place (normalised
   cross-correlation >= `STILL_MATCH`, mean level within `STILL_LEVELS`): with a fixed camera,
   what a passing object or a person does not cover; across a cut only a channel logo or a
@@ -50,8 +49,9 @@ STILL_MATCH = 0.95
 STILL_LEVELS = 8.0
 PALETTE_SIZE = 28
 HUE_BINS, SAT_BINS, VALUE_BINS = 12, 4, 8
-ORB_FEATURES = 400
-RANSAC_PX = 4.0
+ORB_FEATURES = 200
+ORB_SIZE = 112  # key points are found on the frame halved down to this size
+RANSAC_PX = 2.0
 MIN_FEATURES = 12  # fewer key points than this in either frame: no verdict (flat or black)
 
 _WINDOW: np.ndarray | None = None
@@ -101,8 +101,10 @@ class FrameView:
             global _ORB
             if _ORB is None:
                 _ORB = cv2.ORB_create(nfeatures=ORB_FEATURES, fastThreshold=10, edgeThreshold=15, patchSize=15)
-            gray = cv2.equalizeHist(cv2.cvtColor(self.frame, cv2.COLOR_RGB2GRAY))
-            keypoints, descriptors = _ORB.detectAndCompute(gray, None)
+            gray = cv2.cvtColor(self.frame, cv2.COLOR_RGB2GRAY)
+            while min(gray.shape) >= 2 * ORB_SIZE:  # halvings: exact and fast
+                gray = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2), interpolation=cv2.INTER_AREA)
+            keypoints, descriptors = _ORB.detectAndCompute(cv2.equalizeHist(gray), None)
             points = np.array([k.pt for k in keypoints], dtype=np.float32).reshape(-1, 2)
             self._features = (points, descriptors)
         return self._features

@@ -247,3 +247,45 @@ stages:
     res = CliRunner().invoke(main, ["run", str(recipe), "--out", str(tmp_path / "w")])
     assert res.exit_code == 1, res.output
     assert "validate: 1 invalid record(s), more than max_invalid 0" in res.output
+
+
+# ---- a recipe file is read as a recipe and nothing more ------------------------------------
+
+
+def test_yaml_aliases_are_refused_before_they_expand(tmp_path):
+    import time
+
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 8)]
+    path = _write(tmp_path, "description:\n" + "".join(f"  {x}\n" for x in lines) + "stages: {stats: {}}\n")
+    t0 = time.perf_counter()
+    with pytest.raises(RecipeError, match=r"line 3: YAML aliases \(\*name\) are not accepted") as err:
+        pipeline.load(path)
+    assert time.perf_counter() - t0 < 1.0 and str(path) in str(err.value)
+
+
+def test_a_huge_file_is_refused_before_parsing(tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_text("stages: {stats: {}}\n" + "# " + "x" * (2 << 20) + "\n")
+    with pytest.raises(RecipeError, match=r"2\.1 MB is no recipe"):
+        pipeline.load(path)
+
+
+@pytest.mark.parametrize("data", ["stages: {stats: {}}\ndescription: caf\xe9\n".encode("latin-1"), bytes(range(256))])
+def test_a_file_that_is_not_utf8_text_is_named(tmp_path, data):
+    path = tmp_path / "latin.yaml"
+    path.write_bytes(data)
+    with pytest.raises(RecipeError, match=r"not UTF-8 text \(byte \d+\); save the recipe as UTF-8") as err:
+        pipeline.load(path)
+    assert str(path) in str(err.value)
+
+
+def test_recipe_file_errors_exit_2_with_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from tc139k.cli import main
+
+    path = tmp_path / "latin.yaml"
+    path.write_bytes("stages: {stats: {}}\ndescription: caf\xe9\n".encode("latin-1"))
+    res = CliRunner().invoke(main, ["run", str(path), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2 and "not UTF-8 text" in res.output and "Traceback" not in res.output

@@ -580,7 +580,8 @@ def test_empty_file_and_the_file_hash(tmp_path, base, monkeypatch):
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")
     res = run_validate([empty], out_dir=tmp_path / "e")
-    assert (res.records, res.valid, res.passed) == (0, 0, True)
+    assert (res.records, res.valid, res.passed) == (0, 0, False)  # no record is no success
+    assert res.failure().startswith(f"no QA record in {empty}")
     assert res.inputs[0].xxh3_128 == xxhash.xxh3_128(b"").hexdigest()
     assert pq.read_table(tmp_path / "e" / "valid.parquet").num_rows == 0
     path = _write(tmp_path, base[1][:7])

@@ -4,6 +4,7 @@ with a note, unless --include-other."""
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 import tc139k
@@ -57,3 +58,17 @@ def test_recipe_skips_other_training_files_it_lists(sample, tmp_path):
     run = run_recipe(recipe, work, only=["validate"], show_progress=False)
     assert run.stages[0].summary["records"] == _qa_count(sample) and run.stages[0].summary["invalid"] == 0
     assert any("tarsier2_129k.jsonl" in n and "out of scope" in n for n in run.notes), run.notes
+
+
+@pytest.mark.parametrize("content", ["", "\n\n  \n"])
+def test_an_input_with_no_record_fails(tmp_path, content):
+    from click.testing import CliRunner
+
+    from tc139k.cli import main
+
+    path = tmp_path / "empty.jsonl"
+    path.write_text(content)
+    res = CliRunner().invoke(main, ["validate", str(path), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 1, res.output
+    assert f"no QA record in {path}: empty, or only blank lines" in res.output
+    assert "Traceback" not in res.output

@@ -15,6 +15,10 @@ an unknown key or a bad value is a RecipeError (exit code 2) naming the file and
 e.g. `my.yaml: stages.keyframes.target_interval: must be a finite number > 0, got nan`.
 String values may use `${work}` (the run's output folder). The recipe's hash (of its parsed
 content) goes into the provenance of every output.
+
+A recipe file is read as a recipe and nothing more: at most `MAX_RECIPE_BYTES`, UTF-8 text,
+and YAML without aliases (`*name`: an alias can expand to any size before anything is checked),
+each refused before parsing goes on, naming the file.
 """
 
 from __future__ import annotations
@@ -29,6 +33,23 @@ import yaml
 from ..errors import RecipeError
 from ..params import check
 from ..resources import pipelines_dir
+
+MAX_RECIPE_BYTES = 1 << 20  # the shipped recipes are under 2 KB
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """safe_load that refuses an alias before composing it (no expansion ever happens)."""
+
+    where = ""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            line = self.peek_event().start_mark.line + 1
+            raise RecipeError(
+                f"{self.where}: line {line}: YAML aliases (*name) are not accepted in a recipe; write the value out"
+            )
+        return super().compose_node(parent, index)
+
 
 TOP_LEVEL_KEYS = {"version", "description", "stages"}
 SUPPORTED_VERSION = 1
@@ -113,14 +134,37 @@ def given(params: dict) -> dict:
     return {k: v for k, v in params.items() if v is not None}
 
 
+def read_recipe_text(path: Path) -> str:
+    """The recipe file's text, or a RecipeError when it is too large or not UTF-8 text."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_RECIPE_BYTES:
+            raise RecipeError(
+                f"{path}: {size / 1e6:.1f} MB is no recipe (a recipe is a few KB of YAML, at most "
+                f"{MAX_RECIPE_BYTES // 1024} KB); is this the right file?"
+            )
+        data = path.read_bytes()
+    except OSError as e:
+        raise RecipeError(f"{path}: cannot read it: {e.strerror or e}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise RecipeError(f"{path}: not UTF-8 text (byte {e.start}); save the recipe as UTF-8") from None
+
+
 def load_recipe(name_or_path: str | Path, stage_configs: dict[str, type]) -> Recipe:
     path = resolve_recipe_path(name_or_path)
+    text = read_recipe_text(path)
+    loader = _NoAliasLoader(text)
+    loader.where = str(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = loader.get_single_data()
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f" line {mark.line + 1}" if mark else ""
         raise RecipeError(f"{path}:{at} invalid YAML: {getattr(e, 'problem', e)}") from None
+    finally:
+        loader.dispose()
     return parse_recipe(raw, str(path), stage_configs)
 
 

@@ -76,7 +76,7 @@ class ValidateResult:
     reasons: dict[str, int]
     examples: dict[str, list[dict]]
     max_invalid: int
-    passed: bool  # invalid <= max_invalid, and some record valid unless all were set apart
+    passed: bool  # some record, invalid <= max_invalid, and some record valid unless all were set apart
     inputs: list[InputSummary]
     out_dir: str | None
     outputs: dict[str, str] = field(default_factory=dict)
@@ -99,6 +99,9 @@ class ValidateResult:
             return None
         if self.invalid > self.max_invalid:
             return f"{self.invalid} invalid record(s), more than {limit} {self.max_invalid}"
+        if self.records == 0:
+            names = ", ".join(i.path for i in self.inputs)
+            return f"no QA record in {names}: empty, or only blank lines (is this the right file?)"
         return (
             f"no valid record: the videos of all {self.not_downloaded} record(s) were not downloaded "
             "(download them, or check another folder of frames)"
@@ -196,8 +199,9 @@ def run_validate(
         reasons=dict(sorted(merger.reasons.items())),
         examples={c: merger.examples[c] for c in sorted(merger.examples)},
         max_invalid=max_invalid,
-        # an empty table because no record's video was downloaded is no success either
-        passed=invalid <= max_invalid and not (valid == 0 and merger.not_downloaded),
+        # an empty table because no record's video was downloaded is no success either, nor
+        # one because the input held no record at all
+        passed=invalid <= max_invalid and not (valid == 0 and merger.not_downloaded) and records > 0,
         inputs=inputs,
         out_dir=str(out) if out is not None else None,
         unknown_fields=dict(sorted(merger.unknown_fields.items())),

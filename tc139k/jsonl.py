@@ -65,6 +65,8 @@ def line_problem(raw, ex: Exception) -> tuple[str, str]:
         str(raw, "utf-8")
     except UnicodeDecodeError as u:
         return ("invalid_utf8", f"byte {u.start}: {u.reason}")
+    if isinstance(ex, RecursionError):
+        return ("invalid_json", "nested deeper than a QA record can be")
     return ("invalid_json", str(ex))
 
 
@@ -94,7 +96,7 @@ def read_objects(
                 continue
             try:
                 obj = decode(raw)
-            except (msgspec.DecodeError, UnicodeDecodeError) as e:
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as e:  # too deep: bad JSON too
                 bad = BadLine(no, *line_problem(raw, e))
             else:
                 if isinstance(obj, dict) or not objects_only:

@@ -72,3 +72,40 @@ def test_an_input_with_no_record_fails(tmp_path, content):
     assert res.exit_code == 1, res.output
     assert f"no QA record in {path}: empty, or only blank lines" in res.output
     assert "Traceback" not in res.output
+
+
+def _deep_and_good(tmp_path):
+    good = {
+        "messages": [{"role": "user", "content": "<video>what happens?"}, {"role": "assistant", "content": "a cut"}],
+        "videos": [["timechatonline/timeit-v2/frames/coin/abc/000000.jpg"]],
+    }
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"messages": ' + "[" * 10000 + "]" * 10000 + "}\n" + json.dumps(good) + "\n")
+    return path
+
+
+def test_a_line_nested_ten_thousand_deep_is_quarantined_and_the_rest_checked(tmp_path):
+    from click.testing import CliRunner
+
+    from tc139k.cli import main
+
+    res = CliRunner().invoke(
+        main, ["validate", str(_deep_and_good(tmp_path)), "--out", str(tmp_path / "out"), "--json"]
+    )
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    got = json.loads(res.output[res.output.index("{") :])
+    assert (got["records"], got["valid"], got["reasons"]) == (2, 1, {"invalid_json": 1})
+    quarantined = [json.loads(x) for x in (tmp_path / "out" / "quarantine.jsonl").read_text().splitlines()]
+    assert "nested deeper than a QA record can be" in json.dumps(quarantined)
+
+
+def test_stats_dataset_reports_a_line_nested_too_deep(tmp_path):
+    from click.testing import CliRunner
+
+    from tc139k.cli import main
+
+    res = CliRunner().invoke(main, ["stats", "dataset", "--qa", str(_deep_and_good(tmp_path)), "--json"])
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output)
+    assert got["bad_lines"] == 1 and got["qa_records"] == 1
+    assert got["bad_line_examples"] == [{"line": 1, "reason": "invalid JSON (nested deeper than a QA record can be)"}]

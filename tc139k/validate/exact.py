@@ -93,7 +93,7 @@ class ExactChecker:
             rec = self.typed.decode(raw)
         except msgspec.ValidationError:
             self._check_generic(raw, out)
-        except (msgspec.DecodeError, UnicodeDecodeError) as ex:
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as ex:  # nested too deep: bad JSON too
             out.problems.append(line_problem(raw, ex))
         else:
             roles = [m.role for m in rec.messages]
@@ -106,7 +106,7 @@ class ExactChecker:
         check the parts that are sound."""
         try:
             obj = self.generic.decode(raw)
-        except msgspec.DecodeError as ex:
+        except (msgspec.DecodeError, RecursionError) as ex:
             out.problems.append(line_problem(raw, ex))
             return
         if not isinstance(obj, dict):

@@ -93,7 +93,7 @@ class FastPath:
         """A record that passes every check but those of its frame paths, else None."""
         try:
             rec = self.decoder.decode(raw)
-        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             return None
         roles = [m.role for m in rec.messages]
         contents = [m.content for m in rec.messages]

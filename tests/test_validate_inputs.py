@@ -109,3 +109,14 @@ def test_stats_dataset_reports_a_line_nested_too_deep(tmp_path):
     got = json.loads(res.output)
     assert got["bad_lines"] == 1 and got["qa_records"] == 1
     assert got["bad_line_examples"] == [{"line": 1, "reason": "invalid JSON (nested deeper than a QA record can be)"}]
+
+
+def test_stats_dataset_of_a_qa_file_with_no_record_fails(tmp_path):
+    from click.testing import CliRunner
+
+    from tc139k.cli import main
+
+    path = tmp_path / "empty.jsonl"
+    path.write_text("\n \n")
+    res = CliRunner().invoke(main, ["stats", "dataset", "--qa", str(path)])
+    assert res.exit_code == 1 and f"no QA record in {path}: empty, or only blank lines" in res.output

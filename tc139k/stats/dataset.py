@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import qa
-from ..errors import UsageError
+from ..errors import EmptyResultError, UsageError
 from ..jsonl import BadLine, read_objects
 from ..paths import source_key
 from ..progress import progress
@@ -359,6 +359,10 @@ def dataset_stats(
                 by_source[record_source or UNKNOWN_SOURCE].qa_records += 1
         finally:
             bar.close()
+        if n_records == 0:  # counting nothing is no statistic
+            first = f"; first: line {bad_examples[0]['line']}: {bad_examples[0]['reason']}" if bad_examples else ""
+            shown = f" ({bad_lines} bad line(s){first})" if bad_lines else ": empty, or only blank lines"
+            raise EmptyResultError(f"no QA record in {qa_path}{shown}")
     for src, vids in referenced.items():
         by_source[src].videos_referenced = len(vids)
 

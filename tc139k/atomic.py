@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import DiskFullError
+from .errors import DiskFullError, NotWritableError
 
 TMP_SUFFIX = ".tmp"
 _UMASK = os.umask(0)
@@ -53,6 +53,27 @@ def disk_full_error(path: str | os.PathLike, e: OSError | None = None) -> DiskFu
     return DiskFullError(
         f"{what} while writing {path} ({where}); nothing half-written was kept: "
         "free some space and rerun the same command to resume"
+    )
+
+
+NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def is_not_writable(e: BaseException) -> bool:
+    return isinstance(e, OSError) and e.errno in NOT_WRITABLE
+
+
+def not_writable_error(e: OSError) -> NotWritableError:
+    """The NotWritableError for an access the system refused (a read-only disk, another user's
+    folder or file)."""
+    if e.errno == errno.EROFS:
+        return NotWritableError(
+            f"cannot write {e.filename or 'the output folder'}: its disk is read-only; choose an output folder "
+            "on a writable disk (--out, --local-dir) and rerun"
+        )
+    return NotWritableError(
+        f"permission denied: {e.filename or 'a file of the run'}; choose an output folder you can write to "
+        "(--out, --local-dir), or make the file or folder accessible to you, and rerun"
     )
 
 

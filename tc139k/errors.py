@@ -67,6 +67,10 @@ class IntegrityError(Tc139kError):
     """A file's size or hash differs from what the Hub or the manifest states."""
 
 
+class NotWritableError(Tc139kError):
+    """A folder or file the run must write is read-only or not the user's (EROFS, EACCES, EPERM)."""
+
+
 class DiskFullError(Tc139kError):
     """No space left (ENOSPC or a quota) while writing; the message names the file."""
 

@@ -454,3 +454,64 @@ def test_markers_of_an_older_run_are_adopted_not_redone(sample, tmp_path):
     assert res["batches_scored"] == 1 and res["files_written"] == 0
     assert {**digests(out, "keyframes-*.parquet"), **digests(out, ".work/scores-*.parquet")} == want
     assert all("sha256" in json.loads(m.read_text())["file"] for m in markers)
+
+
+# ---- a read-only output disk ----------------------------------------------------------------
+
+READ_ONLY_SCRIPT = r"""
+mount -t tmpfs tmpfs "$DISK" || exit 99
+mkdir -p "$DISK/existing" && mount -o remount,ro "$DISK" || exit 98
+"$@" >"$WORK/out" 2>"$WORK/err"; echo $? >"$WORK/rc"
+"""
+
+
+def run_on_read_only_disk(tmp_path: Path, *args) -> tuple[int, str]:
+    """Run `tc139k ARGS` with DISK (tmp_path/disk) a read-only tmpfs; (exit code, stderr)."""
+    work, disk = tmp_path / "ns", tmp_path / "disk"
+    work.mkdir(parents=True)
+    disk.mkdir()
+    argv = [str(a).replace("{DISK}", str(disk)) for a in args]
+    proc = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", READ_ONLY_SCRIPT, "sh", sys.executable, "-m", "tc139k", *argv],
+        env={**ENV, "DISK": str(disk), "WORK": str(work)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return int((work / "rc").read_text()), (work / "err").read_text()
+
+
+@needs_namespaces
+@pytest.mark.parametrize(
+    "command",
+    ["download", "validate", "keyframes", "shards", "export", "stats plots", "an existing folder"],
+)
+def test_a_read_only_output_disk_is_one_error_line(sample, inputs, tmp_path, command):
+    ids = tmp_path / "ids.txt"
+    ids.write_text(sample.shortest(1)[0] + "\n")
+    args = {
+        "download": ["download", "--mirror", sample.repo, "--local-dir", "{DISK}/data"],
+        "validate": ["validate", sample.qa, "--out", "{DISK}/validated"],
+        "keyframes": [
+            "keyframes",
+            "build",
+            "--frames-root",
+            sample.frames,
+            "--video-ids",
+            ids,
+            "--method",
+            "pixel",
+            "--out",
+            "{DISK}/kf",
+        ],  # fmt: skip
+        "shards": shards_args(inputs, "{DISK}/shards"),
+        "export": ["export", "swift", "--qa", inputs.qa, "--frames-root", inputs.frames, "--out", "{DISK}/x.jsonl"],
+        "stats plots": ["stats", "redundancy", inputs.keyframes, "--plot", "{DISK}/plots"],
+        "an existing folder": ["validate", sample.qa, "--out", "{DISK}/existing"],
+    }[command]
+    code, err = run_on_read_only_disk(tmp_path, *args)
+    assert code == EXIT_FAILED, err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert err.startswith(f"Error: cannot write {tmp_path / 'disk'}"), err
+    assert "its disk is read-only" in err and "and rerun" in err

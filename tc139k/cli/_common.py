@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from ..atomic import disk_full_error, is_disk_full
+from ..atomic import disk_full_error, is_disk_full, is_not_writable, not_writable_error
 from ..errors import EXIT_INTERRUPTED, Tc139kError
 
 
@@ -20,7 +20,8 @@ def emit_json(obj) -> None:
 def handle_errors(fn):
     """Turn the toolkit's typed errors into `Error: ...` on stderr and their exit code (the
     rule is in tc139k.errors). A full disk met outside an atomic write (a folder being
-    created, a log) gets the same message as one met inside."""
+    created, a log) gets the same message as one met inside; a write the system refuses (a
+    read-only disk, another user's folder) names the path, exit 1."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -29,9 +30,11 @@ def handle_errors(fn):
         except Tc139kError as e:
             fail(e)
         except OSError as e:
-            if not is_disk_full(e):
-                raise
-            fail(disk_full_error(e.filename or "the output folder", e))
+            if is_disk_full(e):
+                fail(disk_full_error(e.filename or "the output folder", e))
+            if is_not_writable(e):
+                fail(not_writable_error(e))
+            raise
         except KeyboardInterrupt:
             click.echo("Interrupted; rerun the same command to resume.", err=True)
             sys.exit(EXIT_INTERRUPTED)

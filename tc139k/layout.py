@@ -4,7 +4,9 @@
 but one of the folders next to it: the download folder (it has `frames/` inside), a source
 folder (its children are video folders of JPEGs), one video's folder (JPEGs at the top), or a
 folder of video files. `check_mirror` stops a `--mirror` that is the folder above the
-repository copy. Each raises UsageError saying what was meant. Only a few entries of a few
+repository copy. `check_outside` stops an output written inside the frames root (its files
+would be taken for a source of videos by every later run). Each raises UsageError saying what
+was meant. Only a few entries of a few
 folders are looked at, so a root of 11,000 videos is checked in milliseconds; a layout none
 of the rules recognise passes (the caller reports what it finds).
 """
@@ -91,6 +93,16 @@ def check_frames_root(root: str | os.PathLike, option: str = "--frames-root") ->
         raise UsageError(
             f"{option} {root} holds video files ({names}), not frame folders; "
             f"use --video FILE (once per file) to decode video files"
+        )
+
+
+def check_outside(out: str | os.PathLike, frames_root: str | os.PathLike, option: str = "--out") -> None:
+    """UsageError when `out` is the frames root or inside it (links followed)."""
+    o, r = Path(out).resolve(), Path(frames_root).resolve()
+    if o == r or r in o.parents:
+        raise UsageError(
+            f"{option} {out} is inside the frames root {frames_root}: every later run would take what is "
+            f"written there for a source of videos; write it outside, e.g. {option} {r.parent / o.name}"
         )
 
 

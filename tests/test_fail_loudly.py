@@ -515,3 +515,23 @@ def test_a_read_only_output_disk_is_one_error_line(sample, inputs, tmp_path, com
     assert "Traceback" not in err and err.count("\n") == 1, err
     assert err.startswith(f"Error: cannot write {tmp_path / 'disk'}"), err
     assert "its disk is read-only" in err and "and rerun" in err
+
+
+# ---- an output inside the frames root ------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["keyframes", "shards", "export", "validate"])
+def test_an_output_inside_the_frames_root_is_refused_before_any_work(sample, inputs, tmp_path, command):
+    frames = tmp_path / "frames"
+    shutil.copytree(sample.frames, frames)
+    before = sorted(p.relative_to(frames) for p in frames.rglob("*"))
+    out = frames / "kf"
+    args = {
+        "keyframes": ["keyframes", "build", "--frames-root", frames, "--method", "pixel", "--out", out],
+        "shards": shards_args(inputs, out, frames=frames),
+        "export": ["export", "swift", "--qa", inputs.qa, "--frames-root", frames, "--out", frames / "x.jsonl"],
+        "validate": ["validate", sample.qa, "--frames-root", frames, "--out", out],
+    }[command]
+    code, text, exc = cli(*args)
+    assert_clean_error(code, text, exc, EXIT_USAGE, "is inside the frames root", "write it outside")
+    assert sorted(p.relative_to(frames) for p in frames.rglob("*")) == before  # nothing written there

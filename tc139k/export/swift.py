@@ -31,6 +31,7 @@ from pathlib import Path
 
 from ..atomic import atomic_path
 from ..errors import Tc139kError, UsageError
+from ..layout import check_outside
 from ..paths import FramePathError, parse_frame_path
 from ..progress import progress
 from ..shards.plan import DEFAULT_VAL_FRACTION, keyframe_flags, video_split
@@ -123,6 +124,7 @@ def run_export_swift(
     frames_root = Path(os.path.abspath(frames_root))  # absolute, symlinks kept as the user named them
     if not frames_root.is_dir():
         raise UsageError(f"frames root {frames_root} is not a folder (give the download's frames/)")
+    check_outside(out, frames_root)
     if keyframes_only and keyframes_dir is None:
         raise UsageError("--keyframes-only needs --keyframes DIR (the output of `tc139k keyframes build`)")
     if keyframes_dir is not None and not keyframes_only:

@@ -63,7 +63,7 @@ import pyarrow.parquet as pq
 
 from ..atomic import Markers, atomic_path, remove_stale_temps
 from ..errors import EmptyResultError, UsageError
-from ..layout import check_frames_root
+from ..layout import check_frames_root, check_outside
 from ..params import check, check_shard
 from ..progress import progress
 from . import dtd, interval
@@ -594,6 +594,8 @@ def run_keyframes(
         raise UsageError(f"no videos found under {frames_root}")
 
     out = Path(out)
+    if frames_root is not None:
+        check_outside(out, frames_root)
     work_dir = out / WORK_DIR
     out.mkdir(parents=True, exist_ok=True)
     work_dir.mkdir(exist_ok=True)

@@ -32,7 +32,7 @@ from .. import __version__, schemas
 from ..atomic import Markers, atomic_path, remove_stale_temps, sha256_file, write_json, write_text
 from ..errors import EmptyResultError, UsageError
 from ..keyframes import store as kfio
-from ..layout import check_frames_root
+from ..layout import check_frames_root, check_outside
 from ..progress import progress
 from ..validate.table import read_valid_table
 from .card import render_card
@@ -329,6 +329,7 @@ def run_shards_build(
     if not frames_root.is_dir():
         raise UsageError(f"frames root {frames_root} is not a folder")
     check_frames_root(frames_root)
+    check_outside(out_dir, frames_root)
     kf_videos, kf_prov = _load_keyframes(keyframes_dir)
     existing = _existing_frames(frames_root, {(r["source"], r["video_id"]) for r in records})
 

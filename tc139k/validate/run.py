@@ -35,6 +35,7 @@ from .. import __version__
 from ..atomic import atomic_path, dumps_json, remove_stale_temps
 from ..errors import Tc139kError, UsageError
 from ..jsonl import chunk_bounds, has_bom
+from ..layout import check_outside
 from .frames import SCOPES, downloaded_videos, find_manifest
 from .settings import MAX_EXAMPLES, WorkerSettings
 
@@ -141,6 +142,8 @@ def run_validate(
     results)."""
     t0 = time.perf_counter()
     files = _check_params(paths, frames_root, max_invalid, workers, chunk_bytes, block_bytes, max_line_bytes)
+    if frames_root is not None and out_dir is not None:
+        check_outside(out_dir, frames_root)
     frames_scope, manifest = _frames_scope(frames_root, frames_scope)
     inputs = [
         InputSummary(path=str(p), name=p.name, bytes=p.stat().st_size, xxh3_128="", bom=has_bom(p)) for p in files

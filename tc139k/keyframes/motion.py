@@ -226,9 +226,9 @@ FEATURES_CHANCE = 0.02  # the share of key points that agree by chance: "no verd
 FEATURES_CAP = 0.2  # beyond it a common view is certain; x 5 puts it on the others' 0..1 scale
 
 
-def pair_figures(a: FrameView, b: FrameView) -> np.ndarray:
+def pair_figures(a: FrameView, b: FrameView, phase: tuple[float, tuple[float, float]] | None = None) -> np.ndarray:
     """float64 (5,): how much b is explained by a, per test, each on a 0..1 scale (PAIR_FIGURES)."""
-    response, shift = phase_response(a, b)
+    response, shift = phase_response(a, b) if phase is None else phase  # `phase`: already measured
     inliers = feature_inliers(a, b)
     return np.array(
         [

@@ -289,7 +289,7 @@ class _Views:
 
     def pair(self, a: int, b: int) -> np.ndarray:
         if (a, b) not in self._pairs:
-            self._pairs[a, b] = pair_figures(self.view(a), self.view(b))
+            self._pairs[a, b] = pair_figures(self.view(a), self.view(b), self.shift(a, b))
         return self._pairs[a, b]
 
     def _halved(self) -> np.ndarray | None:

@@ -535,3 +535,34 @@ def test_an_output_inside_the_frames_root_is_refused_before_any_work(sample, inp
     code, text, exc = cli(*args)
     assert_clean_error(code, text, exc, EXIT_USAGE, "is inside the frames root", "write it outside")
     assert sorted(p.relative_to(frames) for p in frames.rglob("*")) == before  # nothing written there
+
+
+# ---- a read-only home ---------------------------------------------------------------------
+
+READ_ONLY_HOME_SCRIPT = r"""
+mount -t tmpfs tmpfs "$HOME" && mount -o remount,ro "$HOME" || exit 99
+"$@" >"$WORK/out" 2>"$WORK/err"; echo $? >"$WORK/rc"
+"""
+
+
+@needs_namespaces
+def test_plots_with_a_read_only_home_write_nothing_outside_the_plot_folder(inputs, tmp_path):
+    home, temp, work, plots = tmp_path / "home", tmp_path / "temp", tmp_path / "ns", tmp_path / "plots"
+    for d in (home, temp, work):
+        d.mkdir()
+    env = {k: v for k, v in ENV.items() if k not in ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")}
+    argv = [sys.executable, "-m", "tc139k", "stats", "redundancy", str(inputs.keyframes), "--plot", str(plots)]
+    proc = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", READ_ONLY_HOME_SCRIPT, "sh", *argv],
+        env={**env, "HOME": str(home), "TMPDIR": str(temp), "WORK": str(work)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    err = (work / "err").read_text()
+    assert int((work / "rc").read_text()) == 0, err
+    assert "matplotlib" not in err.lower(), err  # no "created a temporary cache directory" warning
+    assert list(temp.iterdir()) == []  # nothing in the temp folder
+    assert sorted(p.name for p in plots.iterdir()) and not (plots / ".matplotlib").exists()
+    assert all(p.suffix == ".png" for p in plots.iterdir())

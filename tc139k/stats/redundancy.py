@@ -29,7 +29,10 @@ ok count; failed ones are reported as a count.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -698,10 +701,50 @@ def redundancy_stats(
     )
     result.reference = reference_curve(files, kind)
     if plot_dir is not None:
-        from .plots import write_redundancy_plots
+        with matplotlib_home(Path(plot_dir)):
+            from .plots import write_redundancy_plots
 
-        result.plots = [str(p) for p in write_redundancy_plots(result, plot_dir)]
+            result.plots = [str(p) for p in write_redundancy_plots(result, plot_dir)]
     return result
+
+
+@contextlib.contextmanager
+def matplotlib_home(plot_dir: Path):
+    """matplotlib keeps a config and font-cache folder under the home folder; where that is
+    not writable (a read-only home, a batch job's user) it makes one in the temp folder and
+    warns. Then it gets `plot_dir/.matplotlib` for the run instead, removed afterwards, so
+    nothing is written outside the folder the user named. MPLCONFIGDIR, when set, is kept."""
+    home = Path(os.environ.get("HOME") or os.path.expanduser("~"))
+    wanted = [
+        Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "matplotlib",
+        Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "matplotlib",
+    ]
+    if "MPLCONFIGDIR" in os.environ or all(_writable(d) for d in wanted):
+        yield
+        return
+    own = plot_dir / ".matplotlib"
+    own.mkdir(parents=True, exist_ok=True)
+    os.environ["MPLCONFIGDIR"] = str(own)
+    try:
+        yield
+    finally:
+        del os.environ["MPLCONFIGDIR"]
+        shutil.rmtree(own, ignore_errors=True)
+
+
+def _writable(folder: Path) -> bool:
+    """The folder is writable, or could be made in the nearest existing folder above it."""
+    for f in (folder, *folder.parents):
+        if f.exists():
+            return f.is_dir() and os.access(f, os.W_OK) and _not_read_only(f)
+    return False
+
+
+def _not_read_only(folder: Path) -> bool:
+    try:
+        return not (os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def _group(videos: list[_Video], k: int) -> GroupStats:

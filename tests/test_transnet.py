@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from drawn import world
 
 from tc139k.cli import main
+from tc139k.errors import UsageError
 from tc139k.keyframes import store as kfio
 from tc139k.keyframes import transnet
 from tc139k.keyframes.scenes import SceneParams, detector_cuts
@@ -118,7 +119,9 @@ def test_the_device_reaches_the_network(monkeypatch):
     from tc139k.keyframes.provenance import scene_params
 
     assert scene_params(KeyframesConfig(scene_detector="transnetv2", device="cpu")).device == "cpu"
-    assert transnet.resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():  # the encoders' device rule: cuda asked for and absent is a usage error
+        with pytest.raises(UsageError, match="no CUDA device"):
+            transnet.load("cuda")
 
 
 def test_keyframes_build_with_transnetv2(sample, tmp_path):

@@ -201,13 +201,6 @@ def _empty(size: tuple[int, int]) -> np.ndarray:
 REDUCED = ((8, "IMREAD_REDUCED_COLOR_8"), (4, "IMREAD_REDUCED_COLOR_4"), (2, "IMREAD_REDUCED_COLOR_2"))
 
 
-def jpeg_layout(data: bytes) -> tuple[tuple[int, int] | None, int]:
-    """(width, height) from the frame header and the offset of the first scan of a JPEG, or
-    (None, -1) when the header segments do not lead to one (the decoder then decides)."""
-    size, scan, _ = walk_header(data)
-    return (size, scan) if scan >= 0 else (None, -1)
-
-
 def read_jpeg(path: str | Path, size: tuple[int, int]) -> np.ndarray:
     """One image file as uint8 RGB (height, width, 3) of `size`; raises on a bad file.
 
@@ -223,10 +216,10 @@ def read_jpeg(path: str | Path, size: tuple[int, int]) -> np.ndarray:
         raise ValueError(f"{Path(path).name}: empty file")
     flags = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
     if data.startswith(SOI):
-        dims, scan = jpeg_layout(data)
+        dims, scan, _ = walk_header(data)  # a header that leads to no scan: the decoder decides
         if scan >= 0 and data.find(EOI, scan) < 0:  # FF D9 after the scan start is the end-of-image
             raise ValueError(f"{Path(path).name}: truncated JPEG (no end-of-image marker)")
-        if dims is not None and min(dims) > 0:
+        if scan >= 0 and dims is not None and min(dims) > 0:
             scale = min(dims[0] // size[0], dims[1] // size[1])
             flags = next(
                 (getattr(cv2, name) | cv2.IMREAD_IGNORE_ORIENTATION for f, name in REDUCED if scale >= f), flags

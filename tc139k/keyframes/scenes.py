@@ -196,9 +196,9 @@ def detect_scenes(frames_rgb: np.ndarray, params: SceneParams, checks: Checks = 
     if p.detector == "transnetv2":
         accepted = {c: 1.0 for c in detector_cuts(frames_rgb, p).tolist()}
     else:
-        accepted = {}
+        accepted, neutral = {}, checks.neutral_columns()
         for c in candidates(views, p):
-            probability = cutmodel.probability(cut_features(views, c), checks.neutral_columns())
+            probability = cutmodel.probability(cut_features(views, c), neutral)
             if probability >= cutmodel.CUT_PROBABILITY and not (checks.passing and passes_by(views, c)):
                 accepted[c] = probability
     for c, score in accepted.items():

@@ -25,7 +25,7 @@ each becomes one `Transition(start, end)`: `start` is the last clean frame of th
   looks like that: a moved object is not a mix of two pictures.
 
 Either kind must change the view: its clean end frames differ in the structure of most of
-the frame (`evidence.change_share(..., structure_only=True) >= VIEW_CHANGE`); a dip to black
+the frame (`evidence.change_share(...) >= VIEW_CHANGE`); a dip to black
 that comes back to the same view, or a global dimming inside a shot, is no transition. Spans
 that touch are merged into one (a fade to dark grey is a dissolve into dark and one out of it).
 A dip that keeps the view still suppresses the cuts inside it (`quiet`).
@@ -88,7 +88,7 @@ def find_transitions(
         if (a == 0 and dark[0]) or (b == n - 1 and dark[-1]):
             # the video opens or closes with it: no picture on one side, no new scene
             found.append(Transition(a, b, kind, new_scene=False))
-        elif change_share(cells(a), cells(b), structure_only=True) >= VIEW_CHANGE:
+        elif change_share(cells(a), cells(b)) >= VIEW_CHANGE:
             found.append(Transition(a, b, kind, new_scene=True))
     return found, quiet
 

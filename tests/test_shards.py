@@ -267,3 +267,26 @@ def test_verify_finds_damage_and_cli_exit_codes(inputs, tmp_path):
         ],
     )
     assert wrong.exit_code == 1 and f"{not_parquet} is not a readable Parquet file" in wrong.output
+
+
+def test_a_video_path_that_is_a_file_quarantines_its_records(inputs, tmp_path):
+    # frames/<source>/<video_id> as a file (a stray archive, a bad copy): its frames are
+    # missing like a deleted folder's, so its records are quarantined, not a traceback
+    frames = tmp_path / "frames"
+    shutil.copytree(inputs.frames, frames)
+    victim = next(iter(inputs.records.values()))
+    folder = frames / victim["source"] / victim["video_id"]
+    shutil.rmtree(folder)
+    folder.write_bytes(b"not a folder")
+    out = tmp_path / "out"
+    res = run_shards_build(inputs.qa, inputs.keyframes, frames, out)
+    hit = {
+        r["record_id"]
+        for r in inputs.records.values()
+        if (r["source"], r["video_id"]) == (victim["source"], victim["video_id"])
+    }
+    assert res.quarantined == len(hit) >= 1
+    assert sum(res.rows.values()) + res.quarantined == len(inputs.records)
+    lines = [json.loads(x) for x in (out / "quarantine.jsonl").read_text().splitlines()]
+    assert {x["record_id"] for x in lines} == hit
+    assert all(x["reason"].startswith("missing_frames:") for x in lines)

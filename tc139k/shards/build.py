@@ -152,14 +152,15 @@ def shard_schema(fmt: str, embed_frames: bool, schema_id: str = SCHEMA_ID) -> pa
 
 def _existing_frames(frames_root: Path, videos: set[tuple[str, str]]) -> set[str]:
     """Relative paths of every frame file of the given videos: one directory scan per video
-    instead of one stat per referenced frame."""
+    instead of one stat per referenced frame. A video path that is a file holds no frames:
+    its records are quarantined as missing_frames, as when the folder is absent."""
     found = set()
     for source, video_id in videos:
         d = frames_root / source / video_id
         try:
             with os.scandir(d) as it:
                 found.update(f"{source}/{video_id}/{e.name}" for e in it if e.is_file())
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             pass
     return found
 

@@ -10,6 +10,7 @@ import os
 import pytest
 from hubserver import STALL, HubServer
 
+from tc139k.download.extract import WORK_DIR
 from tc139k.download.hub import ContentHasher, HubSource, RemoteFile, check_repo_path, hash_file, resumable_fetch
 from tc139k.download.run import run_download
 from tc139k.errors import DownloadError, IntegrityError
@@ -351,3 +352,48 @@ def test_a_transfer_that_gives_up_names_the_repository_file(hub, data, tmp_path)
     hub.drop_after["Big.tar.gz"] = [0, 5]  # every answer ends before its first byte
     with pytest.raises(DownloadError, match=rf"^{REPO}/Big\.tar\.gz: transfer failed after 1 retries .*kept 0 of"):
         src.fetch(f, tmp_path / "p", lambda n: None)
+
+
+def _download(hub, local, retries=2):
+    return run_download(
+        repo=REPO,
+        endpoint=hub.endpoint,
+        local_dir=local,
+        retries=retries,
+        backoff=0.01,
+        show_progress=False,
+        use_hf_cache=False,
+        no_extract=True,
+    )
+
+
+@pytest.mark.parametrize("case", ["range honoured", "range ignored", "partial too long", "dropped, then whole"])
+def test_bytes_fetched_are_the_bytes_the_server_sent(hub, data, tmp_path, case):
+    # the report counts what crossed the network, not `size - bytes already held`: a whole-file
+    # answer to a resume, a partial file longer than the file and a restart each send more
+    local = tmp_path / "local"
+    if case != "dropped, then whole":  # an interrupted run leaves 100,000 bytes of Big.tar.gz
+        hub.drop_after["Big.tar.gz"] = [100_000, 100]
+        with pytest.raises(DownloadError, match="rerun to resume"):
+            _download(hub, local, retries=1)
+        hub.reset()
+        (partial,) = (local / WORK_DIR / "partial").glob("Big.tar.gz.*.part")
+        assert partial.stat().st_size == 100_000
+        if case == "partial too long":
+            partial.write_bytes(data + b"extra")
+    hub.ignore_range = case in ("range ignored", "dropped, then whole")
+    if case == "dropped, then whole":
+        hub.drop_after["Big.tar.gz"] = [100_000, 1]
+    res = _download(hub, local)
+    big = [e.body_bytes for e in hub.content_requests() if e.path == "Big.tar.gz"]
+    assert (
+        big
+        == {
+            "range honoured": [SIZE - 100_000],
+            "range ignored": [SIZE],
+            "partial too long": [SIZE],
+            "dropped, then whole": [100_000, SIZE],
+        }[case]
+    )
+    assert "Big.tar.gz" in res.files_fetched
+    assert res.bytes_fetched == sum(e.body_bytes for e in hub.content_requests())

@@ -3,8 +3,9 @@
 Both answer the same questions behind one interface (`RepoSource`): which commit
 (`resolve`), which files with their sizes and hashes (`list_files`), and the bytes of one
 file (`fetch`, resumable: bytes already in the partial file are kept and the rest is
-requested with a byte range). A mirror can also hand out a file's path so that an archive
-is read in place instead of copied (`stream_path`).
+requested with a byte range; the hash it returns counts in `received` the bytes that really
+came, the whole file again when the other side ignored the range). A mirror can also hand
+out a file's path so that an archive is read in place instead of copied (`stream_path`).
 
 Hub access goes through huggingface_hub (its HTTP session, auth headers from `HF_TOKEN` or
 the stored login, `HF_ENDPOINT`, error types). Files are fetched with huggingface_hub's
@@ -78,6 +79,7 @@ class ContentHasher:
         self.file = f
         self.git = f.sha256 is None and f.blob_id is not None
         self._h = hashlib.sha1(b"blob %d\x00" % f.size) if self.git else hashlib.sha256()
+        self.received = 0  # bytes transferred by the fetch that returned this hash
 
     def update(self, data) -> None:
         self._h.update(data)
@@ -171,7 +173,8 @@ def resumable_fetch(
     `open_at(offset)` yields first the offset it really starts at (0 if the other side
     ignored the range) and then chunks. Bytes already in `partial` are kept. A transient
     error resumes at the current size; `retries` consecutive failures without progress give
-    up with a DownloadError (the partial file stays for the next run), worded by `explain`."""
+    up with a DownloadError (the partial file stays for the next run), worded by `explain`.
+    The hash's `received` is every byte `open_at` yielded, those of a start over included."""
     partial.parent.mkdir(parents=True, exist_ok=True)
     have = partial.stat().st_size if partial.exists() else 0
     if have > f.size:
@@ -192,7 +195,7 @@ def resumable_fetch(
 
 
 def _fill(f, partial, have, hasher, open_at, transient, on_bytes, retries, backoff, describe, explain):
-    failures = 0
+    failures = received = 0
     with open(partial, "ab", buffering=CHUNK) as out:
         while have < f.size:
             stream = open_at(have)
@@ -205,6 +208,7 @@ def _fill(f, partial, have, hasher, open_at, transient, on_bytes, retries, backo
                     hasher = ContentHasher(f)
                     have = 0
                 for chunk in stream:
+                    received += len(chunk)
                     if have + len(chunk) > f.size:
                         have += len(chunk)
                         break
@@ -235,6 +239,7 @@ def _fill(f, partial, have, hasher, open_at, transient, on_bytes, retries, backo
                 stream.close()
         out.flush()
         os.fsync(out.fileno())
+    hasher.received = received
     return hasher
 
 

@@ -90,7 +90,7 @@ class DownloadResult:
     available_sources: list[str] = field(default_factory=list)
     selected_sources: list[str] = field(default_factory=list)
     files_fetched: list[str] = field(default_factory=list)
-    bytes_fetched: int = 0
+    bytes_fetched: int = 0  # bytes really transferred, bytes sent twice counted twice
     files_present: list[str] = field(default_factory=list)
     files_streamed: list[str] = field(default_factory=list)
     files_unverified: list[str] = field(default_factory=list)  # no published hash to check against
@@ -336,7 +336,6 @@ class _Run:
         if self._copy_from_cache(f, kind, dest):
             return
         partial = self.partial(f)
-        had = partial.stat().st_size if partial.exists() else 0
         with disk_full_as_error(self.root):
             hasher = self.source.fetch(f, partial, self._on_bytes)
         problem = hasher.mismatch()
@@ -351,7 +350,8 @@ class _Run:
         self.manifest.set_file(f, kind, hasher, present=True)
         with self.lock:
             self.result.files_fetched.append(f.path)
-            self.result.bytes_fetched += f.size - min(had, f.size)
+            # not `size - bytes held before`: a range ignored or a restart sends more
+            self.result.bytes_fetched += hasher.received
             if not (f.sha256 or f.blob_id):
                 self.result.files_unverified.append(f.path)
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from tc139k.cli import main
 from tc139k.errors import SchemaError, UsageError
 from tc139k.keyframes import store as kfio
-from tc139k.keyframes.compare import compare_times, match_count
+from tc139k.keyframes.compare import compare_times, load_times, match_count
 
 
 def brute_force_matching(pred, ref, tol):
@@ -174,3 +174,20 @@ def test_jsonl_reader_error_policy(tmp_path):
     with pytest.raises(SchemaError, match=r"x.jsonl:4: not valid UTF-8 \(byte 7"):
         list(read_objects(path))
     assert [n for n, _ in read_objects(path, on_error="report", objects_only=False) if n == 5] == [5]
+
+
+def test_each_row_of_a_table_keeps_its_own_source_when_the_first_has_none(tmp_path):
+    # whether a row names a source is read from that row: a first row without one must not
+    # drop every other row's source and merge the same id under two sources into one video
+    pred = write_jsonl(
+        tmp_path / "p.jsonl",
+        [
+            {"video_id": "solo", "seconds": [5]},
+            {"video_id": "v", "source": "coin", "seconds": [1]},
+            {"video_id": "v", "source": "tvsum", "seconds": [10]},
+        ],
+    )
+    assert load_times(pred, "keyframes").times == {(None, "solo"): [5.0], ("coin", "v"): [1.0], ("tvsum", "v"): [10.0]}
+    ref = write_jsonl(tmp_path / "r.jsonl", [{"video_id": "v", "seconds": [1]}])
+    with pytest.raises(UsageError, match=r"p\.jsonl: video id v appears under several sources"):
+        compare_times(pred, ref)

@@ -7,12 +7,15 @@ Both sides are sets of times (seconds) per video. Accepted inputs, for PRED and 
 - the caption file `annotations_caption_flt.jsonl` (a line per video: video_id, source,
   duration, captions [{time, frame, caption}]): the caption times are its key frames (a
   caption without `time` takes the second from its frame file name); it has no scene cuts;
-- a JSONL or Parquet table with `video_id` (optionally `source`) and the times, either one
-  number per row or a list per row, in a column named `seconds` or `time`, or
-  `keyframe_seconds`/`keyframes` (key frames) or `scene_cut_seconds`/`scene_cuts` (cuts);
+- a JSONL or Parquet table with `video_id` (optionally `source`, read row by row: a row
+  without one is keyed by its id alone) and the times, either one number per row or a list
+  per row, in a column named `seconds` or `time`, or `keyframe_seconds`/`keyframes` (key
+  frames) or `scene_cut_seconds`/`scene_cuts` (cuts);
 - a JSON file {"videos": {video_id: {"source", "keyframes", "scene_cuts"}}}, the layout of
   the sample's ground_truth.json.
 
+Videos are told apart by source when every video of both inputs names one; otherwise they
+are keyed by id, and an id under several sources is a usage error, never one merged video.
 Matching is one-to-one within `tolerance` seconds; on a line the greedy sweep over both
 sorted lists finds the largest such matching. Totals are summed over the videos present on
 both sides (micro average); videos on one side only are counted, not scored.
@@ -161,8 +164,8 @@ def _keyed(ts: TimeSets, use_source: bool) -> dict[tuple[str | None, str], list[
     for (_source, vid), times in ts.times.items():
         if (None, vid) in out:
             raise UsageError(
-                f"{ts.path}: video id {vid} appears under several sources and the other "
-                "side has no source column to tell them apart"
+                f"{ts.path}: video id {vid} appears under several sources, and not every video "
+                "of both inputs names its source to tell them apart; give every row a source"
             )
         out[(None, vid)] = times
     return out
@@ -234,12 +237,12 @@ def _from_rows(path: Path, rows: list[tuple[int, dict]], what: str) -> TimeSets:
             f"{path}: expected columns video_id and one of {', '.join(COLUMNS[what])} "
             f"for {what}; found {', '.join(sorted(rows[0][1]))}"
         )
-    has_source = "source" in rows[0][1]
     for n, row in rows:
         vid = row.get("video_id")
         if not isinstance(vid, (str, int)) or isinstance(vid, bool):
             raise SchemaError(f"{path}:{n}: video_id {vid!r} is not a string")
-        source = source_key(str(row["source"])) if has_source and row.get("source") is not None else None
+        # each row's own source: a first row without one says nothing about the others
+        source = source_key(str(row["source"])) if row.get("source") is not None else None
         value = row.get(column)
         times.setdefault((source, str(vid)), []).extend([] if value is None else _seconds(value, f"{path}:{n}"))
     return TimeSets(str(path), "table", times)

@@ -733,3 +733,19 @@ def test_path_prefix_is_what_comes_before_source_video_and_file(tmp_path, base):
     assert fast.valid == 2 and fast.prefixes == exact.prefixes == {PREFIX.replace("/", "//"): n}
     rows = pq.read_table(tmp_path / "fast" / "valid.parquet").column("frame_paths").to_pylist()
     assert rows[0] == [p[len(PREFIX) :] for p in rec["videos"][0]]
+
+
+def test_manifest_is_found_beside_a_frames_root_that_links_to_another_disk(tmp_path, sample):
+    # `<download>/frames` may be a link to a bigger disk: the manifest lies beside the path as
+    # named, not beside the link's target, and the scope stays "downloaded"
+    from tc139k.download.run import run_download
+
+    local = tmp_path / "data"
+    run_download(local_dir=local, mirror=sample.repo, sources="COIN", show_progress=False)
+    disk = tmp_path / "disk2"
+    disk.mkdir()
+    (local / "frames").rename(disk / "frames")
+    (local / "frames").symlink_to(disk / "frames", target_is_directory=True)
+    res = run_validate([sample.qa], frames_root=local / "frames", max_invalid=10**6)
+    assert (res.frames_scope, res.manifest) == ("downloaded", str(local / "tc139k-manifest.json"))
+    assert res.not_downloaded > 0 and res.invalid == 0

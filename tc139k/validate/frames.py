@@ -23,9 +23,16 @@ MANIFEST_NAME = "tc139k-manifest.json"  # written by `tc139k download` in its fo
 SCOPES = ("downloaded", "all")
 
 
+def manifest_path(frames_root: Path) -> Path:
+    """Where the download manifest of a frames root (`<download>/frames`) lies: beside the
+    path as the user named it, made absolute but not resolved, since `frames` may be a link
+    to another disk, where no manifest is."""
+    return Path(os.path.abspath(frames_root)).parent / MANIFEST_NAME
+
+
 def find_manifest(frames_root: Path) -> Path | None:
-    """The download manifest next to the frames root (`<download>/frames`), if any."""
-    path = Path(frames_root).resolve().parent / MANIFEST_NAME
+    """The download manifest next to the frames root, if any (see `manifest_path`)."""
+    path = manifest_path(frames_root)
     return path if path.is_file() else None
 
 

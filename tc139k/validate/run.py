@@ -36,7 +36,7 @@ from ..atomic import atomic_path, dumps_json, remove_stale_temps
 from ..errors import Tc139kError, UsageError
 from ..jsonl import chunk_bounds, has_bom
 from ..layout import check_outside
-from .frames import SCOPES, downloaded_videos, find_manifest
+from .frames import SCOPES, downloaded_videos, find_manifest, manifest_path
 from .settings import MAX_EXAMPLES, WorkerSettings
 
 # numpy, pyarrow and the checker are imported only once the worker processes are starting:
@@ -267,7 +267,7 @@ def _frames_scope(frames_root, scope: str | None) -> tuple[str | None, Path | No
     if scope == "downloaded" and manifest is None:
         raise UsageError(
             f"--frames-scope downloaded needs the download manifest next to the frames root "
-            f"({Path(frames_root).resolve().parent / 'tc139k-manifest.json'} does not exist); "
+            f"({manifest_path(frames_root)} does not exist); "
             "use --frames-scope all to require every video"
         )
     return scope, (manifest if scope == "downloaded" else None)

@@ -290,3 +290,29 @@ def test_a_video_path_that_is_a_file_quarantines_its_records(inputs, tmp_path):
     lines = [json.loads(x) for x in (out / "quarantine.jsonl").read_text().splitlines()]
     assert {x["record_id"] for x in lines} == hit
     assert all(x["reason"].startswith("missing_frames:") for x in lines)
+
+
+def test_a_video_without_key_frames_or_with_failed_ones_quarantines_its_records(inputs, tmp_path):
+    # each check given the one input only it catches: a video missing from the key-frame
+    # output (no_keyframes) and a video whose key frames failed (keyframes_failed)
+    from tc139k.keyframes import store
+
+    videos = sorted({(r["source"], r["video_id"]) for r in inputs.records.values()})
+    gone, failed = videos[0], videos[1]
+    rows = [r for r in store.read_keyframes(inputs.keyframes).to_pylist() if (r["source"], r["video_id"]) != gone]
+    for r in rows:
+        if (r["source"], r["video_id"]) == failed:
+            r.update(status="failed", error="no usable frame")
+    prov = store.read_provenance(store.keyframe_files(inputs.keyframes)[0])
+    store.write_keyframes_file(rows, tmp_path / "kf" / "keyframes-00000.parquet", prov)
+    out = tmp_path / "out"
+    res = run_shards_build(inputs.qa, tmp_path / "kf", inputs.frames, out)
+    want = {}
+    for rid, r in inputs.records.items():
+        if (r["source"], r["video_id"]) == gone:
+            want[rid] = f"no_keyframes: video {gone[0]}/{gone[1]} has no key-frame output"
+        elif (r["source"], r["video_id"]) == failed:
+            want[rid] = f"keyframes_failed: video {failed[0]}/{failed[1]}: no usable frame"
+    lines = [json.loads(x) for x in (out / "quarantine.jsonl").read_text().splitlines()]
+    assert {x["record_id"]: x["reason"] for x in lines} == want
+    assert res.quarantined == len(want) and sum(res.rows.values()) == len(inputs.records) - len(want)

@@ -749,3 +749,25 @@ def test_manifest_is_found_beside_a_frames_root_that_links_to_another_disk(tmp_p
     res = run_validate([sample.qa], frames_root=local / "frames", max_invalid=10**6)
     assert (res.frames_scope, res.manifest) == ("downloaded", str(local / "tc139k-manifest.json"))
     assert res.not_downloaded > 0 and res.invalid == 0
+
+
+def test_a_defective_record_of_a_video_not_downloaded_is_invalid(tmp_path, sample, base):
+    # not_downloaded sets a record apart only when it is its one problem: a real defect in a
+    # record whose video was not downloaded still makes it invalid
+    from tc139k.download.run import run_download
+
+    local = tmp_path / "data"
+    run_download(local_dir=local, mirror=sample.repo, sources="COIN", show_progress=False)
+    coin = {v for v, t in sample.truth.items() if t["source"] == "coin"}
+    recs = base[0]
+    here = next(r for r in recs if r["videos"][0][0].split("/")[-2] in coin)
+    absent = [r for r in recs if r["videos"][0][0].split("/")[-2] not in coin][:2]
+    defective = json.loads(json.dumps(absent[0]))
+    assert defective["messages"][1]["role"] == "assistant"
+    defective["messages"][1]["content"] = " "
+    qa = _write(tmp_path, [defective, absent[1], here])
+    out = tmp_path / "out"
+    res = run_validate([qa], frames_root=local / "frames", out_dir=out, max_invalid=1)
+    assert (res.valid, res.invalid, res.not_downloaded) == (1, 1, 1) and res.passed
+    q = {e["line"]: {r["code"] for r in e["reasons"]} for e in _jsonl(out / "quarantine.jsonl")}
+    assert q == {1: {"empty_answer", "not_downloaded"}, 2: {"not_downloaded"}}

@@ -56,8 +56,8 @@ class _StderrHandler(logging.StreamHandler):
 
 
 def configure_logging(verbosity: int = 0) -> None:
-    """Log records of tc139k (and, with -v, huggingface_hub) to stderr, one line each, with a
-    timestamp: what a batch log needs. Idempotent."""
+    """Log records of tc139k (and, with -v, huggingface_hub's; without it, only its errors) to
+    stderr, one line each, with a timestamp: what a batch log needs. Idempotent."""
     set_verbosity(verbosity)
     root = logging.getLogger("tc139k")
     if not any(getattr(h, "_tc139k", False) for h in root.handlers):
@@ -67,8 +67,14 @@ def configure_logging(verbosity: int = 0) -> None:
         root.addHandler(handler)
         root.propagate = False
     root.setLevel(logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO)
-    if verbosity > 0:
-        logging.getLogger("huggingface_hub").setLevel(logging.INFO)
+    # huggingface_hub's own warnings (its retries, "No files have been modified") would stand
+    # beside tc139k's one line for the same event: shown with -v only, unless HF_HUB_VERBOSITY
+    # says otherwise. It sets its level when first imported, from that variable.
+    hf_level = "info" if verbosity > 0 else os.environ.get("HF_HUB_VERBOSITY", "").strip().lower()
+    if hf_level not in ("debug", "info", "warning", "error", "critical"):
+        hf_level = "error"
+    os.environ["HF_HUB_VERBOSITY"] = hf_level
+    logging.getLogger("huggingface_hub").setLevel(hf_level.upper())
 
 
 def stderr_is_terminal() -> bool:

@@ -112,6 +112,58 @@ def test_failed_tree_pages_are_retried(hub, tmp_path):
     assert [e.status for e in hub.requests("tree")][:3] == [502, 503, 200]
 
 
+def busy(wait: str, status: int = 429) -> Raw:
+    return Raw(status, "application/json", b'{"error": "slow down"}', {"Retry-After": wait})
+
+
+@pytest.mark.parametrize("kind", ["info", "tree", "resolve"])
+def test_a_day_long_retry_after_stops_at_once_with_what_asked(hub, tmp_path, kind):
+    """A Hub or proxy asking to come back in a day (429/503 + Retry-After) is not waited for:
+    one error naming what answered, how long it asked and --max-wait; nothing sleeps."""
+    hub.faults[kind] = [busy("86400", 503 if kind == "tree" else 429)]
+    t0 = time.monotonic()
+    with pytest.raises(DownloadError) as err:
+        run_download(local_dir=tmp_path / "l", endpoint=hub.endpoint, annotations_only=True, max_workers=1, **FAST)
+    msg = str(err.value)
+    assert time.monotonic() - t0 < 10
+    assert "asked to wait 24.0 h" in msg and "--max-wait 300 s" in msg and "rerun later" in msg, msg
+    status = 429 if kind != "tree" else 503
+    assert hub.endpoint in msg and f"answered HTTP {status}" in msg, msg
+    asked = [e for e in hub.requests(kind) if e.status == status]
+    assert len(asked) == 1 and [e.path for e in hub.requests(kind)].count(asked[0].path) == 1  # not retried
+
+
+def test_a_short_retry_after_is_waited_for_within_max_wait(hub, tmp_path):
+    hub.faults["info"] = [busy("1", 503)]
+    t0 = time.monotonic()
+    res = run_download(local_dir=tmp_path / "l", endpoint=hub.endpoint, annotations_only=True, max_wait=5, **FAST)
+    assert time.monotonic() - t0 >= 1.0  # as asked, not the 0.01 s backoff
+    assert len(res.files_fetched) == 7 and [e.status for e in hub.requests("info")] == [503, 200]
+
+
+def test_max_wait_bounds_the_total_of_several_waits(hub, tmp_path):
+    """Each wait is within --max-wait, their sum is not: the run stops before passing it."""
+    hub.faults["info"] = [busy("1"), busy("1"), busy("1")]
+    with pytest.raises(DownloadError, match=r"after 2 s of waiting, more than --max-wait 3 s"):
+        run_download(
+            local_dir=tmp_path / "l", endpoint=hub.endpoint, annotations_only=True, max_wait=3, **{**FAST, "retries": 5}
+        )
+    assert len(hub.requests("info")) == 2
+
+
+def test_max_wait_from_the_command_line_and_the_environment(hub, tmp_path):
+    hub.faults["info"] = [busy("600")]
+    env = dict(os.environ, HF_ENDPOINT=hub.endpoint, TC139K_NO_PROGRESS="1", TC139K_MAX_WAIT="1000")
+    env.pop("HF_HUB_OFFLINE", None)
+    args = [sys.executable, "-m", "tc139k", "download", "--annotations-only", "--local-dir", str(tmp_path / "l")]
+    r = subprocess.run([*args, "--max-wait", "10"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 1 and r.stderr.startswith("Error: ") and "asked to wait 10 min" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    hub.faults["info"] = [busy("0")]  # the environment's 1000 s allow a wait of 1 s
+    r = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
 # ---- 2. timeouts on every request ----------------------------------------------------------------
 
 
@@ -372,3 +424,18 @@ def test_links_that_stay_inside_are_allowed(hub, sample, tmp_path):
     (local / WORK_DIR).symlink_to(local / "elsewhere-inside")
     res = run_download(local_dir=local, endpoint=hub.endpoint, sources="tvsum", **FAST)
     assert res.frames_total == sum(v["n_frames"] for v in sample.truth.values() if v["source"] == "tvsum")
+
+
+def test_retry_after_is_read_as_seconds_as_a_date_and_from_the_rate_limit():
+    from email.utils import formatdate
+
+    from tc139k.huberrors import retry_after_s
+
+    now = 1_800_000_000.0
+    assert retry_after_s({"retry-after": " 120 "}, 503, now) == 120
+    assert retry_after_s({"Retry-After": formatdate(now + 90, usegmt=True)}, 503, now) == pytest.approx(90)
+    assert retry_after_s({"Retry-After": formatdate(now - 90, usegmt=True)}, 503, now) == 0  # already past
+    assert retry_after_s({"Retry-After": "soon"}, 503, now) is None
+    limited = {"RateLimit": '"api";r=0;t=55', "RateLimit-Policy": '"fixed window";"api";q=500;w=300'}
+    assert retry_after_s(limited, 429, now) == 55
+    assert retry_after_s(limited, 503, now) is None  # the rate-limit reset is a 429's

@@ -198,3 +198,35 @@ def test_refusals_are_clear(hub, built, tmp_path, monkeypatch):
     r = push("me/x", str(built["shards"]))
     assert r.exit_code == 1 and "HTTP 401" in r.output and "HF_TOKEN" in r.output
     assert "hf_wrong_token_abcdefghijkl" not in r.output
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("endpoint", ["refused", "http://no-such-host.invalid"])
+def test_an_unreachable_hub_is_one_line_as_in_download(built, tmp_path, endpoint):
+    """A refused connection or a name that does not resolve: one `Error:` line naming the
+    endpoint, exit 1, in push as in download (one translation of Hub errors for every command)."""
+    if endpoint == "refused":
+        endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    env = dict(os.environ, HF_ENDPOINT=endpoint, HF_TOKEN=TOKEN, HF_HOME=str(tmp_path / "hf"), TC139K_NO_PROGRESS="1")
+    env.pop("HF_HUB_OFFLINE", None)
+    commands = {
+        "push": ["shards", "push", "me/x", str(built["shards"])],
+        "download": ["download", "--annotations-only", "--local-dir", str(tmp_path / "d"), "--timeout", "2"],
+    }
+    for name, args in commands.items():
+        r = subprocess.run(
+            [sys.executable, "-m", "tc139k", *args], capture_output=True, text=True, env=env, timeout=120
+        )
+        assert r.returncode == 1, (name, r.stderr[-2000:])
+        lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+        assert "Traceback" not in r.stderr and len(lines) == 1 and lines[0].startswith("Error: "), (name, r.stderr)
+        assert f"cannot reach {endpoint}" in lines[0] and TOKEN not in r.stderr, (name, lines[0])
+        if "invalid" in endpoint:
+            assert "does not resolve" in lines[0], lines[0]

@@ -10,11 +10,12 @@ from ..download.config import DownloadConfig
 from ._common import emit_json, handle_errors
 from ._options import options_from, pop_config
 
-# what only the command line has: paths checked by click, the timeout from the environment
+# what only the command line has: paths checked by click, the timeout and wait from the environment
 OPTION_EXTRA = {
     "mirror": {"type": click.Path(file_okay=False, path_type=Path)},
     "video_ids": {"type": click.Path(dir_okay=False, path_type=Path)},
     "timeout": {"envvar": "TC139K_TIMEOUT", "show_envvar": True},
+    "max_wait": {"envvar": "TC139K_MAX_WAIT", "show_envvar": True},
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..params import param
+from .hub import DEFAULT_MAX_WAIT, DEFAULT_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -72,11 +73,18 @@ class DownloadConfig:
         help="Refuse an archive whose content is larger than this (GB, 10^9 bytes). Default: no absolute cap.",
     )
     timeout: float = param(
-        30.0,
+        DEFAULT_TIMEOUT,
         min=0.0,
         min_open=True,
         help="Seconds to wait for the Hub to connect or to send the next bytes; a request that "
         "stalls longer is retried with backoff, then the run stops saying which host timed out.",
+    )
+    max_wait: float = param(
+        DEFAULT_MAX_WAIT,
+        min=0.0,
+        help="Longest wait, in seconds, for one request when the Hub or a proxy answers 429/503 and "
+        "asks to come back later (Retry-After); a longer wait stops the run with what answered and "
+        "how long it asked.",
     )
 
     def kwargs(self, keys=None) -> dict:

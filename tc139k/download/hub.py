@@ -16,17 +16,24 @@ zero after every interruption.
 Every Hub request (repository information, each page of the tree listing, each file) has a
 connect and read timeout (`timeout`, seconds) and is retried with exponential backoff on
 429, 5xx, timeouts and dropped connections; when the retries run out the error names the
-host, the timeout and what to do. The two JSON calls are made here rather than through
-`HfApi`, whose `dataset_info` neither retries nor takes a timeout for the tree listing: an
-answer that is not the JSON expected (a proxy's HTML page, a captive portal) is reported with
-the URL, the status, the content type and its first bytes. The listing's next-page links
-must stay on the endpoint, so the token is never sent to another host.
+host, the timeout and what to do. A 429 or 5xx that says how long to wait (`Retry-After`, the
+Hub's rate-limit reset) is waited for, up to `max_wait` seconds in total per request; a longer
+wait stops the run at once with what answered and how long it asked. A host name that does not
+resolve stops the run before any retry (not behind a proxy, which resolves names itself).
+Errors are translated by tc139k.huberrors, as in every command that talks to the Hub.
+
+The two JSON calls are made here rather than through `HfApi`, whose `dataset_info` neither
+retries nor takes a timeout for the tree listing: an answer that is not the JSON expected (a
+proxy's HTML page, a captive portal) is reported with the URL, the status, the content type and
+its first bytes. The listing's next-page links must stay on the endpoint, so the token is never
+sent to another host.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import time
@@ -36,22 +43,17 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote, urlsplit
 
-from ..errors import (
-    DownloadError,
-    GatedRepoError,
-    IntegrityError,
-    RepoNotFoundError,
-    RevisionNotFoundError,
-    UsageError,
-)
+from ..errors import DownloadError, IntegrityError, UsageError
+from ..huberrors import RETRY_STATUS, HubErrors, longer_than_allowed, retry_after_s
 
+LOG = logging.getLogger("tc139k.download")
 DEFAULT_REPO = "yaolily/TimeChat-Online-139K"
 MANIFEST_NAME = "tc139k-manifest.json"
 CHUNK = 1 << 20
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 DEFAULT_TIMEOUT = 30.0  # seconds to connect, and to wait for the next bytes of an answer
-RETRY_STATUS = (408, 429, 500, 502, 503, 504)
+DEFAULT_MAX_WAIT = 300.0  # seconds one request may spend waiting as a busy server asks
 
 
 @dataclass(frozen=True)
@@ -258,6 +260,7 @@ class HubSource:
         retries: int = 5,
         backoff: float = 1.0,
         timeout: float = DEFAULT_TIMEOUT,
+        max_wait: float = DEFAULT_MAX_WAIT,
     ):
         from huggingface_hub import constants
         from huggingface_hub.utils import HFValidationError, validate_repo_id
@@ -268,6 +271,8 @@ class HubSource:
             raise UsageError(f"--repo: {e}") from None
         if not timeout > 0:
             raise UsageError(f"the timeout must be a positive number of seconds, not {timeout}")
+        if not max_wait >= 0:
+            raise UsageError(f"--max-wait must be zero or more seconds, not {max_wait}")
         self.repo_id = repo_id
         self.location = repo_id
         self.revision = revision
@@ -277,6 +282,7 @@ class HubSource:
         self.retries = retries
         self.backoff = backoff
         self.timeout = float(timeout)
+        self.max_wait = float(max_wait)
         self.host = urlsplit(self.endpoint).netloc or self.endpoint
         self.commit: str | None = None
 
@@ -287,31 +293,77 @@ class HubSource:
 
         return build_hf_headers(token=self.token, library_name="tc139k", library_version=__version__)
 
-    def _errors(self, doing: str):
-        return _HubErrors(self, doing)
+    def _errors(self, doing: str) -> HubErrors:
+        return HubErrors(
+            doing,
+            where=f"{self.repo_id} on {self.endpoint}",
+            endpoint=self.endpoint,
+            revision=self.revision,
+            commit=self.commit,
+            attempts=self.retries + 1,
+            timed_out=self._timed_out,
+            login_hint="if it is private, set HF_TOKEN to a token that can read it",
+        )
 
     def _get_json(self, url: str, params: dict | None = None):
         """GET a JSON answer, retried; returns (decoded JSON, response)."""
         import httpx2
         from huggingface_hub.utils import hf_raise_for_status, http_backoff
 
-        r = http_backoff(
-            "GET",
-            url,
-            params=params,
-            headers=self._headers(),
-            timeout=httpx2.Timeout(self.timeout),
-            max_retries=self.retries,
-            base_wait_time=self.backoff,
-            max_wait_time=8.0,
-            retry_on_exceptions=(httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError),
-            retry_on_status_codes=RETRY_STATUS,
-        )
+        self._check_name()
+        waited = 0.0
+        for attempt in range(self.retries + 1):
+            # Statuses are retried here, not inside http_backoff, which sleeps as long as a
+            # Retry-After header says (a day, from a proxy) without any bound.
+            r = http_backoff(
+                "GET",
+                url,
+                params=params,
+                headers=self._headers(),
+                timeout=httpx2.Timeout(self.timeout),
+                max_retries=self.retries,
+                base_wait_time=self.backoff,
+                max_wait_time=8.0,
+                retry_on_exceptions=(httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError),
+                retry_on_status_codes=(),
+            )
+            if r.status_code not in RETRY_STATUS or attempt == self.retries:
+                break
+            waited += self._pause(r, attempt, waited)
         hf_raise_for_status(r)
         try:
             return r.json(), r
         except ValueError:  # JSONDecodeError, UnicodeDecodeError
             raise self._unexpected(r, "is not JSON") from None
+
+    def _pause(self, r, attempt: int, waited: float) -> float:
+        """Wait before retrying a 408/429/5xx answer: as long as the server asks (Retry-After),
+        else with exponential backoff; stop when the total would pass `max_wait`."""
+        asked = retry_after_s(r.headers, r.status_code)
+        wait = min(8.0, self.backoff * 2**attempt) if asked is None else asked + 1.0  # +1: rounding
+        if waited + wait > self.max_wait:
+            raise longer_than_allowed(str(r.url), r.status_code, wait, waited, self.max_wait)
+        LOG.warning("%s answered HTTP %d; retrying in %.0f s", r.url, r.status_code, wait)
+        time.sleep(wait)
+        return wait
+
+    def _check_name(self) -> None:
+        """Fail at once when the endpoint's name does not resolve: retries cannot fix that.
+        Skipped behind a proxy, which resolves names itself."""
+        if any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+            return
+        import socket
+
+        host = urlsplit(self.endpoint).hostname
+        if not host:
+            return
+        try:
+            socket.getaddrinfo(host, None)
+        except OSError as e:
+            raise DownloadError(
+                f"cannot reach {self.endpoint}: its name does not resolve ({e.strerror or e}); check the network, "
+                "a proxy (HTTPS_PROXY) or HF_ENDPOINT, then rerun"
+            ) from None
 
     def _unexpected(self, r, what: str) -> DownloadError:
         ctype = r.headers.get("content-type") or "no content type"
@@ -410,73 +462,41 @@ class HubSource:
         h = dict(headers)
         if at:
             h["Range"] = f"bytes={at}-"
-        # Transport errors are retried by resumable_fetch (with a range); letting
-        # http_stream_backoff catch them too would retry from inside its own `yield`.
-        with http_stream_backoff(
-            "GET",
-            url,
-            headers=h,
-            timeout=httpx2.Timeout(self.timeout),
-            max_retries=self.retries,
-            base_wait_time=self.backoff,
-            max_wait_time=8.0,
-            retry_on_exceptions=(),
-        ) as r:
-            hf_raise_for_status(r)
-            yield at if r.status_code == 206 else 0
-            yield from r.iter_bytes()
+        waited = 0.0
+        for attempt in range(self.retries + 1):
+            # Transport errors are retried by resumable_fetch (with a range); letting
+            # http_stream_backoff catch them too would retry from inside its own `yield`.
+            # Statuses are retried here, with waits bounded by max_wait (see _get_json).
+            with http_stream_backoff(
+                "GET",
+                url,
+                headers=h,
+                timeout=httpx2.Timeout(self.timeout),
+                max_retries=self.retries,
+                base_wait_time=self.backoff,
+                max_wait_time=8.0,
+                retry_on_exceptions=(),
+                retry_on_status_codes=(),
+            ) as r:
+                if r.status_code not in RETRY_STATUS or attempt == self.retries:
+                    hf_raise_for_status(r)
+                    yield at if r.status_code == 206 else 0
+                    yield from r.iter_bytes()
+                    return
+                answer = _Answer(r.status_code, r.headers, r.url)
+            waited += self._pause(answer, attempt, waited)  # after the connection is closed
 
     def stream_path(self, f: RemoteFile) -> Path | None:
         return None
 
 
-class _HubErrors:
-    """Turns huggingface_hub's and httpx's errors into the toolkit's, with what to do next."""
+@dataclass(frozen=True)
+class _Answer:
+    """What _pause reads of an answer, kept after its connection is closed."""
 
-    def __init__(self, src: HubSource, doing: str):
-        self.src, self.doing = src, doing
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, typ, e, tb):
-        if e is None:
-            return False
-        import httpx2
-        from huggingface_hub import errors as hf
-
-        s = self.src
-        where = f"{s.repo_id} on {s.endpoint}"
-        if isinstance(e, hf.GatedRepoError):
-            raise GatedRepoError(
-                f"{where} is gated: accept its conditions at {s.endpoint}/datasets/{s.repo_id} "
-                "and set HF_TOKEN (or run `hf auth login`) with an account that has access"
-            ) from None
-        if isinstance(e, hf.RepositoryNotFoundError):
-            raise RepoNotFoundError(
-                f"dataset repository {s.repo_id!r} not found on {s.endpoint} (if it is private, "
-                "set HF_TOKEN to a token that can read it)"
-            ) from None
-        if isinstance(e, hf.RevisionNotFoundError):
-            raise RevisionNotFoundError(f"revision {s.revision!r} not found in {where}") from None
-        if isinstance(e, hf.RemoteEntryNotFoundError):
-            raise DownloadError(f"{self.doing}: file not found in {where} at {s.commit}") from None
-        if isinstance(e, hf.OfflineModeIsEnabled):
-            raise DownloadError(f"{self.doing}: HF_HUB_OFFLINE is set, the Hub cannot be reached") from None
-        if isinstance(e, hf.HfHubHTTPError):
-            status = e.response.status_code if e.response is not None else "?"
-            tries = f" after {s.retries + 1} attempts; rerun later" if status in RETRY_STATUS else ""
-            raise DownloadError(f"{self.doing} from {where} failed with HTTP {status}{tries}") from None
-        if isinstance(e, httpx2.TimeoutException):
-            raise DownloadError(
-                f"{self.doing}: {s._timed_out(e)}, {s.retries + 1} attempt(s); rerun later, or allow "
-                "more time with --timeout (TC139K_TIMEOUT)"
-            ) from None
-        if isinstance(e, httpx2.TransportError):
-            raise DownloadError(
-                f"{self.doing}: cannot reach {s.endpoint} ({e.__class__.__name__}: {e}); rerun to resume"
-            ) from None
-        return False
+    status_code: int
+    headers: object
+    url: object
 
 
 # ---- a mirror folder ----------------------------------------------------------------------------

@@ -56,6 +56,7 @@ from .extract import (
     group_archives,
 )
 from .hub import (
+    DEFAULT_MAX_WAIT,
     DEFAULT_REPO,
     DEFAULT_TIMEOUT,
     MANIFEST_NAME,
@@ -528,6 +529,7 @@ def run_download(
     retries: int = 5,
     backoff: float = 1.0,
     timeout: float = DEFAULT_TIMEOUT,
+    max_wait: float = DEFAULT_MAX_WAIT,
     show_progress: bool = True,
     offline: bool | None = None,
     use_hf_cache: bool = True,
@@ -582,7 +584,14 @@ def run_download(
             src, listing_from = _offline_source(repo, revision, manifest, root)
         else:
             src = HubSource(
-                repo, revision, token=token, endpoint=endpoint, retries=retries, backoff=backoff, timeout=timeout
+                repo,
+                revision,
+                token=token,
+                endpoint=endpoint,
+                retries=retries,
+                backoff=backoff,
+                timeout=timeout,
+                max_wait=max_wait,
             )
         commit = src.resolve()
         listing = src.list_files()

@@ -27,7 +27,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..errors import IntegrityError, PushError, RepoNotFoundError, RevisionNotFoundError, UsageError
+from ..errors import IntegrityError, PushError, UsageError
+from ..huberrors import HubErrors
 from ..progress import bars_enabled, stderr_is_terminal
 
 LOG = logging.getLogger("tc139k.shards.push")
@@ -139,8 +140,18 @@ def push_shards(
     result.rows = rows
 
     quiet_hf = not (bars_enabled(show_progress) and stderr_is_terminal())
+    hub_errors = HubErrors(
+        "pushing",
+        where=where,
+        endpoint=endpoint,
+        revision=revision,
+        error=PushError,
+        http_hints={412: "the branch moved while pushing: rerun"},
+        login_hint="set HF_TOKEN to a token with write access",
+        rerun_hint="rerun to resume: content already uploaded is not sent again",
+    )
     try:
-        with _hf_bars_off(quiet_hf):
+        with _hf_bars_off(quiet_hf), hub_errors:
             try:
                 info = api.dataset_info(repo_id)
                 result.private = bool(getattr(info, "private", False))
@@ -166,24 +177,7 @@ def push_shards(
                 create_pr=create_pr,
             )
             LOG.debug("pushed: commit %s%s", info.oid, f", pull request {info.pr_url}" if info.pr_url else "")
-    except hf.GatedRepoError:
-        raise PushError(f"{where} is gated and this token cannot write to it") from None
-    except hf.RepositoryNotFoundError:
-        raise RepoNotFoundError(
-            f"cannot write to {where}: it does not exist or this token cannot see it (set HF_TOKEN to a "
-            "token with write access, or run `hf auth login`)"
-        ) from None
-    except hf.RevisionNotFoundError:
-        raise RevisionNotFoundError(f"revision {revision!r} not found in {where}") from None
-    except hf.HfHubHTTPError as e:
-        status = e.response.status_code if e.response is not None else "?"
-        hint = {
-            401: "the token is missing or invalid: set HF_TOKEN or run `hf auth login`",
-            403: "this token cannot write to it: use a token with write access",
-            412: "the branch moved while pushing: rerun",
-        }.get(status, "rerun to resume: content already uploaded is not sent again")
-        raise PushError(f"pushing to {where} failed with HTTP {status}; {hint}") from None
-    except (OSError, ValueError, RuntimeError) as e:  # transport errors, malformed answers
+    except (OSError, ValueError, RuntimeError) as e:  # malformed answers, a file that went away
         raise PushError(
             f"pushing to {where} failed ({e.__class__.__name__}: {e}); rerun to resume: content "
             "already uploaded is not sent again"

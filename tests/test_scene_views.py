@@ -90,3 +90,51 @@ def test_scene_decisions_equal_those_on_views_made_frame_by_frame(sample, monkey
     for a, b in zip(fast, slow):
         assert a.cuts.tolist() == b.cuts.tolist() and a.transitions == b.transitions
     assert sum(len(a.cuts) for a in fast) > 0
+
+
+def test_content_scores_equal_the_detectors_own_bit_for_bit():
+    """The candidate detector's scores worked out for the whole video at once are PySceneDetect
+    ContentDetector's, frame by frame, and so are its cuts at a minimum of one frame."""
+    import cv2
+    from scenedetect import FrameTimecode
+    from scenedetect.detectors import ContentDetector
+
+    from tc139k.keyframes import scenes
+
+    rng = np.random.default_rng(5)
+    frames = _frames(112, 112, n=20)
+    frames[7:] = np.roll(frames[7:], 40, axis=2)  # a few big steps, so some frames pass 27
+    frames[13:] = 255 - frames[13:]
+    frames[16] = rng.integers(0, 256, frames[16].shape)
+    for video in (frames, frames[:1], frames[:2], frames[:0]):
+        detector = ContentDetector(threshold=27.0, min_scene_len=1)
+        own = []
+        for i, f in enumerate(video):
+            detector.process_frame(FrameTimecode(i, fps=1.0), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+            own.append(detector._frame_score)
+        assert np.array_equal(scenes.content_scores(video), np.asarray(own, dtype=np.float64))
+    bgr = [cv2.cvtColor(f, cv2.COLOR_RGB2BGR) for f in frames]
+    for threshold in (5.0, 27.0, 60.0):
+        params = SceneParams(threshold=threshold)
+        looped = scenes._detector_cuts_bgr(bgr, len(bgr), params, 1).tolist()
+        assert scenes._detector_cuts_rgb(frames, params, 1).tolist() == looped
+    assert len(scenes._detector_cuts_rgb(frames, SceneParams(), 1)) > 0
+
+
+def test_bounded_decisions_equal_those_with_every_figure(sample):
+    """`is_cut` skips the costly figures only when they cannot change the decision: on the
+    sample's candidates it decides as the model does with every figure, whichever checks are on."""
+    from tc139k.keyframes import cutmodel, scenes
+    from tc139k.keyframes.frames import decode, list_frame_videos
+
+    decided = 0
+    for spec in list_frame_videos(sample.frames)[:4]:
+        views = scenes._Views(decode(spec, (224, 224)).frames)
+        for checks in (scenes.Checks(), scenes.Checks(features=False), scenes.Checks(steady=False)):
+            neutral = checks.neutral_columns()
+            for c in scenes.candidates(views, SceneParams().resolved()):
+                full = cutmodel.probability(scenes.cut_features(views, c), neutral) >= cutmodel.CUT_PROBABILITY
+                bounded = scenes.is_cut(scenes._Views(views.frames), c, neutral)
+                assert bounded == full, (spec.video_id, c, checks)
+                decided += 1
+    assert decided > 20

@@ -226,16 +226,24 @@ FEATURES_CHANCE = 0.02  # the share of key points that agree by chance: "no verd
 FEATURES_CAP = 0.2  # beyond it a common view is certain; x 5 puts it on the others' 0..1 scale
 
 
+def pair_figure(a: FrameView, b: FrameView, k: int, phase: tuple[float, tuple[float, float]]) -> float:
+    """Figure PAIR_FIGURES[k] of b explained by a, on its 0..1 scale, given the pair's
+    `phase_response` (the scene rule computes the cheap figures first and a costly one only
+    when the decision still depends on it)."""
+    name = PAIR_FIGURES[k]
+    if name == "shift":
+        return max(phase[0], 0.0)
+    if name == "local":
+        return local_share(a, b, phase[1])
+    if name == "still":
+        return still_share(a, b)
+    if name == "features":
+        inliers = feature_inliers(a, b)
+        return min(FEATURES_CHANCE if inliers is None else inliers, FEATURES_CAP) / FEATURES_CAP
+    return palette_similarity(a, b)
+
+
 def pair_figures(a: FrameView, b: FrameView, phase: tuple[float, tuple[float, float]] | None = None) -> np.ndarray:
     """float64 (5,): how much b is explained by a, per test, each on a 0..1 scale (PAIR_FIGURES)."""
-    response, shift = phase_response(a, b) if phase is None else phase  # `phase`: already measured
-    inliers = feature_inliers(a, b)
-    return np.array(
-        [
-            max(response, 0.0),
-            local_share(a, b, shift),
-            still_share(a, b),
-            min(FEATURES_CHANCE if inliers is None else inliers, FEATURES_CAP) / FEATURES_CAP,
-            palette_similarity(a, b),
-        ]
-    )
+    phase = phase_response(a, b) if phase is None else phase  # `phase`: already measured
+    return np.array([pair_figure(a, b, k, phase) for k in range(len(PAIR_FIGURES))])

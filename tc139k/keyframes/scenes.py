@@ -32,7 +32,8 @@ common shift explains: a cut between two dark shots moves few HSV levels) is wei
    and back (a reaction shot) leaves nothing in place, so it still counts.
 
 `cutmodel.py` weighs the 20 figures of 1-3 (a logistic model whose signs are the physics, fitted
-on the tuning half of a corpus of real footage) into P(cut); t is a scene start when P >= 0.5,
+on the tuning half of a corpus of real footage) into P(cut) (`is_cut` computes the costly figures,
+local shifts and key points, only while the decision depends on them); t is a scene start when P >= 0.5,
 nothing passed by (4), and it is not inside a gradual transition (`transitions.py`: a fade through black or a
 dissolve is one scene start, at its first clean frame of the new shot; a flash that lights
 the same view again is none). `Checks` switches each piece of evidence off, for measuring.
@@ -56,7 +57,7 @@ import numpy as np
 from ..errors import UsageError
 from . import cutmodel
 from .evidence import CellView
-from .motion import PAIR_FIGURES, FrameView, frame_views, pair_figures, phase_response
+from .motion import PAIR_FIGURES, FrameView, frame_views, pair_figure, phase_response
 from .thumbs import convert, halve
 from .transitions import Transition, find_transitions, thumbnails
 
@@ -122,10 +123,53 @@ def detector_cuts(frames_rgb: np.ndarray, params: SceneParams, min_scene_frames:
         from .transnet import transnet_cuts
 
         return transnet_cuts(frames_rgb, params.resolved().threshold, params.device)
+    return _detector_cuts_rgb(frames_rgb, params, min_scene_frames)
+
+
+def _detector_cuts_rgb(frames_rgb: np.ndarray, params: SceneParams, min_scene_frames: int | None) -> np.ndarray:
+    """`detector_cuts` of a PySceneDetect detector, the content detector without a minimum
+    scene length worked out for the whole video at once (`content_scores`)."""
     import cv2
 
+    p = params.resolved()
+    m = p.min_scene_frames if min_scene_frames is None else min_scene_frames
+    if p.detector == "content" and m <= 1:
+        # with a minimum of one frame ContentDetector's flash filter reports every frame whose
+        # score reaches the threshold (the last frame above it is always at least one frame back)
+        cuts = np.flatnonzero(content_scores(frames_rgb) >= p.threshold)
+        return cuts[cuts > 0].astype(np.int64)
     bgr = (cv2.cvtColor(f, cv2.COLOR_RGB2BGR) for f in frames_rgb)  # 5x faster than a reversed numpy copy
     return _detector_cuts_bgr(bgr, len(frames_rgb), params, min_scene_frames)
+
+
+CONTENT_CHUNK = 256  # frames per step of `content_scores`: bounded temporary memory
+
+
+def content_scores(frames_rgb: np.ndarray) -> np.ndarray:
+    """PySceneDetect ContentDetector's frame score (default weights: the mean of the mean
+    absolute differences of hue, saturation and value to the frame before; 0 for the first
+    frame), float64 (T,), bit for bit as its `process_frame` computes it one frame at a time:
+    the same HSV conversion (OpenCV's RGB and BGR orders share one routine), exact integer sums
+    of the differences, then its float steps in its order. One OpenCV call per step for many
+    frames instead of a dozen small numpy calls per frame."""
+    import cv2
+
+    t = len(frames_rgb)
+    scores = np.zeros(t, dtype=np.float64)
+    if t < 2:
+        return scores
+    h, w = frames_rgb.shape[1:3]
+    pixels = float(h * w)
+    for lo in range(0, t - 1, CONTENT_CHUNK):
+        hsv = convert(frames_rgb[lo : lo + CONTENT_CHUNK + 1], cv2.COLOR_RGB2HSV)
+        k = len(hsv) - 1
+        diff = cv2.absdiff(hsv[1:].reshape(k * h, w, 3), hsv[:-1].reshape(k * h, w, 3))
+        rows = cv2.reduce(diff, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S)  # per row and channel, exact
+        sums = rows.reshape(k, h, 3).sum(axis=1, dtype=np.int64)
+        hue, sat, lum = (sums[:, c] / pixels for c in range(3))
+        # ContentDetector: sum(component * weight) / sum(|weight|), edges weighted 0
+        scores[lo + 1 : lo + 1 + k] = (hue * 1.0 + sat * 1.0 + lum * 1.0 + 0.0 * 0.0) / 3.0
+    return scores
 
 
 def _detector_cuts_bgr(frames_bgr: Iterable[np.ndarray], n: int, params: SceneParams, min_scene_frames: int | None):
@@ -198,8 +242,14 @@ def detect_scenes(frames_rgb: np.ndarray, params: SceneParams, checks: Checks = 
     else:
         accepted, neutral = {}, checks.neutral_columns()
         for c in candidates(views, p):
+            if any(a < c <= b for a, b in quiet) or (checks.passing and passes_by(views, c)):
+                continue  # decided without the model: its figures are not needed
+            if p.min_scene_frames <= 1:  # every accepted cut is kept: only the decision counts
+                if is_cut(views, c, neutral):
+                    accepted[c] = 1.0
+                continue
             probability = cutmodel.probability(cut_features(views, c), neutral)
-            if probability >= cutmodel.CUT_PROBABILITY and not (checks.passing and passes_by(views, c)):
+            if probability >= cutmodel.CUT_PROBABILITY:
                 accepted[c] = probability
     for c, score in accepted.items():
         if not any(a < c <= b for a, b in quiet):
@@ -222,8 +272,7 @@ def motion_novelty(views: _Views) -> np.ndarray:
 def candidates(views: _Views, params: SceneParams) -> list[int]:
     """The detector's cuts (no minimum length, on half-size frames) and the frames that no
     common shift explains (a cut between two dark or two grey shots moves few HSV levels)."""
-    half = views.half_bgr()
-    proposed = set(_detector_cuts_bgr(half, len(half), params, min_scene_frames=1).tolist())
+    proposed = set(_detector_cuts_rgb(views.half(), params, min_scene_frames=1).tolist())
     proposed |= {t for t in range(1, len(views.frames)) if views.shift(t - 1, t)[0] < SHIFT_CANDIDATE}
     return sorted(proposed)
 
@@ -238,11 +287,11 @@ def passes_by(views: _Views, t: int) -> bool:
     for before in (t - 1, t - 2):
         if before < 0:
             continue
-        in_place = views.pair(before, t)[STILL]
+        in_place = views.figure(before, t, STILL)
         if in_place >= STAYS_IN_PLACE:
             return True
         if in_place >= PARTLY_STILL and any(
-            views.pair(before, t + k)[STILL] >= RETURN_STILL for k in range(1, RETURN_FRAMES + 1) if t + k < n
+            views.figure(before, t + k, STILL) >= RETURN_STILL for k in range(1, RETURN_FRAMES + 1) if t + k < n
         ):
             return True
     return False
@@ -251,12 +300,59 @@ def passes_by(views: _Views, t: int) -> bool:
 def cut_features(views: _Views, t: int) -> np.ndarray:
     """The evidence about a cut at t: PAIR_FIGURES for each of cutmodel.GROUPS, in order; NaN
     where a pair does not exist (the model takes the figure's mean there)."""
-    n = len(views.frames)
-    now = views.pair(t - 1, t)
-    two_back = views.pair(t - 2, t) if t >= 2 else now
-    before = views.pair(t - 2, t - 1) if t >= 2 else UNKNOWN
-    after = views.pair(t, t + 1) if t + 1 < n else UNKNOWN
-    return np.concatenate([now, two_back, before, after])
+    return np.concatenate([UNKNOWN if p is None else views.pair(*p) for p in _pairs_of(t, len(views.frames))])
+
+
+def _pairs_of(t: int, n: int) -> list[tuple[int, int] | None]:
+    """The frame pairs of cutmodel.GROUPS for a candidate at t (None: no such pair)."""
+    return [
+        (t - 1, t),
+        (t - 2, t) if t >= 2 else (t - 1, t),
+        (t - 2, t - 1) if t >= 2 else None,
+        (t, t + 1) if t + 1 < n else None,
+    ]
+
+
+LOCAL, FEATURES = PAIR_FIGURES.index("local"), PAIR_FIGURES.index("features")
+COSTLY = (LOCAL, FEATURES)  # the figures worth skipping (a cell search; ORB key points, matching, RANSAC)
+MARGIN = 1e-9  # of the model's log-odds: bounds this far from the threshold decide, whatever rounding
+
+
+def is_cut(views: _Views, t: int, neutral: list[int] = ()) -> bool:
+    """`cutmodel.probability(cut_features(views, t), neutral) >= CUT_PROBABILITY`, computing
+    the costly figures (COSTLY: local shifts, key points) only while the decision depends on
+    them. Every figure is on a 0..1 scale and the model is linear in them, so with the cheap
+    figures known the log-odds lie between the sums of the costly ones' negative and positive
+    weights: once that interval is clear of the threshold the decision is made, exactly as with
+    every figure (a cut between two steady shots is decided by its shifts, cells in place and
+    palette alone). Costly figures are computed by the size of their weight, largest first."""
+    cols = len(PAIR_FIGURES)
+    pairs = _pairs_of(t, len(views.frames))
+    x = cutmodel.MEANS.copy()  # what stays unknown or neutral takes its mean, as in `probability`
+    open_: list[int] = []  # costly columns whose weight matters, not yet computed
+    for g, pair in enumerate(pairs):
+        for k in range(cols):
+            col = g * cols + k
+            if pair is None or col in neutral or cutmodel.WEIGHTS[col] == 0.0:
+                continue
+            if k in COSTLY:
+                open_.append(col)
+            else:
+                x[col] = views.figure(*pair, k)
+    open_.sort(key=lambda col: (-abs(cutmodel.WEIGHTS[col]), col))
+    threshold = float(np.log(cutmodel.CUT_PROBABILITY / (1.0 - cutmodel.CUT_PROBABILITY)))
+    while open_:
+        w = cutmodel.WEIGHTS[open_]
+        known = cutmodel.BIAS + float(cutmodel.WEIGHTS @ x) - float(w @ x[open_])
+        if known + float(np.minimum(w, 0.0).sum()) > threshold + MARGIN:
+            return True
+        if known + float(np.maximum(w, 0.0).sum()) < threshold - MARGIN:
+            return False
+        col = open_.pop(0)
+        x[col] = views.figure(*pairs[col // cols], col % cols)
+    # every figure that counts is known: the same log-odds as `cut_features` gives (a column of
+    # weight 0 adds 0 whatever its value)
+    return cutmodel.probability(x, neutral) >= cutmodel.CUT_PROBABILITY
 
 
 class _Views:
@@ -287,10 +383,20 @@ class _Views:
             self._shift[a, b] = phase_response(self.view(a), self.view(b))
         return self._shift[a, b]
 
+    def figure(self, a: int, b: int, k: int) -> float:
+        """Figure PAIR_FIGURES[k] of the pair a -> b, computed on first use."""
+        figures = self._pairs.get((a, b))
+        if figures is None:
+            figures = self._pairs[a, b] = np.full(len(PAIR_FIGURES), np.nan)
+        if np.isnan(figures[k]):
+            figures[k] = pair_figure(self.view(a), self.view(b), k, self.shift(a, b))
+        return float(figures[k])
+
     def pair(self, a: int, b: int) -> np.ndarray:
-        if (a, b) not in self._pairs:
-            self._pairs[a, b] = pair_figures(self.view(a), self.view(b), self.shift(a, b))
-        return self._pairs[a, b]
+        """All PAIR_FIGURES of the pair a -> b (`motion.pair_figures`)."""
+        for k in range(len(PAIR_FIGURES)):
+            self.figure(a, b, k)
+        return self._pairs[a, b].copy()
 
     def _halved(self) -> np.ndarray | None:
         """The frames area-reduced to half size (None when they are below 64 px)."""

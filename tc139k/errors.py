@@ -11,13 +11,18 @@ The exit-code rule, the same for every command:
     2    usage: a bad option or combination, a path that does not exist, a folder that is
          not laid out as the option expects (e.g. --frames-root pointing at the download
          folder instead of its frames/), a bad recipe value, model weights that are not there
-    130  interrupted (Ctrl-C); rerun the same command to resume
+    130  interrupted (Ctrl-C, SIGINT); rerun the same command to resume
+    143  terminated (SIGTERM: `kill`, `timeout`, a batch system's time limit, a pod stopped);
+         handled as Ctrl-C is (workers stopped, temporary files removed); rerun to resume
+
+A second SIGTERM while the first is being handled ends the process at once.
 """
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what shells and batch systems report for it
 
 # The same rule for `tc139k --help` (click keeps lines after a \b line as they are).
 EXIT_CODES_HELP = """\b
@@ -28,7 +33,13 @@ Exit codes, the same for every command:
        the Hub or the network gave no usable answer
   2    usage: a bad option, a path that does not exist, a folder laid out otherwise
        (e.g. --frames-root DATA instead of DATA/frames), a bad recipe value
-  130  interrupted; rerun the same command to resume"""
+  130  interrupted (Ctrl-C); rerun the same command to resume
+  143  terminated (SIGTERM: kill, timeout, a batch time limit); rerun to resume"""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread by the CLI's handler: every path that cleans up
+    after Ctrl-C (KeyboardInterrupt) cleans up after it too."""
 
 
 class Tc139kError(Exception):

@@ -426,7 +426,7 @@ def test_exit_codes_follow_one_rule(tmp_path):
         assert "Traceback" not in proc.stderr and "Error" in proc.stderr, (args, proc.stderr)
     top = subprocess.run([sys.executable, "-m", "tc139k", "--help"], env=ENV, capture_output=True, text=True)
     assert "Exit codes, the same for every command:" in top.stdout
-    for line in ("0    ok", "1    the run failed", "2    usage", "130  interrupted"):
+    for line in ("0    ok", "1    the run failed", "2    usage", "130  interrupted", "143  terminated (SIGTERM"):
         assert line in top.stdout
 
 

@@ -34,7 +34,9 @@ def main(quiet, verbose):
     turn both off.
     """
     from ..progress import configure_logging
+    from ._common import handle_sigterm
 
+    handle_sigterm()
     if quiet and verbose:
         raise click.UsageError("-q/--quiet and -v/--verbose cannot be combined")
     configure_logging(-1 if quiet else 1 if verbose else 0)

@@ -7,6 +7,10 @@ JSON or not an object either stops the reading with a SchemaError naming the fil
 `line_problem` names what is wrong with a line a decoder refused, the same way whatever the
 msgspec version.
 
+`sniff(path)` tells a Parquet file (its `PAR1` magic) from JSON Lines (a first non-blank
+byte `{`) before either reader is tried, so that a command given one where it takes the other
+can say so.
+
 `iter_blocks` gives blocks of about `block_bytes` of complete lines, so a decoder can work
 on one block while Python objects stay few and memory stays hot. A line longer than
 `max_line_bytes` is not loaded: it comes back as a `LongLine` with its first bytes, size
@@ -25,6 +29,19 @@ from .errors import SchemaError
 BOM = b"\xef\xbb\xbf"
 LONG_LINE_HEAD = 4096  # bytes of an over-long line kept for the quarantine record
 JSON_BLANK = b" \t\r"  # a line holding only these is blank (JSON white space)
+
+
+PARQUET_MAGIC = b"PAR1"
+
+
+def sniff(path: str | Path) -> str:
+    """ "parquet", "jsonl" (the first non-blank byte opens a JSON object) or "other"."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head.startswith(PARQUET_MAGIC):
+        return "parquet"
+    text = head.removeprefix(BOM).lstrip(JSON_BLANK + b"\n")
+    return "jsonl" if text.startswith(b"{") else "other"
 
 
 @dataclass(frozen=True)

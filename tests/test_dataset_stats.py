@@ -236,3 +236,54 @@ def test_times_and_paths_are_read_as_validate_reads_them(tmp_path):
     assert s.times["start_unparseable"] == len(time_rejected) and s.times["start_missing"] == 1
     assert s.start_time.count == 4 and s.start_time.max == 12.5 and s.start_time.mean == pytest.approx(31.5 / 4)
     assert s.bad_frame_paths == 1 == res.reasons["bad_frame_path"]
+
+
+def test_the_valid_table_reads_as_the_records_it_came_from(sample, tmp_path):
+    """`--qa valid.parquet` (what every other command takes as --qa) is read as a table: the
+    same figures as the JSON Lines lines those rows came from, not 0 records and bad lines."""
+    from tc139k.validate.run import run_validate
+
+    run_validate([sample.qa], frames_root=sample.frames, out_dir=tmp_path / "validated")
+    valid = tmp_path / "validated" / "valid.parquet"
+    import pyarrow.parquet as pq
+
+    kept = {r["source_line"] for r in pq.read_table(valid, columns=["source_line"]).to_pylist()}
+    lines = sample.qa.read_bytes().splitlines(keepends=True)
+    assert 0 < len(kept) <= len(lines)
+    (tmp_path / "kept.jsonl").write_bytes(b"".join(lines[n - 1] for n in sorted(kept)))
+    from_table = dataset_stats(qa_file=valid, frames_root=sample.frames, show_progress=False).to_dict()
+    from_lines = dataset_stats(qa_file=tmp_path / "kept.jsonl", frames_root=sample.frames, show_progress=False)
+    from_lines = from_lines.to_dict()
+    for d in (from_table, from_lines):
+        d.pop("qa_file", None)
+        d.pop("root", None)
+    assert from_table["qa_records"] == len(kept) and from_table["bad_lines"] == 0
+    assert from_table == from_lines
+
+    res = CliRunner().invoke(main, ["stats", "dataset", "--frames-root", str(sample.frames), "--qa", str(valid)])
+    assert res.exit_code == 0 and f"{len(kept)}" in res.output, res.output
+
+
+def test_a_file_of_the_other_format_is_named_as_such(sample, tmp_path):
+    """Parquet where JSON Lines is taken, or the reverse: exit 2 saying which is which."""
+    from tc139k.validate.run import run_validate
+
+    run_validate([sample.qa], out_dir=tmp_path / "validated")
+    valid = tmp_path / "validated" / "valid.parquet"
+    raw = str(sample.qa)
+    cases = {
+        "validate": (["validate", str(valid), "--out", str(tmp_path / "v2")], "is a Parquet file"),
+        "shards": (
+            ["shards", "build", "--qa", raw, "--keyframes", str(tmp_path), "--frames-root", str(sample.frames)]
+            + ["--out", str(tmp_path / "s")],
+            "is JSON Lines",
+        ),
+        "export": (
+            ["export", "swift", "--qa", raw, "--frames-root", str(sample.frames), "--out", str(tmp_path / "x.jsonl")],
+            "is JSON Lines",
+        ),
+    }
+    for name, (args, needle) in cases.items():
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 2 and needle in res.output and "Traceback" not in res.output, (name, res.output)
+        assert "tc139k validate" in res.output, (name, res.output)

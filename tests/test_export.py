@@ -116,8 +116,12 @@ def test_missing_frames_are_left_out_and_usage_errors(inputs, tmp_path):
     assert unused.exit_code == 2 and "read only with --keyframes-only" in unused.output
     folder = _invoke("export", "swift", "--qa", inputs.qa, "--frames-root", frames, "--out", tmp_path)
     assert folder.exit_code == 2 and "is a directory" in folder.output
-    not_parquet = tmp_path / "valid.jsonl"
-    not_parquet.write_text("{}\n")
+    raw = tmp_path / "valid.jsonl"
+    raw.write_text("{}\n")
+    wrong_kind = _invoke("export", "swift", "--qa", raw, "--frames-root", frames, "--out", out)
+    assert wrong_kind.exit_code == 2 and "is JSON Lines" in wrong_kind.output
+    not_parquet = tmp_path / "valid.bin"
+    not_parquet.write_bytes(b"PAR0 nothing here")
     bad = _invoke("export", "swift", "--qa", not_parquet, "--frames-root", frames, "--out", out)
     assert bad.exit_code == 1 and "is not a readable Parquet file" in bad.output
 

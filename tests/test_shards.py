@@ -249,8 +249,8 @@ def test_verify_finds_damage_and_cli_exit_codes(inputs, tmp_path):
         ],
     )
     assert usage.exit_code == 2 and "--val-fraction" in usage.output
-    not_parquet = tmp_path / "valid.jsonl"
-    not_parquet.write_text("{}\n")
+    not_parquet = tmp_path / "valid.bin"
+    not_parquet.write_bytes(b"not a table")
     wrong = runner.invoke(
         main,
         [

@@ -67,7 +67,8 @@ def stats_redundancy_cmd(keyframes_dir, plot_dir, video, as_json, **params):
     "qa_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="QA file (JSON Lines) [default: ROOT/time_chat_online_139k_train_flt.jsonl].",
+    help="QA records: the JSON Lines file as downloaded, or the valid.parquet written by `tc139k validate "
+    "--out` [default: ROOT/time_chat_online_139k_train_flt.jsonl].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 @handle_errors

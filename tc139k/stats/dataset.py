@@ -4,7 +4,10 @@ ROOT holds the annotation files at the top (the QA file `time_chat_online_139k_t
 and the frames under `ROOT/frames/<source>/<video_id>/<NNNNNN>.jpg`. Frames are 1 fps, so a
 video's duration in seconds is its number of frames.
 
-The QA file is read line by line (tc139k.jsonl) and defensively: a line that is not a
+The QA file is either the JSON Lines file as downloaded or the valid.parquet that `tc139k
+validate --out` writes (told apart by content, not by name; its rows are read back as the
+records they came from, their frame paths relative to the frames root). JSON Lines is read
+line by line (tc139k.jsonl) and defensively: a line that is not a
 usable record (bad JSON, no user question or assistant answer, no list of frame lists) is
 counted with its line number and reason and left out of the other figures; nothing stops
 the run. Lengths of questions and answers are counted in words (whitespace-separated,
@@ -25,7 +28,7 @@ import numpy as np
 
 from .. import qa
 from ..errors import EmptyResultError, UsageError
-from ..jsonl import BadLine, read_objects
+from ..jsonl import BadLine, read_objects, sniff
 from ..paths import source_key
 from ..progress import progress
 from .redundancy import Distribution
@@ -230,6 +233,45 @@ def _parse_record(rec: dict) -> dict:
     return {"rec": rec, "question": question, "answer": answer, "turns": turns, "videos": videos}
 
 
+def _qa_records(path: Path, on_bytes):
+    """(line or row number, record) of a JSON Lines QA file or of a valid.parquet table."""
+    if sniff(path) != "parquet":
+        yield from read_objects(path, on_error="report", progress=on_bytes)
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.ParquetFile(path)
+    except (OSError, pa.ArrowInvalid) as e:
+        raise UsageError(f"{path} starts as a Parquet file but cannot be read ({e})") from None
+    columns = ["messages", "frame_paths", "clip_lengths", "start_time", "end_time"]
+    missing = [c for c in columns if c not in table.schema_arrow.names]
+    if missing:
+        raise UsageError(
+            f"{path} is a Parquet file without column(s) {', '.join(missing)}: give the QA records as JSON Lines "
+            "or the valid.parquet written by `tc139k validate --out`"
+        )
+    size, rows, no = path.stat().st_size, max(table.metadata.num_rows, 1), 0
+    for batch in table.iter_batches(columns=columns):
+        for row in batch.to_pylist():
+            no += 1
+            paths, clips, at = row["frame_paths"], [], 0
+            for n in row["clip_lengths"]:
+                clips.append(paths[at : at + n])
+                at += n
+            yield (
+                no,
+                {
+                    "messages": row["messages"],
+                    "videos": clips,
+                    "start_time": row["start_time"],
+                    "end_time": row["end_time"],
+                },
+            )
+        on_bytes(size * batch.num_rows / rows)
+
+
 def _words(text: str) -> int:
     return len(text.replace(qa.VIDEO_TAG, " ").split())
 
@@ -298,7 +340,7 @@ def dataset_stats(
             total=qa_path.stat().st_size, desc="QA records", unit="B", unit_scale=True, enabled=show_progress
         )
         try:
-            for no, rec in read_objects(qa_path, on_error="report", progress=bar.update):
+            for no, rec in _qa_records(qa_path, bar.update):
                 try:
                     if isinstance(rec, BadLine):
                         raise _BadRecord(rec.reason)

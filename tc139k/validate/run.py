@@ -34,7 +34,7 @@ from pathlib import Path
 from .. import __version__
 from ..atomic import atomic_path, dumps_json, remove_stale_temps
 from ..errors import Tc139kError, UsageError
-from ..jsonl import chunk_bounds, has_bom
+from ..jsonl import chunk_bounds, has_bom, sniff
 from ..layout import check_outside
 from .frames import SCOPES, downloaded_videos, find_manifest, manifest_path
 from .settings import MAX_EXAMPLES, WorkerSettings
@@ -240,6 +240,11 @@ def _check_params(paths, frames_root, max_invalid, workers, chunk_bytes, block_b
             raise UsageError(f"annotation file {p} does not exist")
         if not p.is_file():
             raise UsageError(f"annotation file {p} is not a file")
+        if sniff(p) == "parquet":
+            raise UsageError(
+                f"annotation file {p} is a Parquet file (a valid.parquet already written by `tc139k validate`?); "
+                "validate reads the QA records as JSON Lines, as downloaded (time_chat_online_139k_train_flt.jsonl)"
+            )
     if frames_root is not None and not Path(frames_root).is_dir():
         raise UsageError(f"frames root {frames_root} is not a folder")
     if isinstance(max_invalid, bool) or not isinstance(max_invalid, int) or max_invalid < 0:

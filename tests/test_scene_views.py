@@ -138,3 +138,62 @@ def test_bounded_decisions_equal_those_with_every_figure(sample):
                 assert bounded == full, (spec.video_id, c, checks)
                 decided += 1
     assert decided > 20
+
+
+def _local_share_cell_by_cell(a, b, shift):
+    """`motion.local_share` as it was written first: every cell's own float32 std, then its search."""
+    import cv2
+
+    from tc139k.keyframes import motion as m
+
+    c = m.THUMB // m.CELLS
+    dx, dy = shift
+    pad = m.SEARCH + int(np.ceil(max(abs(dx), abs(dy))))
+    padded = cv2.copyMakeBorder(a.luma, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    span = c + 2 * m.SEARCH
+    found = informative = 0
+    for i in range(m.CELLS):
+        for j in range(m.CELLS):
+            block = b.luma[i * c : (i + 1) * c, j * c : (j + 1) * c]
+            if float(block.std()) < m.CELL_TEXTURE:
+                continue
+            informative += 1
+            y0 = min(max(int(round(i * c - dy)) + pad - m.SEARCH, 0), padded.shape[0] - span)
+            x0 = min(max(int(round(j * c - dx)) + pad - m.SEARCH, 0), padded.shape[1] - span)
+            score = cv2.matchTemplate(padded[y0 : y0 + span, x0 : x0 + span], block, cv2.TM_CCOEFF_NORMED)
+            found += float(score.max()) >= m.CELL_MATCH
+    return found / informative if informative else 0.0
+
+
+def test_local_shifts_equal_the_cell_by_cell_search():
+    """The textured cells found for all cells at once (float64, a cell near the threshold by its
+    own std) and the search give what the cell-by-cell loop gave, on frames whose cells straddle
+    the texture threshold."""
+    from tc139k.keyframes.motion import CELL_TEXTURE, THUMB, FrameView, local_share, phase_response
+
+    rng = np.random.default_rng(3)
+    frames = _frames(224, 224, n=6)
+    flat = np.full((224, 224, 3), 120, np.uint8)
+    # cells whose luma spread sits just around CELL_TEXTURE on the 56 px thumbnail
+    for k, level in enumerate(np.linspace(CELL_TEXTURE * 0.9, CELL_TEXTURE * 1.1, 16)):
+        i, j = divmod(k, 4)
+        y, x = i * 56, j * 56
+        noise = rng.normal(0, level, (14, 14, 1)).repeat(4, axis=0).repeat(4, axis=1)  # 4 px: one thumbnail px
+        flat[y : y + 56, x : x + 56] = np.clip(120 + noise, 0, 255).astype(np.uint8)
+    videos = [FrameView(f) for f in [*frames, flat, np.roll(flat, 9, axis=1)]]
+    c = THUMB // 4
+    straddling = 0
+    for v in videos:
+        own = [
+            (i, j)
+            for i in range(4)
+            for j in range(4)
+            if float(v.luma[i * c : (i + 1) * c, j * c : (j + 1) * c].std()) >= CELL_TEXTURE
+        ]
+        assert v.textured_cells() == own
+        straddling += 0 < len(own) < 16
+    assert straddling >= 1
+    for a in videos:
+        for b in videos:
+            shift = phase_response(a, b)[1]
+            assert local_share(a, b, shift) == _local_share_cell_by_cell(a, b, shift)

@@ -45,6 +45,7 @@ CELLS = 4
 SEARCH = 5  # px of the 56 px thumbnail (9 % of the frame) around the global shift
 CELL_TEXTURE = 3.0  # luma standard deviation (0-255) above which a cell is informative
 CELL_MATCH = 0.7
+STD_DOUBT = 1e-3  # float32 and float64 standard deviations of a cell differ far less than this
 STILL_MATCH = 0.95
 STILL_LEVELS = 8.0
 PALETTE_SIZE = 28
@@ -80,6 +81,7 @@ class FrameView:
     normalised: np.ndarray = field(init=False)  # zero mean, unit variance (or zero when flat)
     palette: np.ndarray = field(init=False)  # concatenated, each histogram sums to 1
     _features: tuple | None = field(init=False, default=None)
+    _textured: list | None = field(init=False, default=None)
 
     def __post_init__(self, gray: np.ndarray | None, hsv: np.ndarray | None) -> None:
         import cv2
@@ -92,6 +94,23 @@ class FrameView:
         std = float(self.luma.std())
         self.normalised = (self.luma - float(self.luma.mean())) / std if std > 0.5 else np.zeros_like(self.luma)
         self.palette = _palette(hsv)
+
+    def textured_cells(self) -> list[tuple[int, int]]:
+        """(row, column) of the CELLS x CELLS cells of `luma` whose standard deviation reaches
+        CELL_TEXTURE, computed once. All cells in one float64 step; a cell within STD_DOUBT of
+        the threshold is decided by its own float32 `std()`, as each cell was before."""
+        if self._textured is None:
+            c = THUMB // CELLS
+            blocks = self.luma.reshape(CELLS, c, CELLS, c).transpose(0, 2, 1, 3).reshape(CELLS, CELLS, c * c)
+            std = blocks.std(axis=-1, dtype=np.float64)
+            self._textured = [
+                (i, j)
+                for i in range(CELLS)
+                for j in range(CELLS)
+                if (float(blocks[i, j].std()) if abs(std[i, j] - CELL_TEXTURE) < STD_DOUBT else std[i, j])
+                >= CELL_TEXTURE
+            ]
+        return self._textured
 
     def features(self) -> tuple:
         """(points (N, 2) float32, ORB descriptors or None), computed once."""
@@ -160,23 +179,22 @@ def local_share(a: FrameView, b: FrameView, shift: tuple[float, float] = (0.0, 0
     has no informative cell)."""
     import cv2
 
+    cells = b.textured_cells()
+    if not cells:
+        return 0.0
     c = THUMB // CELLS
     dx, dy = shift
     pad = SEARCH + int(np.ceil(max(abs(dx), abs(dy))))
     padded = cv2.copyMakeBorder(a.luma, pad, pad, pad, pad, cv2.BORDER_REFLECT)
     span = c + 2 * SEARCH
-    found = informative = 0
-    for i in range(CELLS):
-        for j in range(CELLS):
-            block = b.luma[i * c : (i + 1) * c, j * c : (j + 1) * c]
-            if float(block.std()) < CELL_TEXTURE:
-                continue
-            informative += 1
-            y0 = min(max(int(round(i * c - dy)) + pad - SEARCH, 0), padded.shape[0] - span)
-            x0 = min(max(int(round(j * c - dx)) + pad - SEARCH, 0), padded.shape[1] - span)
-            region = padded[y0 : y0 + span, x0 : x0 + span]
-            found += float(cv2.matchTemplate(region, block, cv2.TM_CCOEFF_NORMED).max()) >= CELL_MATCH
-    return found / informative if informative else 0.0
+    found = 0
+    for i, j in cells:
+        block = b.luma[i * c : (i + 1) * c, j * c : (j + 1) * c]
+        y0 = min(max(int(round(i * c - dy)) + pad - SEARCH, 0), padded.shape[0] - span)
+        x0 = min(max(int(round(j * c - dx)) + pad - SEARCH, 0), padded.shape[1] - span)
+        region = padded[y0 : y0 + span, x0 : x0 + span]
+        found += cv2.minMaxLoc(cv2.matchTemplate(region, block, cv2.TM_CCOEFF_NORMED))[1] >= CELL_MATCH
+    return found / len(cells)
 
 
 def still_share(a: FrameView, b: FrameView) -> float:

@@ -46,6 +46,21 @@ def test_frame_views_of_a_video_equal_each_frames_own(h, w):
     assert len(frame_views(frames[:0])) == 0
 
 
+def test_frame_views_of_flat_and_saturated_frames_equal_each_frames_own():
+    """Black, white and flat frames (no texture: normalised to zero) and every hue, saturation
+    and value level (the palette's bins at their edges) give each frame's own view."""
+    import cv2
+
+    levels = np.arange(224 * 224 * 3, dtype=np.int64).reshape(224, 224, 3) % 256
+    every_hsv = cv2.cvtColor(((levels * 180) // 256).astype(np.uint8), cv2.COLOR_HSV2RGB)
+    frames = np.stack([np.zeros((224, 224, 3), np.uint8), np.full((224, 224, 3), 255, np.uint8), every_hsv])
+    frames = np.concatenate([frames, np.full((1, 224, 224, 3), 77, np.uint8), levels[None].astype(np.uint8)])
+    for f, batched in zip(frames, frame_views(frames)):
+        alone = FrameView(f)
+        assert np.array_equal(alone.normalised, batched.normalised) and alone.normalised.dtype == np.float32
+        assert np.array_equal(alone.palette, batched.palette) and alone.palette.dtype == np.float32
+
+
 def test_the_candidate_detector_sees_the_same_half_size_frames():
     import cv2
 

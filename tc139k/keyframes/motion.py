@@ -95,6 +95,14 @@ class FrameView:
         self.normalised = (self.luma - float(self.luma.mean())) / std if std > 0.5 else np.zeros_like(self.luma)
         self.palette = _palette(hsv)
 
+    @classmethod
+    def _made(cls, frame: np.ndarray, luma: np.ndarray, normalised: np.ndarray, palette: np.ndarray) -> FrameView:
+        """A view whose figures `frame_views` computed for the whole video at once."""
+        view = cls.__new__(cls)
+        view.frame, view.luma, view.normalised, view.palette = frame, luma, normalised, palette
+        view._features = view._textured = None
+        return view
+
     def textured_cells(self) -> list[tuple[int, int]]:
         """(row, column) of the CELLS x CELLS cells of `luma` whose standard deviation reaches
         CELL_TEXTURE, computed once. All cells in one float64 step; a cell within STD_DOUBT of
@@ -161,7 +169,57 @@ def frame_views(frames: np.ndarray, half: np.ndarray | None = None) -> list[Fram
     small = _thumbnails(frames, half)
     gray = thumbs.convert(small, cv2.COLOR_RGB2GRAY)
     hsv = thumbs.convert(thumbs.area_resize(small, (PALETTE_SIZE, PALETTE_SIZE)), cv2.COLOR_RGB2HSV)
-    return [FrameView(f, g, h) for f, g, h in zip(frames, gray, hsv)]
+    # each frame's mean and std as FrameView takes them: numpy reduces each frame's contiguous
+    # pixels in the same pairwise order whether one frame or a stack of them is reduced
+    luma = gray.astype(np.float32)
+    mean = luma.mean(axis=(1, 2), keepdims=True)
+    std = luma.std(axis=(1, 2), keepdims=True)
+    textured = std > 0.5
+    normalised = np.zeros_like(luma)
+    if textured.any():
+        k = textured.ravel()
+        normalised[k] = (luma[k] - mean[k]) / std[k]
+    palettes = _palettes(hsv)
+    return [FrameView._made(f, g, n, p) for f, g, n, p in zip(frames, luma, normalised, palettes)]
+
+
+_BINS: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+
+def _bins() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The bin `_palette`'s histograms put each 8-bit hue, saturation and value in (-1: out of
+    range), asked of OpenCV's calcHist value by value, so that `_palettes` bins as it does."""
+    global _BINS
+    if _BINS is None:
+        import cv2
+
+        out = []
+        for bins, high in ((HUE_BINS, 180), (SAT_BINS, 256), (VALUE_BINS, 256)):
+            lut = np.full(256, -1, dtype=np.int64)
+            for v in range(256):
+                h = cv2.calcHist([np.full((1, 1), v, np.uint8)], [0], None, [bins], [0, high]).ravel()
+                if h.any():
+                    lut[v] = int(np.argmax(h))
+            out.append(lut)
+        _BINS = (out[0], out[1], out[2])
+    return _BINS
+
+
+def _palettes(hsv: np.ndarray) -> np.ndarray:
+    """`_palette` of every frame of (T, H, W, 3) HSV thumbnails: the same counts (bincount with
+    calcHist's bins), the same float32 steps."""
+    t = len(hsv)
+    hue, sat, value = _bins()
+    h, s, v = hue[hsv[..., 0]].reshape(t, -1), sat[hsv[..., 1]].reshape(t, -1), value[hsv[..., 2]].reshape(t, -1)
+    frame = np.arange(t)[:, None]
+    inside = (h >= 0) & (s >= 0)
+    hs = np.bincount((frame * (HUE_BINS * SAT_BINS) + h * SAT_BINS + s)[inside], minlength=t * HUE_BINS * SAT_BINS)
+    vs = np.bincount((frame * VALUE_BINS + v)[v >= 0], minlength=t * VALUE_BINS)
+    hs = hs.reshape(t, -1).astype(np.float32)
+    vs = vs.reshape(t, -1).astype(np.float32)
+    hs = hs / np.maximum(hs.sum(axis=1, keepdims=True), np.float32(1.0))
+    vs = vs / np.maximum(vs.sum(axis=1, keepdims=True), np.float32(1.0))
+    return np.concatenate([hs, vs], axis=1).astype(np.float32)
 
 
 def phase_response(a: FrameView, b: FrameView) -> tuple[float, tuple[float, float]]:

@@ -4,7 +4,9 @@
 times with them, so a value one accepts the others accept too. Each rule returns the problem
 it finds as `(reason code, message)` (codes from schemas/qa.v1.json), or None:
 
-- times: a number or a numeric string (`NUMERIC_RE`; not "1_0", "nan", "inf"), finite, >= 0;
+- times: a number or a numeric string (`NUMERIC_RE`; not "1_0", "nan", "inf"), finite, >= 0
+  and below MAX_SECONDS (what start and end mean is undocumented, but they are seconds of a
+  1 fps video, and a frame name holds six digits: no video of the dataset reaches 10**6 s);
 - roles: at least one user/assistant pair, alternating from "user";
 - the `<video>` tag: one per frame list, counted over all turns; a question is not empty
   once its tags are removed, an answer is not empty;
@@ -26,6 +28,8 @@ FRAME_TAIL = 10  # len("000000.jpg")
 NUMERIC_RE = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*", re.ASCII)
 
 Problem = tuple[str, str]
+# Frame names are NNNNNN.jpg at 1 fps: 999,999 s (11.6 days) is the last second any video can have.
+MAX_SECONDS = 1_000_000.0
 
 
 def json_type(v) -> str:
@@ -45,7 +49,7 @@ def json_type(v) -> str:
 
 def seconds(v, name: str) -> tuple[float | None, Problem | None]:
     """A start or end time (None, a number or a numeric string) in seconds, or its problem."""
-    if v.__class__ is float and 0.0 <= v < math.inf:  # the usual case, first
+    if v.__class__ is float and 0.0 <= v < MAX_SECONDS:  # the usual case, first
         return v, None
     if v is None:
         return None, None
@@ -64,6 +68,11 @@ def seconds(v, name: str) -> tuple[float | None, Problem | None]:
         return None, ("time_not_numeric", f"{name} {v} is not finite")
     if v < 0:
         return None, ("time_negative", f"{name} {v:g} is negative")
+    if v >= MAX_SECONDS:
+        return None, (
+            "time_out_of_range",
+            f"{name} {v:g} is past 999999 s, the last second a frame name (NNNNNN.jpg) can hold",
+        )
     return float(v), None
 
 

@@ -114,12 +114,20 @@ def test_dataset_stats_match_independent_counts(sample, dataset_root):
     assert s.start_time.mean == pytest.approx(np.mean(starts))
     assert s.end_time.p90 == pytest.approx(np.percentile(ends, 90))
     assert s.span_seconds.min == pytest.approx(min(e - b for b, e in zip(starts, ends)))
+    outside = {"start": 0, "end": 0}
+    for r in records:
+        seconds = [_tail(p)[2] for clip in r["videos"] for p in clip]
+        for name in outside:
+            outside[name] += not min(seconds) - 1 <= float(r[f"{name}_time"]) <= max(seconds) + 1
     assert s.times == {
         "start_missing": 0,
         "end_missing": 0,
         "start_unparseable": 0,
         "end_unparseable": 0,
         "start_after_end": 0,
+        "start_outside_clip": outside["start"],
+        "end_outside_clip": outside["end"],
+        "after_video_end": 0,
     }
 
     # frames referenced but missing
@@ -176,6 +184,9 @@ def test_odd_times_and_paths(tmp_path):
         "start_unparseable": 2,
         "end_unparseable": 0,
         "start_after_end": 1,
+        "start_outside_clip": 1,  # 3.5 s against frames 0 and 1
+        "end_outside_clip": 0,
+        "after_video_end": 1,  # 3.5 s in a video of 3 frames
     }
     assert s.start_time.count == 1 and s.start_time.mean == 3.5 and s.span_seconds.mean == -2.5
     assert s.bad_frame_paths == 1 and "passwd" in s.bad_frame_path_examples[0]
@@ -287,3 +298,28 @@ def test_a_file_of_the_other_format_is_named_as_such(sample, tmp_path):
         res = CliRunner().invoke(main, args)
         assert res.exit_code == 2 and needle in res.output and "Traceback" not in res.output, (name, res.output)
         assert "tc139k validate" in res.output, (name, res.output)
+
+
+def test_times_are_counted_against_the_records_own_frames(tmp_path):
+    """Frame index = second: a time more than 1 s outside the clip's frames, or past the
+    last frame of the video on disk, is counted (the meaning of the times is undocumented)."""
+    cases = [  # (start, end, first frame, last frame of the clip)
+        (10, 20, 10, 20),  # on the clip
+        (9, 21, 10, 20),  # within a second of it
+        (5, 20, 10, 20),  # starts 5 s early
+        (10, 25, 10, 20),  # ends 5 s late
+        (10, 45, 10, 20),  # past the end of the 40 s video as well
+        (None, None, 10, 20),
+    ]
+    lines = []
+    for start, end, a, b in cases:
+        rec = {"messages": [{"role": "user", "content": "<video>\nQ?"}, {"role": "assistant", "content": "A."}]}
+        rec.update(videos=[[f"x/coin/vid1/{a:06d}.jpg", f"x/coin/vid1/{b:06d}.jpg"]], start_time=start, end_time=end)
+        lines.append(json.dumps(rec) + "\n")
+    (tmp_path / QA).write_text("".join(lines))
+    video = tmp_path / "frames" / "coin" / "vid1"
+    video.mkdir(parents=True)
+    for i in range(40):
+        (video / f"{i:06d}.jpg").write_bytes(b"")
+    t = dataset_stats(tmp_path, show_progress=False).times
+    assert (t["start_outside_clip"], t["end_outside_clip"], t["after_video_end"]) == (1, 2, 1)

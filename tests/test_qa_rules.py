@@ -119,12 +119,33 @@ def test_times_fixed_examples(tmp_path, fast_path):
         ({"end_time": "-0.5"}, ("time_negative", "end_time -0.5 is negative")),
         ({"start_time": 5, "end_time": 3}, ("time_order", "start_time 5 is after end_time 3")),
         ({"start_time": "7", "end_time": "7"}, None),
+        (
+            {"start_time": 2**70},
+            (
+                "time_out_of_range",
+                "start_time 1.18059e+21 is past 999999 s, the last second a frame name (NNNNNN.jpg) can hold",
+            ),
+        ),
+        (
+            {"end_time": "1e6"},
+            (
+                "time_out_of_range",
+                "end_time 1e+06 is past 999999 s, the last second a frame name (NNNNNN.jpg) can hold",
+            ),
+        ),
+        ({"start_time": 999999.5, "end_time": "999999.9"}, None),
     ]
     records = [record(base, **times) for times, _ in cases]
     reasons, valid = validate(tmp_path, records, fast_path)
     for line, (times, want) in enumerate(cases, start=1):
         assert reasons.get(line) == ([want] if want else None), times
-    assert [(r["start_time"], r["end_time"]) for r in valid] == [(12.5, 20.0), (None, 30.0), (0.0, 0.0), (7.0, 7.0)]
+    assert [(r["start_time"], r["end_time"]) for r in valid] == [
+        (12.5, 20.0),
+        (None, 30.0),
+        (0.0, 0.0),
+        (7.0, 7.0),
+        (999999.5, 999999.9),
+    ]
 
 
 @pytest.mark.parametrize("fast_path", [True, False], ids=["fast", "exact"])

@@ -34,6 +34,7 @@ from ..progress import progress
 from .redundancy import Distribution
 
 QA_FILE = "time_chat_online_139k_train_flt.jsonl"
+TIME_COUNTS = ("start_missing", "end_missing", "start_unparseable", "end_unparseable", "start_after_end")
 FRAMES_DIR = "frames"
 MAX_EXAMPLES = 20
 UNKNOWN_SOURCE = "(unknown)"
@@ -145,8 +146,11 @@ class DatasetStats:
         lines += [
             "",
             f"start/end times: {t['start_missing']} / {t['end_missing']} missing, "
-            f"{t['start_unparseable']} / {t['end_unparseable']} not valid (not numbers, or negative), "
+            f"{t['start_unparseable']} / {t['end_unparseable']} not valid (not numbers, negative or past 999999 s), "
             f"{t['start_after_end']} with start after end",
+            f"  against the record's own frames (frame index = second): {t['start_outside_clip']} start(s) and "
+            f"{t['end_outside_clip']} end(s) more than 1 s outside the clip, {t['after_video_end']} record(s) with a "
+            "time past the end of the video on disk",
         ]
         m = self.missing
         lines.append(
@@ -272,6 +276,21 @@ def _qa_records(path: Path, on_bytes):
         on_bytes(size * batch.num_rows / rows)
 
 
+def _count_times_against_frames(times: Counter, start, end, seconds: list[int], on_disk) -> None:
+    """How a record's times lie against its own frames (frame index = second at 1 fps): more
+    than a second before its first frame or after its last one, and past the end of its
+    video where the frames on disk say where that is. Counted, not judged: what start and end
+    mean is undocumented, so these counts are how a reader learns it."""
+    if not seconds:
+        return
+    first, last = min(seconds), max(seconds)
+    for name, t in (("start", start), ("end", end)):
+        if t is not None and not first - 1 <= t <= last + 1:
+            times[f"{name}_outside_clip"] += 1
+    if on_disk is not None and any(t is not None and t > len(on_disk) for t in (start, end)):
+        times["after_video_end"] += 1
+
+
 def _words(text: str) -> int:
     return len(text.replace(qa.VIDEO_TAG, " ").split())
 
@@ -315,9 +334,7 @@ def dataset_stats(
     bad_examples: list[dict] = []
     bad_path_examples: list[str] = []
     turns, clip_len, q_words, a_words, starts, ends, spans = ([] for _ in range(7))
-    times = Counter(
-        {k: 0 for k in ("start_missing", "end_missing", "start_unparseable", "end_unparseable", "start_after_end")}
-    )
+    times = Counter({k: 0 for k in (*TIME_COUNTS, "start_outside_clip", "end_outside_clip", "after_video_end")})
     referenced: dict[str, set] = defaultdict(set)
     missing_frames: set = set()
     absent_videos: set = set()
@@ -372,7 +389,7 @@ def dataset_stats(
                     spans.append(en - st)
                     if st > en:
                         times["start_after_end"] += 1
-                record_source, record_missing = None, 0
+                record_source, record_missing, seconds, video = None, 0, [], None
                 for p in paths:
                     refs_total += 1
                     ref = resolve(p)
@@ -382,6 +399,8 @@ def dataset_stats(
                             bad_path_examples.append(f"line {no}: {p}")
                         continue
                     src, vid, idx = ref
+                    seconds.append(idx)
+                    video = video or (src, vid)
                     record_source = record_source or src
                     referenced[src].add(vid)
                     by_source[src].frame_references += 1
@@ -398,6 +417,7 @@ def dataset_stats(
                         missing_examples.append(f"line {no}: {src}/{vid}/{idx:06d}.jpg")
                 missing_refs += record_missing
                 records_affected += bool(record_missing)
+                _count_times_against_frames(times, st, en, seconds, index.present.get(video))
                 by_source[record_source or UNKNOWN_SOURCE].qa_records += 1
         finally:
             bar.close()

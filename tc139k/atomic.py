@@ -6,6 +6,10 @@ work leaves a marker (a small JSON file) so that a rerun can skip it; a marker g
 file it vouches for records its size and sha256, and a rerun trusts the file only while
 both still match (a truncated or overwritten output is redone, not read).
 
+`output_lock(folder, command)` holds an output folder for one run: a second run writing
+to the same folder at the same time stops at once instead of deleting the first one's
+temporaries as stale (a shared hold lets sharded jobs write one folder together).
+
 A full disk (ENOSPC, or a quota: EDQUOT) inside `atomic_path` becomes a DiskFullError that
 names the file and the free space; the temporary file is removed, the final name is left
 as it was, so the message can honestly say "rerun to resume".
@@ -24,7 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import DiskFullError, NotWritableError
+from .errors import DiskFullError, FolderBusyError, NotWritableError
 
 TMP_SUFFIX = ".tmp"
 _UMASK = os.umask(0)
@@ -211,3 +215,34 @@ def file_matches(path: str | os.PathLike, record: dict | None, hash_it: bool = T
         return not hash_it or sha256_file(path) == record.get("sha256")
     except OSError:
         return False
+
+
+@contextlib.contextmanager
+def output_lock(folder: str | os.PathLike | None, command: str, shared: bool = False) -> Iterator[None]:
+    """Hold `folder` (created when missing; None: nothing to hold) while the block runs.
+
+    An advisory flock on the folder itself: nothing is written into it, and the kernel lets
+    go when the process ends however it ends, so a killed run never leaves a stale lock.
+    `shared`: held together with other shared holders (jobs of one sharded run), never with
+    an exclusive one. A file system without flock (some network mounts) runs unlocked."""
+    if folder is None:
+        yield
+        return
+    import fcntl
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderBusyError(
+                f"another {command} is writing to {folder}; wait for it to finish, or write elsewhere (--out)"
+            ) from None
+        except OSError as e:
+            if e.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+        yield
+    finally:
+        os.close(fd)

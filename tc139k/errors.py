@@ -82,6 +82,10 @@ class NotWritableError(Tc139kError):
     """A folder or file the run must write is read-only or not the user's (EROFS, EACCES, EPERM)."""
 
 
+class FolderBusyError(Tc139kError):
+    """Another run is writing to the same output folder."""
+
+
 class DiskFullError(Tc139kError):
     """No space left (ENOSPC or a quota) while writing; the message names the file."""
 

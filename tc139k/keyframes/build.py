@@ -61,7 +61,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..atomic import Markers, atomic_path, remove_stale_temps
+from ..atomic import Markers, atomic_path, output_lock, remove_stale_temps
 from ..errors import EmptyResultError, UsageError
 from ..layout import check_frames_root, check_outside
 from ..params import check, check_shard
@@ -596,164 +596,173 @@ def run_keyframes(
     out = Path(out)
     if frames_root is not None:
         check_outside(out, frames_root)
-    work_dir = out / WORK_DIR
-    out.mkdir(parents=True, exist_ok=True)
-    work_dir.mkdir(exist_ok=True)
-    remove_stale_temps(out)
-    remove_stale_temps(work_dir)
-    size = cfg.videos_per_file
-    batches = [specs[i : i + size] for i in range(0, len(specs), size)]
+    with output_lock(out, "tc139k keyframes build", shared=num_shards > 1):
+        work_dir = out / WORK_DIR
+        out.mkdir(parents=True, exist_ok=True)
+        work_dir.mkdir(exist_ok=True)
+        if num_shards == 1:  # jobs of a sharded run write here together: a temporary may be another's
+            remove_stale_temps(out)
+            remove_stale_temps(work_dir)
+        size = cfg.videos_per_file
+        batches = [specs[i : i + size] for i in range(0, len(specs), size)]
 
-    # a model scorer resolves its weights here (a clear error when they are missing)
-    dtd_scorer = stage_scorer(cfg)
-    workers = default_workers(dtd_scorer) if cfg.num_workers is None else cfg.num_workers
-    tau = dtd_scorer.default_threshold if cfg.threshold is None else cfg.threshold  # in range: cfg was checked
-    scoring = scores_record(cfg, dtd_scorer)
-    model_info = scoring["model"]
+        # a model scorer resolves its weights here (a clear error when they are missing)
+        dtd_scorer = stage_scorer(cfg)
+        workers = default_workers(dtd_scorer) if cfg.num_workers is None else cfg.num_workers
+        tau = dtd_scorer.default_threshold if cfg.threshold is None else cfg.threshold  # in range: cfg was checked
+        scoring = scores_record(cfg, dtd_scorer)
+        model_info = scoring["model"]
 
-    def batch_params(b: int, record: dict) -> dict:
-        return marker_params(record, [s.key for s in batches[b]])
+        def batch_params(b: int, record: dict) -> dict:
+            return marker_params(record, [s.key for s in batches[b]])
 
-    # Pass 1: score every batch (of this shard) not yet scored with these parameters.
-    work_markers = Markers(work_dir)
-    todo = [
-        b
-        for b in range(len(batches))
-        if b % num_shards == shard_index
-        and not (
-            # the marker vouches for the file's size and hash: a damaged file is redone
-            work_markers.is_done(
-                f"scores-{b:05d}",
-                batch_params(b, scoring),
-                file=work_dir / f"scores-{b:05d}.parquet",
-                adopt=kfio.has_rows(len(batches[b])),
+        # Pass 1: score every batch (of this shard) not yet scored with these parameters.
+        work_markers = Markers(work_dir)
+        todo = [
+            b
+            for b in range(len(batches))
+            if b % num_shards == shard_index
+            and not (
+                # the marker vouches for the file's size and hash: a damaged file is redone
+                work_markers.is_done(
+                    f"scores-{b:05d}",
+                    batch_params(b, scoring),
+                    file=work_dir / f"scores-{b:05d}.parquet",
+                    adopt=kfio.has_rows(len(batches[b])),
+                )
             )
+        ]
+        clock = time.perf_counter()
+        timings = {}
+        setup = ScoringSetup(scorer=dtd_scorer, scenes=scene_params(cfg), workers=workers)
+        bar = progress(
+            total=sum(len(batches[b]) for b in todo),
+            desc="key frames",
+            unit="video",
+            enabled=show_progress and bool(todo),
         )
-    ]
-    clock = time.perf_counter()
-    timings = {}
-    setup = ScoringSetup(scorer=dtd_scorer, scenes=scene_params(cfg), workers=workers)
-    bar = progress(
-        total=sum(len(batches[b]) for b in todo), desc="key frames", unit="video", enabled=show_progress and bool(todo)
-    )
-    try:
-        for b, rows in (scorer or score_batches_local)([(b, batches[b]) for b in todo], setup, bar):
-            write_work_file(rows, work_dir / f"scores-{b:05d}.parquet")
-            work_markers.mark(f"scores-{b:05d}", batch_params(b, scoring), file=work_dir / f"scores-{b:05d}.parquet")
-    finally:
-        bar.close()
-    timings["load_model"] = setup.load_seconds
-    timings["score"] = time.perf_counter() - clock - setup.load_seconds
-    if num_shards > 1:
-        mine = [b for b in range(len(batches)) if b % num_shards == shard_index]
+        try:
+            for b, rows in (scorer or score_batches_local)([(b, batches[b]) for b in todo], setup, bar):
+                write_work_file(rows, work_dir / f"scores-{b:05d}.parquet")
+                work_markers.mark(
+                    f"scores-{b:05d}", batch_params(b, scoring), file=work_dir / f"scores-{b:05d}.parquet"
+                )
+        finally:
+            bar.close()
+        timings["load_model"] = setup.load_seconds
+        timings["score"] = time.perf_counter() - clock - setup.load_seconds
+        if num_shards > 1:
+            mine = [b for b in range(len(batches)) if b % num_shards == shard_index]
+            return KeyframesResult(
+                out_dir=str(out),
+                files=[],
+                method=cfg.method,
+                model=model_info,
+                threshold=tau,
+                level=float("nan"),
+                calibrated=False,
+                target_interval=cfg.target_interval if calibrated else None,
+                mean_interval=float("nan"),
+                n_videos=sum(len(batches[b]) for b in mine),
+                n_ok=0,
+                n_failed=0,
+                n_frames=0,
+                n_bad_frames=0,
+                n_keyframes=0,
+                batches_scored=len(todo),
+                batches_reused=len(mine) - len(todo),
+                files_written=0,
+                files_reused=0,
+                stale_removed=0,
+                videos=[],
+                timings={k: round(v, 3) for k, v in timings.items()},
+                shard=[shard_index, num_shards],
+                complete=False,
+            )
+
+        # Pass 2: the level, from the stored scores of every video of the run.
+        curves = [
+            curve_of(r, tau, cfg.keyframe_novelty)
+            for b in range(len(batches))
+            for r in _read_work(work_dir, b, CURVE_FIELDS)
+            if r["status"] == "ok"
+        ]
+        if calibrated:
+            lvl, achieved = calibrate_level(curves, cfg.target_interval, cfg.min_gap)
+            reached = calibration_reached(achieved, cfg.target_interval, sum(c.span for c in curves))
+        else:
+            lvl, achieved = cfg.level, mean_interval(curves, cfg.level, cfg.min_gap)
+            reached = None
+        del curves
+        timings["calibrate"] = time.perf_counter() - clock - timings["load_model"] - timings["score"]
+
+        # Pass 3: final files.
+        final = keyframes_record(
+            scoring,
+            cfg,
+            tau=tau,
+            score_kind=dtd_scorer.score_kind,
+            level=lvl,
+            mean_interval=achieved,
+            target_reached=reached,
+            recipe_hash=recipe_hash,
+        )
+        out_markers = Markers(out)
+        files, summaries = [], []
+        written = 0
+        for b in range(len(batches)):
+            name = f"keyframes-{b:05d}"
+            path = out / f"{name}.parquet"
+            params = batch_params(b, final)
+            if out_markers.is_done(name, params, file=path, adopt=kfio.has_rows(len(batches[b]))):
+                rows = pq.read_table(path, columns=SUMMARY_FIELDS).to_pylist()
+            else:
+                step = dtd_scorer.frames_per_step
+                rows = [
+                    final_row(r, tau, lvl, cfg.min_gap, step, cfg.keyframe_novelty) for r in _read_work(work_dir, b)
+                ]
+                kfio.write_keyframes_file(rows, path, {"tool": "tc139k", "stage": "keyframes", **final})
+                out_markers.mark(name, params, file=path)
+                written += 1
+            files.append(str(path))
+            summaries.extend(_summary(r) for r in rows)
+        stale = _remove_stale(out, work_dir, len(batches))
+        timings["write"] = time.perf_counter() - clock - sum(timings.values())
+
+        ok = [s for s in summaries if s.status == "ok"]
+        if not ok:  # files were written (they list the failures), but there is nothing to build on
+            failed = "; ".join(f"{s.source}/{s.video_id}: {s.error}" for s in summaries[:3])
+            more = "; ..." if len(summaries) > 3 else ""
+            raise EmptyResultError(
+                f"every video failed ({len(summaries)} of {len(summaries)}; {failed}{more}); "
+                f"nothing useful was made. Check that the input holds 1 fps frames as "
+                f"<source>/<video_id>/<NNNNNN>.jpg (--frames-root) or readable video files (--video)"
+            )
         return KeyframesResult(
             out_dir=str(out),
-            files=[],
+            files=files,
             method=cfg.method,
             model=model_info,
             threshold=tau,
-            level=float("nan"),
-            calibrated=False,
+            level=lvl,
+            calibrated=calibrated,
             target_interval=cfg.target_interval if calibrated else None,
-            mean_interval=float("nan"),
-            n_videos=sum(len(batches[b]) for b in mine),
-            n_ok=0,
-            n_failed=0,
-            n_frames=0,
-            n_bad_frames=0,
-            n_keyframes=0,
+            mean_interval=achieved,
+            n_videos=len(summaries),
+            n_ok=len(ok),
+            n_failed=len(summaries) - len(ok),
+            n_frames=sum(s.n_frames for s in summaries),
+            n_bad_frames=sum(s.n_bad_frames for s in summaries),
+            n_keyframes=sum(len(s.keyframes) for s in ok),
             batches_scored=len(todo),
-            batches_reused=len(mine) - len(todo),
-            files_written=0,
-            files_reused=0,
-            stale_removed=0,
-            videos=[],
+            batches_reused=len(batches) - len(todo),
+            files_written=written,
+            files_reused=len(batches) - written,
+            stale_removed=stale,
+            videos=summaries,
             timings={k: round(v, 3) for k, v in timings.items()},
-            shard=[shard_index, num_shards],
-            complete=False,
+            target_reached=reached,
         )
-
-    # Pass 2: the level, from the stored scores of every video of the run.
-    curves = [
-        curve_of(r, tau, cfg.keyframe_novelty)
-        for b in range(len(batches))
-        for r in _read_work(work_dir, b, CURVE_FIELDS)
-        if r["status"] == "ok"
-    ]
-    if calibrated:
-        lvl, achieved = calibrate_level(curves, cfg.target_interval, cfg.min_gap)
-        reached = calibration_reached(achieved, cfg.target_interval, sum(c.span for c in curves))
-    else:
-        lvl, achieved = cfg.level, mean_interval(curves, cfg.level, cfg.min_gap)
-        reached = None
-    del curves
-    timings["calibrate"] = time.perf_counter() - clock - timings["load_model"] - timings["score"]
-
-    # Pass 3: final files.
-    final = keyframes_record(
-        scoring,
-        cfg,
-        tau=tau,
-        score_kind=dtd_scorer.score_kind,
-        level=lvl,
-        mean_interval=achieved,
-        target_reached=reached,
-        recipe_hash=recipe_hash,
-    )
-    out_markers = Markers(out)
-    files, summaries = [], []
-    written = 0
-    for b in range(len(batches)):
-        name = f"keyframes-{b:05d}"
-        path = out / f"{name}.parquet"
-        params = batch_params(b, final)
-        if out_markers.is_done(name, params, file=path, adopt=kfio.has_rows(len(batches[b]))):
-            rows = pq.read_table(path, columns=SUMMARY_FIELDS).to_pylist()
-        else:
-            step = dtd_scorer.frames_per_step
-            rows = [final_row(r, tau, lvl, cfg.min_gap, step, cfg.keyframe_novelty) for r in _read_work(work_dir, b)]
-            kfio.write_keyframes_file(rows, path, {"tool": "tc139k", "stage": "keyframes", **final})
-            out_markers.mark(name, params, file=path)
-            written += 1
-        files.append(str(path))
-        summaries.extend(_summary(r) for r in rows)
-    stale = _remove_stale(out, work_dir, len(batches))
-    timings["write"] = time.perf_counter() - clock - sum(timings.values())
-
-    ok = [s for s in summaries if s.status == "ok"]
-    if not ok:  # files were written (they list the failures), but there is nothing to build on
-        failed = "; ".join(f"{s.source}/{s.video_id}: {s.error}" for s in summaries[:3])
-        more = "; ..." if len(summaries) > 3 else ""
-        raise EmptyResultError(
-            f"every video failed ({len(summaries)} of {len(summaries)}; {failed}{more}); "
-            f"nothing useful was made. Check that the input holds 1 fps frames as "
-            f"<source>/<video_id>/<NNNNNN>.jpg (--frames-root) or readable video files (--video)"
-        )
-    return KeyframesResult(
-        out_dir=str(out),
-        files=files,
-        method=cfg.method,
-        model=model_info,
-        threshold=tau,
-        level=lvl,
-        calibrated=calibrated,
-        target_interval=cfg.target_interval if calibrated else None,
-        mean_interval=achieved,
-        n_videos=len(summaries),
-        n_ok=len(ok),
-        n_failed=len(summaries) - len(ok),
-        n_frames=sum(s.n_frames for s in summaries),
-        n_bad_frames=sum(s.n_bad_frames for s in summaries),
-        n_keyframes=sum(len(s.keyframes) for s in ok),
-        batches_scored=len(todo),
-        batches_reused=len(batches) - len(todo),
-        files_written=written,
-        files_reused=len(batches) - written,
-        stale_removed=stale,
-        videos=summaries,
-        timings={k: round(v, 3) for k, v in timings.items()},
-        target_reached=reached,
-    )
 
 
 @dataclass

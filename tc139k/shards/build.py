@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import __version__, schemas
-from ..atomic import Markers, atomic_path, remove_stale_temps, sha256_file, write_json, write_text
+from ..atomic import Markers, atomic_path, output_lock, remove_stale_temps, sha256_file, write_json, write_text
 from ..errors import EmptyResultError, UsageError
 from ..keyframes import store as kfio
 from ..layout import check_frames_root, check_outside
@@ -331,167 +331,173 @@ def run_shards_build(
         raise UsageError(f"frames root {frames_root} is not a folder")
     check_frames_root(frames_root)
     check_outside(out_dir, frames_root)
-    kf_videos, kf_prov = _load_keyframes(keyframes_dir)
-    existing = _existing_frames(frames_root, {(r["source"], r["video_id"]) for r in records})
+    with output_lock(out_dir, "tc139k shards build"):
+        kf_videos, kf_prov = _load_keyframes(keyframes_dir)
+        existing = _existing_frames(frames_root, {(r["source"], r["video_id"]) for r in records})
 
-    rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
-    row_bytes: dict[str, list[int]] = {s: [] for s in SPLITS}
-    quarantine, reasons = [], Counter()
-    checker = FrameChecker(frames_root)
-    for rec in records:
-        kf = kf_videos.get((rec["source"], rec["video_id"]))
-        if kf is None:
-            reason = f"no_keyframes: video {rec['source']}/{rec['video_id']} has no key-frame output"
-        elif kf.status != "ok":
-            reason = f"keyframes_failed: video {rec['source']}/{rec['video_id']}: {kf.error}"
-        else:
-            absent = [p for p in rec["frame_paths"] if p not in existing]
-            reason = (
-                (
-                    f"missing_frames: {len(absent)} of {len(rec['frame_paths'])} frame(s) missing "
-                    f"under {frames_root} (first: {absent[0]})"
+        rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
+        row_bytes: dict[str, list[int]] = {s: [] for s in SPLITS}
+        quarantine, reasons = [], Counter()
+        checker = FrameChecker(frames_root)
+        for rec in records:
+            kf = kf_videos.get((rec["source"], rec["video_id"]))
+            if kf is None:
+                reason = f"no_keyframes: video {rec['source']}/{rec['video_id']} has no key-frame output"
+            elif kf.status != "ok":
+                reason = f"keyframes_failed: video {rec['source']}/{rec['video_id']}: {kf.error}"
+            else:
+                absent = [p for p in rec["frame_paths"] if p not in existing]
+                reason = (
+                    (
+                        f"missing_frames: {len(absent)} of {len(rec['frame_paths'])} frame(s) missing "
+                        f"under {frames_root} (first: {absent[0]})"
+                    )
+                    if absent
+                    else None
                 )
-                if absent
-                else None
+            row = None
+            if reason is None:
+                row, reason = _record_row(rec, kf, fmt, keyframes_only)
+            if reason is None and embed_frames:  # a frame PIL cannot open would break load_dataset
+                reason = checker.record_problem(row["frame_paths"])
+            if reason is not None:
+                reasons[reason.split(":", 1)[0]] += 1
+                quarantine.append(
+                    {
+                        "record_id": rec["record_id"],
+                        "video_id": rec["video_id"],
+                        "source": rec["source"],
+                        "reason": reason,
+                    }
+                )
+                continue
+            split = video_split(rec["source"], rec["video_id"], val_fraction)
+            rows[split].append(row)
+            size = _row_bytes(row)
+            if embed_frames:
+                size += _embedded_bytes(frames_root, row["frame_paths"])
+            row_bytes[split].append(size)
+
+        if not any(rows.values()):  # nothing to train on: say why rather than write empty shards
+            write_text(out_dir / QUARANTINE, "".join(json.dumps(q, sort_keys=True) + "\n" for q in quarantine))
+            raise EmptyResultError(
+                f"0 of {len(records)} record(s) made a row ("
+                + (", ".join(f"{k} {v}" for k, v in sorted(reasons.items())) or f"{qa} holds no records")
+                + f"); no shards written, see {out_dir / QUARANTINE}"
             )
-        row = None
-        if reason is None:
-            row, reason = _record_row(rec, kf, fmt, keyframes_only)
-        if reason is None and embed_frames:  # a frame PIL cannot open would break load_dataset
-            reason = checker.record_problem(row["frame_paths"])
-        if reason is not None:
-            reasons[reason.split(":", 1)[0]] += 1
-            quarantine.append(
-                {"record_id": rec["record_id"], "video_id": rec["video_id"], "source": rec["source"], "reason": reason}
-            )
-            continue
-        split = video_split(rec["source"], rec["video_id"], val_fraction)
-        rows[split].append(row)
-        size = _row_bytes(row)
-        if embed_frames:
-            size += _embedded_bytes(frames_root, row["frame_paths"])
-        row_bytes[split].append(size)
-
-    if not any(rows.values()):  # nothing to train on: say why rather than write empty shards
-        write_text(out_dir / QUARANTINE, "".join(json.dumps(q, sort_keys=True) + "\n" for q in quarantine))
-        raise EmptyResultError(
-            f"0 of {len(records)} record(s) made a row ("
-            + (", ".join(f"{k} {v}" for k, v in sorted(reasons.items())) or f"{qa} holds no records")
-            + f"); no shards written, see {out_dir / QUARANTINE}"
-        )
-    input_hashes = {
-        "qa": sha256_file(qa),
-        "keyframes": {f.name: sha256_file(f) for f in kfio.keyframe_files(keyframes_dir)},
-    }
-    provenance = {
-        "tool": "tc139k",
-        "tool_version": __version__,
-        "recipe_hash": recipe_hash,
-        "format": fmt,
-        "embed_frames": embed_frames,
-        "keyframes_only": keyframes_only,
-        "val_fraction": val_fraction,
-        "row_group_bytes": row_group_bytes,
-        "row_group_rows": row_group_rows,
-        "inputs": input_hashes,
-        "keyframes_provenance": kf_prov,
-    }
-    schema = shard_schema(fmt, embed_frames)
-    data_dir = out_dir / "data"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(data_dir)
-    markers = Markers(out_dir)
-
-    plan = []
-    for split in SPLITS:
-        ranges = plan_shards(row_bytes[split], max_shard_size, min_shards)
-        for i, (a, b) in enumerate(ranges):
-            plan.append((f"data/{split}-{i:05d}-of-{len(ranges):05d}.parquet", split, a, b))
-    planned = {p[0] for p in plan}
-    for old in data_dir.iterdir():  # shards of an earlier plan would be picked up by the globs
-        if SHARD_NAME_RE.match(old.name) and f"data/{old.name}" not in planned:
-            old.unlink()
-
-    result = ShardsResult(
-        out_dir=str(out_dir),
-        format=fmt,
-        embed_frames=embed_frames,
-        keyframes_only=keyframes_only,
-        records=len(records),
-        rows={s: len(rows[s]) for s in SPLITS},
-        quarantined=len(quarantine),
-        reasons=dict(sorted(reasons.items())),
-    )
-    bar = progress(total=len(plan), desc="shards", unit="shard", enabled=show_progress)
-    for rel, split, a, b in plan:
-        part = rows[split][a:b]
-        params = {
-            "provenance": provenance,
-            "ids": hashlib.sha256("\n".join(r["record_id"] for r in part).encode()).hexdigest(),
+        input_hashes = {
+            "qa": sha256_file(qa),
+            "keyframes": {f.name: sha256_file(f) for f in kfio.keyframe_files(keyframes_dir)},
         }
-        key = rel.replace("/", "_")
-        target = out_dir / rel
-        done = markers.get(key)
-        resumed = (
-            done is not None
-            and done.get("params") == params
-            and target.exists()
-            and sha256_file(target) == done.get("sha256")
-        )
-        if resumed:
-            digest = done["sha256"]
-            result.skipped += 1
-        else:
-            groups = plan_row_groups(row_bytes[split][a:b], row_group_bytes, row_group_rows)
-            _write_shard(part, schema, target, provenance, embed_frames, frames_root, groups)
-            digest = sha256_file(target)
-            markers.mark(key, params, sha256=digest)
-            result.written += 1
-        meta = pq.read_metadata(target)
-        result.shards.append(
-            ShardInfo(
-                path=rel,
-                split=split,
-                rows=len(part),
-                bytes=target.stat().st_size,
-                sha256=digest,
-                row_groups=meta.num_row_groups,
-                max_row_group_bytes=max(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)),
-                resumed=resumed,
-            )
-        )
-        bar.update(1)
-    bar.close()
-
-    write_text(out_dir / QUARANTINE, "".join(json.dumps(q, sort_keys=True) + "\n" for q in quarantine))
-    write_json(
-        out_dir / MANIFEST,
-        {
-            "schema": SCHEMA_ID,
+        provenance = {
+            "tool": "tc139k",
+            "tool_version": __version__,
+            "recipe_hash": recipe_hash,
             "format": fmt,
             "embed_frames": embed_frames,
-            "provenance": provenance,
-            "shards": [{k: v for k, v in asdict(s).items() if k != "resumed"} for s in result.shards],
-            "rows": result.rows,
-            "quarantined": result.quarantined,
-            "reasons": result.reasons,
-        },
-    )
-    write_text(
-        out_dir / "README.md",
-        render_card(
-            rows=result.rows,
-            shards=result.shards,
-            schema=schema,
-            fmt=fmt,
+            "keyframes_only": keyframes_only,
+            "val_fraction": val_fraction,
+            "row_group_bytes": row_group_bytes,
+            "row_group_rows": row_group_rows,
+            "inputs": input_hashes,
+            "keyframes_provenance": kf_prov,
+        }
+        schema = shard_schema(fmt, embed_frames)
+        data_dir = out_dir / "data"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(data_dir)
+        markers = Markers(out_dir)
+
+        plan = []
+        for split in SPLITS:
+            ranges = plan_shards(row_bytes[split], max_shard_size, min_shards)
+            for i, (a, b) in enumerate(ranges):
+                plan.append((f"data/{split}-{i:05d}-of-{len(ranges):05d}.parquet", split, a, b))
+        planned = {p[0] for p in plan}
+        for old in data_dir.iterdir():  # shards of an earlier plan would be picked up by the globs
+            if SHARD_NAME_RE.match(old.name) and f"data/{old.name}" not in planned:
+                old.unlink()
+
+        result = ShardsResult(
+            out_dir=str(out_dir),
+            format=fmt,
             embed_frames=embed_frames,
             keyframes_only=keyframes_only,
-            provenance=provenance,
-            n_videos={s: len({(r["source"], r["video_id"]) for r in rows[s]}) for s in SPLITS},
-            quarantined=result.quarantined,
-        ),
-    )
-    return result
+            records=len(records),
+            rows={s: len(rows[s]) for s in SPLITS},
+            quarantined=len(quarantine),
+            reasons=dict(sorted(reasons.items())),
+        )
+        bar = progress(total=len(plan), desc="shards", unit="shard", enabled=show_progress)
+        for rel, split, a, b in plan:
+            part = rows[split][a:b]
+            params = {
+                "provenance": provenance,
+                "ids": hashlib.sha256("\n".join(r["record_id"] for r in part).encode()).hexdigest(),
+            }
+            key = rel.replace("/", "_")
+            target = out_dir / rel
+            done = markers.get(key)
+            resumed = (
+                done is not None
+                and done.get("params") == params
+                and target.exists()
+                and sha256_file(target) == done.get("sha256")
+            )
+            if resumed:
+                digest = done["sha256"]
+                result.skipped += 1
+            else:
+                groups = plan_row_groups(row_bytes[split][a:b], row_group_bytes, row_group_rows)
+                _write_shard(part, schema, target, provenance, embed_frames, frames_root, groups)
+                digest = sha256_file(target)
+                markers.mark(key, params, sha256=digest)
+                result.written += 1
+            meta = pq.read_metadata(target)
+            result.shards.append(
+                ShardInfo(
+                    path=rel,
+                    split=split,
+                    rows=len(part),
+                    bytes=target.stat().st_size,
+                    sha256=digest,
+                    row_groups=meta.num_row_groups,
+                    max_row_group_bytes=max(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)),
+                    resumed=resumed,
+                )
+            )
+            bar.update(1)
+        bar.close()
+
+        write_text(out_dir / QUARANTINE, "".join(json.dumps(q, sort_keys=True) + "\n" for q in quarantine))
+        write_json(
+            out_dir / MANIFEST,
+            {
+                "schema": SCHEMA_ID,
+                "format": fmt,
+                "embed_frames": embed_frames,
+                "provenance": provenance,
+                "shards": [{k: v for k, v in asdict(s).items() if k != "resumed"} for s in result.shards],
+                "rows": result.rows,
+                "quarantined": result.quarantined,
+                "reasons": result.reasons,
+            },
+        )
+        write_text(
+            out_dir / "README.md",
+            render_card(
+                rows=result.rows,
+                shards=result.shards,
+                schema=schema,
+                fmt=fmt,
+                embed_frames=embed_frames,
+                keyframes_only=keyframes_only,
+                provenance=provenance,
+                n_videos={s: len({(r["source"], r["video_id"]) for r in rows[s]}) for s in SPLITS},
+                quarantined=result.quarantined,
+            ),
+        )
+        return result
 
 
 # ---- verify --------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import __version__
-from ..atomic import atomic_path, dumps_json, remove_stale_temps
+from ..atomic import atomic_path, dumps_json, output_lock, remove_stale_temps
 from ..errors import Tc139kError, UsageError
 from ..jsonl import chunk_bounds, has_bom, sniff
 from ..layout import check_outside
@@ -160,73 +160,74 @@ def run_validate(
         max_line_bytes,
         downloaded_videos(manifest) if frames_scope == "downloaded" else None,
     )
-    work = out / WORK_DIR if out is not None and workers > 1 else None
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / REPORT_FILE).unlink(missing_ok=True)  # written last: its presence means done
-        remove_stale_temps(out)  # of a run that was killed
-        shutil.rmtree(out / WORK_DIR, ignore_errors=True)
-    hasher = _FileHasher(files)
-    scheduler = _Scheduler(files, chunk_bytes, settings, workers, work)
-    bar = None
-    try:
-        scheduler.start()
-        from ..progress import progress
+    with output_lock(out, "tc139k validate"):
+        work = out / WORK_DIR if out is not None and workers > 1 else None
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / REPORT_FILE).unlink(missing_ok=True)  # written last: its presence means done
+            remove_stale_temps(out)  # of a run that was killed
+            shutil.rmtree(out / WORK_DIR, ignore_errors=True)
+        hasher = _FileHasher(files)
+        scheduler = _Scheduler(files, chunk_bytes, settings, workers, work)
+        bar = None
+        try:
+            scheduler.start()
+            from ..progress import progress
 
-        merger = _Merger(files, inputs)
-        bar = progress(total=total_bytes, desc="validate", unit="B", enabled=show_progress, unit_scale=True)
-        if out is None:
-            scheduler.run(merger, None, bar)
-        else:
-            with atomic_path(out / VALID_FILE) as valid_tmp, atomic_path(out / QUARANTINE_FILE) as q_tmp:
-                with open(q_tmp, "w", encoding="utf-8", newline="\n") as qf:
-                    writer = _TableWriter(valid_tmp)
-                    try:
-                        scheduler.run(merger, (writer, qf), bar)
-                    finally:
-                        writer.close()
-    finally:
-        scheduler.close()
-        if bar is not None:
-            bar.close()
-        for summary, digest in zip(inputs, hasher.result()):
-            summary.xxh3_128 = digest
-    records = sum(i.records for i in inputs)
-    valid = sum(i.valid for i in inputs)
-    invalid = records - valid - merger.not_downloaded
-    result = ValidateResult(
-        records=records,
-        valid=valid,
-        invalid=invalid,
-        blank_lines=sum(i.blank_lines for i in inputs),
-        reasons=dict(sorted(merger.reasons.items())),
-        examples={c: merger.examples[c] for c in sorted(merger.examples)},
-        max_invalid=max_invalid,
-        # an empty table because no record's video was downloaded is no success either, nor
-        # one because the input held no record at all
-        passed=invalid <= max_invalid and not (valid == 0 and merger.not_downloaded) and records > 0,
-        inputs=inputs,
-        out_dir=str(out) if out is not None else None,
-        unknown_fields=dict(sorted(merger.unknown_fields.items())),
-        prefixes=dict(sorted(merger.prefixes.items())),
-        sources=dict(sorted(merger.sources.items())),
-        videos=len(merger.videos),
-        workers=workers,
-        frames_scope=frames_scope,
-        manifest=str(manifest) if manifest is not None else None,
-        not_downloaded=merger.not_downloaded,
-    )
-    if out is not None:
-        result.outputs = {
-            "valid": str(out / VALID_FILE),
-            "quarantine": str(out / QUARANTINE_FILE),
-            "report": str(out / REPORT_FILE),
-        }
-        report = _report(result, frames_root, max_line_bytes)
-        with atomic_path(out / REPORT_FILE) as tmp:
-            tmp.write_text(dumps_json(report), encoding="utf-8")
-    result.seconds = time.perf_counter() - t0
-    return result
+            merger = _Merger(files, inputs)
+            bar = progress(total=total_bytes, desc="validate", unit="B", enabled=show_progress, unit_scale=True)
+            if out is None:
+                scheduler.run(merger, None, bar)
+            else:
+                with atomic_path(out / VALID_FILE) as valid_tmp, atomic_path(out / QUARANTINE_FILE) as q_tmp:
+                    with open(q_tmp, "w", encoding="utf-8", newline="\n") as qf:
+                        writer = _TableWriter(valid_tmp)
+                        try:
+                            scheduler.run(merger, (writer, qf), bar)
+                        finally:
+                            writer.close()
+        finally:
+            scheduler.close()
+            if bar is not None:
+                bar.close()
+            for summary, digest in zip(inputs, hasher.result()):
+                summary.xxh3_128 = digest
+        records = sum(i.records for i in inputs)
+        valid = sum(i.valid for i in inputs)
+        invalid = records - valid - merger.not_downloaded
+        result = ValidateResult(
+            records=records,
+            valid=valid,
+            invalid=invalid,
+            blank_lines=sum(i.blank_lines for i in inputs),
+            reasons=dict(sorted(merger.reasons.items())),
+            examples={c: merger.examples[c] for c in sorted(merger.examples)},
+            max_invalid=max_invalid,
+            # an empty table because no record's video was downloaded is no success either, nor
+            # one because the input held no record at all
+            passed=invalid <= max_invalid and not (valid == 0 and merger.not_downloaded) and records > 0,
+            inputs=inputs,
+            out_dir=str(out) if out is not None else None,
+            unknown_fields=dict(sorted(merger.unknown_fields.items())),
+            prefixes=dict(sorted(merger.prefixes.items())),
+            sources=dict(sorted(merger.sources.items())),
+            videos=len(merger.videos),
+            workers=workers,
+            frames_scope=frames_scope,
+            manifest=str(manifest) if manifest is not None else None,
+            not_downloaded=merger.not_downloaded,
+        )
+        if out is not None:
+            result.outputs = {
+                "valid": str(out / VALID_FILE),
+                "quarantine": str(out / QUARANTINE_FILE),
+                "report": str(out / REPORT_FILE),
+            }
+            report = _report(result, frames_root, max_line_bytes)
+            with atomic_path(out / REPORT_FILE) as tmp:
+                tmp.write_text(dumps_json(report), encoding="utf-8")
+        result.seconds = time.perf_counter() - t0
+        return result
 
 
 def _check_params(paths, frames_root, max_invalid, workers, chunk_bytes, block_bytes, max_line_bytes) -> list[Path]:

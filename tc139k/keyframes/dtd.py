@@ -14,6 +14,8 @@ can be recomputed later without the model:
 Every drop decision, including the one behind the stored per-frame drop ratio, is made on
 the quantised value, so figures recomputed from stored scores equal the stored figures.
 Frame 0 gets the score that is never dropped (q = 0 for cosine, q = 255 for pixel_mad).
+The level rule itself (quantise, dequantise, which levels are dropped) is defined once in
+`tc139k.dtdlevels` and imported here, so the training collate applies the same one.
 """
 
 from __future__ import annotations
@@ -22,16 +24,16 @@ import math
 
 import numpy as np
 
-# per score kind, the values tau can take: a cosine, or a mean absolute difference of [0, 1] pixels
-TAU_RANGES = {"cosine": (-1.0, 1.0), "pixel_mad": (0.0, 1.0)}
-SCORE_KINDS = tuple(TAU_RANGES)
-N_LEVELS = 256
+from ..dtdlevels import (  # noqa: F401  (the level rule has one definition, shared with tc139k.data)
+    N_LEVELS,
+    SCORE_KINDS,
+    TAU_RANGES,
+    dequantize,
+    dropped_levels,
+    quantize,
+)
+
 TRIGGER_SHARE = 0.10  # the share of frames that are trigger times
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in SCORE_KINDS:
-        raise ValueError(f"unknown score kind {kind!r}; expected one of {SCORE_KINDS}")
 
 
 def cosine_to_previous(tokens):
@@ -82,28 +84,6 @@ def _cell_sums_of_differences(frames: np.ndarray, cell: int) -> np.ndarray:
     # the sum of each cell's row segment (cell * 3 values), then of the cell's rows
     seg = cv2.reduce(diff.reshape(-1, cell * c), 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
     return seg.reshape(t - 1, gh, cell, gw).sum(axis=2, dtype=np.int64)
-
-
-def quantize(scores, kind: str) -> np.ndarray:
-    _check_kind(kind)
-    s = np.asarray(scores, dtype=np.float32)
-    v = (s + 1.0) * 127.5 if kind == "cosine" else s * 255.0
-    return np.clip(np.rint(v), 0, 255).astype(np.uint8)
-
-
-def dequantize(q, kind: str) -> np.ndarray:
-    _check_kind(kind)
-    q = np.asarray(q, dtype=np.float32)
-    return q / 127.5 - 1.0 if kind == "cosine" else q / 255.0
-
-
-def dropped_levels(kind: str, tau: float) -> np.ndarray:
-    """Boolean table over the 256 quantised levels: True where a patch is dropped at tau."""
-    return _decide(dequantize(np.arange(N_LEVELS), kind), kind, tau)
-
-
-def _decide(values: np.ndarray, kind: str, tau: float) -> np.ndarray:
-    return values > tau if kind == "cosine" else values < tau
 
 
 def dropped_mask(q: np.ndarray, kind: str, tau: float) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""`tc139k keyframes build`: rebuild key frames; `tc139k keyframes compare`: against a reference."""
+"""`tc139k keyframes build`: rebuild key frames; `compare`: against a reference; `list`: the
+scenes as CSV or JSON; `report`: a static HTML report to look at."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from ._options import options_from, pop_config
 OPTION_NAMES = {"min_scene_seconds": "--min-scene-len"}
 
 
-@click.group("keyframes", short_help="Rebuild key frames (build), score them (compare).")
+@click.group("keyframes", short_help="Rebuild key frames, score, list them, report them in HTML.")
 def keyframes_group():
-    """Rebuild scene-oriented key frames (build) and score them against a reference (compare)."""
+    """Rebuild scene-oriented key frames (build), score them against a reference (compare),
+    list their scenes as CSV or JSON (list) and look at them in a static HTML report (report)."""
 
 
 @keyframes_group.command("build")
@@ -198,3 +200,142 @@ def keyframes_compare_cmd(pred, ref, what, tolerance, as_json):
     )
     click.echo(f"  predicted {res.n_pred}, reference {res.n_ref}, matched {res.matched}")
     click.echo(f"  precision {res.precision:.3f}  recall {res.recall:.3f}  F1 {res.f1:.3f}")
+
+
+@keyframes_group.command("list", short_help="List scenes, cuts, key frames and trigger times as CSV or JSON.")
+@click.argument("keyframes_dir", metavar="KEYFRAMES", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    show_default=True,
+    help="csv: one row per scene; json: one object per video with its scenes.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the listing to this file (atomically) [default: standard output].",
+)
+@handle_errors
+def keyframes_list_cmd(keyframes_dir, fmt, out):
+    """The scenes of every video of the key-frame folder KEYFRAMES, one row per scene (as
+    PySceneDetect's list-scenes), with the key frames and trigger times inside each.
+
+    \b
+    tc139k keyframes list keyframes > scenes.csv
+    tc139k keyframes list keyframes --format json --out scenes.json
+
+    \b
+    CSV columns:
+      source, video_id, status   the video; a failed video gets one row, no scene
+      scene                      scene number, from 1
+      start_seconds, end_seconds, length_seconds
+                                 [start, end): a scene ends where the next starts,
+                                 the last 1 s after its last frame (1 fps)
+      start_timecode, end_timecode   the same as HH:MM:SS.mmm
+      n_frames                   frames of the scene that were scored
+      starts_with                video (first scene), cut or transition
+      transition_start, transition_end   the gradual transition that opened it
+      n_keyframes, keyframe_seconds      key frames in the scene (space-separated)
+      trigger_seconds            trigger times in the scene (space-separated)
+      error                      why a failed video failed
+
+    JSON: {"videos": [{source, video_id, status, error, n_frames, duration_seconds,
+    scene_cuts, transitions, keyframes, trigger_times, scenes: [...]}]}, each scene with the
+    CSV's fields (transition as [start, end] or null). Times are in seconds.
+    """
+    import sys
+
+    from ..keyframes.listing import list_scenes
+
+    res = list_scenes(keyframes_dir, fmt, out, stream=None if out else sys.stdout)
+    if out is not None:
+        failed = f" ({res.n_failed} failed)" if res.n_failed else ""
+        click.echo(f"Listed {res.n_scenes} scene(s) of {res.n_videos} video(s){failed} to {out} ({fmt})")
+
+
+@keyframes_group.command("report", short_help="Write a static HTML report of the key frames to look at.")
+@click.argument("keyframes_dir", metavar="KEYFRAMES", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--frames-root",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder holding <source>/<video_id>/<NNNNNN>.jpg: the frames the thumbnails are made from.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Report folder (new, empty, or an earlier report; not inside --frames-root).",
+)
+@click.option(
+    "--qa",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="valid.parquet written by `tc139k validate --out`: each page shows the spans of the QA records of its video.",
+)
+@click.option("--thumb-width", type=int, default=96, show_default=True, help="Thumbnail width in pixels (16 to 640).")
+@click.option(
+    "--max-thumbs",
+    type=int,
+    default=100,
+    show_default=True,
+    help="Thumbnails per video, beyond the key frames, cut and transition frames that are always shown.",
+)
+@click.option("--num-workers", type=int, default=2, show_default=True, help="Threads that decode frames.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result (counts, files) as JSON.")
+@handle_errors
+def keyframes_report_cmd(keyframes_dir, frames_root, out, qa, thumb_width, max_thumbs, num_workers, as_json):
+    """A static HTML report of the key-frame folder KEYFRAMES in OUT: open OUT/index.html in a
+    browser (relative links, no server, no network; copy or zip OUT as a whole).
+
+    \b
+    tc139k keyframes report keyframes --frames-root data/frames --out report
+    tc139k keyframes report keyframes --frames-root data/frames --qa validated/valid.parquet --out report
+
+    The index lists every video with a search box, source and status filters, sort orders and
+    a pager (workable at 11,000 videos). Each video's page has the drop-ratio curve with the
+    trigger times, scene cuts and transitions, the key frames and the QA record spans on one
+    timeline (inline SVG), a strip of thumbnails (key frames outlined, cuts and transitions
+    marked; every frame of a short video, else the key, cut and transition frames plus evenly
+    spaced ones up to --max-thumbs), the times as text and the QA records. OUT/scenes.csv is
+    the listing of `tc139k keyframes list`. Thumbnails are one JPEG sprite per video (about
+    100-250 KB at the defaults). A rerun gives the same bytes, reuses the thumbnails of
+    unchanged frames and removes the pages of videos no longer in KEYFRAMES.
+    """
+    from ..keyframes.report import QA_COLUMNS, QA_OPTIONAL, build_report
+    from ..validate.table import read_valid_table
+
+    qa_rows = read_valid_table(qa, QA_COLUMNS, QA_OPTIONAL) if qa is not None else None
+    res = build_report(
+        keyframes_dir,
+        frames_root,
+        out,
+        qa_rows=qa_rows,
+        thumb_width=thumb_width,
+        max_thumbs=max_thumbs,
+        workers=num_workers,
+        show_progress=not as_json,
+    )
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    failed = f" ({res.n_failed} failed)" if res.n_failed else ""
+    click.echo(f"Report in {out / 'index.html'}: {res.n_videos} video(s){failed}")
+    click.echo(
+        f"  thumbnails {res.n_thumbs} ({res.sprites_made} sprite(s) made, {res.sprites_reused} reused), "
+        f"files {res.files_written} written, {res.files_unchanged} unchanged, {res.files_removed} removed"
+    )
+    if qa is not None:
+        other = res.qa_records - res.qa_records_shown
+        click.echo(
+            f"  QA records {res.qa_records_shown} shown" + (f", {other} on videos not in KEYFRAMES" if other else "")
+        )
+    if res.videos_without_frames:
+        names = ", ".join(res.videos_without_frames[:5])
+        more = f" and {len(res.videos_without_frames) - 5} more" if len(res.videos_without_frames) > 5 else ""
+        click.echo(f"  no frames under {frames_root} for {len(res.videos_without_frames)} video(s): {names}{more}")
+    if res.missing_frames:
+        click.echo(f"  {res.missing_frames} thumbnail frame(s) missing or unreadable (hatched tiles)")

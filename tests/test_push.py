@@ -230,3 +230,61 @@ def test_an_unreachable_hub_is_one_line_as_in_download(built, tmp_path, endpoint
         assert f"cannot reach {endpoint}" in lines[0] and TOKEN not in r.stderr, (name, lines[0])
         if "invalid" in endpoint:
             assert "does not resolve" in lines[0], lines[0]
+
+
+def test_frames_read_through_links_leaving_the_root_are_published_only_when_asked(hub, sample, tmp_path):
+    """A frames root that is a copy, where one frame is a link to a JPEG elsewhere, one a link to
+    another frame of the root and one a link to /etc/passwd: the last fails the frame check
+    (quarantined, never embedded), the link inside the root is no concern, the link leaving it
+    is counted and named, and push refuses to publish it unless asked."""
+    validated = tmp_path / "validated"
+    run_validate([sample.qa], frames_root=sample.frames, out_dir=validated)
+    records = pq.read_table(validated / "valid.parquet").to_pylist()
+    frames = tmp_path / "frames"
+    shutil.copytree(sample.frames, frames)
+    elsewhere = tmp_path / "elsewhere.jpg"
+    by_video = {}
+    for r in records:  # one record of each of three videos
+        by_video.setdefault((r["source"], r["video_id"]), r)
+    first, second, third = list(by_video.values())[:3]
+    away, inside, passwd = first["frame_paths"][1], second["frame_paths"][1], third["frame_paths"][1]
+    shutil.copy(frames / away, elsewhere)
+    for rel, target in ((away, elsewhere), (inside, frames / second["frame_paths"][0]), (passwd, Path("/etc/passwd"))):
+        (frames / rel).unlink()
+        (frames / rel).symlink_to(target)
+    run_keyframes(out=tmp_path / "kf", frames_root=frames, method="pixel", show_progress=False)
+    shards = tmp_path / "shards"
+    r = CliRunner().invoke(
+        main,
+        ["shards", "build", "--qa", str(validated / "valid.parquet"), "--keyframes", str(tmp_path / "kf")]
+        + ["--frames-root", str(frames), "--out", str(shards), "--embed-frames"],
+    )
+    assert r.exit_code == 0, r.output
+    manifest = json.loads((shards / "shards-manifest.json").read_text())
+    assert manifest["frames_outside_root"] == {"count": 1, "examples": [away]}
+    assert "1 embedded frame(s) were read through links leaving the frames root" in r.output
+    quarantine = [json.loads(x) for x in (shards / "quarantine.jsonl").read_text().splitlines()]
+    assert third["record_id"] in {q["record_id"] for q in quarantine}  # /etc/passwd is no frame
+    assert b"root:" not in b"".join(p.read_bytes() for p in (shards / "data").glob("*.parquet"))
+
+    refused = push("me/linked", str(shards))
+    assert refused.exit_code == 2 and "read through links that leave the frames root" in refused.output
+    assert away in refused.output and hub.log == []  # nothing was sent
+    allowed = push("me/linked", str(shards), "--allow-frames-outside-root")
+    assert allowed.exit_code == 0, allowed.output
+
+
+def test_a_frames_root_that_is_a_link_farm_counts_every_frame(sample, tmp_path):
+    """Each video folder a link to the real one elsewhere (shared storage): every embedded frame
+    was read from outside the root the user named."""
+    from tc139k.shards.links import OutsideRoot
+
+    farm = tmp_path / "farm"
+    for video in sorted(p for p in sample.frames.glob("*/*") if p.is_dir()):
+        (farm / video.parent.name).mkdir(parents=True, exist_ok=True)
+        (farm / video.parent.name / video.name).symlink_to(video)
+    rels = [p.relative_to(sample.frames).as_posix() for p in sorted(sample.frames.glob("*/*/*.jpg"))[:50]]
+    linked, plain = OutsideRoot(farm), OutsideRoot(sample.frames)
+    linked.add(rels + rels[:5])  # a frame counted once, however many records use it
+    plain.add(rels)
+    assert linked.count == 50 and linked.examples == sorted(rels[:5]) and plain.count == 0

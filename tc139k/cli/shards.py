@@ -87,6 +87,11 @@ def shards_build_cmd(qa, keyframes_dir, frames_root, out_dir, as_json, **params)
             + ", ".join(f"{k} {v}" for k, v in res.reasons.items())
             + f" (see {res.out_dir}/quarantine.jsonl)"
         )
+    if res.frames_outside_root:
+        click.echo(
+            f"  {res.frames_outside_root} embedded frame(s) were read through links leaving the frames root "
+            "(shards-manifest.json names some); `shards push` publishes them only with --allow-frames-outside-root"
+        )
     click.echo(f"Load with: datasets.load_dataset({str(res.out_dir)!r})")
 
 
@@ -123,9 +128,17 @@ def shards_verify_cmd(out_dir, as_json):
 )
 @click.option("--create-pr", is_flag=True, help="Open a pull request with the files instead of writing to the branch.")
 @click.option("--message", "commit_message", default=None, help="Commit message (default: says how many rows).")
+@click.option(
+    "--allow-frames-outside-root",
+    is_flag=True,
+    help="Publish embedded frames that the build read through links leaving the frames root (refused "
+    "by default: a stray link would put a file from elsewhere on this machine on the Hub).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result (commit id, URLs, files) as JSON.")
 @handle_errors
-def shards_push_cmd(repo_id, shards_dir, private, revision, create_pr, commit_message, as_json):
+def shards_push_cmd(
+    repo_id, shards_dir, private, revision, create_pr, commit_message, allow_frames_outside_root, as_json
+):
     """Upload SHARDS_DIR (default: ./shards) to the Hub dataset repository REPO_ID (OWNER/NAME).
 
     The shards are verified first; then the Parquet files the manifest lists, the dataset card
@@ -145,6 +158,7 @@ def shards_push_cmd(repo_id, shards_dir, private, revision, create_pr, commit_me
         create_pr=create_pr,
         commit_message=commit_message,
         show_progress=not as_json,
+        allow_frames_outside_root=allow_frames_outside_root,
     )
     if as_json:
         emit_json(res.to_dict())

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import io
 import json
 import logging
 import math
@@ -742,7 +743,9 @@ def _write_report(
     write_json(out / STATE_FILE, {"videos": old_entries})  # marks the folder as a report from the start
     writer.put(out / "assets" / "report.css", report_assets.CSS.encode())
     writer.put(out / "assets" / "index.js", report_assets.INDEX_JS.encode())
-    listing.list_scenes(keyframes_dir, "csv", out / "scenes.csv")
+    scenes_csv = io.StringIO()
+    listing.list_scenes(keyframes_dir, "csv", stream=scenes_csv)
+    writer.put(out / "scenes.csv", scenes_csv.getvalue().encode())
 
     position = {k: i for i, k in enumerate(keys)}
     entries: dict[str, dict] = {}

@@ -37,6 +37,7 @@ from ..progress import progress
 from ..validate.table import read_valid_table
 from .card import render_card
 from .jpeg import FrameChecker, embedded_problems
+from .links import OutsideRoot
 from .plan import (
     DEFAULT_MAX_SHARD_SIZE,
     DEFAULT_MIN_SHARDS,
@@ -109,6 +110,7 @@ class ShardsResult:
     shards: list[ShardInfo] = field(default_factory=list)
     written: int = 0
     skipped: int = 0
+    frames_outside_root: int = 0  # embedded frames read through a link leaving the frames root
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -339,6 +341,7 @@ def run_shards_build(
         row_bytes: dict[str, list[int]] = {s: [] for s in SPLITS}
         quarantine, reasons = [], Counter()
         checker = FrameChecker(frames_root)
+        outside = OutsideRoot(frames_root) if embed_frames else None
         for rec in records:
             kf = kf_videos.get((rec["source"], rec["video_id"]))
             if kf is None:
@@ -371,6 +374,8 @@ def run_shards_build(
                     }
                 )
                 continue
+            if outside is not None:
+                outside.add(row["frame_paths"])
             split = video_split(rec["source"], rec["video_id"], val_fraction)
             rows[split].append(row)
             size = _row_bytes(row)
@@ -427,6 +432,7 @@ def run_shards_build(
             rows={s: len(rows[s]) for s in SPLITS},
             quarantined=len(quarantine),
             reasons=dict(sorted(reasons.items())),
+            frames_outside_root=outside.count if outside is not None else 0,
         )
         bar = progress(total=len(plan), desc="shards", unit="shard", enabled=show_progress)
         for rel, split, a, b in plan:
@@ -481,6 +487,7 @@ def run_shards_build(
                 "rows": result.rows,
                 "quarantined": result.quarantined,
                 "reasons": result.reasons,
+                "frames_outside_root": outside.record() if outside is not None else None,
             },
         )
         write_text(

@@ -73,9 +73,10 @@ def scrub_paths(obj):
     return obj
 
 
-def files_to_push(shards_dir: Path) -> tuple[list[tuple[str, Path | bytes]], int]:
+def files_to_push(shards_dir: Path, allow_outside: bool = False) -> tuple[list[tuple[str, Path | bytes]], int]:
     """(path in repo, local file or bytes) of what a push uploads, and the row count; refuses
-    a folder whose shards do not verify."""
+    a folder whose shards do not verify, and (unless `allow_outside`) shards whose embedded
+    frames were read through links leaving the frames root (tc139k.shards.links)."""
     from .build import verify_shards
 
     manifest_path = shards_dir / MANIFEST
@@ -89,6 +90,7 @@ def files_to_push(shards_dir: Path) -> tuple[list[tuple[str, Path | bytes]], int
     if not card.is_file():
         raise UsageError(f"{card} (the dataset card) is missing; rebuild with `tc139k shards build`")
     manifest = json.loads(manifest_path.read_text())
+    _check_frame_origin(manifest, manifest_path, allow_outside)
     out: list[tuple[str, Path | bytes]] = []
     for s in manifest["shards"]:
         rel = s["path"]
@@ -99,6 +101,24 @@ def files_to_push(shards_dir: Path) -> tuple[list[tuple[str, Path | bytes]], int
     published = json.dumps(scrub_paths(manifest), indent=2, sort_keys=True).encode() + b"\n"
     out.append((MANIFEST, published))
     return out, ver.rows
+
+
+def _check_frame_origin(manifest: dict, manifest_path: Path, allow_outside: bool) -> None:
+    if not manifest.get("embed_frames") or allow_outside:
+        return
+    origin = manifest.get("frames_outside_root")
+    if origin is None:
+        raise UsageError(
+            f"{manifest_path} does not say where its embedded frames were read from (built by an older tc139k): "
+            "rebuild with `tc139k shards build`, or push anyway with --allow-frames-outside-root"
+        )
+    if origin.get("count"):
+        raise UsageError(
+            f"{origin['count']} embedded frame(s) were read through links that leave the frames root (first: "
+            f"{', '.join(origin.get('examples', [])[:3])}), so pushing would publish files from elsewhere on this "
+            "machine: check them, then push with --allow-frames-outside-root, or rebuild from a frames root that "
+            "holds the frames"
+        )
 
 
 def push_shards(
@@ -112,6 +132,7 @@ def push_shards(
     token: str | bool | None = None,
     endpoint: str | None = None,
     show_progress: bool = True,
+    allow_frames_outside_root: bool = False,
 ) -> PushResult:
     """Upload a verified shards folder to the dataset repository `repo_id`. See the module docstring."""
     import os
@@ -130,7 +151,7 @@ def push_shards(
     if "/" not in repo_id:
         raise UsageError(f"REPO_ID {repo_id!r} needs an owner: OWNER/NAME (your user or organisation name)")
     shards_dir = Path(shards_dir).expanduser().resolve()
-    items, rows = files_to_push(shards_dir)
+    items, rows = files_to_push(shards_dir, allow_frames_outside_root)
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
     api = HfApi(endpoint=endpoint, token=token, library_name="tc139k", library_version=__version__)
     where = f"{repo_id} on {endpoint}"

@@ -196,10 +196,12 @@ def build_shards(
     row_group_rows: int | None = None,
     val_fraction: float = plan.DEFAULT_VAL_FRACTION,
     format: str = "messages",
+    dtd_scores: bool = False,
     show_progress: bool = True,
 ):
     """`tc139k shards build`: Parquet shards of the validated records joined with the key
-    frames, split by video, into `out_dir` (sizes as bytes or text such as "500MB").
+    frames, split by video, into `out_dir` (sizes as bytes or text such as "500MB"); with
+    `dtd_scores`, each row's DTD levels per visual token (`ClipCollator(dtd_tau=...)`).
     Returns the ShardsResult; `datasets.load_dataset(out_dir)` reads the output."""
     from .shards.build import run_shards_build
 
@@ -216,6 +218,7 @@ def build_shards(
         row_group_rows=row_group_rows,
         val_fraction=val_fraction,
         fmt=format,
+        dtd_scores=dtd_scores,
         show_progress=show_progress,
     )
 

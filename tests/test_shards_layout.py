@@ -39,7 +39,7 @@ def test_row_groups_are_bounded_by_bytes_read_back_with_pyarrow(inputs, tmp_path
         got = _row_groups(tmp_path / "out" / s.path)
         assert s.row_groups == len(got) and s.max_row_group_bytes == max(size for _, size in got)
     manifest = json.loads((tmp_path / "out" / "shards-manifest.json").read_text())
-    assert manifest["schema"] == "shard.v2"
+    assert manifest["schema"] == "shard.v3"
     assert [m["row_groups"] for m in manifest["shards"]] == [s.row_groups for s in res.shards]
 
 

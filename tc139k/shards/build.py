@@ -10,8 +10,15 @@ in memory), at least `min_shards` of them when the split has the rows, named
 atomically and leaves a marker holding its parameters and hash, so a rerun skips what is
 done and a killed run resumes to the same bytes.
 
-Shards follow schemas/shard.v2.json (the record id is `record_id`, as in valid.parquet);
-`verify_shards` and `tc139k.data` still read shard.v1 output, whose column was `id`.
+DTD scores (`dtd_scores`, `--dtd-scores`): each row also gets, per token frame of its clip,
+the one-byte level of every visual token against the previous token frame, taken from the
+key-frame run's stored scores (dtdcols.py has the rule, including clips that skip seconds),
+so `tc139k.data.ClipCollator(dtd_tau=...)` gives a trainer DTD's keep masks at any tau
+without the vision tower. The run's provenance stays in the shards' metadata.
+
+Shards follow schemas/shard.v3.json (v2 plus the optional DTD columns; the record id is
+`record_id`, as in valid.parquet); `verify_shards` and `tc139k.data` still read shard.v2
+output (v3 without scores) and shard.v1 output, whose column was `id`.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from ..layout import check_frames_root, check_outside
 from ..progress import progress
 from ..validate.table import read_valid_table
 from .card import render_card
+from .dtdcols import clip_levels, span_counts
 from .jpeg import FrameChecker, embedded_problems
 from .links import OutsideRoot
 from .plan import (
@@ -51,8 +59,8 @@ from .plan import (
     video_split,
 )
 
-SCHEMA_ID = "shard.v2"
-READABLE_SCHEMAS = ("shard.v1", "shard.v2")  # v1 named the record id `id`
+SCHEMA_ID = "shard.v3"
+READABLE_SCHEMAS = ("shard.v1", "shard.v2", "shard.v3")  # v1 named the record id `id`; v3 added DTD columns
 FORMATS = ("messages", "flat")
 SPLITS = ("train", "validation")
 MANIFEST = "shards-manifest.json"
@@ -83,6 +91,7 @@ KF_COLUMNS = [
     "grid_h",
     "grid_w",
 ]
+KF_SCORE_COLUMNS = ["score_kind", "n_frames", "patch_scores"]  # read only with --dtd-scores
 
 
 @dataclass
@@ -107,6 +116,8 @@ class ShardsResult:
     rows: dict
     quarantined: int
     reasons: dict
+    dtd_scores: bool = False
+    dtd: dict | None = None  # with dtd_scores: token frames per case (dtdcols.span_counts), kind, grid
     shards: list[ShardInfo] = field(default_factory=list)
     written: int = 0
     skipped: int = 0
@@ -134,13 +145,14 @@ class VerifyResult:
 # ---- schema --------------------------------------------------------------------------------
 
 
-def shard_schema(fmt: str, embed_frames: bool, schema_id: str = SCHEMA_ID) -> pa.Schema:
+def shard_schema(fmt: str, embed_frames: bool, schema_id: str = SCHEMA_ID, dtd_scores: bool = False) -> pa.Schema:
     """The Arrow schema of a shard, with the `huggingface` metadata that tells `datasets`
-    to decode `frames` as a sequence of images."""
+    to decode `frames` as a sequence of images; the DTD columns with `dtd_scores`."""
     from datasets import Features, Image, List
 
     spec = schemas.load(schema_id)
-    names = list(spec.extra["formats"][fmt]) + ([spec.extra["embedded_column"]] if embed_frames else [])
+    names = list(spec.extra["formats"][fmt]) + (list(spec.extra["dtd_columns"]) if dtd_scores else [])
+    names += [spec.extra["embedded_column"]] if embed_frames else []
     base = pa.schema([spec.field(n).to_arrow() for n in names])
     features = Features.from_arrow_schema(base)
     if embed_frames:
@@ -175,13 +187,24 @@ class _VideoKF:
     drop_ratio: np.ndarray
     keyframes: np.ndarray
     triggers: np.ndarray
+    kind: str | None = None  # with --dtd-scores: the score kind, grid and scores (n_frames, cells)
+    grid: tuple[int, int] = (0, 0)
+    scores: np.ndarray | None = None
 
 
-def _load_keyframes(keyframes_dir: Path) -> tuple[dict, dict]:
-    table = kfio.read_keyframes(keyframes_dir, columns=KF_COLUMNS)
+@dataclass(frozen=True)
+class _DtdRun:
+    """What the DTD columns take from the key-frame run as a whole."""
+
+    encoder: str | None  # None: the pixel method
+    per_token: int  # frames per token frame (Scorer.frames_per_step)
+
+
+def _load_keyframes(keyframes_dir: Path, dtd_scores: bool = False) -> tuple[dict, dict]:
+    table = kfio.read_keyframes(keyframes_dir, columns=KF_COLUMNS + (KF_SCORE_COLUMNS if dtd_scores else []))
     videos = {}
     for row in table.to_pylist():
-        videos[(row["source"], row["video_id"])] = _VideoKF(
+        kf = _VideoKF(
             status=row["status"],
             error=row["error"],
             pos={s: i for i, s in enumerate(row["frame_seconds"])},
@@ -189,8 +212,27 @@ def _load_keyframes(keyframes_dir: Path) -> tuple[dict, dict]:
             keyframes=np.asarray(row["keyframe_seconds"], dtype=np.float64),
             triggers=np.asarray(row["trigger_seconds"], dtype=np.float64),
         )
+        if dtd_scores and row["status"] == "ok":
+            kf.kind, kf.grid, kf.scores = (
+                row["score_kind"],
+                (row["grid_h"], row["grid_w"]),
+                kfio.patch_scores_array(row),
+            )
+        videos[(row["source"], row["video_id"])] = kf
     prov = kfio.read_provenance(kfio.keyframe_files(keyframes_dir)[0])
     return videos, prov
+
+
+def _dtd_run(prov: dict, keyframes_dir: Path) -> _DtdRun:
+    """The encoder and the frames per token frame of the run that wrote `prov`."""
+    from ..keyframes.scorer import scorer_class
+
+    method = prov.get("method")
+    if method is None:
+        raise UsageError(f"{keyframes_dir}: the key-frame run records no method; rerun `tc139k keyframes build`")
+    encoder = None if method == "pixel" else ((prov.get("model") or {}).get("encoder") or "open_clip")
+    cls = scorer_class(method, encoder) if encoder else scorer_class(method)
+    return _DtdRun(encoder=encoder, per_token=cls.frames_per_step)
 
 
 def _row_bytes(row: dict) -> int:
@@ -201,6 +243,8 @@ def _row_bytes(row: dict) -> int:
     text += len(row["question"]) + len(row["answer"]) + paths
     if "messages" in row:  # messages, and videos repeats the paths
         text += sum(len(m["content"] or "") + len(m["role"] or "") + 8 for m in row["messages"]) + paths
+    if "dtd_levels" in row:  # the levels, a span per token frame, kind and encoder
+        text += len(row["dtd_levels"]) + 4 * len(row["dtd_span"]) + 32
     return 96 + text + 17 * len(row["frame_seconds"]) + 8 * len(row["trigger_seconds"])
 
 
@@ -209,7 +253,9 @@ def _embedded_bytes(frames_root: Path, paths: list[str]) -> int:
     return sum((frames_root / p).stat().st_size + len(p) + 8 for p in paths)
 
 
-def _record_row(rec: dict, kf: _VideoKF, fmt: str, keyframes_only: bool) -> tuple[dict | None, str | None]:
+def _record_row(
+    rec: dict, kf: _VideoKF, fmt: str, keyframes_only: bool, dtd: _DtdRun | None = None
+) -> tuple[dict | None, str | None]:
     seconds = [float(i) for i in rec["frame_indices"]]
     paths = list(rec["frame_paths"])
     missing = [s for s in seconds if s not in kf.pos]
@@ -241,6 +287,17 @@ def _record_row(rec: dict, kf: _VideoKF, fmt: str, keyframes_only: bool) -> tupl
     if fmt == "messages":
         row["messages"] = rec["messages"]
         row["videos"] = [paths]
+    if dtd is not None:
+        levels, spans = clip_levels([kf.pos[s] for s in seconds], kf.scores, dtd.per_token, kf.kind)
+        row.update(
+            dtd_kind=kf.kind,
+            dtd_encoder=dtd.encoder,
+            dtd_grid_h=kf.grid[0],
+            dtd_grid_w=kf.grid[1],
+            dtd_frames_per_token=dtd.per_token,
+            dtd_span=spans,
+            dtd_levels=levels,
+        )
     return row, None
 
 
@@ -311,6 +368,7 @@ def run_shards_build(
     min_shards: int = DEFAULT_MIN_SHARDS,
     row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
     row_group_rows: int | None = None,
+    dtd_scores: bool = False,
 ) -> ShardsResult:
     """Build the shards (see the module docstring). `row_group_rows` defaults to
     DEFAULT_ROW_GROUP_ROWS_EMBEDDED with `embed_frames`, else DEFAULT_ROW_GROUP_ROWS."""
@@ -334,7 +392,8 @@ def run_shards_build(
     check_frames_root(frames_root)
     check_outside(out_dir, frames_root)
     with output_lock(out_dir, "tc139k shards build"):
-        kf_videos, kf_prov = _load_keyframes(keyframes_dir)
+        kf_videos, kf_prov = _load_keyframes(keyframes_dir, dtd_scores)
+        dtd = _dtd_run(kf_prov, keyframes_dir) if dtd_scores else None
         existing = _existing_frames(frames_root, {(r["source"], r["video_id"]) for r in records})
 
         rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
@@ -360,7 +419,7 @@ def run_shards_build(
                 )
             row = None
             if reason is None:
-                row, reason = _record_row(rec, kf, fmt, keyframes_only)
+                row, reason = _record_row(rec, kf, fmt, keyframes_only, dtd)
             if reason is None and embed_frames:  # a frame PIL cannot open would break load_dataset
                 reason = checker.record_problem(row["frame_paths"])
             if reason is not None:
@@ -401,13 +460,14 @@ def run_shards_build(
             "format": fmt,
             "embed_frames": embed_frames,
             "keyframes_only": keyframes_only,
+            "dtd_scores": dtd_scores,
             "val_fraction": val_fraction,
             "row_group_bytes": row_group_bytes,
             "row_group_rows": row_group_rows,
             "inputs": input_hashes,
             "keyframes_provenance": kf_prov,
         }
-        schema = shard_schema(fmt, embed_frames)
+        schema = shard_schema(fmt, embed_frames, dtd_scores=dtd_scores)
         data_dir = out_dir / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(data_dir)
@@ -434,6 +494,16 @@ def run_shards_build(
             reasons=dict(sorted(reasons.items())),
             frames_outside_root=outside.count if outside is not None else 0,
         )
+        result.dtd_scores = dtd_scores
+        if dtd is not None:
+            kept = [r for s in SPLITS for r in rows[s]]
+            result.dtd = {
+                "kinds": sorted({r["dtd_kind"] for r in kept}),
+                "encoder": dtd.encoder,
+                "grids": [list(g) for g in sorted({(r["dtd_grid_h"], r["dtd_grid_w"]) for r in kept})],
+                "frames_per_token": dtd.per_token,
+                **span_counts(r["dtd_span"] for r in kept),
+            }
         bar = progress(total=len(plan), desc="shards", unit="shard", enabled=show_progress)
         for rel, split, a, b in plan:
             part = rows[split][a:b]
@@ -482,6 +552,8 @@ def run_shards_build(
                 "schema": SCHEMA_ID,
                 "format": fmt,
                 "embed_frames": embed_frames,
+                "dtd_scores": dtd_scores,
+                "dtd": result.dtd,
                 "provenance": provenance,
                 "shards": [{k: v for k, v in asdict(s).items() if k != "resumed"} for s in result.shards],
                 "rows": result.rows,
@@ -502,9 +574,23 @@ def run_shards_build(
                 provenance=provenance,
                 n_videos={s: len({(r["source"], r["video_id"]) for r in rows[s]}) for s in SPLITS},
                 quarantined=result.quarantined,
+                dtd=result.dtd,
+                dtd_bytes=_dtd_bytes(out_dir, result.shards) if dtd_scores else 0,
             ),
         )
         return result
+
+
+def _dtd_bytes(out_dir: Path, shards: list[ShardInfo]) -> int:
+    """Bytes the DTD columns take in the shards, compressed, as Parquet's metadata records them."""
+    total = 0
+    for s in shards:
+        md = pq.read_metadata(out_dir / s.path)
+        for g in range(md.num_row_groups):
+            rg = md.row_group(g)
+            cols = (rg.column(c) for c in range(rg.num_columns))
+            total += sum(c.total_compressed_size for c in cols if c.path_in_schema.startswith("dtd_"))
+    return total
 
 
 # ---- verify --------------------------------------------------------------------------------
@@ -524,7 +610,8 @@ def verify_shards(out_dir: str | Path) -> VerifyResult:
             f"{manifest_path} names schema {schema_id!r}; this tc139k reads {', '.join(READABLE_SCHEMAS)}: "
             "update tc139k or rebuild the shards"
         )
-    expected = shard_schema(manifest["format"], manifest["embed_frames"], schema_id)
+    dtd_scores = manifest.get("dtd_scores", False)  # before v3: never
+    expected = shard_schema(manifest["format"], manifest["embed_frames"], schema_id, dtd_scores=dtd_scores)
     problems, rows = [], 0
     listed = set()
     for s in manifest["shards"]:

@@ -36,6 +36,8 @@ def _counts_table(
     embed_frames: bool,
     keyframes_only: bool,
     provenance: dict,
+    dtd: dict | None = None,
+    dtd_bytes: int = 0,
 ) -> str:
     kf = provenance.get("keyframes_provenance") or {}
     lines = [
@@ -74,7 +76,26 @@ def _counts_table(
             )
             + "."
         )
+    if dtd:
+        lines += ["", _dtd_sentence(dtd, dtd_bytes, sum(s.bytes for s in shards))]
     return "\n".join(lines)
+
+
+def _dtd_sentence(dtd: dict, dtd_bytes: int, total_bytes: int) -> str:
+    """What --dtd-scores stored, what it costs, and how often each case of the gap rule occurs."""
+    kinds = ", ".join(dtd["kinds"]) or "none"
+    scorer = f"cosine of {dtd['encoder']} tokens" if dtd["encoder"] else "pixel mean absolute difference"
+    grids = ", ".join(f"{h} x {w}" for h, w in dtd["grids"]) or "none"
+    cases = dtd["token_frames"]
+    total = sum(cases.values()) or 1
+    share = ", ".join(f"{k} {v} ({v / total * 100:.1f} %)" for k, v in cases.items())
+    gaps = ", ".join(f"{k}: {v}" for k, v in dtd["gap_lengths"].items()) or "none"
+    return (
+        f"DTD levels (`--dtd-scores`): score kind {kinds} ({scorer}), token grid {grids}, "
+        f"{dtd['frames_per_token']} clip frame(s) per token frame; they take {dtd_bytes / 1e6:.2f} MB of the "
+        f"{total_bytes / 1e6:.1f} MB ({dtd_bytes / max(total_bytes, 1) * 100:.1f} %). Token frames by case: {share}; "
+        f"gaps by length in the key-frame run's steps: {gaps}."
+    )
 
 
 def render_card(
@@ -87,6 +108,8 @@ def render_card(
     provenance: dict,
     n_videos: dict,
     quarantined: int,
+    dtd: dict | None = None,
+    dtd_bytes: int = 0,
 ) -> str:
     from datasets import Features
 
@@ -111,7 +134,9 @@ def render_card(
         },
     }
     body = COUNTS_BLOCK.sub(
-        lambda _: _counts_table(rows, n_videos, shards, quarantined, fmt, embed_frames, keyframes_only, provenance),
+        lambda _: _counts_table(
+            rows, n_videos, shards, quarantined, fmt, embed_frames, keyframes_only, provenance, dtd, dtd_bytes
+        ),
         card_template(),
     )
     return "---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n\n" + body

@@ -39,6 +39,11 @@ class ShardsConfig:
     keyframes_only: bool = param(
         False, help="Keep only the clip frames that stand for key frames (plus each clip's first frame)."
     )
+    dtd_scores: bool = param(
+        False,
+        help="Store per token frame the DTD level of every visual token (from the key-frame run's scores), so "
+        "tc139k.data.ClipCollator(dtd_tau=...) gives keep masks at any tau without the vision tower.",
+    )
     max_shard_size: int = param(
         DEFAULT_MAX_SHARD_SIZE,
         min=1,

@@ -218,3 +218,23 @@ def test_frames_folder_linked_outside_is_refused(tmp_path):
     with pytest.raises(DownloadError, match="outside"):
         extract_frames([arc], source="x", label="X.tar.gz", local_dir=local)
     assert not any((tmp_path / "elsewhere").iterdir())
+
+
+@pytest.mark.parametrize("damage", ["empty", "cut short"])
+def test_a_damaged_part_of_a_split_archive_is_named(sample, tmp_path, damage):
+    """Without published hashes (archives already on disk), an empty part or a part shorter
+    than the others is named in the error, with what to do."""
+    parts = sorted(sample.repo.glob("Youcook2.tar.gz.*"))
+    assert len(parts) == 3
+    copies = []
+    for p in parts:
+        copies.append(tmp_path / p.name)
+        copies[-1].write_bytes(p.read_bytes())
+    middle = copies[1]
+    middle.write_bytes(b"" if damage == "empty" else middle.read_bytes()[:1000])
+    with pytest.raises(IntegrityError) as err:
+        extract_frames(copies, source="youcook2", label="Youcook2.tar.gz", local_dir=tmp_path / "out")
+    msg = str(err.value)
+    want = "part Youcook2.tar.gz.001 is empty" if damage == "empty" else "part 2 of 3, Youcook2.tar.gz.001, has 1000"
+    assert want in msg and "rerun `tc139k download`" in msg, msg
+    assert not (tmp_path / "out" / "frames" / "youcook2").exists()

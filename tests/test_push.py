@@ -288,3 +288,17 @@ def test_a_frames_root_that_is_a_link_farm_counts_every_frame(sample, tmp_path):
     linked.add(rels + rels[:5])  # a frame counted once, however many records use it
     plain.add(rels)
     assert linked.count == 50 and linked.examples == sorted(rels[:5]) and plain.count == 0
+
+
+def test_a_push_with_nothing_new_says_so_once(hub, built, tmp_path):
+    """huggingface_hub's own "No files have been modified" warning does not stand beside
+    tc139k's "Nothing to push" (its warnings show with -v only)."""
+    env = dict(os.environ, HF_ENDPOINT=hub.endpoint, HF_TOKEN=TOKEN, HF_HOME=str(tmp_path / "hf"))
+    env.update(HF_HUB_DISABLE_XET="1", TC139K_NO_PROGRESS="1")
+    env.pop("HF_HUB_OFFLINE", None)
+    cmd = [sys.executable, "-m", "tc139k", "shards", "push", "me/again", str(built["shards"])]
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert second.returncode == 0 and "Nothing to push" in second.stdout, second.stdout + second.stderr
+    assert "No files have been modified" not in second.stdout + second.stderr, second.stderr

@@ -368,10 +368,11 @@ def extract_frames(
     result = ExtractResult(source=source, archive=label)
     made: set[str] = set()
     try:
-        compressed = sum(os.stat(p).st_size for p in parts)
+        sizes = [os.stat(p).st_size for p in parts]
     except OSError as e:
         shutil.rmtree(staging, ignore_errors=True)
         raise DownloadError(f"{label}: cannot read {e.filename}: {e.strerror}") from None
+    compressed = sum(sizes)
     limit = expansion_limit(compressed, max_expansion_ratio, max_extract_bytes)
 
     def too_large(member: str | None) -> HostileArchiveError:
@@ -434,7 +435,9 @@ def extract_frames(
             if hashers is not None:
                 reader.drain()  # finish hashing: a damaged file is the likelier cause
                 _check_hashes(hashers, label)
-            raise IntegrityError(f"{label} is not a readable tar.gz archive ({e})") from None
+            raise IntegrityError(
+                f"{label} is not a readable tar.gz archive ({e}){_damaged_part(parts, sizes)}"
+            ) from None
         if hashers is not None:
             _check_hashes(hashers, label)
         result.part_sizes = list(reader.sizes)
@@ -444,6 +447,25 @@ def extract_frames(
         inflater.close()
         reader.close()
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _damaged_part(parts: list[Path], sizes: list[int]) -> str:
+    """The part of a split archive that is plainly damaged, for the error message: an empty
+    part, or a part that is not the last and is shorter than the others (`split -b` cuts
+    equal parts, so a short one was cut off). A part damaged inside is named by its hash,
+    when the hashes are known (_check_hashes)."""
+    how = "delete it and rerun `tc139k download` to fetch it again"
+    empty = [p for p, n in zip(parts, sizes) if n == 0]
+    if empty:
+        return f"; part {empty[0].name} is empty (0 bytes): {how}"
+    if len(parts) < 3:
+        return ""  # one part before the last: nothing to compare it with
+    usual = max(sizes[:-1])
+    short = [(k, p, n) for k, (p, n) in enumerate(zip(parts[:-1], sizes[:-1])) if n < usual]
+    if not short:
+        return ""
+    k, p, n = short[0]
+    return f"; part {k + 1} of {len(parts)}, {p.name}, has {n} bytes where the others have {usual}: {how}"
 
 
 def _check_hashes(hashers: list, label: str) -> None:

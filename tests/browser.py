@@ -50,8 +50,8 @@ class Page:
         return res["result"].get("value")
 
     def navigate(self, url: str, timeout: float = 20) -> None:
-        self.call("Page.navigate", {"url": url})
-        self._browser.wait(lambda m: m.get("method") == "Page.loadEventFired", timeout)
+        if "loaderId" in self.call("Page.navigate", {"url": url}):  # none: a same-page #fragment change
+            self._browser.wait(lambda m: m.get("method") == "Page.loadEventFired", timeout)
 
     def screenshot(self) -> bytes:
         return base64.b64decode(self.call("Page.captureScreenshot", {"format": "png"})["data"])

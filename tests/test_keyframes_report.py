@@ -292,6 +292,9 @@ def test_report_of_a_transition_a_failed_video_a_missing_frame_and_no_frames(tmp
     assert not (out / "videos" / "a" / "gone.jpg").exists()
     assert "No thumbnails: no readable frame in" in (out / "videos" / "a" / "gone.html").read_text()
     assert "failed: no usable frame (3 bad)" in (out / "videos" / "b" / "broken.html").read_text()
+    # without --qa no QA count is claimed: not 0, none
+    assert {r[-2] for r in index_data(out)["rows"]} == {None}
+    assert "QA record" not in (out / "videos" / "a" / "clip.html").read_text()
     # a rerun over fewer videos removes the pages of those no longer there
     store.write_keyframes_file(
         [r for r in store.iter_videos(tmp_path / "kf") if r["video_id"] == "clip"],

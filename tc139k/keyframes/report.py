@@ -449,14 +449,15 @@ def _head(title: str, css: str) -> str:
 LEGEND = (
     '<div class="legend"><span class="l-key">key frame</span><span class="l-cut">scene cut</span>'
     '<span class="l-tr">gradual transition</span><span class="l-trig">trigger time</span>'
-    '<span class="l-qa">QA record span</span></div>'
+    "</div>"
 )
+QA_LEGEND = '<span class="l-qa">QA record span</span>'
 
 
 def video_page(
     row: dict,
     entry: dict | None,
-    spans: list[QASpan],
+    spans: list[QASpan] | None,
     prev_key: tuple[str, str] | None,
     next_key: tuple[str, str] | None,
     frames_note: str,
@@ -491,12 +492,14 @@ def video_page(
         ("mean interval", f"{span / n_key:.2f} s" if n_key else "no key frame"),
         ("trigger times", str(len(row["trigger_seconds"]))),
         ("mean drop ratio", f"{100 * float(np.mean(drops)):.1f}% at threshold {row['threshold']:g}" if drops else "-"),
-        ("QA records", str(len(spans))),
     ]
+    if spans is not None:
+        facts.append(("QA records", str(len(spans))))
     p.append('<div class="facts">')
     p.extend(f"<span>{k} <b>{html.escape(v)}</b></span>" for k, v in facts)
-    p.append("</div>\n" + LEGEND + "\n")
-    p.append(timeline_svg(row, spans) + "\n")
+    legend = LEGEND.replace("</div>", QA_LEGEND + "</div>") if spans is not None else LEGEND
+    p.append("</div>\n" + legend + "\n")
+    p.append(timeline_svg(row, spans or []) + "\n")
     shown = len(entry["indices"]) if entry else 0
     p.append(f'<h2>Frames <span class="muted">({shown} of {row["n_frames"]} shown)</span></h2>\n')
     p.append(strip_html(row, entry, frames_note) + "\n")
@@ -518,7 +521,7 @@ def video_page(
             f'<td class="n">{s.n_frames}</td><td>{s.starts_with}</td><td>{html.escape(_times(s.keyframes))}</td></tr>'
         )
     p.append("</tbody></table>\n")
-    if spans:
+    if spans:  # None without --qa
         p.append(f"<h2>QA records using this video ({len(spans)})</h2>\n<table><thead><tr><th>record</th>")
         p.append("<th>frames (s)</th><th>start-end time</th><th>question</th></tr></thead><tbody>")
         for s in spans:
@@ -583,7 +586,7 @@ def index_page(summary: list[tuple[str, str]]) -> str:
     return "".join(p)
 
 
-def _index_row(row: dict, n_qa: int) -> list:
+def _index_row(row: dict, n_qa: int | None) -> list:
     ok = row["status"] == "ok"
     n_key = len(row["keyframe_seconds"])
     span = video_span(row["frame_seconds"])
@@ -786,8 +789,8 @@ def _write_report(
             elif ok:
                 res.videos_without_frames.append(name)
             note = f"No thumbnails: no readable frame in {folder} (--frames-root {frames_root})."
-            spans = spans_by_video.get(key, [])
-            res.qa_records_shown += len(spans)
+            spans = spans_by_video.get(key, []) if qa_rows is not None else None
+            res.qa_records_shown += len(spans or [])
             i = position[key]
             page = video_page(
                 row,
@@ -798,7 +801,7 @@ def _write_report(
                 note,
             )
             writer.put(_page_path(out, key), page.encode())
-            index_rows.append(_index_row(row, len(spans)))
+            index_rows.append(_index_row(row, None if spans is None else len(spans)))
             totals["videos"] += 1
             totals["failed"] += not ok
             totals["frames"] += row["n_frames"]

@@ -141,7 +141,7 @@ INDEX_JS = """\
       cell(tr, r[col.keyframes], true);
       cell(tr, r[col.mean_interval] === null ? "" : r[col.mean_interval].toFixed(2), true);
       cell(tr, r[col.triggers], true);
-      cell(tr, r[col.qa_records], true);
+      cell(tr, r[col.qa_records] === null ? "" : r[col.qa_records], true);
       cell(tr, r[col.status] === "ok" ? (100 * r[col.mean_drop_ratio]).toFixed(1) + " %" : "", true);
       body.appendChild(tr);
     });

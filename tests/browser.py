@@ -103,6 +103,7 @@ class Browser:
             "--headless",
             "--no-sandbox",  # the tests may run as root (CI containers); the pages are our own files
             "--disable-gpu",
+            "--disable-dev-shm-usage",  # containers give /dev/shm 64 MB; Chromium then crashes on big pages
             "--remote-debugging-pipe",
             f"--user-data-dir={self.profile}",
             f"--window-size={width},{height}",

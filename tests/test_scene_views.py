@@ -212,3 +212,21 @@ def test_local_shifts_equal_the_cell_by_cell_search():
         for b in videos:
             shift = phase_response(a, b)[1]
             assert local_share(a, b, shift) == _local_share_cell_by_cell(a, b, shift)
+
+
+def test_dissolve_differences_from_whole_levels_equal_the_float_means():
+    """The dissolve finder's mean absolute differences from OpenCV's integer sums equal numpy's
+    float32 means of the thumbnails bit for bit; thumbnails that are not whole levels take the
+    float path."""
+    from tc139k.keyframes import transitions
+
+    rng = np.random.default_rng(11)
+    videos = [thumbnails(_frames(224, 224, n=9)), rng.integers(0, 256, (12, 3072)).astype(np.float32)]
+    videos.append(np.r_[np.zeros((4, 3072), np.float32), np.full((4, 3072), 255, np.float32)])
+    for small in videos:
+        levels = transitions._whole_levels(small)
+        assert levels is not None
+        for w in range(1, 7):
+            fast = transitions._mean_abs_diffs(small, levels, w)
+            assert fast.dtype == np.float32 and np.array_equal(fast, np.abs(small[w:] - small[:-w]).mean(axis=1))
+    assert transitions._whole_levels(videos[0] + 0.5) is None

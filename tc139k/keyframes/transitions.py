@@ -155,14 +155,38 @@ def _fade_spans(thumbs: np.ndarray) -> list[tuple[int, int, str]]:
     return spans
 
 
+def _mean_abs_diffs(thumbs: np.ndarray, levels: np.ndarray | None, w: int) -> np.ndarray:
+    """`np.abs(thumbs[w:] - thumbs[:-w]).mean(axis=1)`, bit for bit. With `levels`, the
+    thumbnails' whole 8-bit levels (`thumbnails` makes them so), from OpenCV's exact integer
+    sums of the differences: every float32 partial sum of numpy's mean is then a whole number
+    below 2 ** 24, so exact, and the one division after it is the one numpy's mean does. Ten
+    times faster than the float passes, which matters as it runs for six offsets."""
+    if levels is None:
+        return np.abs(thumbs[w:] - thumbs[:-w]).mean(axis=1)
+    import cv2
+
+    sums = cv2.reduce(cv2.absdiff(levels[w:], levels[:-w]), 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
+    means = sums.ravel().astype(np.float32)
+    return np.true_divide(means, np.intp(thumbs.shape[1]), out=means, casting="unsafe")  # as numpy's _mean
+
+
+def _whole_levels(thumbs: np.ndarray) -> np.ndarray | None:
+    """The thumbnails as uint8 when every value is a whole level 0..255 (None otherwise)."""
+    if thumbs.dtype != np.float32 or thumbs.ndim != 2 or thumbs.shape[1] * 255 >= 2**24 or len(thumbs) < 2:
+        return None
+    levels = thumbs.astype(np.uint8)
+    return levels if np.array_equal(levels, thumbs) else None
+
+
 def _dissolve_spans(thumbs: np.ndarray) -> list[tuple[int, int, str]]:
     n = len(thumbs)
-    step = np.abs(np.diff(thumbs, axis=0)).mean(axis=1)
+    levels = _whole_levels(thumbs)
+    step = _mean_abs_diffs(thumbs, levels, 1)
     found = []
     for w in range(2, MAX_DISSOLVE_FRAMES + 2):
         if n <= w:
             break
-        ends = np.abs(thumbs[w:] - thumbs[:-w]).mean(axis=1)  # (n - w,), index a
+        ends = _mean_abs_diffs(thumbs, levels, w)  # (n - w,), index a
         biggest_step = np.lib.stride_tricks.sliding_window_view(step, w).max(axis=1)
         for a in np.flatnonzero((ends >= MIN_CHANGE) & (biggest_step <= MAX_STEP_SHARE * ends)):
             a = int(a)

@@ -342,6 +342,13 @@ def test_the_authors_curve_is_comparable_only_beside_qwen_tokens(tmp_path, model
     here = dict(zip(stats.thresholds, stats.drop_ratio))  # this folder's figures beside the authors'
     assert f"{'here':>10} " + " ".join(f"{here[t] * 100:.0f}%".rjust(6) for t in ref["thresholds"]) in text
     assert (tmp_path / "plots" / "drop_ratio_vs_threshold.png").is_file()
+    # the headline says which tokens were measured and whether they are the paper's
+    headline = stats.headline_text()
+    assert f"of {tokens[0]} visual tokens are redundant" in headline
+    if comparison == "comparable":
+        assert "comparable with its tau-to-drop-ratio curve" in headline and "not comparable" not in headline
+    else:
+        assert "not the tokens the paper measures" in headline and "--encoder qwen2.5-vl" in headline
 
 
 def test_pixel_scores_get_no_published_curve(tmp_path):
@@ -349,6 +356,9 @@ def test_pixel_scores_get_no_published_curve(tmp_path):
 
     stats = redundancy_stats(_folder(tmp_path / "kf", None, "pixel_mad"), show_progress=False)
     assert stats.to_dict()["published_curve"] is None and "published curve" not in stats.text_report()
+    headline = stats.headline_text()  # a 1 x 2 grid: no cell size in pixels to state
+    assert "% of pixel cells of the 224 px frame are redundant" in headline and "tokens are" not in headline
+    assert "not comparable with the paper's 80 % of tokens" in headline
 
 
 # ---- the key-frame stage, its outputs and engines -----------------------------------------------

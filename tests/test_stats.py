@@ -109,7 +109,7 @@ def test_hand_computed_sweep(hand_folder):
     # headline at the stored threshold 0.5
     assert s.threshold == 0.5
     assert s.headline_ratio == pytest.approx(5 / 14)
-    assert s.headline_text().startswith("35.7 % of visual tokens are redundant at threshold 0.5")
+    assert s.headline_text().startswith("35.7 % of visual tokens (of an encoder not recorded) are redundant at threshold 0.5")
 
     # per-frame drop ratios at 0.5: 0, .5, .5, 0, .75
     fd = s.frame_drop_ratio
@@ -303,7 +303,7 @@ def test_cli_table_and_errors(hand_folder, tmp_path):
         main, ["stats", "redundancy", str(hand_folder), "--by", "length", "--plot", str(tmp_path / "p"), "--video", "B"]
     )
     assert res.exit_code == 0, res.output
-    assert "35.7 % of visual tokens are redundant at threshold 0.5" in res.output
+    assert "35.7 % of visual tokens (of an encoder not recorded) are redundant at threshold 0.5" in res.output
     assert "5-10 min" in res.output and "87.8" in res.output and "7.14" in res.output
     assert (tmp_path / "p" / "timeline_B.png").is_file()
     bad = runner.invoke(main, ["stats", "redundancy", str(hand_folder), "--thresholds", "x"])

@@ -41,7 +41,7 @@ def plot_threshold_sweep(stats: RedundancyStats, path: Path) -> Path:
     fig = _figure(7)
     ax = fig.add_subplot()
     t = np.array(stats.thresholds)
-    series = [(stats.drop_ratio, "tokens dropped", "o-")]
+    series = [(stats.drop_ratio, f"{stats.unit} dropped", "o-")]
     if not stats.one_grid:  # with one patch grid the mean over frames is the same curve
         series.append((stats.drop_ratio_frame_mean, "mean over frames", "s--"))
     for values, label, style in series:
@@ -69,7 +69,7 @@ def plot_threshold_sweep(stats: RedundancyStats, path: Path) -> Path:
         )
     rule = "cosine > tau is dropped" if stats.score_kind == "cosine" else "pixel difference < tau is dropped"
     ax.set_xlabel(f"DTD threshold tau ({rule})")
-    ax.set_ylabel("visual tokens dropped (%)")
+    ax.set_ylabel(f"{stats.unit} dropped (%)")
     ax.set_ylim(0, 100)
     ax.set_title(f"Drop ratio against threshold ({stats.overall.videos} videos)")
     ax.grid(alpha=0.3)
@@ -127,7 +127,7 @@ def plot_groups(stats: RedundancyStats, path: Path) -> Path:
         )
     ax.set_xticks(x, keys, rotation=30 if len(keys) > 6 else 0, ha="right" if len(keys) > 6 else "center")
     ax.set_ylim(0, 110)
-    ax.set_ylabel(f"tokens dropped at {stats.threshold:g} (%)")
+    ax.set_ylabel(f"{stats.unit} dropped at {stats.threshold:g} (%)")
     ax.set_xlabel("source dataset" if stats.by == "source" else "video length")
     ax.set_title(f"Drop ratio by {stats.by}")
     ax.grid(alpha=0.3, axis="y")
@@ -161,7 +161,7 @@ def plot_timeline(stats: RedundancyStats, path: Path) -> Path:
         ax.plot(tl.trigger_seconds, at, "o", color="tab:red", markersize=4, label="trigger time")
     ax.set_ylim(-2, 108)
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("tokens dropped (%)")
+    ax.set_ylabel(f"{stats.unit} dropped (%)")
     ax.set_title(f"{tl.source}/{tl.video_id}: per-frame drop ratio")
     ax.grid(alpha=0.3)
     fig.legend(fontsize=8, loc="outside lower center", ncols=4, frameon=False)

@@ -46,7 +46,7 @@ from ..errors import SchemaError, UsageError
 from ..keyframes import dtd, interval
 from ..keyframes import store as kfio
 from ..progress import progress
-from .reference import reference_curve
+from .reference import COMPARABLE, reference_curve
 
 # Per score kind: the range tau can take and a default sweep over its useful part that holds
 # the kind's operating point (cosine 0.5, pixel_mad 0.05).
@@ -273,21 +273,43 @@ class RedundancyStats:
         return self.overall.drop_ratio_frame_mean
 
     @property
+    def unit(self) -> str:
+        """What the scores are of: visual tokens (cosine of an encoder's tokens) or pixel cells."""
+        return "visual tokens" if self.score_kind == "cosine" else "pixel cells"
+
+    @property
     def headline_ratio(self) -> float | None:
         return self.overall.drop_ratio_at_threshold
 
     def headline_text(self) -> str:
+        """The headline, saying what was measured (which tokens, which rule) and whether it
+        can be laid beside the paper's figures."""
         if self.headline_ratio is None:
             return "No video with status ok and patch scores: nothing to measure."
-        rule = (
-            "cosine similarity to the previous frame >"
-            if self.score_kind == "cosine"
-            else "mean absolute pixel difference to the previous frame <"
-        )
-        return (
-            f"{self.headline_ratio * 100:.1f} % of visual tokens are redundant at threshold "
-            f"{self.threshold:g} ({rule} {self.threshold:g})."
-        )
+        t = f"{self.threshold:g}"
+        if self.score_kind == "cosine":
+            ref = self.reference or {}
+            encoders = " and ".join(ref.get("tokens") or [])
+            unit = f"{encoders} visual tokens" if encoders else "visual tokens (of an encoder not recorded)"
+            rule = f"cosine similarity to the same token of the previous frame > {t}"
+            if ref.get("comparison") == COMPARABLE:
+                compare = "the tokens the paper measures: comparable with its tau-to-drop-ratio curve"
+            else:
+                compare = (
+                    "not the tokens the paper measures (fine-tuned Qwen2.5-VL), so not comparable with its "
+                    "figures; `keyframes build --encoder qwen2.5-vl` scores those"
+                )
+        else:
+            # the pixel method's square grid over the 224 px frame: say the cell size when there is one
+            sides = {math.isqrt(n) if math.isqrt(n) ** 2 == n else 0 for n in self.patch_grids}
+            cells = f"{224 // sides.pop()} px " if len(sides) == 1 and 0 not in sides else ""
+            unit = f"{cells}pixel cells of the 224 px frame"
+            rule = f"mean absolute pixel difference to the previous frame < {t}"
+            compare = (
+                "a pixel measure, not visual tokens: not comparable with the paper's 80 % of tokens; "
+                "`keyframes build --encoder qwen2.5-vl` scores those"
+            )
+        return f"{self.headline_ratio * 100:.1f} % of {unit} are redundant at threshold {t} ({rule}); {compare}."
 
     def to_dict(self) -> dict:
         return {

@@ -21,3 +21,18 @@ def test_help_summaries_are_whole_sentences():
         assert sorted(names) == sorted(group.commands), (args, lines)  # one line each: nothing wrapped
         for line in lines:
             assert line.rstrip().endswith(".") and not line.rstrip().endswith("..."), (args, line)
+
+
+def test_quiet_and_verbose_are_taken_anywhere_on_the_line(sample, tmp_path):
+    """`tc139k validate FILE --out DIR -q`, as `hf` takes its flags; `--` ends that."""
+    import logging
+
+    out = tmp_path / "v"
+    for flags, level in ((["-q"], logging.WARNING), (["--verbose"], logging.DEBUG), ([], logging.INFO)):
+        res = CliRunner().invoke(main, ["validate", str(sample.qa), "--out", str(out), *flags])
+        assert res.exit_code == 0, res.output
+        assert logging.getLogger("tc139k").level == level, flags
+    both = CliRunner().invoke(main, ["validate", str(sample.qa), "-q", "--out", str(out), "-v"])
+    assert both.exit_code == 2 and "cannot be combined" in both.output
+    literal = CliRunner().invoke(main, ["validate", "--out", str(out), "--", "-q"])
+    assert literal.exit_code == 2 and "Path '-q' does not exist" in literal.output

@@ -16,11 +16,32 @@ from .shards import shards_group
 from .stats import stats_group
 from .validate import validate_cmd
 
+GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EXIT_CODES_HELP)
+
+class _FlagsAnywhere(click.Group):
+    """-q/-v are taken anywhere on the line (`tc139k download ... -q`), as `hf` takes them:
+    they are moved before the command, up to a `--`."""
+
+    def parse_args(self, ctx, args):
+        cut = args.index("--") if "--" in args else len(args)
+        flags = [a for a in args[:cut] if a in GLOBAL_FLAGS]
+        rest = [a for a in args[:cut] if a not in GLOBAL_FLAGS]
+        return super().parse_args(ctx, flags + rest + args[cut:])
+
+
+@click.group(
+    cls=_FlagsAnywhere,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES_HELP,
+)
 @click.version_option(__version__, prog_name="tc139k")
-@click.option("-q", "--quiet", is_flag=True, help="No progress and no log lines, only warnings, errors and results.")
-@click.option("-v", "--verbose", is_flag=True, help="Debug log lines (and huggingface_hub's info messages) on stderr.")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="No progress and no log lines, only warnings, errors and results (anywhere)."
+)
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Debug log lines (and huggingface_hub's messages) on stderr (anywhere)."
+)
 def main(quiet, verbose):
     """Dataset toolkit for TimeChat-Online-139K.
 

@@ -123,6 +123,8 @@ def keyframes_build_cmd(
         emit_json(d)
     else:
         _summary_text(res, DEFINITION)
+    if res.calibration_note():
+        click.echo(f"Note: {res.calibration_note()}", err=True)
     if res.calibration_miss() and not accept_calibration_miss:
         raise CheckFailedError(
             f"{res.calibration_miss()}; pass --accept-calibration-miss to keep them, or change "

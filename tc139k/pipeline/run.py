@@ -192,6 +192,8 @@ def _stage_keyframes(cfg: KeyframesParams, p: dict, lay: Layout, run: RunResult,
         )
     if miss:
         run.notes.append(f"key frames: {miss} (accepted: keyframes.accept_calibration_miss)")
+    if res.complete and res.calibration_note():
+        run.notes.append(f"key frames: {res.calibration_note()}")
     if not res.complete:
         line = (
             f"{method} method, shard {run.shard_index + 1}/{run.num_shards}: {res.batches_scored} "

@@ -354,6 +354,8 @@ def test_masks_are_the_qwen_towers_dtd_on_the_clip(sample, tiny_qwen, tmp_path):
                 assert np.array_equal(got[span <= 1][span[span <= 1] >= 0], want[span <= 1][span[span <= 1] >= 0]), rid
                 assert not (want[span > 1] & ~got[span > 1]).any(), rid
                 assert got[span == -1].all() and not keep[i, p:].any()
+                exact = batch["token_keep_exact"][i, :p].numpy()
+                assert np.array_equal(exact, (span == 0) | (span == 1)) and not batch["token_keep_exact"][i, p:].any()
                 spans_seen.update(int(s) for s in span)
     assert {0, 1, -1} <= spans_seen and any(s > 1 for s in spans_seen)
     drops_at_median = sum(

@@ -129,6 +129,9 @@ def test_a_day_long_retry_after_stops_at_once_with_what_asked(hub, tmp_path, kin
     assert "asked to wait 24.0 h" in msg and "--max-wait 300 s" in msg and "rerun later" in msg, msg
     status = 429 if kind != "tree" else 503
     assert hub.endpoint in msg and f"answered HTTP {status}" in msg, msg
+    deadline = time.monotonic() + 5  # the server logs an answer after sending it
+    while not any(e.status == status for e in hub.requests(kind)) and time.monotonic() < deadline:
+        time.sleep(0.01)
     asked = [e for e in hub.requests(kind) if e.status == status]
     assert len(asked) == 1 and [e.path for e in hub.requests(kind)].count(asked[0].path) == 1  # not retried
 
@@ -148,6 +151,9 @@ def test_max_wait_bounds_the_total_of_several_waits(hub, tmp_path):
         run_download(
             local_dir=tmp_path / "l", endpoint=hub.endpoint, annotations_only=True, max_wait=3, **{**FAST, "retries": 5}
         )
+    deadline = time.monotonic() + 5  # the server logs an answer after sending it
+    while len(hub.requests("info")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert len(hub.requests("info")) == 2
 
 

@@ -112,7 +112,7 @@ def build_keyframes(
     video_ids: PathLike | None = None,
     videos: Sequence[PathLike] = (),
     video_source: str | None = None,
-    method: str = "feature",
+    method: str = "auto",
     encoder: str = "open_clip",
     model: str | None = None,
     pretrained: str | None = None,

@@ -327,3 +327,35 @@ def test_cuda_half_precision_matches_the_cpu(tiny_clip):  # noqa: F811
     a, b = gpu(frames).float().cpu(), cpu(frames)
     cos = torch.nn.functional.cosine_similarity(a, b, dim=-1)
     assert a.shape == b.shape and float(cos.min()) > 0.99
+
+
+def test_method_auto_is_the_default_and_says_what_it_chose(sample, ids_file, tiny_clip, tmp_path, monkeypatch):  # noqa: F811
+    """No --method: feature when its weights are on this machine, else pixel (no download, no
+    exit 2 for missing weights), with a note saying which and why."""
+    from tc139k.keyframes import encoder
+
+    args = ["keyframes", "build", "--frames-root", str(sample.frames), "--video-ids", str(ids_file)]
+    monkeypatch.setattr(encoder, "_cached", lambda cfg: None)  # no open_clip weights in any cache
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "a"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert "Note: method auto: pixel (no open_clip weights on this machine" in res.output
+    assert kfio.read_provenance(next((tmp_path / "a").glob("keyframes-*.parquet")))["method"] == "pixel"
+    with_weights = [*args, "--pretrained", tiny_clip.local_dir, "--out", str(tmp_path / "b"), "--json"]
+    res = CliRunner().invoke(main, with_weights)
+    assert res.exit_code == 0, res.output
+    assert "Note: method auto: feature (open_clip weights at hand)" in res.output
+    assert kfio.read_provenance(next((tmp_path / "b").glob("keyframes-*.parquet")))["method"] == "feature"
+    # the default weights found in the cache count as at hand, looked up without open_clip
+    monkeypatch.setattr(
+        encoder, "_cached", lambda cfg: "/cache/w.bin" if "laion/CLIP-ViT-B-32" in cfg["hf_hub"] else None
+    )
+    assert encoder.weights_at_hand(None, None) and not encoder.weights_at_hand(None, "/no/such/file.bin")
+
+
+def test_the_default_weights_location_is_open_clips():
+    import open_clip
+
+    from tc139k.keyframes import encoder
+
+    cfg = open_clip.get_pretrained_cfg(encoder.DEFAULT_MODEL, encoder.DEFAULT_PRETRAINED)
+    assert cfg["hf_hub"] == encoder.DEFAULT_PRETRAINED_CFG["hf_hub"]

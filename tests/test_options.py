@@ -35,7 +35,7 @@ def test_every_field_is_an_option_with_its_default_help_and_range():
     text = " ".join(_run(cmd, "--help").output.split())
     assert "--target-interval FLOAT RANGE Mean key-frame interval" in text
     assert "[default: 7.14; x>0.0]" in text
-    assert "--method [feature|pixel]" in text and "--min-scene-len" in text
+    assert "--method [auto|feature|pixel]" in text and "--min-scene-len" in text
     assert "--cell INTEGER RANGE Pixel method: cell size in px. [default: 28; 1<=x<=224]" in text
     out = json.loads(_run(cmd).output)
     assert out == dataclasses.asdict(KeyframesConfig())  # no option given: the config's defaults

@@ -180,7 +180,7 @@ def test_demo_end_to_end(tmp_path, with_weights, request):
     out = json.loads(res.output)
     assert [s["name"] for s in out["stages"]] == ["sample", "download", "validate", "keyframes", "shards", "stats"]
     method = "feature" if with_weights else "pixel"
-    assert any(n.startswith(f"key frames: {method} method") for n in out["notes"])
+    assert any(n.startswith(f"key frames: method auto: {method} (") for n in out["notes"])
     stages = {s["name"]: s for s in out["stages"]}
     assert stages["keyframes"]["summary"]["method"] == method
     assert stages["validate"]["summary"]["invalid"] == 0

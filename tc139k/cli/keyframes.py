@@ -123,6 +123,8 @@ def keyframes_build_cmd(
         emit_json(d)
     else:
         _summary_text(res, DEFINITION)
+    if res.method_note:
+        click.echo(f"Note: {res.method_note}", err=True)
     if res.calibration_note():
         click.echo(f"Note: {res.calibration_note()}", err=True)
     if res.calibration_miss() and not accept_calibration_miss:

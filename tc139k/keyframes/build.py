@@ -492,6 +492,7 @@ class KeyframesResult:
     shard: list[int] | None = None  # [index, count] when this run scored one share only
     complete: bool = True  # False: scores only; a run without sharding writes the key frames
     target_reached: bool | None = None  # calibrated runs: mean interval within 5 % of the target
+    method_note: str | None = None  # with method auto: which method it stood for, and why
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -567,7 +568,8 @@ def _video_specs(frames_root, video_ids, videos, video_source) -> list[VideoSpec
 
 
 def stage_config(config: KeyframesConfig | None = None, params: dict | None = None) -> KeyframesConfig:
-    """`config` (default: the defaults) with `params` on top, every value checked."""
+    """`config` (default: the defaults) with `params` on top, every value checked; `auto`
+    stays (KeyframesConfig.resolved says what it stands for)."""
     values = {**asdict(config or KeyframesConfig()), **(params or {})}
     return check(KeyframesConfig, values, "keyframes")
 
@@ -605,7 +607,8 @@ def run_keyframes(
     shard_index: independent jobs score disjoint shares into the same `out`, and a later run
     without sharding finds every batch scored and only calibrates and writes. `scorer`
     replaces the in-process pass 1 (`score_batches_local`), e.g. by a Ray Data pipeline."""
-    cfg = stage_config(config, params)
+    cfg, method_note = stage_config(config, params).resolved()
+    cfg = check(KeyframesConfig, asdict(cfg), "keyframes")  # tau's range, now that the method is known
     check_shard(num_shards, shard_index)
     cfg.check_installed()
     calibrated = cfg.level is None
@@ -674,6 +677,7 @@ def run_keyframes(
         if num_shards > 1:
             mine = [b for b in range(len(batches)) if b % num_shards == shard_index]
             return KeyframesResult(
+                method_note=method_note,
                 out_dir=str(out),
                 files=[],
                 method=cfg.method,
@@ -759,6 +763,7 @@ def run_keyframes(
                 f"<source>/<video_id>/<NNNNNN>.jpg (--frames-root) or readable video files (--video)"
             )
         return KeyframesResult(
+            method_note=method_note,
             out_dir=str(out),
             files=files,
             method=cfg.method,

@@ -9,7 +9,8 @@ takes them beside these."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 
 from .. import published
 from ..params import param
@@ -31,6 +32,7 @@ def encoders() -> tuple[str, ...]:
     return tuple(ENCODERS)
 
 
+AUTO = "auto"  # a method resolved per run: feature when its weights are at hand, else pixel
 DETECTORS = ("content", "adaptive", "histogram", "transnetv2")
 DEVICES = ("auto", "cpu", "cuda")
 SCENE_RULES = ("combined", "detector")
@@ -42,10 +44,12 @@ PIXEL_CELL = 28  # the authors' region size
 @dataclass(frozen=True)
 class KeyframesConfig:
     method: str = param(
-        "feature",
-        choices=methods,
-        help="feature: cosine of each visual token (see --encoder) with the previous frame's; pixel: mean "
-        "absolute RGB difference per 28 px cell of the 224 px frame (no model).",
+        "auto",
+        choices=lambda: (AUTO, *methods()),
+        help="auto: feature when its weights are on this machine (--pretrained a file or local-dir:FOLDER, "
+        "or the open_clip tag in the local cache), else pixel, with a note saying which; feature: cosine of "
+        "each visual token (see --encoder) with the previous frame's; pixel: mean absolute RGB difference "
+        "per 28 px cell of the 224 px frame (no model).",
         records="scores",
     )
     encoder: str = param(
@@ -177,8 +181,29 @@ class KeyframesConfig:
 
             require()
 
+    def resolved(self) -> tuple[KeyframesConfig, str | None]:
+        """This config with `auto` replaced by the method it stands for, and a note saying
+        which and why (None when the method was given)."""
+        if self.method != AUTO:
+            return self, None
+        if self.encoder == "qwen2.5-vl":
+            feature = bool(self.pretrained) and os.path.isdir(self.pretrained.removeprefix("local-dir:"))
+        else:
+            from .encoder import weights_at_hand
+
+            feature = weights_at_hand(self.model, self.pretrained)
+        if feature:
+            return replace(self, method="feature"), f"method auto: feature ({self.encoder} weights at hand)"
+        return replace(self, method="pixel"), (
+            f"method auto: pixel (no {self.encoder} weights on this machine; give --pretrained a checkpoint "
+            "file or local-dir:FOLDER, or --method feature to download the default weights)"
+        )
+
     def cross_check(self) -> tuple[str, str] | None:
-        """tau's range depends on the method: a cosine or a pixel difference."""
+        """tau's range depends on the method: a cosine or a pixel difference (known for `auto`
+        once resolved)."""
+        if self.method == AUTO:
+            return None
         from .scorer import scorer_class  # the method's class knows its range (numpy: only when checking)
 
         lo, hi = scorer_class(self.method, self.encoder).threshold_range

@@ -33,6 +33,9 @@ from ..hubenv import hub_offline, unreachable
 
 DEFAULT_MODEL = "ViT-B-32"
 DEFAULT_PRETRAINED = "laion2b_s34b_b79k"
+# where open_clip keeps the default weights (open_clip.get_pretrained_cfg of the default pair;
+# a test keeps the two equal), so that `--method auto` looks without importing torch
+DEFAULT_PRETRAINED_CFG = {"hf_hub": "laion/CLIP-ViT-B-32-laion2B-s34B-b79K/"}
 LOCAL_DIR = "local-dir:"
 CONFIG_NAME = "open_clip_config.json"
 # Weight file names open_clip looks for in a model folder, in its order of preference.
@@ -134,11 +137,10 @@ def resolve_model(model: str | None = None, pretrained: str | None = None) -> Mo
     )
 
 
-def _cached_or_download(cfg: dict, model: str, tag: str) -> str:
-    import open_clip
-
+def _cached(cfg: dict) -> str | None:
+    """The weights of an open_clip pretrained config in the local caches, without the network."""
     hub = cfg.get("hf_hub", "")
-    if hub:  # look in the Hugging Face cache without touching the network first
+    if hub:
         from huggingface_hub import hf_hub_download
 
         repo, name = os.path.split(hub)
@@ -151,6 +153,36 @@ def _cached_or_download(cfg: dict, model: str, tag: str) -> str:
         cached = Path(os.path.expanduser("~/.cache/clip")) / os.path.basename(cfg["url"])
         if cached.is_file():
             return str(cached)
+    return None
+
+
+def weights_at_hand(model: str | None, pretrained: str | None) -> bool:
+    """Whether (model, pretrained) names weights on this machine: a file or a local-dir:
+    folder that exists, or an open_clip tag (default: the default model's) in the local cache.
+    Nothing is downloaded."""
+    if pretrained:
+        local = pretrained[len(LOCAL_DIR) :] if pretrained.startswith(LOCAL_DIR) else pretrained
+        if os.path.exists(local):
+            return True
+        if pretrained.startswith(LOCAL_DIR) or _looks_like_path(pretrained):
+            return False
+    model, tag = model or DEFAULT_MODEL, pretrained or DEFAULT_PRETRAINED
+    if (model, tag) == (DEFAULT_MODEL, DEFAULT_PRETRAINED):
+        return _cached(DEFAULT_PRETRAINED_CFG) is not None  # without importing open_clip (and torch)
+    import open_clip
+
+    if open_clip.get_model_config(model) is None:
+        return False
+    cfg = open_clip.get_pretrained_cfg(model, tag)
+    return bool(cfg) and _cached(cfg) is not None
+
+
+def _cached_or_download(cfg: dict, model: str, tag: str) -> str:
+    import open_clip
+
+    cached = _cached(cfg)  # the local caches first, without touching the network
+    if cached is not None:
+        return cached
     if hub_offline():
         raise ModelNotFoundError(
             f"weights for {model} / {tag} are not in the local cache and HF_HUB_OFFLINE is set. {HOW_TO_PROVIDE}"

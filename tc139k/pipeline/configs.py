@@ -6,10 +6,9 @@ pipeline wires the stages' inputs and outputs itself (e.g. `validate.files`, `st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..download.config import DownloadConfig
-from ..keyframes.config import KeyframesConfig, methods
+from ..keyframes.config import KeyframesConfig
 from ..params import param
 from ..shards.config import ShardsConfig
 from ..stats.config import StatsConfig
@@ -36,24 +35,10 @@ class ValidateParams(ValidateConfig):
 
 @dataclass(frozen=True)
 class KeyframesParams(KeyframesConfig):
-    method: str = param(
-        "auto",
-        choices=lambda: ("auto", *methods()),
-        help="auto: feature when `pretrained` names local weights, else pixel; or feature, pixel.",
-    )
     video_ids: str | None = param(None, help="Only these videos: one `video_id` or `source/video_id` per line.")
     accept_calibration_miss: bool = param(
         False, help="Keep going when calibration cannot reach target_interval (the stage fails otherwise)."
     )
-
-    def resolved_method(self) -> str:
-        if self.method != "auto":
-            return self.method
-        return "feature" if weights_available(self.pretrained) else "pixel"
-
-    def cross_check(self) -> tuple[str, str] | None:
-        # with `auto` the method, hence tau's range, is known only once ${work} is expanded
-        return None if self.method == "auto" else super().cross_check()
 
 
 @dataclass(frozen=True)
@@ -70,10 +55,3 @@ STAGE_CONFIGS: dict[str, type] = {
     "shards": ShardsConfig,
     "stats": StatsParams,
 }
-
-
-def weights_available(pretrained: str | None) -> bool:
-    if not pretrained:
-        return False
-    local = pretrained[len("local-dir:") :] if pretrained.startswith("local-dir:") else pretrained
-    return Path(local).exists()

@@ -17,7 +17,7 @@ into the same folder; run the later stages once, after all shards finished.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..atomic import write_json
@@ -154,18 +154,10 @@ def _stage_keyframes(cfg: KeyframesParams, p: dict, lay: Layout, run: RunResult,
 
     p = dict(p)
     p.pop("method", None), p.pop("accept_calibration_miss", None)
-    method = cfg.resolved_method()
-    if cfg.method == "auto":
-        run.notes.append(
-            f"key frames: {method} method ("
-            + (
-                f"{cfg.encoder} weights found locally"
-                if method == "feature"
-                else "no local weights given; give pretrained: a checkpoint file or local-dir:FOLDER "
-                "(tc139k demo --pretrained ...) to use the feature method"
-            )
-            + ")"
-        )
+    resolved, note = cfg.resolved()
+    method = resolved.method
+    if note:
+        run.notes.append(f"key frames: {note}")
     if method == "pixel":
         p.pop("model", None), p.pop("pretrained", None)
     kwargs = dict(out=lay.keyframes, frames_root=lay.frames, method=method, show_progress=show_progress, **p)
@@ -283,7 +275,7 @@ def stage_config(rec: Recipe, name: str, values: dict):
     where = f"{rec.path}: stages.{name}"
     cfg = check(STAGE_CONFIGS[name], values, where, RecipeError)
     if isinstance(cfg, KeyframesParams):
-        problem = KeyframesConfig.cross_check(replace(cfg, method=cfg.resolved_method()))
+        problem = KeyframesConfig.cross_check(cfg.resolved()[0])
         if problem:
             raise RecipeError(f"{where}.{problem[0]}: {problem[1]}")
     return cfg

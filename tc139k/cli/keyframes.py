@@ -120,13 +120,13 @@ def keyframes_build_cmd(
             }
             for v in res.videos
         ]
-        emit_json(d)
+        d["calibration_note"] = res.calibration_note()
+        emit_json(d)  # the notes are in it: stdout stays one JSON document
     else:
         _summary_text(res, DEFINITION)
-    if res.method_note:
-        click.echo(f"Note: {res.method_note}", err=True)
-    if res.calibration_note():
-        click.echo(f"Note: {res.calibration_note()}", err=True)
+        for note in (res.method_note, res.calibration_note()):
+            if note:
+                click.echo(f"Note: {note}", err=True)
     if res.calibration_miss() and not accept_calibration_miss:
         raise CheckFailedError(
             f"{res.calibration_miss()}; pass --accept-calibration-miss to keep them, or change "

@@ -55,8 +55,16 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+HF_DUPLICATE_LOGGERS = (
+    "huggingface_hub.utils._http",
+    "huggingface_hub.hf_api",
+    "huggingface_hub._commit_api",
+    "huggingface_hub._upload_pipeline",
+)
+
+
 def configure_logging(verbosity: int = 0) -> None:
-    """Log records of tc139k (and, with -v, huggingface_hub's; without it, only its errors) to
+    """Log records of tc139k (and, with -v, huggingface_hub's; without it, not its duplicates) to
     stderr, one line each, with a timestamp: what a batch log needs. Idempotent."""
     set_verbosity(verbosity)
     root = logging.getLogger("tc139k")
@@ -67,14 +75,14 @@ def configure_logging(verbosity: int = 0) -> None:
         root.addHandler(handler)
         root.propagate = False
     root.setLevel(logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO)
-    # huggingface_hub's own warnings (its retries, "No files have been modified") would stand
-    # beside tc139k's one line for the same event: shown with -v only, unless HF_HUB_VERBOSITY
-    # says otherwise. It sets its level when first imported, from that variable.
-    hf_level = "info" if verbosity > 0 else os.environ.get("HF_HUB_VERBOSITY", "").strip().lower()
-    if hf_level not in ("debug", "info", "warning", "error", "critical"):
-        hf_level = "error"
-    os.environ["HF_HUB_VERBOSITY"] = hf_level
-    logging.getLogger("huggingface_hub").setLevel(hf_level.upper())
+    # huggingface_hub's own warnings for events tc139k reports itself (its retries, "No files
+    # have been modified") would stand beside tc139k's one line: shown with -v only. Levels go
+    # on the modules' own loggers, which huggingface_hub leaves alone when it is imported
+    # (it sets its package logger's level then), and no environment variable is touched.
+    for name in HF_DUPLICATE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbosity > 0 else logging.ERROR)
+    if verbosity > 0:
+        logging.getLogger("huggingface_hub").setLevel(logging.INFO)
 
 
 def stderr_is_terminal() -> bool:

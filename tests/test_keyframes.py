@@ -336,15 +336,17 @@ def test_method_auto_is_the_default_and_says_what_it_chose(sample, ids_file, tin
 
     args = ["keyframes", "build", "--frames-root", str(sample.frames), "--video-ids", str(ids_file)]
     monkeypatch.setattr(encoder, "_cached", lambda cfg: None)  # no open_clip weights in any cache
-    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "a"), "--json"])
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "a")])
     assert res.exit_code == 0, res.output
-    assert "Note: method auto: pixel (no open_clip weights on this machine" in res.output
+    assert "Note: method auto: pixel (no open_clip weights on this machine" in res.stderr
     assert kfio.read_provenance(next((tmp_path / "a").glob("keyframes-*.parquet")))["method"] == "pixel"
-    with_weights = [*args, "--pretrained", tiny_clip.local_dir, "--out", str(tmp_path / "b"), "--json"]
+    with_weights = [*args, "--pretrained", tiny_clip.local_dir, "--out", str(tmp_path / "b")]
     res = CliRunner().invoke(main, with_weights)
     assert res.exit_code == 0, res.output
-    assert "Note: method auto: feature (open_clip weights at hand)" in res.output
+    assert f"Note: method auto: feature (--pretrained {tiny_clip.local_dir})" in res.stderr
     assert kfio.read_provenance(next((tmp_path / "b").glob("keyframes-*.parquet")))["method"] == "feature"
+    as_json = json.loads(CliRunner().invoke(main, [*with_weights, "--json"]).stdout)
+    assert as_json["result"]["method_note"].startswith("method auto: feature")
     # the default weights found in the cache count as at hand, looked up without open_clip
     monkeypatch.setattr(
         encoder, "_cached", lambda cfg: "/cache/w.bin" if "laion/CLIP-ViT-B-32" in cfg["hf_hub"] else None

@@ -9,7 +9,6 @@ takes them beside these."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 
 from .. import published
@@ -46,8 +45,8 @@ class KeyframesConfig:
     method: str = param(
         "auto",
         choices=lambda: (AUTO, *methods()),
-        help="auto: feature when its weights are on this machine (--pretrained a file or local-dir:FOLDER, "
-        "or the open_clip tag in the local cache), else pixel, with a note saying which; feature: cosine of "
+        help="auto: feature when --pretrained names weights or the default open_clip weights are in the local "
+        "cache, else pixel (nothing is downloaded), with a note saying which; feature: cosine of "
         "each visual token (see --encoder) with the previous frame's; pixel: mean absolute RGB difference "
         "per 28 px cell of the 224 px frame (no model).",
         records="scores",
@@ -186,14 +185,12 @@ class KeyframesConfig:
         which and why (None when the method was given)."""
         if self.method != AUTO:
             return self, None
-        if self.encoder == "qwen2.5-vl":
-            feature = bool(self.pretrained) and os.path.isdir(self.pretrained.removeprefix("local-dir:"))
-        else:
-            from .encoder import weights_at_hand
+        if self.pretrained:  # weights named: the feature method, which says it if they are not there
+            return replace(self, method="feature"), f"method auto: feature (--pretrained {self.pretrained})"
+        from .encoder import weights_at_hand
 
-            feature = weights_at_hand(self.model, self.pretrained)
-        if feature:
-            return replace(self, method="feature"), f"method auto: feature ({self.encoder} weights at hand)"
+        if self.encoder != "qwen2.5-vl" and weights_at_hand(self.model, None):
+            return replace(self, method="feature"), f"method auto: feature ({self.encoder} default weights at hand)"
         return replace(self, method="pixel"), (
             f"method auto: pixel (no {self.encoder} weights on this machine; give --pretrained a checkpoint "
             "file or local-dir:FOLDER, or --method feature to download the default weights)"

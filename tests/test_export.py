@@ -141,3 +141,26 @@ def test_keyframes_only_keeps_each_clips_first_frame_without_a_key_frame_before_
     # clip 1: 10 (first), 60 (key frame 50 since 20); clip 2: 70 (first), 80 (key frame 75)
     assert out["videos"] == [["/f/s/v/000010.jpg", "/f/s/v/000060.jpg"], ["/f/s/v/000070.jpg", "/f/s/v/000080.jpg"]]
     assert out["end_time"] == 95.0 and "start_time" not in out
+
+
+def test_every_frame_carries_its_second_also_with_key_frames_only(inputs, tmp_path):
+    """`frame_seconds` parallels `videos` clip by clip: each frame's second (its index at
+    1 fps), so key-frame-only lists, whose frames are seconds apart, keep their timing."""
+    from tc139k.export.swift import run_export_swift
+    from tc139k.paths import parse_frame_path
+
+    mean_gap = {}
+    for only in (False, True):
+        out = tmp_path / f"swift-{only}.jsonl"
+        run_export_swift(
+            inputs.qa, inputs.frames, out, keyframes_dir=inputs.keyframes if only else None, keyframes_only=only
+        )
+        lines = _lines(out)
+        assert lines
+        for line in lines:
+            assert [len(c) for c in line["frame_seconds"]] == [len(c) for c in line["videos"]]
+            for clip, seconds in zip(line["videos"], line["frame_seconds"]):
+                assert seconds == [float(parse_frame_path(p).index) for p in clip]
+        gaps = [b - a for line in lines for c in line["frame_seconds"] for a, b in zip(c, c[1:])]
+        mean_gap[only] = sum(gaps) / len(gaps)
+    assert mean_gap[True] > 2 * mean_gap[False]  # key frames are seconds apart: the timing is not a rate

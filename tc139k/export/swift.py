@@ -1,9 +1,16 @@
 """`tc139k export swift`: validated QA records to ms-swift JSONL.
 
 Input: valid.parquet from `tc139k validate` (schemas/qa_table.v1.json). Output: one JSON
-object per record, `{"messages": [...], "videos": [[frame, ...], ...]}` plus the record's
-`start_time`/`end_time` when it had them, the layout of the published annotations (ms-swift
-reads it with `--dataset FILE.jsonl`), with every frame path absolute under `frames_root`.
+object per record, `{"messages": [...], "videos": [[frame, ...], ...], "frame_seconds":
+[[second, ...], ...]}` plus the record's `start_time`/`end_time` when it had them, the layout
+of the published annotations (ms-swift reads it with `--dataset FILE.jsonl`), with every frame
+path absolute under `frames_root`.
+
+`frame_seconds` gives the second of every frame, clip by clip, beside `videos`: frames are not
+evenly spaced (clips skip seconds, and `keyframes_only` keeps a few frames a clip), so a model
+that reads a frame list at a fixed rate would see a 56 s clip of 3 key frames as 1.5 s. It is a
+plain key of the line, where a time-aware template reads it (for Qwen2.5-VL, the temporal
+positions of `second_per_grid_ts`); ms-swift's standard templates ignore keys they do not know.
 
 - Every written path exists: a record with a frame missing under `frames_root` is left out
   and counted under `missing_frames`.
@@ -95,13 +102,19 @@ def _clips(rec: dict) -> list[tuple[list[str], list[int]]]:
 
 
 def _swift_record(rec: dict, frames_root: Path, keyframes: list[float] | None) -> dict:
-    videos = []
+    videos, times = [], []
     for paths, seconds in _clips(rec):
+        seconds = [float(s) for s in seconds]  # frame index = second at 1 fps
         if keyframes is not None:
-            flags = keyframe_flags([float(s) for s in seconds], keyframes)
-            paths = [p for i, (p, f) in enumerate(zip(paths, flags)) if f or i == 0]
+            keep = [i for i, f in enumerate(keyframe_flags(seconds, keyframes)) if f or i == 0]
+            paths, seconds = [paths[i] for i in keep], [seconds[i] for i in keep]
         videos.append([str(frames_root / p) for p in paths])
-    out = {"messages": [{"role": m["role"], "content": m["content"]} for m in rec["messages"]], "videos": videos}
+        times.append(seconds)
+    out = {
+        "messages": [{"role": m["role"], "content": m["content"]} for m in rec["messages"]],
+        "videos": videos,
+        "frame_seconds": times,
+    }
     for key in TIME_COLUMNS:
         if rec.get(key) is not None:
             out[key] = rec[key]

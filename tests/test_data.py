@@ -209,3 +209,45 @@ def test_entry_points_run_the_pipeline(sample, tmp_path):
     assert "redundant" in red.text_report()
     ds = tc139k.dataset_stats(frames_root=sample.frames, qa_file=sample.qa, show_progress=False)
     assert ds.qa_records == v.valid
+
+
+def test_two_ranks_of_two_workers_each_read_their_own_files(built):
+    """DDP sized as `--min-shards` says (ranks x workers): split_dataset_by_node gives each of
+    2 ranks its share of the files, each of its 2 DataLoader workers reads some, and every row
+    is read once over the 4 readers."""
+    import torch
+    from datasets import load_dataset
+    from datasets.distributed import split_dataset_by_node
+
+    from tc139k.data import ClipCollator
+
+    folder = built.dir / "paths"
+    whole = load_dataset(str(folder), split="train", streaming=True)
+    assert whole.num_shards >= 2 * 2
+    seen: dict[tuple[int, int], list[str]] = {}
+    for rank in range(2):
+        ds = split_dataset_by_node(whole, rank=rank, world_size=2)
+        assert ds.num_shards >= 2  # a file for each of this rank's workers
+        loader = torch.utils.data.DataLoader(
+            ds, batch_size=2, num_workers=2, collate_fn=_WorkerTagged(ClipCollator(frames_root=built.frames))
+        )
+        for batch in loader:
+            seen.setdefault((rank, batch["worker"]), []).extend(batch["record_ids"])
+    assert sorted(seen) == [(0, 0), (0, 1), (1, 0), (1, 1)]  # no reader left idle
+    ids = [rid for part in seen.values() for rid in part]
+    rows = load_dataset(str(folder), split="train")
+    assert sorted(ids) == sorted(rows["record_id"])  # every row once
+
+
+class _WorkerTagged:
+    """A collate that also says which DataLoader worker made the batch."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __call__(self, rows):
+        import torch
+
+        batch = self.inner(rows)
+        batch["worker"] = torch.utils.data.get_worker_info().id
+        return batch

@@ -55,7 +55,10 @@ class ShardsConfig:
     min_shards: int = param(
         DEFAULT_MIN_SHARDS,
         min=1,
-        help="At least this many shards per split when it has the rows: one per DataLoader worker.",
+        help="At least this many shards per split when it has the rows. Streaming gives each reader whole "
+        "files, so make it at least ranks x DataLoader workers per rank (8 GPUs x 4 workers: 32); under DDP, "
+        "datasets.distributed.split_dataset_by_node gives each rank its share of the files, and a worker "
+        "left without one reads nothing.",
     )
     row_group_bytes: int = param(
         DEFAULT_ROW_GROUP_BYTES,

@@ -210,6 +210,16 @@ def convert(s: Spec, value):
     return _scalar(s, s.kind, value)
 
 
+def did_you_mean(word, choices) -> str:
+    """` (did you mean X?)` for the closest of `choices` to a mistyped `word`, or ""; a dash
+    typed for an underscore (the option's spelling in a recipe) counts as the same."""
+    import difflib
+
+    word = str(word)
+    close = difflib.get_close_matches(word.replace("-", "_"), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
 def check(cls, values: dict, where: str, error: type[Exception] = UsageError):
     """`cls(**values)` once every value is checked; a problem raises `error` with
     `where.key: ...` (e.g. `my.yaml: stages.keyframes.target_interval: must be ...`)."""
@@ -217,7 +227,8 @@ def check(cls, values: dict, where: str, error: type[Exception] = UsageError):
     kwargs = {}
     for key, value in values.items():
         if key not in table:
-            raise error(f"{where}.{key}: unknown parameter; takes {', '.join(sorted(table)) or 'no parameters'}")
+            hint = did_you_mean(key, table)
+            raise error(f"{where}.{key}: unknown parameter{hint}; takes {', '.join(sorted(table)) or 'no parameters'}")
         try:
             kwargs[key] = convert(table[key], value)
         except ValueError as e:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from envelope import result_of
 from tiny_clip import tiny_clip  # noqa: F401
 
 from tc139k.cli import main
@@ -34,8 +35,16 @@ def test_shipped_recipes_parse():
     "text, message",
     [
         ("stages: {download: {}}\nextra: 1\n", r"unknown key\(s\) extra"),
-        ("stages: {dowload: {}}\n", r"stages\.dowload: unknown stage"),
-        ("stages: {keyframes: {treshold: 0.5}}\n", r"stages\.keyframes\.treshold: unknown parameter"),
+        ("stages: {dowload: {}}\n", r"stages\.dowload: unknown stage \(did you mean download\?\)"),
+        (
+            "stages: {keyframes: {treshold: 0.5}}\n",
+            r"stages\.keyframes\.treshold: unknown parameter \(did you mean threshold\?\)",
+        ),
+        (
+            "stages: {keyframes: {target-interval: 5}}\n",
+            r"target-interval: unknown parameter \(did you mean target_interval\?\)",
+        ),
+        ("stages: {keyframes: {zzz: 5}}\n", r"zzz: unknown parameter; takes"),
         ("stages: {keyframes: {threshold: high}}\n", r"stages\.keyframes\.threshold: expected a number, got 'high'"),
         ("stages: {keyframes: {method: magic}}\n", r"stages\.keyframes\.method: expected one of auto, feature, pixel"),
         ("stages: {shards: {embed_frames: 1}}\n", r"stages\.shards\.embed_frames: expected true or false"),
@@ -158,11 +167,11 @@ stages:
     )
     res = CliRunner().invoke(main, ["run", str(recipe), "--out", str(tmp_path / "w"), "--json"])
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
+    out = result_of(res.stdout, "run")
     names = [s["name"] for s in out["stages"]]
     assert names == ["download", "validate", "stats"]
-    assert out["stages"][1]["summary"]["invalid"] == 0
-    assert out["stages"][1]["summary"]["records"] == len(sample.qa.read_text().splitlines())
+    assert out["stages"][1]["summary"]["n_invalid"] == 0
+    assert out["stages"][1]["summary"]["n_records"] == len(sample.qa.read_text().splitlines())
     assert not (tmp_path / "w" / "data" / "frames").exists()
     assert (tmp_path / "w" / "stats" / "dataset.json").is_file()
 
@@ -177,16 +186,16 @@ def test_demo_end_to_end(tmp_path, with_weights, request):
         args += ["--pretrained", tiny.local_dir]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
+    out = result_of(res.stdout, "demo")
     assert [s["name"] for s in out["stages"]] == ["sample", "download", "validate", "keyframes", "shards", "stats"]
     method = "feature" if with_weights else "pixel"
     assert any(n.startswith(f"key frames: method auto: {method} (") for n in out["notes"])
     stages = {s["name"]: s for s in out["stages"]}
     assert stages["keyframes"]["summary"]["method"] == method
-    assert stages["validate"]["summary"]["invalid"] == 0
+    assert stages["validate"]["summary"]["n_invalid"] == 0
     work = tmp_path / "demo"
     ds = load_dataset(str(work / "shards"))
-    assert sum(len(s) for s in ds.values()) == stages["validate"]["summary"]["valid"]
+    assert sum(len(s) for s in ds.values()) == stages["validate"]["summary"]["n_valid"]
     assert ds["train"][0]["frames"][0].size == (160, 120)  # the demo embeds the frames
     assert sorted(p.name for p in (work / "stats" / "plots").glob("*.png"))
     assert json.loads((work / "run-summary.json").read_text())["recipe_hash"] == out["recipe_hash"]
@@ -202,10 +211,10 @@ def test_demo_rerun_reuses_everything(tmp_path):
     runner = CliRunner()
     first = runner.invoke(main, ["demo", "--out", str(tmp_path), "--json"])
     assert first.exit_code == 0, first.output
-    again = json.loads(runner.invoke(main, ["demo", "--out", str(tmp_path), "--json"]).output)
+    again = result_of(runner.invoke(main, ["demo", "--out", str(tmp_path), "--json"]).stdout, "demo")
     stages = {s["name"]: s for s in again["stages"]}
     assert stages["download"]["summary"]["up_to_date"] is True
-    assert stages["shards"]["summary"]["written"] == 0
+    assert stages["shards"]["summary"]["n_shards_written"] == 0
 
 
 def test_calibration_miss_fails_the_recipe_unless_accepted(sample, tmp_path, tiny_clip):  # noqa: F811
@@ -227,7 +236,7 @@ stages:
     assert "keyframes.accept_calibration_miss: true" in res.output
     res = CliRunner().invoke(main, ["run", str(recipe(", accept_calibration_miss: true")), "--out", str(out), "--json"])
     assert res.exit_code == 0, res.output
-    notes = json.loads(res.output)["notes"]
+    notes = result_of(res.stdout, "run")["notes"]
     assert any("calibration missed its target" in n and "accepted" in n for n in notes), notes
 
 

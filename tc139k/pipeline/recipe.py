@@ -31,7 +31,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import RecipeError
-from ..params import check
+from ..params import check, did_you_mean
 from ..resources import pipelines_dir
 
 MAX_RECIPE_BYTES = 1 << 20  # the shipped recipes are under 2 KB
@@ -95,8 +95,9 @@ def parse_recipe(raw, where: str, stage_configs: dict[str, type]) -> Recipe:
         raise RecipeError(f"{where}: a recipe is a mapping with keys {', '.join(sorted(TOP_LEVEL_KEYS))}")
     unknown = set(raw) - TOP_LEVEL_KEYS
     if unknown:
+        first = sorted(map(str, unknown))[0]
         raise RecipeError(
-            f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+            f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}{did_you_mean(first, TOP_LEVEL_KEYS)}; "
             f"allowed: {', '.join(sorted(TOP_LEVEL_KEYS))}"
         )
     if raw.get("version", SUPPORTED_VERSION) != SUPPORTED_VERSION:
@@ -110,7 +111,9 @@ def parse_recipe(raw, where: str, stage_configs: dict[str, type]) -> Recipe:
     stages = []
     for name, params in stages_raw.items():
         if name not in stage_configs:
-            raise RecipeError(f"{where}: stages.{name}: unknown stage; stages are {', '.join(order)}")
+            raise RecipeError(
+                f"{where}: stages.{name}: unknown stage{did_you_mean(name, order)}; stages are {', '.join(order)}"
+            )
         params = {} if params is None else params
         if not isinstance(params, dict):
             raise RecipeError(f"{where}: stages.{name}: expected a mapping of parameters")

@@ -121,3 +121,20 @@ def check_mirror(mirror: str | os.PathLike) -> None:
             f"--mirror {mirror} holds no annotation files (*.jsonl) or frame archives at its top, but "
             f"{inside[0]} does; did you mean --mirror {inside[0]}? (the mirror is the repository's own folder)"
         )
+
+
+def missing_keyframes_hint(folder: str | os.PathLike, pattern: str) -> str:
+    """What to do when `folder` holds no key-frame files (`pattern`): name a child folder that
+    does (the run folder given instead of its keyframes/), or, for a folder of frames, the
+    command that builds key frames from it into a folder of their own."""
+    folder = Path(folder)
+    holders = [c for c in _peek(folder).dirs if any(c.glob(pattern))]
+    if holders:
+        return f"did you mean {holders[0]}?"
+    frames = folder / "frames" if _is_frames_root(folder / "frames") else folder if _is_frames_root(folder) else None
+    if frames is not None:
+        return (
+            f"{folder} holds frames, not key frames: build them with `tc139k keyframes build --frames-root "
+            f"{frames} --out keyframes` and give that folder"
+        )
+    return "give the --out folder of `tc139k keyframes build` (run it first if there is none)"

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from envelope import result_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -288,8 +289,8 @@ def test_cli_json_is_stable(hand_folder, tmp_path):
     second = runner.invoke(main, args)
     assert first.exit_code == 0, first.output
     assert first.output == second.output
-    data = json.loads(first.output)
-    assert first.output == json.dumps(data, indent=2, sort_keys=True) + "\n"
+    assert first.output == json.dumps(json.loads(first.output), indent=2, sort_keys=True) + "\n"
+    data = result_of(first.stdout, "stats redundancy")
     assert {"thresholds", "drop_ratio", "drop_ratio_frame_mean", "by_source", "keyframes"} <= set(data)
     assert data["thresholds"] == [0.2, 0.5, 0.7, 0.9]
     assert data["drop_ratio"] == [round(x, 6) for x in (6 / 14, 5 / 14, 3 / 14, 2 / 14)]
@@ -360,7 +361,7 @@ def sample_run(request, sample, sample_ids, tmp_path_factory):
     assert text.exit_code == 0, text.output
     res = build_keyframes(out, *common, "--json")
     assert res.exit_code == 0, res.output
-    return request.param, out, json.loads(res.output), text.output
+    return request.param, out, result_of(res.stdout, "keyframes build"), text.output
 
 
 def test_default_sweep_spans_the_kind_and_holds_its_operating_point(sample_run):
@@ -409,13 +410,13 @@ def test_mean_interval_has_one_definition_in_keyframes_and_stats(sample_run):
     kf = redundancy_stats(folder, show_progress=False).keyframes
     spans = sum(interval.video_span(range(v["n_frames"])) for v in res["videos"] if v["status"] == "ok")
     n_kf = sum(len(v["keyframes"]) for v in res["videos"])
-    assert res["mean_interval"] == pytest.approx(spans / n_kf)
-    assert kf["mean_interval_seconds"] == pytest.approx(res["mean_interval"], abs=1e-6)
+    assert res["mean_interval_seconds"] == pytest.approx(spans / n_kf)
+    assert kf["mean_interval_seconds"] == pytest.approx(res["mean_interval_seconds"], abs=1e-6)
     assert kf["interval_definition"] == interval.DEFINITION
     assert f"mean interval = {interval.DEFINITION}" in text
     stats_text = redundancy_stats(folder, show_progress=False).text_report()
     assert f"mean interval = {interval.DEFINITION}" in stats_text
-    assert f"{res['mean_interval']:.2f}" in stats_text
+    assert f"{res['mean_interval_seconds']:.2f}" in stats_text
 
 
 def test_key_frames_compared_with_the_published_figures_per_minute(sample_run):
@@ -434,8 +435,8 @@ def test_calibration_says_whether_it_reached_its_target(sample_run, sample, samp
     method, _, res, text = sample_run
     n_kf = sum(len(v["keyframes"]) for v in res["videos"])
     # within 5 %, or within one key frame more or fewer (the finest step the rule can take)
-    tolerance = max(0.05 * res["target_interval"], res["mean_interval"] / n_kf)
-    reached = abs(res["mean_interval"] - res["target_interval"]) <= tolerance
+    tolerance = max(0.05 * res["target_interval"], res["mean_interval_seconds"] / n_kf)
+    reached = abs(res["mean_interval_seconds"] - res["target_interval"]) <= tolerance
     assert res["target_reached"] is reached
     if reached:
         assert "calibrated to 7.14 s" in text
@@ -488,3 +489,21 @@ def test_calibration_target_counts_as_reached_within_one_key_frame():
     assert not calibration_reached(20.34, 30.0, 2034.0)  # scene starts only: 100 key frames
     assert not calibration_reached(7.6, 7.14, 6000.0)  # 6.4 % off with 790 key frames
     assert not calibration_reached(0.0, 7.14, 60.0)
+
+
+def test_a_folder_without_key_frames_gets_a_hint_that_points_the_right_way(sample, tmp_path):
+    """The run folder instead of its keyframes/, or a folder of frames: the hint names the
+    folder meant, or the build command with an --out of its own (never the frames root)."""
+    run = tmp_path / "run"
+    (run / "keyframes").mkdir(parents=True)
+    (run / "keyframes" / "keyframes-00000.parquet").write_bytes(b"")
+    cases = {
+        run: f"did you mean {run / 'keyframes'}?",
+        sample.frames: f"holds frames, not key frames: build them with `tc139k keyframes build --frames-root "
+        f"{sample.frames} --out keyframes`",
+        sample.frames.parent: f"--frames-root {sample.frames} --out keyframes`",
+    }
+    for folder, hint in cases.items():
+        res = CliRunner().invoke(main, ["stats", "redundancy", str(folder)])
+        assert res.exit_code == 2 and hint in res.output, res.output
+        assert f"--out {folder}`" not in res.output  # never: write key frames into the folder given

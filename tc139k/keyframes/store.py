@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from .. import schemas
 from ..atomic import Markers, atomic_path, file_matches, is_disk_full
 from ..errors import DamagedFileError, SchemaError, UsageError
+from ..layout import missing_keyframes_hint
 
 SCHEMA_ID = "keyframes.v2"
 # Columns added since v1, with their type: a v1 file recorded none of them, so readers get
@@ -61,7 +62,7 @@ def keyframe_files(folder: str | Path) -> list[Path]:
         raise UsageError(f"{folder} is not a key-frame output folder (it does not exist or is not a folder)")
     files = sorted(folder.glob(FILE_GLOB))
     if not files:
-        raise UsageError(f"no {FILE_GLOB} files in {folder}; run `tc139k keyframes build --out {folder}` first")
+        raise UsageError(f"no {FILE_GLOB} files in {folder}; {missing_keyframes_hint(folder, FILE_GLOB)}")
     markers = Markers(folder)
     for f in files:
         record = (markers.get(f.stem) or {}).get("file")

@@ -198,3 +198,22 @@ def test_verbose_logs_the_cache_copies(hub, hf_cache, tmp_path, sample):
         cmd[:3] + ["-q"] + cmd[4:-1] + [str(tmp_path / "q")], capture_output=True, text=True, env=env
     )
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_offline_a_missing_document_is_a_warning_not_a_failure(hub, tmp_path, monkeypatch, caplog):
+    """LICENSE and README.md are not read by any later stage: offline, their absence is said,
+    and the run completes from what it has."""
+    local = tmp_path / "l"
+    run_download(local_dir=local, endpoint=hub.endpoint, use_hf_cache=False, **FAST)
+    (local / "LICENSE").unlink()
+    (local / "README.md").unlink()
+    hub.reset()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with caplog.at_level("WARNING", logger="tc139k.download"):
+        res = run_download(local_dir=local, endpoint=hub.endpoint, use_hf_cache=False, **FAST)
+    assert sorted(res.missing_files) == ["LICENSE", "README.md"]
+    assert "offline: LICENSE, README.md not in the local folder nor in the HF cache" in caplog.text
+    assert hub.log == []  # not one request
+    (local / "time_chat_online_139k_train_flt.jsonl").unlink()  # data: still a failure
+    with pytest.raises(DownloadError, match=r"incomplete: 1 file\(s\) .* time_chat_online_139k_train_flt\.jsonl\. "):
+        run_download(local_dir=local, endpoint=hub.endpoint, use_hf_cache=False, **FAST)

@@ -47,6 +47,7 @@ from ..progress import progress
 from .cache import CacheSnapshotSource, HubCache, OfflineSource, cached_commit, copy_verified
 from .cache import snapshot_commit as cache_snapshot_commit
 from .extract import (
+    ARCHIVE_RE,
     DEFAULT_MAX_EXPANSION_RATIO,
     DEFAULT_MAX_MEMBER_BYTES,
     WORK_DIR,
@@ -641,6 +642,7 @@ def run_download(
         # only the archives of the sources that hold the wanted videos: the annotations say
         # which, so they come first
         _offline_missing(result, dry_run)
+        annotation_items = _without(annotation_items, result.missing_files)
         if annotation_items and not dry_run:
             _check_disk(result, root, [], keep_archives or no_extract)
             manifest = execution.execute(manifest_path, manifest, annotation_items, [])
@@ -655,6 +657,7 @@ def run_download(
             result.selected_sources = selected = [s for s in selected if s in holding]
     jobs = _plan_sources(result, by_path, archives, manifest, root, src, no_extract, keep_archives, wanted_ids, cache)
     _offline_missing(result, dry_run)
+    annotation_items = _without(annotation_items, result.missing_files)  # documents only: data stopped the run
     frames_est = _disk_needs(result, jobs, keep_archives or no_extract, root)
     result.frames_bytes_limit = sum(
         expansion_limit(sum(f.size for f in j.files), max_expansion_ratio, max_extract_bytes) for j in jobs if j.extract
@@ -711,21 +714,42 @@ def _offline_source(repo: str, revision: str | None, manifest: Manifest | None, 
     )
 
 
+def _without(items: list, paths: list[str]) -> list:
+    """The (file, kind) work items but those of `paths` (offline: files not to be had)."""
+    gone = set(paths)
+    return [(f, kind) for f, kind in items if f.path not in gone]
+
+
+def _is_data(path: str) -> bool:
+    """An annotation file or a frame archive: what the toolkit's later stages read (not the
+    repository's LICENSE, README.md or .gitattributes)."""
+    return path.endswith(".jsonl") or ARCHIVE_RE.match(path.rsplit("/", 1)[-1]) is not None
+
+
 def _offline_missing(result: DownloadResult, dry_run: bool) -> None:
-    """Offline, what would be fetched is missing: say which files, and stop (but a dry run)."""
+    """Offline, what would be fetched is missing: say which files, and stop (but a dry run)
+    when one of them is data; a missing document (LICENSE, README.md) is a warning."""
     if not result.offline:
         return
     for e in result.plan:
         if e["action"] == "fetch":
             e["action"] = "missing"
             result.missing_files.append(e["path"])
-    if result.missing_files and not dry_run:
-        shown = ", ".join(result.missing_files[:10])
-        more = f" and {len(result.missing_files) - 10} more" if len(result.missing_files) > 10 else ""
-        size = sum(e["size"] for e in result.plan if e["action"] == "missing")
+    needed = [p for p in result.missing_files if _is_data(p)]
+    documents = [p for p in result.missing_files if not _is_data(p)]
+    if documents and not dry_run:
+        LOG.warning(
+            "offline: %s not in the local folder nor in the HF cache; no later stage reads them (go online "
+            "to fetch them)",
+            ", ".join(documents),
+        )
+    if needed and not dry_run:
+        shown = ", ".join(needed[:10])
+        more = f" and {len(needed) - 10} more" if len(needed) > 10 else ""
+        size = sum(e["size"] for e in result.plan if e["action"] == "missing" and _is_data(e["path"]))
         raise DownloadError(
             f"offline (HF_HUB_OFFLINE or --offline): the local copy of {result.repo} @ "
-            f"{(result.resolved_commit or '')[:12]} is incomplete: {len(result.missing_files)} file(s) "
+            f"{(result.resolved_commit or '')[:12]} is incomplete: {len(needed)} file(s) "
             f"({human_bytes(size)}) are neither in {result.local_dir} nor in the HF cache: {shown}{more}. "
             "Go online to fetch them, or ask for less (--annotations-only, --sources)"
         )

@@ -154,6 +154,15 @@ class LogProgress:
     def _amount(self, n: float) -> str:
         return _human(n, self.unit, self.scale)
 
+    def _rate(self, per_s: float) -> str:
+        """`12 videos/s`; a slow rate per minute (`2.5 videos/min`) or as time per unit
+        (`40s per video`), never `0.0 videos/s`."""
+        if self.scale or per_s >= 1 or per_s <= 0:
+            return f"{self._amount(per_s)}/s"
+        if per_s * 60 >= 1:
+            return f"{_human(per_s * 60, self.unit, False)}/min"
+        return f"{_duration(1 / per_s)} per {self.unit.removesuffix('s') or 'unit'}"
+
     def update(self, n=1) -> None:
         self.n += n
         now = self._t_work = time.monotonic()
@@ -174,8 +183,8 @@ class LogProgress:
             pct = 100.0 * self.n / self.total
             eta = (self.total - self.n) / rate if rate > 0 else float("inf")
             eta_s = _duration(eta) if eta != float("inf") else "?"
-            return f"{self.desc}: {done} ({pct:.0f}%), {self._amount(rate)}/s, ETA {eta_s}"
-        return f"{self.desc}: {done}, {self._amount(rate)}/s, {_duration(elapsed)} elapsed"
+            return f"{self.desc}: {done} ({pct:.0f}%), {self._rate(rate)}, ETA {eta_s}"
+        return f"{self.desc}: {done}, {self._rate(rate)}, {_duration(elapsed)} elapsed"
 
     def close(self) -> None:
         if self._closed:
@@ -184,7 +193,7 @@ class LogProgress:
         if self.n > 0:
             elapsed = max(self._t_work - self.t0, 1e-3)
             LOG.info(
-                f"{self.desc}: {self._amount(self.n)} done in {_duration(elapsed)} ({self._amount(self.n / elapsed)}/s)"
+                f"{self.desc}: {self._amount(self.n)} done in {_duration(elapsed)} ({self._rate(self.n / elapsed)})"
             )
 
 

@@ -93,6 +93,19 @@ def test_log_lines_say_done_total_rate_and_eta(clean_env, caplog):
     assert [r.getMessage().split(" done")[0] for r in caplog.records] == ["key frames: 3 videos"]
 
 
+@pytest.mark.parametrize(
+    "seconds, done, rate",
+    [(10, 50, "5.0 videos/s"), (120, 5, "2.5 videos/min"), (600, 2, "5m00s per video"), (3600, 0.5, "2h00m per video")],
+)
+def test_a_slow_rate_reads_per_minute_or_as_time_per_unit(clean_env, caplog, seconds, done, rate):
+    """The feature method on a CPU does a video in tens of seconds: never `0.0 videos/s`."""
+    caplog.set_level(logging.INFO, logger="tc139k.progress")
+    bar = LogProgress(total=100, desc="key frames", unit="video", interval=0.0)
+    bar.t0 -= seconds  # as if the work had started that long ago
+    bar.update(done)
+    assert f"), {rate}, ETA" in caplog.records[0].getMessage(), caplog.records[0].getMessage()
+
+
 def _run(args, tmp_path, **env):
     full_env = {k: v for k, v in os.environ.items() if k not in ("TC139K_NO_PROGRESS", "HF_HUB_DISABLE_PROGRESS_BARS")}
     full_env.update(TC139K_PROGRESS_INTERVAL="0.001", **env)
@@ -111,7 +124,8 @@ def test_redirected_stderr_holds_log_lines_and_no_control_characters(sample, tmp
 
     err = _run(["keyframes", "build", "--frames-root", "data/frames", "--method", "pixel", "--out", "kf"], tmp_path)
     assert not CONTROL.search(err), repr(err[:300])
-    assert re.search(r"key frames: \d+/14 videos \(\d+%\), [\d.]+ videos/s, ETA \S+$", err, re.M), err
+    rate = r"([\d.]+ videos/(s|min)|\S+ per video)"
+    assert re.search(rf"key frames: \d+/14 videos \(\d+%\), {rate}, ETA \S+$", err, re.M), err
     assert "key frames: 14 videos done in" in err
 
     again = _run(["download", "--mirror", str(sample.repo), "--local-dir", "data"], tmp_path)

@@ -36,3 +36,27 @@ def test_quiet_and_verbose_are_taken_anywhere_on_the_line(sample, tmp_path):
     assert both.exit_code == 2 and "cannot be combined" in both.output
     literal = CliRunner().invoke(main, ["validate", "--out", str(out), "--", "-q"])
     assert literal.exit_code == 2 and "Path '-q' does not exist" in literal.output
+
+
+def _commands(group, path=()):
+    for name, cmd in group.commands.items():
+        if hasattr(cmd, "commands"):
+            yield from _commands(cmd, (*path, name))
+        else:
+            yield (*path, name), cmd
+
+
+def test_each_option_states_one_default():
+    """An option's help never carries a default of its own beside the one click shows."""
+    import click
+
+    seen = 0
+    for path, cmd in _commands(main):
+        ctx = click.Context(cmd, info_name=" ".join(path))
+        for param in cmd.params:
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+            if record is None:
+                continue
+            seen += 1
+            assert record[1].count("default:") <= 1, (path, record)
+    assert seen > 50

@@ -158,8 +158,9 @@ class KeyframesConfig:
     max_pixels: int = param(
         MAX_PIXELS,
         min=1,
-        help="qwen2.5-vl encoder: most pixels of a frame after Qwen's resize rule [default: the budget qwen-vl-utils "
-        "gives a video over 365 frames: a 16:9 frame becomes 224 x 420 px, 8 x 15 tokens; 602112 for a 64-frame clip].",
+        help="qwen2.5-vl encoder: most pixels of a frame after Qwen's resize rule. The default is the budget "
+        "qwen-vl-utils gives a video over 365 frames (a 16:9 frame becomes 224 x 420 px, 8 x 15 tokens); "
+        "602112 is its budget for a 64-frame clip.",
         records="scores",
     )
     num_workers: int | None = param(

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from envelope import result_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -131,7 +132,7 @@ def test_cli_compare_json(sample, tmp_path):
     pred = write_jsonl(tmp_path / "p.jsonl", [{"video_id": v, "time": t} for v, ts in keys.items() for t in ts])
     res = CliRunner().invoke(main, ["keyframes", "compare", str(pred), str(sample.captions), "--json"])
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
+    out = result_of(res.stdout, "keyframes compare")
     assert out["f1"] == 1.0 and out["what"] == "keyframes" and len(out["videos"]) == len(keys)
     res = CliRunner().invoke(
         main, ["keyframes", "compare", str(pred), str(sample.dir / "ground_truth.json"), "--what", "keyframes"]

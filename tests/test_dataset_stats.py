@@ -9,6 +9,7 @@ import os
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from envelope import result_of
 
 from tc139k.cli import main
 from tc139k.errors import UsageError
@@ -214,9 +215,9 @@ def test_cli_dataset_json_stable_and_table(dataset_root):
     first, second = runner.invoke(main, args), runner.invoke(main, args)
     assert first.exit_code == 0, first.output
     assert first.output == second.output
-    data = json.loads(first.output)
-    assert first.output == json.dumps(data, indent=2, sort_keys=True) + "\n"
-    assert data["qa_records"] == len(dataset_root.qa_records) and data["bad_lines"] == len(BAD_LINES)
+    assert first.output == json.dumps(json.loads(first.output), indent=2, sort_keys=True) + "\n"
+    data = result_of(first.stdout, "stats dataset")
+    assert data["n_qa_records"] == len(dataset_root.qa_records) and data["n_bad_lines"] == len(BAD_LINES)
     table = runner.invoke(main, ["stats", "dataset", str(dataset_root.path)])
     assert table.exit_code == 0
     assert "youcook2" in table.output and "clip length (frames)" in table.output

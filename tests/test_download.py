@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from envelope import result_of
 from hubserver import HubServer
 
 from tc139k.download import extract
@@ -583,7 +584,7 @@ def test_cli_gated_repo_needs_a_token_that_is_never_shown(hub, tmp_path):
     hub.log.clear()
     r = cli(hub, tmp_path, "--local-dir", str(local), "--annotations-only", "--json", token=token)
     assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout)
+    out = result_of(r.stdout, "download")
     assert out["resolved_commit"] == hub.repos[REPO].commit and out["files_fetched"]
     assert all(e.authorized for e in hub.content_requests())
     assert token not in r.stdout + r.stderr

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from envelope import result_of
 from shard_inputs import make_inputs
 from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
 
@@ -167,7 +168,7 @@ def test_shards_hold_the_key_frame_runs_levels_and_say_what_they_cost(pixel, tmp
     args = ["shards", "build", "--qa", pixel.qa, "--keyframes", pixel.keyframes, "--frames-root", pixel.frames]
     res = CliRunner().invoke(main, [str(a) for a in [*args, "--out", tmp_path / "cli", "--dtd-scores", "--json"]])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["dtd"]["token_frames"] == cases
+    assert result_of(res.stdout, "shards build")["dtd"]["n_token_frames_by_case"] == cases
 
     def digests(folder):
         return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((folder / "data").iterdir())}

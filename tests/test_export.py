@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from envelope import result_of
 from shard_inputs import make_inputs
 
 from tc139k.cli import main
@@ -30,17 +31,17 @@ def _lines(path: Path) -> list[dict]:
 def _validate_round_trip(path: Path, frames: Path, n: int) -> None:
     res = _invoke("validate", path, "--frames-root", frames, "--json")
     assert res.exit_code == 0, res.output
-    got = json.loads(res.output[res.output.index("{") :])
-    assert got["records"] == got["valid"] == n and got["invalid"] == 0
+    got = result_of(res.stdout, "validate")
+    assert got["n_records"] == got["n_valid"] == n and got["n_invalid"] == 0
 
 
 def test_export_passes_validate_and_keeps_every_record(inputs, tmp_path):
     out = tmp_path / "swift.jsonl"
     res = _invoke("export", "swift", "--qa", inputs.qa, "--frames-root", inputs.frames, "--out", out, "--json")
     assert res.exit_code == 0, res.output
-    summary = json.loads(res.output)
+    summary = result_of(res.stdout, "export swift")
     lines = _lines(out)
-    assert summary["written"] == len(lines) == len(inputs.records) and summary["skipped"] == {}
+    assert summary["n_records_written"] == len(lines) == len(inputs.records) and summary["n_skipped_by_reason"] == {}
     _validate_round_trip(out, inputs.frames, len(lines))
     for line, rec in zip(lines, inputs.records.values()):  # the QA table's order
         assert line["messages"] == rec["messages"]
@@ -62,11 +63,12 @@ def test_keyframes_only_split_files_follow_the_shards(inputs, tmp_path):
     assert res.exit_code == 0, res.output
     assert "--dataset" in res.output and "--val_dataset" in res.output
     assert not out.exists()
-    summary = json.loads(_invoke("export", "swift", "--qa", inputs.qa, "--frames-root", inputs.frames, "--out", out,
+    summary = result_of(_invoke("export", "swift", "--qa", inputs.qa, "--frames-root", inputs.frames, "--out", out,
                                  "--keyframes", inputs.keyframes, "--keyframes-only", "--split", "--val-fraction",
-                                 "0.3", "--json").output)  # fmt: skip
-    same = summary["skipped"].get("same_as_earlier", 0)
-    assert same >= 1 and set(summary["skipped"]) == {"same_as_earlier"}  # two clips of one video collapse here
+                                 "0.3", "--json").stdout, "export swift")  # fmt: skip
+    skipped = summary["n_skipped_by_reason"]
+    same = skipped.get("same_as_earlier", 0)
+    assert same >= 1 and set(skipped) == {"same_as_earlier"}  # two clips of one video collapse here
     train, val = _lines(tmp_path / "kf.train.jsonl"), _lines(tmp_path / "kf.validation.jsonl")
     assert train and val and len(train) + len(val) + same == len(inputs.records)
     assert len({json.dumps(x) for x in train + val}) == len(train) + len(val)  # no record twice

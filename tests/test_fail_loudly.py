@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from envelope import result_of
 from shard_inputs import make_inputs
 
 from tc139k.cli import main
@@ -135,17 +136,18 @@ def test_keyframes_rerun_repairs_damaged_files_to_the_same_bytes(sample, tmp_pat
 
     code, text, exc = cli(*args, "--out", out)
     assert code == 0, text
-    res = json.loads(text)
-    assert res["batches_scored"] == 1 and res["batches_reused"] == 3  # scores-00002 only
+    res = result_of(text, "keyframes build")
+    assert res["n_batches_scored"] == 1 and res["n_batches_reused"] == 3  # scores-00002 only
     # 1 and 3; 2 is intact and its scores were redone to the same bytes
-    assert res["files_written"] == 2 and res["files_reused"] == 2
+    assert res["n_files_written"] == 2 and res["n_files_reused"] == 2
     assert {**digests(out, "keyframes-*.parquet"), **digests(out, ".work/scores-*.parquet")} == want
     marker = json.loads((out / ".done" / "keyframes-00003.json").read_text())
     assert marker["file"]["sha256"] == want["keyframes-00003.parquet"]
 
     # an undamaged rerun trusts everything
     code, text, exc = cli(*args, "--out", out)
-    assert json.loads(text)["files_written"] == 0 and json.loads(text)["batches_scored"] == 0
+    again = result_of(text, "keyframes build")
+    assert again["n_files_written"] == 0 and again["n_batches_scored"] == 0
 
 
 # ---- 9: disk full ----------------------------------------------------------------------------
@@ -296,10 +298,10 @@ def test_bad_frames_go_to_quarantine_and_the_shards_load(inputs, tmp_path):
     out = tmp_path / "shards"
     code, text, exc = cli(*shards_args(inputs, out, frames=frames), "--embed-frames", "--json")
     assert code == 0, text
-    res = json.loads(text)
+    res = result_of(text, "shards build")
     quarantine = [json.loads(line) for line in (out / "quarantine.jsonl").read_text().splitlines()]
     flagged = [q for q in quarantine if q["reason"].startswith("bad_frames:")]
-    assert flagged and res["reasons"]["bad_frames"] == len(flagged)
+    assert flagged and res["n_quarantined_by_reason"]["bad_frames"] == len(flagged)
     assert {next(p for p in bad if p in q["reason"]) for q in flagged} == set(bad)
     for q in flagged:
         rel = next(p for p in bad if p in q["reason"])
@@ -450,8 +452,8 @@ def test_markers_of_an_older_run_are_adopted_not_redone(sample, tmp_path):
     _damage(out / ".work" / "scores-00001.parquet", "truncated")
     code, text, exc = cli(*args)
     assert code == 0, text
-    res = json.loads(text)
-    assert res["batches_scored"] == 1 and res["files_written"] == 0
+    res = result_of(text, "keyframes build")
+    assert res["n_batches_scored"] == 1 and res["n_files_written"] == 0
     assert {**digests(out, "keyframes-*.parquet"), **digests(out, ".work/scores-*.parquet")} == want
     assert all("sha256" in json.loads(m.read_text())["file"] for m in markers)
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from envelope import result_of
 from tiny_clip import tiny_clip  # noqa: F401  (session fixture)
 
 from tc139k import schemas
@@ -41,7 +42,7 @@ def ids_file(tmp_path_factory, sample):
 def run_cli(*args: str) -> dict:
     res = CliRunner().invoke(main, ["keyframes", "build", *map(str, args), "--json"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
-    return json.loads(res.output)
+    return result_of(res.stdout, "keyframes build")
 
 
 def file_bytes(folder) -> dict[str, bytes]:
@@ -165,12 +166,12 @@ def test_cli_end_to_end_with_the_tiny_model(sample, ids_file, tiny_clip, tmp_pat
 
     before = file_bytes(out)
     again = run_cli(*args)
-    assert again["files_reused"] == 2 and again["batches_scored"] == 0
+    assert again["n_files_reused"] == 2 and again["n_batches_scored"] == 0
     assert file_bytes(out) == before
 
     # another threshold reuses the stored scores and changes only what depends on it
     looser = run_cli(*args[:-1], 0.5)
-    assert looser["batches_scored"] == 0 and looser["files_written"] == 2
+    assert looser["n_batches_scored"] == 0 and looser["n_files_written"] == 2
     rows_05 = {r["video_id"]: r for r in kfio.read_keyframes(out).to_pylist()}
     for row in rows:
         assert rows_05[row["video_id"]]["patch_scores"] == row["patch_scores"]
@@ -211,7 +212,7 @@ def test_resume_after_a_kill_gives_identical_bytes(sample, ids_file, tiny_clip, 
     assert not (killed / ".work" / ".done" / "scores-00002.json").exists()
 
     resumed = run_cli(*args, "--out", killed)
-    assert resumed["batches_reused"] >= 1 and resumed["batches_scored"] >= 1
+    assert resumed["n_batches_reused"] >= 1 and resumed["n_batches_scored"] >= 1
     assert file_bytes(killed) == file_bytes(reference)
     assert len(file_bytes(reference)) == 3
 
@@ -239,7 +240,7 @@ def test_interrupted_final_pass_resumes_identically(sample, ids_file, tmp_path, 
     assert not list(out.glob(".*.tmp")) and len(file_bytes(out)) == 1  # the second file never got its name
     monkeypatch.setattr(kfio.pq, "write_table", real_write)
     resumed = run_cli(*args, "--out", out)
-    assert resumed["batches_scored"] == 0 and resumed["files_reused"] == 1 and resumed["files_written"] == 2
+    assert resumed["n_batches_scored"] == 0 and resumed["n_files_reused"] == 1 and resumed["n_files_written"] == 2
     assert file_bytes(out) == file_bytes(reference)
 
 
@@ -286,7 +287,7 @@ def test_video_files_fixed_level_and_stale_files(tmp_path):
     assert rows[0]["frame_seconds"] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     # a second run over fewer videos leaves no file of the first behind
     fewer = run_cli(*videos[:4], "--method", "pixel", "--level", 1.0, "--videos-per-file", 1, "--out", out)
-    assert fewer["stale_removed"] == 2
+    assert fewer["n_stale_removed"] == 2
     assert sorted(p.name for p in out.glob("keyframes-*.parquet")) == [
         "keyframes-00000.parquet",
         "keyframes-00001.parquet",

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 from browser import browser, find_chromium
 from click.testing import CliRunner
+from envelope import result_of
 
 from tc139k.cli import main
 from tc139k.keyframes import store
@@ -276,11 +277,12 @@ def test_report_rerun_gives_the_same_bytes_and_rewrites_nothing(run, report):
 def test_report_of_a_transition_a_failed_video_a_missing_frame_and_no_frames(tmp_path):
     hand_made(tmp_path / "kf", tmp_path / "frames")
     out = tmp_path / "report"
-    res = json.loads(
-        cli("keyframes", "report", tmp_path / "kf", "--frames-root", tmp_path / "frames", "--out", out, "--json")
+    res = result_of(
+        cli("keyframes", "report", tmp_path / "kf", "--frames-root", tmp_path / "frames", "--out", out, "--json"),
+        "keyframes report",
     )
-    assert res["videos"] == 3 and res["failed_videos"] == 1
-    assert res["videos_without_frames"] == ["a/gone"] and res["missing_frames"] == 1
+    assert res["n_videos"] == 3 and res["n_failed"] == 1
+    assert res["videos_without_frames"] == ["a/gone"] and res["n_missing_frames"] == 1
     t = tiles(out / "videos" / "a" / "clip.html")
     assert len(t.tiles) == 16  # a short video shows every frame
     classes = [cls for cls, _ in t.tiles]
@@ -301,10 +303,11 @@ def test_report_of_a_transition_a_failed_video_a_missing_frame_and_no_frames(tmp
         tmp_path / "kf" / "keyframes-00000.parquet",
         {"method": "pixel"},
     )
-    res = json.loads(
-        cli("keyframes", "report", tmp_path / "kf", "--frames-root", tmp_path / "frames", "--out", out, "--json")
+    res = result_of(
+        cli("keyframes", "report", tmp_path / "kf", "--frames-root", tmp_path / "frames", "--out", out, "--json"),
+        "keyframes report",
     )
-    assert res["files_removed"] == 2 and res["sprites_reused"] == 1
+    assert res["n_files_removed"] == 2 and res["n_sprites_reused"] == 1
     assert sorted(str(p.relative_to(out)) for p in (out / "videos").rglob("*") if p.is_file()) == [
         "videos/a/clip.html",
         "videos/a/clip.jpg",

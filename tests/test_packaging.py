@@ -28,8 +28,8 @@ def test_wheel_ships_package_data_and_uses_it(tmp_path):
     )
     [wheel] = (tmp_path / "wheel").glob("tc139k-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for schema in (ROOT / "schemas").glob("*.json"):
-        assert f"tc139k/_schemas/{schema.name}" in names
+    for schema in (ROOT / "schemas").rglob("*.json"):  # the --json shapes too, in schemas/cli/
+        assert f"tc139k/_schemas/{schema.relative_to(ROOT / 'schemas').as_posix()}" in names
     for recipe in (ROOT / "pipelines").glob("*.yaml"):
         assert f"tc139k/_pipelines/{recipe.name}" in names
     assert "tc139k/DATASET_CARD.md" in names

@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from envelope import result_of
 from hubserver import HubServer
 
 from tc139k.cli import main
@@ -93,7 +94,7 @@ def test_push_then_read_back_every_row(hub, built, tmp_path):
     (shards / "shards-manifest.json").write_text(json.dumps(manifest))
     r = push("me/tc139k-shards", str(shards), "--private")
     assert r.exit_code == 0, r.output
-    res = json.loads(r.stdout)
+    res = result_of(r.stdout, "shards push")
     assert res["created_repo"] and res["private"] and hub.store.private["me/tc139k-shards"] is True
     assert res["committed"] and len(res["commit_id"]) == 40 and res["commit_id"] in res["commit_url"]
     assert hub.repos["me/tc139k-shards"].commit == res["commit_id"]
@@ -103,7 +104,7 @@ def test_push_then_read_back_every_row(hub, built, tmp_path):
     assert pushed == sorted([*local_files(shards), "shards-manifest.json"])  # no .done/, notes.tmp, quarantine
     for path, data in local_files(shards).items():
         assert (got / path).read_bytes() == data, path
-    assert rows(got) == rows(shards) and sum(map(len, rows(got).values())) == res["rows"] > 0
+    assert rows(got) == rows(shards) and sum(map(len, rows(got).values())) == res["n_rows"] > 0
     published = json.loads((got / "shards-manifest.json").read_text())
     assert "/home/someone" not in json.dumps(published) and published["provenance"]["frames_root"] == "frames"
     assert published["shards"] == manifest["shards"]
@@ -114,7 +115,7 @@ def test_push_then_read_back_every_row(hub, built, tmp_path):
 
 
 def test_datasets_load_dataset_reads_the_pushed_repo(hub, built, tmp_path):
-    res = json.loads(push("me/loadable", str(built["shards"])).stdout)
+    res = result_of(push("me/loadable", str(built["shards"])).stdout, "shards push")
     code = (
         "import sys, datasets\n"
         "remote = datasets.load_dataset('me/loadable', revision=sys.argv[1])\n"
@@ -149,9 +150,9 @@ def test_a_second_push_sends_nothing_and_an_interrupted_one_resumes(hub, built, 
     r = push("me/resume", str(shards))
     assert r.exit_code == 0, r.output
     assert [e for e in hub.log if e.kind == "lfs-upload"] == []  # the objects were already there
-    commit = json.loads(r.stdout)["commit_id"]
+    commit = result_of(r.stdout, "shards push")["commit_id"]
     hub.log.clear()
-    again = json.loads(push("me/resume", str(shards)).stdout)
+    again = result_of(push("me/resume", str(shards)).stdout, "shards push")
     assert not again["committed"] and again["commit_id"] == commit
     assert len(again["unchanged"]) == len(again["files"])
     assert [e.kind for e in hub.log if e.kind in ("lfs-upload", "commit")] == []
@@ -161,7 +162,7 @@ def test_fewer_shards_replace_the_old_ones(hub, built, tmp_path):
     push("me/rebuilt", str(built["shards"]))
     r = push("me/rebuilt", str(built["fewer"]))
     assert r.exit_code == 0, r.output
-    res = json.loads(r.stdout)
+    res = result_of(r.stdout, "shards push")
     old = {p for p in local_files(built["shards"]) if p.startswith("data/")}
     new = {p for p in local_files(built["fewer"]) if p.startswith("data/")}
     assert set(res["deleted"]) == old - new and res["deleted"]
@@ -177,7 +178,7 @@ def test_branch_and_pull_request(hub, built, tmp_path):
     commit = r.output.split("commit:")[1].split()[0]
     assert hub.store.refs[("me/branched", "dev")].commit == commit
     assert hub.repos["me/branched"].files == {}  # main untouched
-    res = json.loads(push("me/prs", str(built["shards"]), "--create-pr").stdout)
+    res = result_of(push("me/prs", str(built["shards"]), "--create-pr").stdout, "shards push")
     assert res["pr_url"].endswith("/datasets/me/prs/discussions/1")
     assert hub.repos["me/prs"].files == {} and hub.store.refs[("me/prs", "refs/pr/1")].commit == res["commit_id"]
     got = read_back(hub, "me/prs", "refs/pr/1", tmp_path)

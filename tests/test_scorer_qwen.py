@@ -376,6 +376,7 @@ def _digests(folder) -> dict[str, str]:
 
 def test_cli_end_to_end_then_stats_and_shards(sample, tiny_qwen, tmp_path):  # noqa: F811
     from click.testing import CliRunner
+    from envelope import result_of
 
     from tc139k.cli import main
     from tc139k.keyframes import store as kfio
@@ -386,7 +387,7 @@ def test_cli_end_to_end_then_stats_and_shards(sample, tiny_qwen, tmp_path):  # n
     args += [tiny_qwen.local_dir, "--out", out, "--videos-per-file", 5, "--accept-calibration-miss", "--json"]
     res = runner.invoke(main, [str(a) for a in args])
     assert res.exit_code == 0, res.output
-    summary = json.loads(res.output)
+    summary = result_of(res.stdout, "keyframes build")
     assert summary["n_ok"] == summary["n_videos"] == len(sample.truth) and summary["n_keyframes"] > 0
     assert summary["model"]["encoder"] == "qwen2.5-vl" and summary["model"]["precision"] == "fp32"
     prov = kfio.read_provenance(out / "keyframes-00000.parquet")
@@ -403,7 +404,7 @@ def test_cli_end_to_end_then_stats_and_shards(sample, tiny_qwen, tmp_path):  # n
 
     stats = runner.invoke(main, ["stats", "redundancy", str(out), "--json"])
     assert stats.exit_code == 0, stats.output
-    assert json.loads(stats.output)["published_curve"]["comparison"] == "comparable"
+    assert result_of(stats.stdout, "stats redundancy")["published_curve"]["comparison"] == "comparable"
 
     valid = runner.invoke(
         main, ["validate", str(sample.qa), "--frames-root", str(sample.frames), "--out", str(tmp_path / "v")]
@@ -426,8 +427,8 @@ def test_cli_end_to_end_then_stats_and_shards(sample, tiny_qwen, tmp_path):  # n
         ],
     )
     assert shards.exit_code == 0, shards.output
-    built = json.loads(shards.output)
-    assert built["quarantined"] == 0 and sum(built["rows"].values()) == 176
+    built = result_of(shards.stdout, "shards build")
+    assert built["n_quarantined"] == 0 and sum(built["n_rows_by_split"].values()) == 176
 
 
 def test_sharded_runs_give_the_same_bytes(sample, tiny_qwen, tmp_path):  # noqa: F811

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from envelope import result_of
 from shard_inputs import make_inputs
 
 from tc139k.atomic import sha256_file
@@ -219,10 +220,10 @@ def test_verify_finds_damage_and_cli_exit_codes(inputs, tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    built = json.loads(res.output)
-    assert len(built["shards"]) > 1
+    built = result_of(res.stdout, "shards build")
+    assert len(built["shards"]) == built["n_shards"] > 1
     ok = runner.invoke(main, ["shards", "verify", str(out), "--json"])
-    assert ok.exit_code == 0 and json.loads(ok.output)["ok"]
+    assert ok.exit_code == 0 and result_of(ok.stdout, "shards verify")["ok"]
     first = out / built["shards"][0]["path"]
     data = bytearray(first.read_bytes())
     data[len(data) // 2] ^= 0xFF

@@ -7,6 +7,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from envelope import result_of
 from shard_inputs import make_inputs
 
 from tc139k.atomic import sha256_file
@@ -54,11 +55,11 @@ def test_row_groups_are_bounded_by_rows_and_the_cli_takes_the_bounds(inputs, tmp
         ],
     )  # fmt: skip
     assert cli.exit_code == 0, cli.output
-    built = json.loads(cli.output)
+    built = result_of(cli.stdout, "shards build")
     assert [s["split"] for s in built["shards"]].count("train") == 3
     for s in built["shards"]:
-        rows = [n for n, _ in _row_groups(out / s["path"])]
-        assert max(rows) <= 4 and sum(rows) == s["rows"]
+        rows = [n for n, _ in _row_groups(s["path"])]
+        assert max(rows) <= 4 and sum(rows) == s["n_rows"]
         assert all(n == 4 for n in rows[:-1])  # only the byte bound could cut earlier, and it is 1 GB
     args = ["shards", "build", "--qa", str(inputs.qa), "--keyframes", str(inputs.keyframes)]
     args += ["--frames-root", str(inputs.frames), "--out", str(out), "--row-group-size", "lots"]

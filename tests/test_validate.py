@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from envelope import failure_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -408,7 +409,9 @@ def test_cli_exit_codes_and_json(tmp_path, base):
     runner = CliRunner()
     r = runner.invoke(main, ["validate", str(path), "--json"])
     assert r.exit_code == 1
-    assert json.loads(r.output) == {"records": 5, "valid": 4, "invalid": 1, "reasons": {"invalid_json": 1}}
+    got = failure_of(r.stdout, "validate", code=1)["result"]
+    assert (got["n_records"], got["n_valid"], got["n_invalid"]) == (5, 4, 1)
+    assert got["n_records_by_reason"] == {"invalid_json": 1} and got["n_not_downloaded"] == 0
     r = runner.invoke(main, ["validate", str(path), "--max-invalid", "1", "--out", str(tmp_path / "o")])
     assert r.exit_code == 0 and "invalid_json" in r.output and "qa.jsonl:5:" in r.output
     assert (tmp_path / "o" / "valid.parquet").is_file()
@@ -707,7 +710,7 @@ def test_partial_download_sets_videos_not_downloaded_apart(tmp_path, sample):
     r = runner.invoke(main, ["validate", str(only_absent), "--frames-root", str(frames)])
     assert r.exit_code == 1 and f"FAILED: no valid record: the videos of all {len(absent)} record(s)" in r.output
     r = runner.invoke(main, ["validate", str(sample.qa), "--frames-root", str(frames), "--json"])
-    assert r.exit_code == 1 and json.loads(r.output)["not_downloaded"] == len(absent)
+    assert r.exit_code == 1 and failure_of(r.stdout, "validate", 1)["result"]["n_not_downloaded"] == len(absent)
     r = runner.invoke(main, ["validate", str(sample.qa), "--frames-root", str(frames), "--max-invalid", "99"])
     assert r.exit_code == 0 and f"invalid, {len(absent)} not downloaded" in r.output
     r = runner.invoke(

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from envelope import failure_of, result_of
 
 import tc139k
 from tc139k.cli import main
@@ -18,8 +19,8 @@ def _qa_count(sample) -> int:
 def test_download_folder_checks_its_qa_file_and_skips_other_formats(sample):
     res = CliRunner().invoke(main, ["validate", str(sample.repo), "--json"])
     assert res.exit_code == 0, res.output
-    got = json.loads(res.stdout)
-    assert got["records"] == got["valid"] == _qa_count(sample) and got["invalid"] == 0
+    got = result_of(res.stdout, "validate")
+    assert got["n_records"] == got["n_valid"] == _qa_count(sample) and got["n_invalid"] == 0
     notes = res.stderr.splitlines()
     others = sorted(p.name for p in (sample.repo / "OtherTrainingDataset").glob("*.jsonl"))
     assert len(others) == 3
@@ -35,8 +36,8 @@ def test_other_training_files_alone_and_included(sample):
     assert alone.exit_code == 2 and "nothing to validate" in alone.output and "out of scope" in alone.output
     included = CliRunner().invoke(main, ["validate", str(other[0]), "--include-other", "--json"])
     assert included.exit_code == 1  # what skipping spares the user: every record rejected
-    got = json.loads(included.stdout)
-    assert got["valid"] == 0 and got["invalid"] == got["records"] > 0
+    got = failure_of(included.stdout, "validate", code=1)["result"]
+    assert got["n_valid"] == 0 and got["n_invalid"] == got["n_records"] > 0
 
 
 def test_recipe_skips_other_training_files_it_lists(sample, tmp_path):
@@ -93,8 +94,8 @@ def test_a_line_nested_ten_thousand_deep_is_quarantined_and_the_rest_checked(tmp
         main, ["validate", str(_deep_and_good(tmp_path)), "--out", str(tmp_path / "out"), "--json"]
     )
     assert res.exit_code == 1 and "Traceback" not in res.output
-    got = json.loads(res.output[res.output.index("{") :])
-    assert (got["records"], got["valid"], got["reasons"]) == (2, 1, {"invalid_json": 1})
+    got = failure_of(res.stdout, "validate", code=1)["result"]
+    assert (got["n_records"], got["n_valid"], got["n_records_by_reason"]) == (2, 1, {"invalid_json": 1})
     quarantined = [json.loads(x) for x in (tmp_path / "out" / "quarantine.jsonl").read_text().splitlines()]
     assert "nested deeper than a QA record can be" in json.dumps(quarantined)
 
@@ -106,8 +107,8 @@ def test_stats_dataset_reports_a_line_nested_too_deep(tmp_path):
 
     res = CliRunner().invoke(main, ["stats", "dataset", "--qa", str(_deep_and_good(tmp_path)), "--json"])
     assert res.exit_code == 0, res.output
-    got = json.loads(res.output)
-    assert got["bad_lines"] == 1 and got["qa_records"] == 1
+    got = result_of(res.stdout, "stats dataset")
+    assert got["n_bad_lines"] == 1 and got["n_qa_records"] == 1
     assert got["bad_line_examples"] == [{"line": 1, "reason": "invalid JSON (nested deeper than a QA record can be)"}]
 
 

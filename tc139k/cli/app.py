@@ -24,10 +24,27 @@ class _FlagsAnywhere(click.Group):
     they are moved before the command, up to a `--`."""
 
     def parse_args(self, ctx, args):
+        from ._common import remember_argv
+
+        remember_argv(ctx, args)
         cut = args.index("--") if "--" in args else len(args)
         flags = [a for a in args[:cut] if a in GLOBAL_FLAGS]
         rest = [a for a in args[:cut] if a not in GLOBAL_FLAGS]
         return super().parse_args(ctx, flags + rest + args[cut:])
+
+    def invoke(self, ctx):
+        """A usage error of a command run with --json is its envelope on stdout and one
+        `Error:` line on stderr, exit 2 (tc139k.cli._common), not click's usage block."""
+        import sys
+
+        from ._common import usage_error_envelope
+
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as e:
+            if usage_error_envelope(ctx, e):
+                sys.exit(e.exit_code)
+            raise
 
 
 @click.group(

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from ..download.config import DownloadConfig
-from ._common import emit_json, handle_errors
+from . import _results as results
+from ._common import JSON_HELP, emit_json, handle_errors
 from ._options import options_from, pop_config
 
 # what only the command line has: paths checked by click, the timeout and wait from the environment
@@ -39,7 +40,7 @@ OPTION_EXTRA = {
     help="Re-check the downloaded files (size and hash) and the frame count of every "
     "video against the manifest; no network.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
 def download_cmd(local_dir, dry_run, verify, as_json, **params):
     """Download TimeChat-Online-139K: annotations, then each source's frame archive.
@@ -65,7 +66,7 @@ def download_cmd(local_dir, dry_run, verify, as_json, **params):
         show_progress=not as_json,
     )
     if as_json:
-        emit_json(res.to_dict())
+        emit_json(results.download(res.to_dict()))
         return
     for line in download_summary(res):
         click.echo(line)

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from ..export.config import SwiftExportConfig
-from ._common import emit_json, handle_errors
+from . import _results as results
+from ._common import JSON_HELP, emit_json, handle_errors
 from ._options import options_from, pop_config
 
 
@@ -45,7 +46,7 @@ def export_group():
     help="Output folder of `tc139k keyframes build` (read with --keyframes-only).",
 )
 @options_from(SwiftExportConfig)
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
 def export_swift_cmd(qa, frames_root, out, keyframes_dir, as_json, **params):
     """Write validated QA records as ms-swift JSONL with absolute local frame paths.
@@ -63,7 +64,7 @@ def export_swift_cmd(qa, frames_root, out, keyframes_dir, as_json, **params):
         qa, frames_root, out, keyframes_dir=keyframes_dir, **asdict(config), show_progress=not as_json
     )
     if as_json:
-        emit_json(res.to_dict())
+        emit_json(results.export_swift(res.to_dict()))
         return
     click.echo(
         f"Exported {res.written} of {res.records} record(s), {res.frames} frame path(s)"

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from ..keyframes.config import KeyframesConfig
-from ._common import emit_json, handle_errors
+from . import _results as results
+from ._common import JSON_HELP, emit_json, handle_errors
 from ._options import options_from, pop_config
 
 OPTION_NAMES = {"min_scene_seconds": "--min-scene-len"}
@@ -64,8 +65,8 @@ def keyframes_group():
     "--json",
     "as_json",
     is_flag=True,
-    help="Print per video {video_id, n_frames, scene_cuts, keyframes, trigger_times} "
-    "(seconds) with a run summary, as JSON.",
+    help=JSON_HELP[:-1] + "; the result has per video {video_id, n_frames, scene_cuts, keyframes, trigger_times} "
+    "(seconds) with a run summary.",
 )
 @handle_errors
 def keyframes_build_cmd(
@@ -103,25 +104,8 @@ def keyframes_build_cmd(
         config=config,
         show_progress=not as_json,
     )
-    if as_json:
-        d = res.to_dict()
-        d["videos"] = [
-            {
-                "video_id": v.video_id,
-                "source": v.source,
-                "status": v.status,
-                "error": v.error,
-                "n_frames": v.n_frames,
-                "n_bad_frames": v.n_bad_frames,
-                "scene_cuts": v.scene_cuts,
-                "transitions": v.transitions,
-                "keyframes": v.keyframes,
-                "trigger_times": v.trigger_times,
-            }
-            for v in res.videos
-        ]
-        d["calibration_note"] = res.calibration_note()
-        emit_json(d)  # the notes are in it: stdout stays one JSON document
+    if as_json:  # the notes are in the result: stdout stays one JSON document
+        emit_json(results.keyframes_build({**res.to_dict(), "calibration_note": res.calibration_note()}))
     else:
         _summary_text(res, DEFINITION)
         for note in (res.method_note, res.calibration_note()):
@@ -180,7 +164,7 @@ def _summary_text(res, definition: str) -> None:
     show_default=True,
     help="Largest distance in seconds at which a predicted time matches a reference time.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result, with per-video counts, as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
 def keyframes_compare_cmd(pred, ref, what, tolerance, as_json):
     """Precision, recall and F1 of PRED against REF, matched one-to-one within --tolerance.
@@ -193,7 +177,7 @@ def keyframes_compare_cmd(pred, ref, what, tolerance, as_json):
 
     res = compare_times(pred, ref, what=what, tolerance=tolerance)
     if as_json:
-        emit_json(res.to_dict())
+        emit_json(results.keyframes_compare(res.to_dict()))
         return
     click.echo(
         f"{what} of {res.pred} ({res.pred_layout}) against {res.ref} ({res.ref_layout}), tolerance {res.tolerance:g} s"
@@ -289,7 +273,7 @@ def keyframes_list_cmd(keyframes_dir, fmt, out):
     help="Thumbnails per video, beyond the key frames, cut and transition frames that are always shown.",
 )
 @click.option("--num-workers", type=int, default=2, show_default=True, help="Threads that decode frames.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result (counts, files) as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
 def keyframes_report_cmd(keyframes_dir, frames_root, out, qa, thumb_width, max_thumbs, num_workers, as_json):
     """A static HTML report of the key-frame folder KEYFRAMES in OUT: open OUT/index.html in a
@@ -324,7 +308,7 @@ def keyframes_report_cmd(keyframes_dir, frames_root, out, qa, thumb_width, max_t
         show_progress=not as_json,
     )
     if as_json:
-        emit_json(res.to_dict())
+        emit_json(results.keyframes_report(res))
         return
     failed = f" ({res.n_failed} failed)" if res.n_failed else ""
     click.echo(f"Report in {out / 'index.html'}: {res.n_videos} video(s){failed}")

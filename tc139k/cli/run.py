@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._common import emit_json, handle_errors
+from . import _results as results
+from ._common import JSON_HELP, emit_json, handle_errors
 
 
 def _print_run(res) -> None:
@@ -65,7 +66,7 @@ def _stage_echo(as_json: bool):
 @click.option(
     "--stages", "only", default=None, help="Comma-separated subset of the recipe's stages to run (e.g. keyframes)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
 def run_cmd(recipe, work_dir, engine, num_shards, shard_index, only, as_json):
     """Run RECIPE: a shipped recipe name (default, annotations-only, sample) or a YAML file.
@@ -87,7 +88,7 @@ def run_cmd(recipe, work_dir, engine, num_shards, shard_index, only, as_json):
         on_stage=_stage_echo(as_json),
     )
     if as_json:
-        emit_json(res.to_dict())
+        emit_json(results.run(res.to_dict()))
     else:
         _print_run(res)
 
@@ -107,7 +108,7 @@ def run_cmd(recipe, work_dir, engine, num_shards, shard_index, only, as_json):
     default=None,
     help="Local open_clip weights (file or local-dir: folder). Without them the demo uses the pixel method.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
 def demo_cmd(work_dir, model, pretrained, as_json):
     """Run the whole pipeline on the bundled sample (recipe `sample`), offline.
@@ -120,7 +121,7 @@ def demo_cmd(work_dir, model, pretrained, as_json):
     overrides = {"keyframes": {"model": model, "pretrained": pretrained}}
     res = run_recipe("sample", work_dir, overrides=overrides, show_progress=not as_json, on_stage=_stage_echo(as_json))
     if as_json:
-        emit_json(res.to_dict())
+        emit_json(results.run(res.to_dict()))
         return
     _print_run(res)
     shards = Path(work_dir) / "shards"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ._common import emit_json, handle_errors
+from . import _results as results
+from ._common import JSON_HELP, emit_json, handle_errors
 
 
 @click.command("sample")
@@ -15,7 +16,7 @@ from ._common import emit_json, handle_errors
 @click.option(
     "--frames", "write_frames", is_flag=True, help="Also write the frames already extracted, under OUT_DIR/frames."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
 def sample_cmd(out_dir: Path, seed: int, write_frames: bool, as_json: bool):
     """Generate the bundled miniature dataset in OUT_DIR.
@@ -27,7 +28,7 @@ def sample_cmd(out_dir: Path, seed: int, write_frames: bool, as_json: bool):
 
     info = build_sample(out_dir, seed=seed, write_frames=write_frames)
     if as_json:
-        emit_json(info.to_dict())
+        emit_json(results.sample(info.to_dict()))
         return
     click.echo(f"Sample dataset written to {out_dir}")
     click.echo(f"  repository:   {info.repo_dir}  ({info.repo_bytes / 1e6:.1f} MB)")

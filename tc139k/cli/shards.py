@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from ..errors import EXIT_FAILED
 from ..shards.config import ShardsConfig
-from ._common import emit_json, handle_errors
+from . import _results as results
+from ._common import JSON_HELP, check_failed, emit_json, handle_errors
 from ._options import options_from, pop_config
 
 OPTION_NAMES = {"row_group_bytes": "--row-group-size"}
@@ -49,7 +48,7 @@ def shards_group():
     help="Output folder: data/*.parquet, README.md (dataset card), manifest, quarantine.",
 )
 @options_from(ShardsConfig, names=OPTION_NAMES)
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
 def shards_build_cmd(qa, keyframes_dir, frames_root, out_dir, as_json, **params):
     """Join validated QA records with the key-frame output into training shards.
@@ -70,7 +69,7 @@ def shards_build_cmd(qa, keyframes_dir, frames_root, out_dir, as_json, **params)
         show_progress=not as_json,
     )
     if as_json:
-        emit_json(res.to_dict())
+        emit_json(results.shards_build(res.to_dict()))
         return
     click.echo(
         f"Shards in {res.out_dir} ({res.format} format"
@@ -97,7 +96,7 @@ def shards_build_cmd(qa, keyframes_dir, frames_root, out_dir, as_json, **params)
 
 @shards_group.command("verify", short_help="Check shards against their manifest.")
 @click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
 def shards_verify_cmd(out_dir, as_json):
     """Reopen every shard in OUT_DIR and check schema, rows and checksums against the manifest."""
@@ -105,13 +104,13 @@ def shards_verify_cmd(out_dir, as_json):
 
     res = verify_shards(out_dir)
     if as_json:
-        emit_json(res.to_dict())
+        emit_json(results.shards_verify(res.to_dict()))
     else:
         click.echo(f"{res.shards} shard(s), {res.rows} rows: " + ("OK" if res.ok else "PROBLEMS"))
         for p in res.problems:
             click.echo(f"  {p}")
-    if not res.ok:
-        sys.exit(EXIT_FAILED)  # the data failed the check
+    if not res.ok:  # the data failed the check; the summary said so
+        raise check_failed(f"{len(res.problems)} problem(s) in {res.out_dir}: {res.problems[0]}")
 
 
 @shards_group.command("push", short_help="Upload a shards folder to a dataset repository on the Hub.")
@@ -134,7 +133,7 @@ def shards_verify_cmd(out_dir, as_json):
     help="Publish embedded frames that the build read through links leaving the frames root (refused "
     "by default: a stray link would put a file from elsewhere on this machine on the Hub).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result (commit id, URLs, files) as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
 def shards_push_cmd(
     repo_id, shards_dir, private, revision, create_pr, commit_message, allow_frames_outside_root, as_json
@@ -161,7 +160,7 @@ def shards_push_cmd(
         allow_frames_outside_root=allow_frames_outside_root,
     )
     if as_json:
-        emit_json(res.to_dict())
+        emit_json(results.shards_push(res.to_dict(), shards_dir))
         return
     from ..download.run import human_bytes
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from ..stats.config import StatsConfig
-from ._common import emit_json, handle_errors
+from . import _results as results
+from ._common import JSON_HELP, emit_json, handle_errors
 from ._options import options_from, pop_config
 
 
@@ -28,7 +29,7 @@ def stats_group():
     help="Write PNG plots into this folder.",
 )
 @click.option("--video", default=None, help="Video id of the drop-ratio timeline plot [default: the longest video].")
-@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
 def stats_redundancy_cmd(keyframes_dir, plot_dir, video, as_json, **params):
     """Share of visual tokens DTD drops, from the scores stored in KEYFRAMES_DIR.
@@ -49,7 +50,7 @@ def stats_redundancy_cmd(keyframes_dir, plot_dir, video, as_json, **params):
         show_progress=not as_json,
     )
     if as_json:
-        emit_json(result.to_dict())
+        emit_json(results.stats_redundancy(result.to_dict()))
     else:
         click.echo(result.text_report())
 
@@ -70,7 +71,7 @@ def stats_redundancy_cmd(keyframes_dir, plot_dir, video, as_json, **params):
     help="QA records: the JSON Lines file as downloaded, or the valid.parquet written by `tc139k validate "
     "--out` [default: ROOT/time_chat_online_139k_train_flt.jsonl].",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
 def stats_dataset_cmd(root, frames_root, qa_file, as_json):
     """Videos, frames and QA records per source of a downloaded dataset.
@@ -84,6 +85,6 @@ def stats_dataset_cmd(root, frames_root, qa_file, as_json):
 
     result = dataset_stats(root, qa_file=qa_file, frames_root=frames_root, show_progress=not as_json)
     if as_json:
-        emit_json(result.to_dict())
+        emit_json(results.stats_dataset(result.to_dict()))
     else:
         click.echo(result.text_report())

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from ..errors import EXIT_FAILED
 from ..validate.config import ValidateConfig
-from ._common import emit_json, handle_errors
+from . import _results as results
+from ._common import JSON_HELP, check_failed, emit_json, handle_errors
 from ._options import options_from, pop_config
 
 
@@ -35,7 +34,7 @@ from ._options import options_from, pop_config
     is_flag=True,
     help="Also check OtherTrainingDataset/*.jsonl (another format, out of scope: skipped by default).",
 )
-@click.option("--json", "as_json", is_flag=True, help='Print {"records", "valid", "invalid", "reasons"} as JSON.')
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
 def validate_cmd(annotations, frames_root, out_dir, include_other, as_json, **params):
     """Check QA annotation files (JSON Lines) and write the normalised table.
@@ -69,12 +68,12 @@ def validate_cmd(annotations, frames_root, out_dir, include_other, as_json, **pa
         show_progress=not as_json,
     )
     if as_json:
-        emit_json(res.summary())
+        emit_json(results.validate(res))
     else:
         for line in validate_summary(res):
             click.echo(line)
     if not res.passed:
-        sys.exit(EXIT_FAILED)  # the data failed the check
+        raise check_failed(res.failure())  # the data failed the check; the summary said so
 
 
 def validate_summary(res) -> list[str]:

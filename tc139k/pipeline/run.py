@@ -233,7 +233,9 @@ def _stage_stats(cfg, p: dict, lay: Layout, run: RunResult, show_progress: bool)
         ds = dataset_stats(lay.local_dir, show_progress=show_progress)
         write_json(lay.stats / "dataset.json", ds.to_dict())
         outputs["dataset"] = str(lay.stats / "dataset.json")
-        summary["dataset"] = {k: v for k, v in ds.to_dict().items() if k in {"videos", "frames", "qa_records"}}
+        summary["dataset"] = {
+            k: v for k, v in ds.to_dict().items() if k in {"videos_on_disk", "frames_on_disk", "qa_records"}
+        }
     if any(lay.keyframes.glob("keyframes-*.parquet")):
         from ..stats.redundancy import redundancy_stats
 

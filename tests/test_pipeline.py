@@ -298,3 +298,18 @@ def test_recipe_file_errors_exit_2_with_one_line(tmp_path):
     path.write_bytes("stages: {stats: {}}\ndescription: caf\xe9\n".encode("latin-1"))
     res = CliRunner().invoke(main, ["run", str(path), "--out", str(tmp_path / "out")])
     assert res.exit_code == 2 and "not UTF-8 text" in res.output and "Traceback" not in res.output
+
+
+def test_a_partial_download_is_counted_alike_by_the_recipe_and_the_command(sample, tmp_path):
+    """Records of videos not downloaded are set apart, neither valid nor invalid, and a
+    recipe's validate stage says so in the words `tc139k validate` uses."""
+    from tc139k.validate.run import run_validate
+
+    recipe = _write(tmp_path, f"stages:\n  download: {{mirror: {sample.repo}, sources: [tvsum]}}\n  validate: {{}}\n")
+    out = tmp_path / "w"
+    res = CliRunner().invoke(main, ["run", str(recipe), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    [line] = [x for x in res.stdout.splitlines() if x.strip().startswith("validate ")]
+    direct = run_validate([out / "data" / "time_chat_online_139k_train_flt.jsonl"], frames_root=out / "data" / "frames")
+    assert direct.not_downloaded > 0 and line.endswith(direct.headline())
+    assert f"{direct.not_downloaded} not downloaded (set apart)" in line and "quarantined" not in line

@@ -145,7 +145,7 @@ def _stage_validate(cfg, p: dict, lay: Layout, run: RunResult, show_progress: bo
     )
     if not res.passed:  # the data failed the check: exit 1, as `tc139k validate`
         raise CheckFailedError(f"validate: {res.failure('max_invalid')}; see {lay.validated / 'quarantine.jsonl'}")
-    line = f"{res.records} records: {res.valid} valid, {res.invalid} quarantined"
+    line = res.headline()
     return line, res.summary(), dict(res.outputs)
 
 

@@ -94,6 +94,12 @@ class ValidateResult:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def headline(self) -> str:
+        """The counts in one line, the same for `tc139k validate` and a recipe's validate stage:
+        records of videos that were not downloaded are set apart, neither valid nor invalid."""
+        apart = f", {self.not_downloaded} not downloaded (set apart)" if self.not_downloaded else ""
+        return f"{self.records} record(s): {self.valid} valid, {self.invalid} invalid{apart}"
+
     def failure(self, limit: str = "--max-invalid") -> str | None:
         """Why the run did not pass, or None; `limit` names the invalid-record setting."""
         if self.passed:

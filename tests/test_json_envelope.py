@@ -302,3 +302,21 @@ def test_the_help_of_every_json_option_names_the_envelope():
     for command in json_commands():
         res = invoke(*command.split(), "--help")
         assert "the envelope" in " ".join(res.stdout.split()) and "(see README)" in res.stdout, command
+
+
+def test_the_readme_examples_are_envelopes_of_this_version(runs):
+    """The README's `shards verify --json` examples: an envelope of this version whose result
+    has the keys a real run gives (the success) and the usage error's error object."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## The `--json` envelope") :]
+    block = section[section.index("```") + 3 : section.index("```", section.index("```") + 3)]
+    docs, lines = [], None
+    for line in block.splitlines():  # each example: from a line "{" to a line "}"
+        lines = [line] if line == "{" else lines if lines is None else [*lines, line]
+        if line == "}" and lines:
+            docs.append(json.loads("\n".join(lines)))
+            lines = None
+    ok, failed = docs
+    real = json.loads(runs[1]["shards verify"].stdout)
+    assert result_of(json.dumps(ok), "shards verify").keys() == real["result"].keys()
+    assert failure_of(json.dumps(failed), "shards verify", code=2)["error"]["type"] == "BadParameter"

@@ -18,6 +18,7 @@ from envelope import SCHEMAS, failure_of, problems, result_of, schema, schema_na
 from hubserver import HubServer
 
 from tc139k.cli import main
+from tc139k.errors import Terminated
 
 REPO = "yaolily/TimeChat-Online-139K"
 TOKEN = "hf_test_write_token_0123456789"
@@ -320,3 +321,18 @@ def test_the_readme_examples_are_envelopes_of_this_version(runs):
     real = json.loads(runs[1]["shards verify"].stdout)
     assert result_of(json.dumps(ok), "shards verify").keys() == real["result"].keys()
     assert failure_of(json.dumps(failed), "shards verify", code=2)["error"]["type"] == "BadParameter"
+
+
+@pytest.mark.parametrize("stop, code", [(KeyboardInterrupt, 130), (Terminated, 143)])
+def test_an_interrupted_run_is_the_envelope_too(runs, monkeypatch, stop, code):
+    import tc139k.shards.build
+
+    def interrupted(*args, **kwargs):
+        raise stop()
+
+    monkeypatch.setattr(tc139k.shards.build, "verify_shards", interrupted)
+    res = invoke("shards", "verify", runs[0] / "shards", "--json")
+    assert res.exit_code == code
+    env = failure_of(res.stdout, "shards verify", code=code)
+    assert env["result"] is None and env["error"]["type"] == stop.__name__
+    assert res.stderr == env["error"]["message"] + "\n" and "rerun the same command" in res.stderr

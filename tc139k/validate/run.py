@@ -115,7 +115,8 @@ class ValidateResult:
         )
 
     def summary(self) -> dict:
-        """What `--json` prints (and `not_downloaded` when some records were set apart)."""
+        """The key figures a recipe's validate stage records in run-summary.json (and `not_downloaded`
+        when some records were set apart); `tc139k validate --json` prints cli/_results.validate."""
         out = {"records": self.records, "valid": self.valid, "invalid": self.invalid, "reasons": dict(self.reasons)}
         if self.not_downloaded:
             out["not_downloaded"] = self.not_downloaded

@@ -62,7 +62,8 @@ def _holds_video_folders(folder: Path) -> bool:
     return any(_peek(c).frames for c in _peek(folder).dirs[:PEEK_CHILDREN])
 
 
-def _is_frames_root(folder: Path) -> bool:
+def is_frames_root(folder: Path) -> bool:
+    """`folder` looks like <source>/<video_id>/<NNNNNN>.jpg (a few entries are looked at)."""
     return any(_holds_video_folders(c) for c in _peek(folder).dirs[:PEEK_CHILDREN])
 
 
@@ -73,7 +74,7 @@ def check_frames_root(root: str | os.PathLike, option: str = "--frames-root") ->
         raise UsageError(f"{option} {root} is not a folder")
     top = _peek(root)
     expected = "expected <source>/<video_id>/<NNNNNN>.jpg under it"
-    if (root / "frames").is_dir() and _is_frames_root(root / "frames"):
+    if (root / "frames").is_dir() and is_frames_root(root / "frames"):
         raise UsageError(
             f"{option} {root} is a download folder ({expected}, and they are in {root / 'frames'}); "
             f"did you mean {option} {root / 'frames'}?"
@@ -131,7 +132,7 @@ def missing_keyframes_hint(folder: str | os.PathLike, pattern: str) -> str:
     holders = [c for c in _peek(folder).dirs if any(c.glob(pattern))]
     if holders:
         return f"did you mean {holders[0]}?"
-    frames = folder / "frames" if _is_frames_root(folder / "frames") else folder if _is_frames_root(folder) else None
+    frames = folder / "frames" if is_frames_root(folder / "frames") else folder if is_frames_root(folder) else None
     if frames is not None:
         return (
             f"{folder} holds frames, not key frames: build them with `tc139k keyframes build --frames-root "

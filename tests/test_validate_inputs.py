@@ -121,3 +121,24 @@ def test_stats_dataset_of_a_qa_file_with_no_record_fails(tmp_path):
     path.write_text("\n \n")
     res = CliRunner().invoke(main, ["stats", "dataset", "--qa", str(path)])
     assert res.exit_code == 1 and f"no QA record in {path}: empty, or only blank lines" in res.output
+
+
+def test_a_download_folder_is_checked_against_its_own_frames(sample, tmp_path):
+    """`tc139k validate DATA` takes DATA/frames as the frames root when none is named."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from tc139k.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(sample.qa, data / sample.qa.name)
+    shutil.copytree(sample.frames, data / "frames")
+    first = json.loads(sample.qa.read_text().splitlines()[0])["videos"][0][0].split("/")[-3:]
+    (data / "frames" / first[0] / first[1] / first[2]).unlink()  # a frame the first record uses
+    res = CliRunner().invoke(main, ["validate", str(data)])
+    assert res.exit_code == 1 and "missing_frame" in res.stdout, res.output
+    assert f"checking frames under {data / 'frames'} too" in res.stderr
+    named = CliRunner().invoke(main, ["validate", str(data), "--frames-root", str(sample.frames)])
+    assert named.exit_code == 0 and "checking frames under" not in named.stderr, named.output

@@ -44,16 +44,19 @@ def validate_cmd(annotations, frames_root, out_dir, include_other, as_json, **pa
     times, empty questions or answers, exact duplicates and, with --frames-root, missing
     frames. Every record ends up in valid.parquet or in quarantine.jsonl with its reasons.
 
-    ANNOTATIONS are QA files or a download folder (its top-level QA files). The caption
+    ANNOTATIONS are QA files or a download folder (its top-level QA files, and its frames/
+    as the frames root when --frames-root is not given). The caption
     file and OtherTrainingDataset/*.jsonl (the other corpora the authors trained with, whose
     videos are video files) have other formats and are skipped, with a note on stderr.
     """
-    from ..validate.inputs import choose_qa_files
+    from ..validate.inputs import choose_qa_files, frames_beside
     from ..validate.run import run_validate
 
     config = pop_config(ValidateConfig, params)
 
-    if frames_root is not None:
+    if frames_root is None and (frames_root := frames_beside(annotations)) is not None:
+        click.echo(f"checking frames under {frames_root} too (--frames-root names another folder)", err=True)
+    elif frames_root is not None:
         from ..layout import check_frames_root
 
         check_frames_root(frames_root)  # the download folder, a source folder, ...: say what was meant

@@ -12,6 +12,8 @@ A download folder holds three kinds of JSON Lines files; only one is TimeChat-On
 
 `choose_qa_files(paths, include_other=False)` expands folders to their top-level QA files and
 returns the files to check and the skipped ones, each with the reason to tell the user.
+`frames_beside(paths)` is the frames/ folder of a download folder given among them, the
+frames root to check against when none is named.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
+from ..layout import is_frames_root
 
 OTHER_DIR = "OtherTrainingDataset"
 CAPTION_FILE = "annotations_caption_flt.jsonl"
@@ -72,3 +75,11 @@ def choose_qa_files(paths, include_other: bool = False) -> tuple[list[Path], lis
             + ("; --include-other checks OtherTrainingDataset files anyway" if skipped else "")
         )
     return chosen, skipped
+
+
+def frames_beside(paths) -> Path | None:
+    """`DATA/frames` when a download folder DATA among `paths` holds frames there, else None."""
+    for p in map(Path, paths):
+        if p.is_dir() and is_frames_root(p / "frames"):
+            return p / "frames"
+    return None

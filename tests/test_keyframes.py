@@ -135,6 +135,8 @@ def test_cli_end_to_end_with_the_tiny_model(sample, ids_file, tiny_clip, tmp_pat
     res = run_cli(*args)
     assert res["n_videos"] == 3 and res["n_ok"] == 3 and len(res["files"]) == 2
     assert res["model"]["model"] == tiny_clip.name and res["model"]["precision"] == "fp32"
+    text = CliRunner().invoke(main, ["keyframes", "build", *map(str, args)]).output  # a rerun: all reused
+    assert f"model open_clip {tiny_clip.name} (" in text and ", fp32 on the CPU)" in text, text
     for v in res["videos"]:
         assert set(v) >= {"video_id", "n_frames", "scene_cuts", "keyframes", "trigger_times"}
         truth = sample.truth[v["video_id"]]

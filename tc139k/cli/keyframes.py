@@ -122,7 +122,9 @@ def _summary_text(res, definition: str) -> None:
     model_text = "none"
     if res.model:
         encoder = res.model.get("encoder", "open_clip")
-        model_text = f"{encoder} {res.model['model']} ({res.model['pretrained']}, {res.model['precision']})"
+        # a GPU run is half precision, a CPU run fp32: say where it ran in words
+        where = "on the CPU" if res.model["precision"] == "fp32" else "on the GPU"
+        model_text = f"{encoder} {res.model['model']} ({res.model['pretrained']}, {res.model['precision']} {where})"
     click.echo(
         f"Key frames in {res.out_dir}: {len(res.files)} file(s), {res.files_written} written, "
         f"{res.files_reused} already done"

@@ -231,6 +231,7 @@ def redundancy_stats(
     plot_dir: PathLike | None = None,
     video: str | None = None,
     show_progress: bool = True,
+    plot_format: str = "png",
 ):
     """`tc139k stats redundancy`: the share of visual tokens DTD drops, from the scores stored
     in `keyframes_dir`, over a sweep of thresholds. Returns the RedundancyStats
@@ -245,6 +246,7 @@ def redundancy_stats(
         video=video,
         plot_dir=plot_dir,
         show_progress=show_progress,
+        plot_format=plot_format,
     )
 
 

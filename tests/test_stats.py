@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -269,6 +270,38 @@ def test_plots_are_valid_pngs(hand_folder, tmp_path):
     )
     for a, b in zip(sorted(s.plots), sorted(again.plots)):
         assert open(a, "rb").read() == open(b, "rb").read()
+
+
+PLOT_SCRIPT = """
+import sys
+from tc139k.stats.redundancy import redundancy_stats
+s = redundancy_stats(sys.argv[1], plot_dir=sys.argv[2], plot_format=sys.argv[3], show_progress=False)
+print("\\n".join(sorted(s.plots)))
+"""
+
+
+@pytest.mark.parametrize("fmt, magic", [("svg", b"<?xml"), ("pdf", b"%PDF-")])
+def test_vector_plots_are_the_same_bytes_in_two_processes(hand_folder, tmp_path, fmt, magic):
+    """`--plot-format svg|pdf`: files of that format, with no date, version or random id in
+    them, so two processes write the same bytes."""
+    import subprocess
+    import sys
+
+    runs = []
+    for i in range(2):
+        out = subprocess.run(
+            [sys.executable, "-c", PLOT_SCRIPT, str(hand_folder), str(tmp_path / f"p{i}"), fmt],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        runs.append(out)
+    assert len(runs[0]) == 4 and all(p.endswith(f".{fmt}") for p in runs[0])
+    for a, b in zip(*runs):
+        data = Path(a).read_bytes()
+        assert data.startswith(magic) and data == Path(b).read_bytes(), (a, b)
+    res = CliRunner().invoke(main, ["stats", "redundancy", str(hand_folder), "--plot-format", "gif"])
+    assert res.exit_code == 2 and "png" in res.output
 
 
 def _all_floats(obj):

@@ -242,7 +242,7 @@ def _stage_stats(cfg, p: dict, lay: Layout, run: RunResult, show_progress: bool)
         plots = lay.stats / "plots" if cfg.plots else None
         rs = redundancy_stats(
             lay.keyframes,
-            **{k: v for k, v in p.items() if k in ("thresholds", "by", "threshold")},
+            **{k: v for k, v in p.items() if k in ("thresholds", "by", "threshold", "plot_format")},
             plot_dir=plots,
             show_progress=show_progress,
         )

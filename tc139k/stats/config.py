@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ..params import param
 
 BY_CHOICES = ("source", "length")
+PLOT_FORMATS = ("png", "svg", "pdf")
 
 
 def _parse_thresholds(text: str) -> tuple[float, ...]:
@@ -40,4 +41,10 @@ class StatsConfig:
         "source",
         choices=BY_CHOICES,
         help="Break the drop ratios down by source dataset or by video length (<5, 5-10, 10-20, >=20 min).",
+    )
+    plot_format: str = param(
+        "png",
+        choices=PLOT_FORMATS,
+        help="Format of the plots: png, or svg and pdf (vector, for a paper); the same statistics give the "
+        "same bytes in each.",
     )

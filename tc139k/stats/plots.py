@@ -1,8 +1,8 @@
-"""PNG plots of redundancy statistics (matplotlib, Agg backend, no display needed).
+"""Plots of redundancy statistics, as PNG, SVG or PDF (matplotlib, Agg backend, no display).
 
 Figures are built on `matplotlib.figure.Figure` objects, not pyplot, so nothing global is
-touched; files are written atomically and carry no timestamp, so the same statistics give
-the same bytes.
+touched; files are written atomically and carry no timestamp, creator or random id, so the
+same statistics give the same bytes in every format.
 """
 
 from __future__ import annotations
@@ -24,7 +24,12 @@ if TYPE_CHECKING:
     from .redundancy import RedundancyStats
 
 DPI = 100
-_METADATA = {"Software": None}  # keep the matplotlib version out of the bytes
+# keep the date, the matplotlib version and random ids out of the bytes
+_METADATA = {
+    "png": {"Software": None},
+    "svg": {"Date": None, "Creator": None},
+    "pdf": {"CreationDate": None, "Creator": None, "Producer": None},
+}
 
 
 def _figure(width: float, height: float = 4.5) -> Figure:
@@ -32,8 +37,9 @@ def _figure(width: float, height: float = 4.5) -> Figure:
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI, metadata=_METADATA)
+    fmt = path.suffix.lstrip(".")
+    with atomic_path(path) as tmp, matplotlib.rc_context({"svg.hashsalt": "tc139k"}):
+        fig.savefig(tmp, format=fmt, dpi=DPI, metadata=_METADATA[fmt])
     return path
 
 
@@ -168,17 +174,17 @@ def plot_timeline(stats: RedundancyStats, path: Path) -> Path:
     return _save(fig, path)
 
 
-def write_redundancy_plots(stats: RedundancyStats, out_dir: str | Path) -> list[Path]:
-    """Write the four plots into `out_dir`; returns their paths."""
+def write_redundancy_plots(stats: RedundancyStats, out_dir: str | Path, fmt: str = "png") -> list[Path]:
+    """Write the four plots into `out_dir` as `fmt` (png, svg, pdf); returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [
-        plot_threshold_sweep(stats, out / "drop_ratio_vs_threshold.png"),
-        plot_frame_histogram(stats, out / "frame_drop_ratio_histogram.png"),
-        plot_groups(stats, out / f"drop_ratio_by_{stats.by}.png"),
+        plot_threshold_sweep(stats, out / f"drop_ratio_vs_threshold.{fmt}"),
+        plot_frame_histogram(stats, out / f"frame_drop_ratio_histogram.{fmt}"),
+        plot_groups(stats, out / f"drop_ratio_by_{stats.by}.{fmt}"),
     ]
     if stats.timeline is not None:
         # video ids come from the key-frame files: only a safe name becomes part of a file name
         name = stats.timeline.video_id if is_safe_name(stats.timeline.video_id) else "video"
-        paths.append(plot_timeline(stats, out / f"timeline_{name}.png"))
+        paths.append(plot_timeline(stats, out / f"timeline_{name}.{fmt}"))
     return paths

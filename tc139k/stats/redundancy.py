@@ -46,6 +46,7 @@ from ..errors import SchemaError, UsageError
 from ..keyframes import dtd, interval
 from ..keyframes import store as kfio
 from ..progress import progress
+from .config import BY_CHOICES, PLOT_FORMATS
 from .reference import COMPARABLE, reference_curve
 
 # Per score kind: the range tau can take and a default sweep over its useful part that holds
@@ -59,7 +60,6 @@ DEFAULT_SWEEPS = {
 KIND_NAMES = {"cosine": "cosine (feature method)", "pixel_mad": "pixel_mad (pixel method)"}
 # (label, lower bound in seconds inclusive, upper bound exclusive or None)
 LENGTH_BUCKETS = (("<5 min", 0, 300), ("5-10 min", 300, 600), ("10-20 min", 600, 1200), (">=20 min", 1200, None))
-BY_CHOICES = ("source", "length")
 DEFAULT_HEADLINE_THRESHOLD = 0.5  # the authors' default tau, used when no video is ok
 # Published figures of TimeChat-Online-139K (see the reference notes on the dataset).
 # The authors' drop ratio against tau, feature mode, fine-tuned Qwen2.5-VL (read off their plot).
@@ -642,6 +642,7 @@ def redundancy_stats(
     video: str | None = None,
     plot_dir: str | Path | None = None,
     show_progress: bool = True,
+    plot_format: str = "png",
 ) -> RedundancyStats:
     """Sweep DTD thresholds over a key-frame output folder.
 
@@ -650,8 +651,10 @@ def redundancy_stats(
     `threshold`: the headline threshold (default: the threshold stored with the videos, the
     most common if they differ);
     `by`: the breakdown shown in the table and the per-group plot ("source" or "length");
-    `video`: the video of the timeline (default the longest); `plot_dir`: write PNG plots
-    there."""
+    `video`: the video of the timeline (default the longest); `plot_dir`: write the plots
+    there, as `plot_format` (png, svg or pdf)."""
+    if plot_format not in PLOT_FORMATS:
+        raise UsageError(f"--plot-format must be one of {', '.join(PLOT_FORMATS)}; got {plot_format!r}")
     if by not in BY_CHOICES:
         raise UsageError(f"--by must be one of {', '.join(BY_CHOICES)}; got {by!r}")
     if isinstance(thresholds, str):
@@ -726,7 +729,7 @@ def redundancy_stats(
         with matplotlib_home(Path(plot_dir)):
             from .plots import write_redundancy_plots
 
-            result.plots = [str(p) for p in write_redundancy_plots(result, plot_dir)]
+            result.plots = [str(p) for p in write_redundancy_plots(result, plot_dir, plot_format)]
     return result
 
 

@@ -60,3 +60,25 @@ def test_each_option_states_one_default():
             seen += 1
             assert record[1].count("default:") <= 1, (path, record)
     assert seen > 50
+
+
+def test_the_main_commands_show_examples_that_they_accept():
+    """Each example in a `--help` names the command it is under and only options it has."""
+    import shlex
+
+    import click
+
+    shown = 0
+    for path, cmd in _commands(main):
+        if not cmd.epilog or "Examples:" not in cmd.epilog:
+            continue
+        options = {o for p in cmd.params if isinstance(p, click.Option) for o in (*p.opts, *p.secondary_opts)}
+        for line in cmd.epilog.split("Examples:\n", 1)[1].splitlines():
+            words = shlex.split(line)
+            assert words[: 1 + len(path)] == ["tc139k", *path], (path, line)
+            unknown = [w.split("=")[0] for w in words if w.startswith("-") and w.split("=")[0] not in options]
+            assert not unknown, (path, line, unknown)
+            shown += 1
+    assert shown >= 14
+    for args in (["download"], ["validate"], ["keyframes", "build"], ["shards", "build"], ["stats", "redundancy"]):
+        assert "Examples:\n    tc139k " in CliRunner().invoke(main, [*args, "--help"]).output

@@ -170,3 +170,8 @@ def handle_sigterm() -> None:
         signal.signal(signal.SIGTERM, on_sigterm)
     except ValueError:  # not the main thread (the CLI called from a thread): keep the default
         pass
+
+
+def examples(*lines: str) -> str:
+    """A command's `--help` epilog: examples as typed, kept line by line."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)

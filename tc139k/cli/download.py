@@ -8,7 +8,7 @@ import click
 
 from ..download.config import DownloadConfig
 from . import _results as results
-from ._common import JSON_HELP, emit_json, handle_errors
+from ._common import JSON_HELP, emit_json, examples, handle_errors
 from ._options import options_from, pop_config
 
 # what only the command line has: paths checked by click, the timeout and wait from the environment
@@ -20,7 +20,16 @@ OPTION_EXTRA = {
 }
 
 
-@click.command("download", short_help="Fetch annotations and frame archives from the Hub.")
+@click.command(
+    "download",
+    short_help="Fetch annotations and frame archives from the Hub.",
+    epilog=examples(
+        "tc139k download --annotations-only",
+        "tc139k download --sources youcook2,coin --local-dir data",
+        "tc139k download --local-dir data --dry-run",
+        "tc139k download --local-dir data --verify",
+    ),
+)
 @options_from(DownloadConfig, extra=OPTION_EXTRA)
 @click.option(
     "--local-dir",

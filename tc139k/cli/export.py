@@ -9,7 +9,7 @@ import click
 
 from ..export.config import SwiftExportConfig
 from . import _results as results
-from ._common import JSON_HELP, emit_json, handle_errors
+from ._common import JSON_HELP, emit_json, examples, handle_errors
 from ._options import options_from, pop_config
 
 
@@ -18,7 +18,14 @@ def export_group():
     """Write the validated records in the formats training code reads."""
 
 
-@export_group.command("swift", short_help="ms-swift messages/videos JSONL with local frame paths.")
+@export_group.command(
+    "swift",
+    short_help="ms-swift messages/videos JSONL with local frame paths.",
+    epilog=examples(
+        "tc139k export swift --qa validated/valid.parquet --frames-root data/frames --out swift.jsonl",
+        "tc139k export swift --qa validated/valid.parquet --frames-root data/frames --out swift.jsonl --split",
+    ),
+)
 @click.option(
     "--qa",
     required=True,

@@ -9,7 +9,7 @@ import click
 
 from ..keyframes.config import KeyframesConfig
 from . import _results as results
-from ._common import JSON_HELP, emit_json, handle_errors
+from ._common import JSON_HELP, emit_json, examples, handle_errors
 from ._options import options_from, pop_config
 
 OPTION_NAMES = {"min_scene_seconds": "--min-scene-len"}
@@ -21,7 +21,15 @@ def keyframes_group():
     list their scenes as CSV or JSON (list) and look at them in a static HTML report (report)."""
 
 
-@keyframes_group.command("build")
+@keyframes_group.command(
+    "build",
+    epilog=examples(
+        "tc139k keyframes build --frames-root data/frames --out keyframes",
+        "tc139k keyframes build --frames-root data/frames --method pixel --out keyframes",
+        "tc139k keyframes build --video clip.mp4 --out kf",
+        "tc139k keyframes build --frames-root data/frames --encoder qwen2.5-vl --pretrained local-dir:MODEL --out kf",
+    ),
+)
 @click.option(
     "--frames-root",
     type=click.Path(file_okay=False, path_type=Path),

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from . import _results as results
-from ._common import JSON_HELP, emit_json, handle_errors
+from ._common import JSON_HELP, emit_json, examples, handle_errors
 
 
 def _print_run(res) -> None:
@@ -31,7 +31,11 @@ def _stage_echo(as_json: bool):
     return None if as_json else (lambda name: click.echo(f"== {name}", err=True))
 
 
-@click.command("run", short_help="Run a recipe of stages, locally or on Ray.")
+@click.command(
+    "run",
+    short_help="Run a recipe of stages, locally or on Ray.",
+    epilog=examples("tc139k run default --out work", "tc139k run my-recipe.yaml --out work --stages keyframes,shards"),
+)
 @click.argument("recipe")
 @click.option(
     "--out",

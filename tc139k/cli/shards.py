@@ -8,7 +8,7 @@ import click
 
 from ..shards.config import ShardsConfig
 from . import _results as results
-from ._common import JSON_HELP, check_failed, emit_json, handle_errors
+from ._common import JSON_HELP, check_failed, emit_json, examples, handle_errors
 from ._options import options_from, pop_config
 
 OPTION_NAMES = {"row_group_bytes": "--row-group-size"}
@@ -19,7 +19,15 @@ def shards_group():
     """Build and check Parquet shards for training."""
 
 
-@shards_group.command("build", short_help="Join validated QA and key frames into Parquet shards.")
+@shards_group.command(
+    "build",
+    short_help="Join validated QA and key frames into Parquet shards.",
+    epilog=examples(
+        "tc139k shards build --qa validated/valid.parquet --keyframes keyframes --frames-root data/frames --out shards",
+        "tc139k shards build --qa valid.parquet --keyframes kf --frames-root data/frames --out shards --embed-frames",
+        "tc139k shards build --qa valid.parquet --keyframes kf --frames-root data/frames --out shards --min-shards 32",
+    ),
+)
 @click.option(
     "--qa",
     "qa",

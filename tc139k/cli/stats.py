@@ -9,7 +9,7 @@ import click
 
 from ..stats.config import StatsConfig
 from . import _results as results
-from ._common import JSON_HELP, emit_json, handle_errors
+from ._common import JSON_HELP, emit_json, examples, handle_errors
 from ._options import options_from, pop_config
 
 
@@ -18,7 +18,14 @@ def stats_group():
     """Redundancy statistics of key-frame output, and counts of a downloaded dataset."""
 
 
-@stats_group.command("redundancy", short_help="Share of visual tokens DTD drops, per threshold.")
+@stats_group.command(
+    "redundancy",
+    short_help="Share of visual tokens DTD drops, per threshold.",
+    epilog=examples(
+        "tc139k stats redundancy keyframes",
+        "tc139k stats redundancy keyframes --plot plots --plot-format svg --by length",
+    ),
+)
 @click.argument("keyframes_dir", type=click.Path(file_okay=False, path_type=Path))
 @options_from(StatsConfig, extra={"thresholds": {"type": str}})
 @click.option(

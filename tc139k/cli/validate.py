@@ -9,11 +9,18 @@ import click
 
 from ..validate.config import ValidateConfig
 from . import _results as results
-from ._common import JSON_HELP, check_failed, emit_json, handle_errors
+from ._common import JSON_HELP, check_failed, emit_json, examples, handle_errors
 from ._options import options_from, pop_config
 
 
-@click.command("validate", short_help="Check QA files; write the valid table and quarantine.")
+@click.command(
+    "validate",
+    short_help="Check QA files; write the valid table and quarantine.",
+    epilog=examples(
+        "tc139k validate data --out validated",
+        "tc139k validate data/time_chat_online_139k_train_flt.jsonl --frames-root data/frames --out validated",
+    ),
+)
 @click.argument("annotations", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--frames-root",

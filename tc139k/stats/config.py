@@ -8,9 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..params import param
-
-BY_CHOICES = ("source", "length")
-PLOT_FORMATS = ("png", "svg", "pdf")
+from .choices import BY_CHOICES, PLOT_FORMATS
 
 
 def _parse_thresholds(text: str) -> tuple[float, ...]:

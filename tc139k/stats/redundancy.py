@@ -46,7 +46,7 @@ from ..errors import SchemaError, UsageError
 from ..keyframes import dtd, interval
 from ..keyframes import store as kfio
 from ..progress import progress
-from .config import BY_CHOICES, PLOT_FORMATS
+from .choices import BY_CHOICES, PLOT_FORMATS
 from .reference import COMPARABLE, reference_curve
 
 # Per score kind: the range tau can take and a default sweep over its useful part that holds

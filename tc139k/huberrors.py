@@ -112,11 +112,16 @@ class HubErrors:
 def cannot_reach(endpoint: str, e: BaseException) -> str:
     """One line for a connection that failed: a name lookup, a refusal, a reset."""
     if _NAME_LOOKUP.search(str(e)):
-        return (
-            f"cannot reach {endpoint}: its name does not resolve ({e}); check the network, a proxy "
-            "(HTTPS_PROXY) or HF_ENDPOINT"
-        )
+        return name_not_resolved(endpoint, e)
     return f"cannot reach {endpoint} ({e.__class__.__name__}: {e}); check the network or HF_ENDPOINT"
+
+
+def name_not_resolved(endpoint: str, why) -> str:
+    """One line for an endpoint whose host name does not resolve (no retry can help)."""
+    return (
+        f"cannot reach {endpoint}: its name does not resolve ({why}); check the network, a proxy "
+        "(HTTPS_PROXY) or HF_ENDPOINT"
+    )
 
 
 def retry_after_s(headers, status: int, now: float | None = None) -> float | None:

@@ -44,7 +44,7 @@ from typing import Protocol
 from urllib.parse import quote, urlsplit
 
 from ..errors import DownloadError, IntegrityError, UsageError
-from ..huberrors import RETRY_STATUS, HubErrors, longer_than_allowed, retry_after_s
+from ..huberrors import RETRY_STATUS, HubErrors, longer_than_allowed, name_not_resolved, retry_after_s
 
 LOG = logging.getLogger("tc139k.download")
 DEFAULT_REPO = "yaolily/TimeChat-Online-139K"
@@ -310,7 +310,6 @@ class HubSource:
         import httpx2
         from huggingface_hub.utils import hf_raise_for_status, http_backoff
 
-        self._check_name()
         waited = 0.0
         for attempt in range(self.retries + 1):
             # Statuses are retried here, not inside http_backoff, which sleeps as long as a
@@ -360,10 +359,7 @@ class HubSource:
         try:
             socket.getaddrinfo(host, None)
         except OSError as e:
-            raise DownloadError(
-                f"cannot reach {self.endpoint}: its name does not resolve ({e.strerror or e}); check the network, "
-                "a proxy (HTTPS_PROXY) or HF_ENDPOINT, then rerun"
-            ) from None
+            raise DownloadError(f"{name_not_resolved(self.endpoint, e.strerror or e)}, then rerun") from None
 
     def _unexpected(self, r, what: str) -> DownloadError:
         ctype = r.headers.get("content-type") or "no content type"
@@ -373,6 +369,7 @@ class HubSource:
         )
 
     def resolve(self) -> str:
+        self._check_name()  # the first request of a run: a name that does not resolve stops it here
         url = f"{self.endpoint}/api/datasets/{self.repo_id}"
         if self.revision is not None:
             url += f"/revision/{quote(self.revision, safe='')}"

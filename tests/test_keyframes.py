@@ -137,6 +137,12 @@ def test_cli_end_to_end_with_the_tiny_model(sample, ids_file, tiny_clip, tmp_pat
     assert res["model"]["model"] == tiny_clip.name and res["model"]["precision"] == "fp32"
     text = CliRunner().invoke(main, ["keyframes", "build", *map(str, args)]).output  # a rerun: all reused
     assert f"model open_clip {tiny_clip.name} (" in text and ", fp32 on the CPU)" in text, text
+    verbose = CliRunner().invoke(main, ["-v", "keyframes", "build", *map(str, args), "--out", str(tmp_path / "v")])
+    debug = [x for x in verbose.stderr.splitlines() if "DEBUG tc139k.keyframes:" in x]
+    assert any(
+        f"feature method, model open_clip {tiny_clip.name} (" in x and "fp32 on the CPU), batch 32" in x for x in debug
+    ), debug
+    assert any("model loaded in " in x and "batch(es) scored in" in x for x in debug), debug
     for v in res["videos"]:
         assert set(v) >= {"video_id", "n_frames", "scene_cuts", "keyframes", "trigger_times"}
         truth = sample.truth[v["video_id"]]

@@ -127,12 +127,9 @@ def keyframes_build_cmd(
 
 
 def _summary_text(res, definition: str) -> None:
-    model_text = "none"
-    if res.model:
-        encoder = res.model.get("encoder", "open_clip")
-        # a GPU run is half precision, a CPU run fp32: say where it ran in words
-        where = "on the CPU" if res.model["precision"] == "fp32" else "on the GPU"
-        model_text = f"{encoder} {res.model['model']} ({res.model['pretrained']}, {res.model['precision']} {where})"
+    from ..keyframes.build import model_words
+
+    model_text = model_words(res.model)
     click.echo(
         f"Key frames in {res.out_dir}: {len(res.files)} file(s), {res.files_written} written, "
         f"{res.files_reused} already done"

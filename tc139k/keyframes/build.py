@@ -51,6 +51,7 @@ cheap passes; delete OUT/.work when done.
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import time
 from collections.abc import Iterable, Iterator
@@ -75,6 +76,8 @@ from .scenes import SceneParams, detect_scenes, scene_ids
 from .scorer import Scorer, make_scorer
 from .scorer_clip import encode_scores
 from .scorer_pixel import pixel_scores  # noqa: F401  (part of this module's interface)
+
+LOG = logging.getLogger("tc139k.keyframes")
 
 TRIGGER_SHARE = dtd.TRIGGER_SHARE
 WORK_DIR = ".work"
@@ -567,6 +570,15 @@ def _video_specs(frames_root, video_ids, videos, video_source) -> list[VideoSpec
     return list_frame_videos(frames_root, ids, ids_file=str(video_ids) if video_ids else "--video-ids")
 
 
+def model_words(model: dict | None) -> str:
+    """A scoring model in words, with where it ran: a GPU run is half precision, a CPU run fp32."""
+    if not model:
+        return "none"
+    where = "on the CPU" if model.get("precision") == "fp32" else "on the GPU"
+    encoder = model.get("encoder", "open_clip")
+    return f"{encoder} {model.get('model')} ({model.get('pretrained')}, {model.get('precision')} {where})"
+
+
 def stage_config(config: KeyframesConfig | None = None, params: dict | None = None) -> KeyframesConfig:
     """`config` (default: the defaults) with `params` on top, every value checked; `auto`
     stays (KeyframesConfig.resolved says what it stands for)."""
@@ -635,6 +647,16 @@ def run_keyframes(
         tau = dtd_scorer.default_threshold if cfg.threshold is None else cfg.threshold  # in range: cfg was checked
         scoring = scores_record(cfg, dtd_scorer)
         model_info = scoring["model"]
+        LOG.debug(
+            "%s method, model %s, batch %d, %d decode worker(s), %d video(s) in %d file(s), tau %g",
+            cfg.method,
+            model_words(model_info),
+            cfg.batch_size,
+            workers,
+            len(specs),
+            len(batches),
+            tau,
+        )
 
         def batch_params(b: int, record: dict) -> dict:
             return marker_params(record, [s.key for s in batches[b]])
@@ -674,6 +696,9 @@ def run_keyframes(
             bar.close()
         timings["load_model"] = setup.load_seconds
         timings["score"] = time.perf_counter() - clock - setup.load_seconds
+        LOG.debug(
+            "model loaded in %.1f s; %d batch(es) scored in %.1f s", setup.load_seconds, len(todo), timings["score"]
+        )
         if num_shards > 1:
             mine = [b for b in range(len(batches)) if b % num_shards == shard_index]
             return KeyframesResult(

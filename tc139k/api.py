@@ -1,13 +1,15 @@
 """The library entry points behind `import tc139k`: one function per command, with the
-command's options as keyword arguments under the names `tc139k COMMAND --help` maps them to
-(`--out` is `out_dir`, `--keyframes` is `keyframes_dir`, `--format` is `fmt`, ...), the
-same defaults, and the command's result object instead of its printout. `show_progress`
-replaces `--json`'s silence. Errors are the typed errors of tc139k.errors, as in the CLI.
+command's options as keyword arguments under the options' own names (`--out` is `out`,
+`--keyframes` is `keyframes`, `--frames-root` is `frames_root`, `--qa` is `qa`, `--plot` is
+`plot`), the same defaults, and the command's result object instead of its printout.
+`show_progress` replaces `--json`'s silence. Errors are the typed errors of tc139k.errors,
+as in the CLI. Earlier keyword names (`out_dir`, `keyframes_dir`, `qa_file`, `plot_dir`) are
+still taken, with a DeprecationWarning.
 
     import tc139k
     tc139k.download_dataset(local_dir="data", annotations_only=True)
-    tc139k.validate_qa(["data/time_chat_online_139k_train_flt.jsonl"], out_dir="validated")
-    tc139k.build_keyframes(frames_root="data/frames", out_dir="keyframes", method="pixel")
+    tc139k.validate_qa(["data/time_chat_online_139k_train_flt.jsonl"], out="validated")
+    tc139k.build_keyframes(frames_root="data/frames", out="keyframes", method="pixel")
     tc139k.build_shards("validated/valid.parquet", "keyframes", "data/frames", "shards")
     tc139k.redundancy_stats("keyframes").text_report()
 
@@ -18,12 +20,33 @@ The names differ from the commands' where a subpackage has the command's name
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from .shards import plan
 
 PathLike = str | Path
+
+
+def _renamed(**old_to_new: str):
+    """Take a parameter's earlier keyword name too, with a DeprecationWarning."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{fn.__name__}() got both {old!r} and its new name {new!r}")
+                    warnings.warn(f"{fn.__name__}({old}=...) is now {new}=...", DeprecationWarning, stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+
+        return inner
+
+    return wrap
 
 
 def download_dataset(
@@ -76,18 +99,19 @@ def download_dataset(
     )
 
 
+@_renamed(out_dir="out")
 def validate_qa(
     annotations: PathLike | Sequence[PathLike],
     frames_root: PathLike | None = None,
     frames_scope: str | None = None,
-    out_dir: PathLike | None = None,
+    out: PathLike | None = None,
     max_invalid: int = 0,
     workers: int | None = None,
     include_other: bool = False,
     show_progress: bool = True,
 ):
     """`tc139k validate`: check QA files (one path or several, or a download folder: its QA
-    files; OtherTrainingDataset/*.jsonl only with `include_other`); with `out_dir`, write
+    files; OtherTrainingDataset/*.jsonl only with `include_other`); with `out`, write
     valid.parquet, quarantine.jsonl and report.json. Returns the ValidateResult (its
     `passed` is what the command's exit code says)."""
     from .validate.inputs import choose_qa_files
@@ -99,15 +123,16 @@ def validate_qa(
         files,
         frames_root=frames_root,
         frames_scope=frames_scope,
-        out_dir=out_dir,
+        out_dir=out,
         max_invalid=max_invalid,
         workers=workers,
         show_progress=show_progress,
     )
 
 
+@_renamed(out_dir="out")
 def build_keyframes(
-    out_dir: PathLike,
+    out: PathLike,
     frames_root: PathLike | None = None,
     video_ids: PathLike | None = None,
     videos: Sequence[PathLike] = (),
@@ -136,7 +161,7 @@ def build_keyframes(
     show_progress: bool = True,
 ):
     """`tc139k keyframes build`: scene cuts, DTD scores, key frames and trigger times of the
-    frame folders under `frames_root` (or the video files `videos`) into `out_dir`. Returns
+    frame folders under `frames_root` (or the video files `videos`) into `out`. Returns
     the KeyframesResult. As the command, raises when calibration cannot bring the mean
     interval near `target_interval` (the key frames are written), unless
     `accept_calibration_miss`."""
@@ -144,7 +169,7 @@ def build_keyframes(
     from .keyframes.build import run_keyframes
 
     res = run_keyframes(
-        out=out_dir,
+        out=out,
         frames_root=frames_root,
         video_ids=video_ids,
         videos=list(videos) or None,
@@ -183,11 +208,12 @@ def _size(value: int | str) -> int:
     return plan.parse_size(value) if isinstance(value, str) else int(value)
 
 
+@_renamed(keyframes_dir="keyframes", out_dir="out")
 def build_shards(
     qa: PathLike,
-    keyframes_dir: PathLike,
+    keyframes: PathLike,
     frames_root: PathLike,
-    out_dir: PathLike,
+    out: PathLike,
     embed_frames: bool = False,
     keyframes_only: bool = False,
     max_shard_size: int | str = plan.DEFAULT_MAX_SHARD_SIZE,
@@ -200,16 +226,16 @@ def build_shards(
     show_progress: bool = True,
 ):
     """`tc139k shards build`: Parquet shards of the validated records joined with the key
-    frames, split by video, into `out_dir` (sizes as bytes or text such as "500MB"); with
+    frames, split by video, into `out` (sizes as bytes or text such as "500MB"); with
     `dtd_scores`, each row's DTD levels per visual token (`ClipCollator(dtd_tau=...)`).
-    Returns the ShardsResult; `datasets.load_dataset(out_dir)` reads the output."""
+    Returns the ShardsResult; `datasets.load_dataset(out)` reads the output."""
     from .shards.build import run_shards_build
 
     return run_shards_build(
         qa,
-        keyframes_dir,
+        keyframes,
         frames_root,
-        out_dir,
+        out,
         embed_frames=embed_frames,
         keyframes_only=keyframes_only,
         max_shard_size=_size(max_shard_size),
@@ -223,12 +249,13 @@ def build_shards(
     )
 
 
+@_renamed(plot_dir="plot")
 def redundancy_stats(
     keyframes_dir: PathLike,
     thresholds: str | Sequence[float] | None = None,
     threshold: float | None = None,
     by: str = "source",
-    plot_dir: PathLike | None = None,
+    plot: PathLike | None = None,
     video: str | None = None,
     show_progress: bool = True,
     plot_format: str = "png",
@@ -244,30 +271,33 @@ def redundancy_stats(
         by=by,
         threshold=threshold,
         video=video,
-        plot_dir=plot_dir,
+        plot_dir=plot,
         show_progress=show_progress,
         plot_format=plot_format,
     )
 
 
+@_renamed(qa_file="qa")
 def dataset_stats(
     root: PathLike | None = None,
     frames_root: PathLike | None = None,
-    qa_file: PathLike | None = None,
+    qa: PathLike | None = None,
     show_progress: bool = True,
 ):
     """`tc139k stats dataset`: videos, frames and QA records per source of a download (its
-    folder `root`, or `frames_root` and/or `qa_file`). Returns the DatasetStats."""
+    folder `root`, or `frames_root` and/or `qa`: the QA file as downloaded or the valid.parquet
+    of `validate_qa`). Returns the DatasetStats."""
     from .stats.dataset import dataset_stats as run
 
-    return run(root, qa_file=qa_file, frames_root=frames_root, show_progress=show_progress)
+    return run(root, qa_file=qa, frames_root=frames_root, show_progress=show_progress)
 
 
+@_renamed(keyframes_dir="keyframes")
 def export_swift(
     qa: PathLike,
     frames_root: PathLike,
     out: PathLike,
-    keyframes_dir: PathLike | None = None,
+    keyframes: PathLike | None = None,
     keyframes_only: bool = False,
     split: bool = False,
     val_fraction: float = plan.DEFAULT_VAL_FRACTION,
@@ -281,7 +311,7 @@ def export_swift(
         qa,
         frames_root,
         out,
-        keyframes_dir=keyframes_dir,
+        keyframes_dir=keyframes,
         keyframes_only=keyframes_only,
         split=split,
         val_fraction=val_fraction,

@@ -195,7 +195,7 @@ def test_decoder_and_collator_errors(built):
 
 
 def test_entry_points_run_the_pipeline(sample, tmp_path):
-    v = tc139k.validate_qa(sample.qa, frames_root=sample.frames, out_dir=tmp_path / "validated", show_progress=False)
+    v = tc139k.validate_qa(sample.qa, frames_root=sample.frames, out=tmp_path / "validated", show_progress=False)
     assert v.passed and v.valid == len(sample.qa.read_text().splitlines())
     kf = tc139k.build_keyframes(tmp_path / "kf", frames_root=sample.frames, method="pixel", show_progress=False)
     assert kf.n_ok == len(sample.truth)
@@ -207,7 +207,7 @@ def test_entry_points_run_the_pipeline(sample, tmp_path):
     assert ex.written == v.valid
     red = tc139k.redundancy_stats(tmp_path / "kf", thresholds=[0.05], show_progress=False)
     assert "redundant" in red.text_report()
-    ds = tc139k.dataset_stats(frames_root=sample.frames, qa_file=sample.qa, show_progress=False)
+    ds = tc139k.dataset_stats(frames_root=sample.frames, qa=sample.qa, show_progress=False)
     assert ds.qa_records == v.valid
 
 

@@ -122,3 +122,42 @@ def test_the_python_api_takes_every_option_with_the_config_default(config, name)
     for key, value in dataclasses.asdict(config()).items():
         assert key in signature, f"tc139k.{name} has no keyword {key}"
         assert signature[key] == value, f"tc139k.{name}({key}=...): {signature[key]!r} != config {value!r}"
+
+
+@pytest.mark.parametrize(
+    "command, name",
+    [
+        (["download"], "download_dataset"),
+        (["validate"], "validate_qa"),
+        (["keyframes", "build"], "build_keyframes"),
+        (["shards", "build"], "build_shards"),
+        (["stats", "redundancy"], "redundancy_stats"),
+        (["stats", "dataset"], "dataset_stats"),
+        (["export", "swift"], "export_swift"),
+    ],
+)
+def test_the_python_api_names_the_folders_and_files_as_the_options_do(command, name):
+    """`--out` is `out`, `--qa` is `qa`, `--keyframes` is `keyframes`, `--plot` is `plot`,
+    in every function; the earlier names still work, with a DeprecationWarning."""
+    import inspect
+    import warnings
+
+    import click
+
+    import tc139k
+    from tc139k.cli import main
+
+    cmd = main
+    for part in command:
+        cmd = cmd.commands[part]
+    paths = {"--out", "--qa", "--keyframes", "--frames-root", "--local-dir", "--plot", "--mirror", "--video-ids"}
+    flags = {o for p in cmd.params if isinstance(p, click.Option) for o in p.opts if o in paths}
+    params = set(inspect.signature(getattr(tc139k, name)).parameters)
+    assert flags and {f[2:].replace("-", "_") for f in flags} <= params, (flags, params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(TypeError, match="got both 'qa_file' and its new name 'qa'"):
+            tc139k.dataset_stats(qa_file="a", qa="b")
+        with pytest.raises(UsageError):  # the old name reaches the new parameter
+            tc139k.dataset_stats(qa_file="/no/such/qa.jsonl", show_progress=False)
+    assert any("dataset_stats(qa_file=...) is now qa=..." in str(w.message) for w in caught)

@@ -47,7 +47,6 @@ def export_group():
 )
 @click.option(
     "--keyframes",
-    "keyframes_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
     help="Output folder of `tc139k keyframes build` (read with --keyframes-only).",
@@ -55,7 +54,7 @@ def export_group():
 @options_from(SwiftExportConfig)
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
-def export_swift_cmd(qa, frames_root, out, keyframes_dir, as_json, **params):
+def export_swift_cmd(qa, frames_root, out, keyframes, as_json, **params):
     """Write validated QA records as ms-swift JSONL with absolute local frame paths.
 
     Each line is {"messages", "videos"} (plus start_time/end_time when the record had them),
@@ -67,9 +66,7 @@ def export_swift_cmd(qa, frames_root, out, keyframes_dir, as_json, **params):
     from ..export.swift import run_export_swift
 
     config = pop_config(SwiftExportConfig, params)
-    res = run_export_swift(
-        qa, frames_root, out, keyframes_dir=keyframes_dir, **asdict(config), show_progress=not as_json
-    )
+    res = run_export_swift(qa, frames_root, out, keyframes_dir=keyframes, **asdict(config), show_progress=not as_json)
     if as_json:
         emit_json(results.export_swift(res.to_dict()))
         return

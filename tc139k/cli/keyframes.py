@@ -57,7 +57,6 @@ def keyframes_group():
 )
 @click.option(
     "--out",
-    "out_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder for keyframes-NNNNN.parquet.",
@@ -77,9 +76,7 @@ def keyframes_group():
     "(seconds) with a run summary.",
 )
 @handle_errors
-def keyframes_build_cmd(
-    frames_root, video_ids, videos, video_source, out_dir, accept_calibration_miss, as_json, **params
-):
+def keyframes_build_cmd(frames_root, video_ids, videos, video_source, out, accept_calibration_miss, as_json, **params):
     """Rebuild scene-oriented key frames with PySceneDetect and DTD.
 
     \b
@@ -104,7 +101,7 @@ def keyframes_build_cmd(
     config = pop_config(KeyframesConfig, params, names=OPTION_NAMES)
 
     res = run_keyframes(
-        out=out_dir,
+        out=out,
         frames_root=frames_root,
         video_ids=video_ids,
         videos=list(videos) or None,

@@ -37,7 +37,6 @@ def shards_group():
 )
 @click.option(
     "--keyframes",
-    "keyframes_dir",
     required=True,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Output folder of `tc139k keyframes`.",
@@ -50,7 +49,6 @@ def shards_group():
 )
 @click.option(
     "--out",
-    "out_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder: data/*.parquet, README.md (dataset card), manifest, quarantine.",
@@ -58,7 +56,7 @@ def shards_group():
 @options_from(ShardsConfig, names=OPTION_NAMES)
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
-def shards_build_cmd(qa, keyframes_dir, frames_root, out_dir, as_json, **params):
+def shards_build_cmd(qa, keyframes, frames_root, out, as_json, **params):
     """Join validated QA records with the key-frame output into training shards.
 
     One row per QA record; split by video; deterministic, atomic and resumable. Records
@@ -70,9 +68,9 @@ def shards_build_cmd(qa, keyframes_dir, frames_root, out_dir, as_json, **params)
 
     res = run_shards_build(
         qa,
-        keyframes_dir,
+        keyframes,
         frames_root,
-        out_dir,
+        out,
         **config.kwargs(),
         show_progress=not as_json,
     )

@@ -30,15 +30,14 @@ def stats_group():
 @options_from(StatsConfig, extra={"thresholds": {"type": str}})
 @click.option(
     "--plot",
-    "plot_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Write PNG plots into this folder.",
+    help="Write the plots (see --plot-format) into this folder.",
 )
 @click.option("--video", default=None, help="Video id of the drop-ratio timeline plot [default: the longest video].")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
-def stats_redundancy_cmd(keyframes_dir, plot_dir, video, as_json, **params):
+def stats_redundancy_cmd(keyframes_dir, plot, video, as_json, **params):
     """Share of visual tokens DTD drops, from the scores stored in KEYFRAMES_DIR.
 
     Sweeps the thresholds without the model (token-weighted and mean over frames, overall,
@@ -53,7 +52,7 @@ def stats_redundancy_cmd(keyframes_dir, plot_dir, video, as_json, **params):
         keyframes_dir,
         **asdict(config),
         video=video,
-        plot_dir=plot_dir,
+        plot_dir=plot,
         show_progress=not as_json,
     )
     if as_json:
@@ -72,7 +71,6 @@ def stats_redundancy_cmd(keyframes_dir, plot_dir, video, as_json, **params):
 )
 @click.option(
     "--qa",
-    "qa_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
     help="QA records: the JSON Lines file as downloaded, or the valid.parquet written by `tc139k validate "
@@ -80,7 +78,7 @@ def stats_redundancy_cmd(keyframes_dir, plot_dir, video, as_json, **params):
 )
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
-def stats_dataset_cmd(root, frames_root, qa_file, as_json):
+def stats_dataset_cmd(root, frames_root, qa, as_json):
     """Videos, frames and QA records per source of a downloaded dataset.
 
     Give the download folder ROOT, or --frames-root and --qa as the other commands take
@@ -90,7 +88,7 @@ def stats_dataset_cmd(root, frames_root, qa_file, as_json):
     """
     from ..stats.dataset import dataset_stats
 
-    result = dataset_stats(root, qa_file=qa_file, frames_root=frames_root, show_progress=not as_json)
+    result = dataset_stats(root, qa_file=qa, frames_root=frames_root, show_progress=not as_json)
     if as_json:
         emit_json(results.stats_dataset(result.to_dict()))
     else:

@@ -30,7 +30,6 @@ from ._options import options_from, pop_config
 )
 @click.option(
     "--out",
-    "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Write valid.parquet, quarantine.jsonl and report.json here [default: only check, write nothing].",
@@ -43,7 +42,7 @@ from ._options import options_from, pop_config
 )
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @handle_errors
-def validate_cmd(annotations, frames_root, out_dir, include_other, as_json, **params):
+def validate_cmd(annotations, frames_root, out, include_other, as_json, **params):
     """Check QA annotation files (JSON Lines) and write the normalised table.
 
     Every problem names the file and line: invalid JSON or UTF-8, missing or mistyped
@@ -74,7 +73,7 @@ def validate_cmd(annotations, frames_root, out_dir, include_other, as_json, **pa
         files,
         frames_root=frames_root,
         **asdict(config),
-        out_dir=out_dir,
+        out_dir=out,
         show_progress=not as_json,
     )
     if as_json:

@@ -22,3 +22,9 @@ def make_inputs(sample, root: Path):
         videos = {(r["source"], r["video_id"]): r for r in store.read_keyframes(root / "keyframes").to_pylist()}
 
     return Inputs
+
+
+def quarantine_reason(line: dict) -> str:
+    """The one reason of a shards quarantine line as `code: message`."""
+    [reason] = line["reasons"]
+    return f"{reason['code']}: {reason['message']}"

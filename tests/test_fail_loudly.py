@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from envelope import result_of
-from shard_inputs import make_inputs
+from shard_inputs import make_inputs, quarantine_reason
 
 from tc139k.cli import main
 from tc139k.errors import EXIT_FAILED, EXIT_USAGE
@@ -300,12 +300,12 @@ def test_bad_frames_go_to_quarantine_and_the_shards_load(inputs, tmp_path):
     assert code == 0, text
     res = result_of(text, "shards build")
     quarantine = [json.loads(line) for line in (out / "quarantine.jsonl").read_text().splitlines()]
-    flagged = [q for q in quarantine if q["reason"].startswith("bad_frames:")]
+    flagged = [q for q in quarantine if quarantine_reason(q).startswith("bad_frames:")]
     assert flagged and res["n_quarantined_by_reason"]["bad_frames"] == len(flagged)
-    assert {next(p for p in bad if p in q["reason"]) for q in flagged} == set(bad)
+    assert {next(p for p in bad if p in quarantine_reason(q)) for q in flagged} == set(bad)
     for q in flagged:
-        rel = next(p for p in bad if p in q["reason"])
-        assert bad[rel] in q["reason"]
+        rel = next(p for p in bad if p in quarantine_reason(q))
+        assert bad[rel] in quarantine_reason(q)
     # every row decodes: load_dataset raised UnidentifiedImageError on the bad frames before
     ds = load_dataset(str(out))
     for split in ds:

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from envelope import result_of
-from shard_inputs import make_inputs
+from shard_inputs import make_inputs, quarantine_reason
 
 from tc139k.atomic import sha256_file
 from tc139k.cli import main
@@ -175,7 +175,8 @@ def test_missing_frames_and_videos_are_quarantined(inputs, tmp_path):
     lines = [json.loads(x) for x in (out / "quarantine.jsonl").read_text().splitlines()]
     assert {x["record_id"] for x in lines} == {r["record_id"] for r in hit}
     assert all(
-        x["reason"].startswith("missing_frames: 1 of") and victim["frame_paths"][-1] in x["reason"] for x in lines
+        quarantine_reason(x).startswith("missing_frames: 1 of") and victim["frame_paths"][-1] in quarantine_reason(x)
+        for x in lines
     )
 
 
@@ -290,7 +291,7 @@ def test_a_video_path_that_is_a_file_quarantines_its_records(inputs, tmp_path):
     assert sum(res.rows.values()) + res.quarantined == len(inputs.records)
     lines = [json.loads(x) for x in (out / "quarantine.jsonl").read_text().splitlines()]
     assert {x["record_id"] for x in lines} == hit
-    assert all(x["reason"].startswith("missing_frames:") for x in lines)
+    assert all(quarantine_reason(x).startswith("missing_frames:") for x in lines)
 
 
 def test_a_video_without_key_frames_or_with_failed_ones_quarantines_its_records(inputs, tmp_path):
@@ -315,5 +316,10 @@ def test_a_video_without_key_frames_or_with_failed_ones_quarantines_its_records(
         elif (r["source"], r["video_id"]) == failed:
             want[rid] = f"keyframes_failed: video {failed[0]}/{failed[1]}: no usable frame"
     lines = [json.loads(x) for x in (out / "quarantine.jsonl").read_text().splitlines()]
-    assert {x["record_id"]: x["reason"] for x in lines} == want
+    assert {x["record_id"]: quarantine_reason(x) for x in lines} == want
+    for x in lines:  # validate's quarantine format: back to the annotation file and line, reasons as {code, message}
+        rec = inputs.records[x["record_id"]]
+        assert (x["file"], x["line"]) == (rec["source_file"], rec["source_line"])
+        assert set(x) == {"file", "line", "record_id", "source", "video_id", "reasons"}
+        assert [set(r) for r in x["reasons"]] == [{"code", "message"}]
     assert res.quarantined == len(want) and sum(res.rows.values()) == len(inputs.records) - len(want)

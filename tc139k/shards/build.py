@@ -68,6 +68,8 @@ QUARANTINE = "quarantine.jsonl"
 SHARD_NAME_RE = re.compile(r"^(train|validation)-\d{5}-of-\d{5}\.parquet$")
 QA_COLUMNS = [
     "record_id",
+    "source_file",
+    "source_line",
     "video_id",
     "source",
     "question",
@@ -162,6 +164,21 @@ def shard_schema(fmt: str, embed_frames: bool, schema_id: str = SCHEMA_ID, dtd_s
 
 
 # ---- helpers -------------------------------------------------------------------------------
+
+
+def quarantine_line(rec: dict, reason: str) -> dict:
+    """A quarantined record in the format of every quarantine file of the toolkit (validate's
+    too): the annotation file and line it came from and its reasons as {code, message},
+    with the record's id, source and video."""
+    code, _, message = reason.partition(": ")
+    return {
+        "file": rec["source_file"],
+        "line": rec["source_line"],
+        "record_id": rec["record_id"],
+        "source": rec["source"],
+        "video_id": rec["video_id"],
+        "reasons": [{"code": code, "message": message}],
+    }
 
 
 def _existing_frames(frames_root: Path, videos: set[tuple[str, str]]) -> set[str]:
@@ -424,14 +441,7 @@ def run_shards_build(
                 reason = checker.record_problem(row["frame_paths"])
             if reason is not None:
                 reasons[reason.split(":", 1)[0]] += 1
-                quarantine.append(
-                    {
-                        "record_id": rec["record_id"],
-                        "video_id": rec["video_id"],
-                        "source": rec["source"],
-                        "reason": reason,
-                    }
-                )
+                quarantine.append(quarantine_line(rec, reason))
                 continue
             if outside is not None:
                 outside.add(row["frame_paths"])

@@ -82,3 +82,30 @@ def test_the_main_commands_show_examples_that_they_accept():
     assert shown >= 14
     for args in (["download"], ["validate"], ["keyframes", "build"], ["shards", "build"], ["stats", "redundancy"]):
         assert "Examples:\n    tc139k " in CliRunner().invoke(main, [*args, "--help"]).output
+
+
+def test_the_readme_tour_runs_commands_that_exist_with_their_options():
+    """README's tour: each line names a command and only options that command has; its links
+    to the documentation pages point at files that exist."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    import click
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    tour = readme[readme.index("## A tour") :]
+    block = tour[tour.index("```bash\n") + 8 : tour.index("```", tour.index("```bash\n") + 8)]
+    commands = dict(_commands(main))
+    checked = 0
+    for line in block.splitlines():
+        words = shlex.split(line.split("#", 1)[0])
+        assert words[0] == "tc139k", line
+        path = next(p for p in sorted(commands, key=len, reverse=True) if tuple(words[1 : 1 + len(p)]) == p)
+        options = {o for p in commands[path].params if isinstance(p, click.Option) for o in p.opts}
+        assert not [w for w in words if w.startswith("--") and w not in options], line
+        checked += 1
+    assert checked >= 6
+    for target in re.findall(r"\]\((docs/[^)#]+)", readme):
+        assert (root / target).is_file(), target

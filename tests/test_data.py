@@ -1,5 +1,5 @@
 """The Python API and tc139k.data: `import tc139k` stays light and its entry points take the
-commands' options; the README's training loop runs as written (a torch DataLoader with two
+commands' options; the training loop of docs/training.md runs as written (a torch DataLoader with two
 workers over streaming shards built from the sample); batches are padded clips with a mask,
 from shards with embedded frames and from path-based shards."""
 
@@ -22,7 +22,7 @@ from tc139k.cli import main
 from tc139k.errors import SchemaError, UsageError
 from tc139k.shards.build import run_shards_build
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+TRAINING_PAGE = Path(__file__).resolve().parents[1] / "docs" / "training.md"
 COMMANDS = {  # API function -> the command whose options it takes
     "download_dataset": ("download",),
     "validate_qa": ("validate",),
@@ -36,7 +36,7 @@ COMMANDS = {  # API function -> the command whose options it takes
 
 @pytest.fixture(scope="module")
 def built(sample, tmp_path_factory):
-    """Path-based and embedded shards of the sample, in a folder laid out as the README's."""
+    """Path-based and embedded shards of the sample, in a folder laid out as docs/training.md's."""
     root = tmp_path_factory.mktemp("data")
     inputs = make_inputs(sample, root / "inputs")
     (root / "data").mkdir()
@@ -92,9 +92,9 @@ def _has_default(opt) -> bool:
 
 
 def _readme_loop() -> str:
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    blocks = re.findall(r"```python\n(.*?)```", TRAINING_PAGE.read_text(), re.S)
     loops = [b for b in blocks if "DataLoader(" in b and "ClipCollator" in b and "dtd_tau" not in b]
-    assert len(loops) == 1, "README shows one training loop (and one with DTD masks, tests/test_dtd_masks.py)"
+    assert len(loops) == 1, "docs/training.md shows one training loop (and one with DTD masks, tests/test_dtd_masks.py)"
     return loops[0]
 
 

@@ -30,14 +30,14 @@ from tc139k.keyframes.frames import read_jpeg
 from tc139k.paths import AUTHORS_PREFIX, frame_relpath
 from tc139k.shards.build import run_shards_build, verify_shards
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+TRAINING_PAGE = Path(__file__).resolve().parents[1] / "docs" / "training.md"
 PIXEL = (224, 224)  # the pixel method's frame size, 28 px cells: an 8 x 8 grid
 
 
 @pytest.fixture(scope="module")
 def pixel(sample, tmp_path_factory):
     """Pixel-method key frames of the sample and path-based shards with and without DTD levels,
-    laid out as the README's (shards/, data/frames)."""
+    laid out as docs/training.md's (shards/, data/frames)."""
     root = tmp_path_factory.mktemp("dtd")
     inputs = make_inputs(sample, root / "inputs")
     (root / "data").mkdir()
@@ -421,9 +421,9 @@ def test_bad_dtd_options_are_one_clear_error(pixel):
 
 
 def _readme_dtd_loop() -> str:
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    blocks = re.findall(r"```python\n(.*?)```", TRAINING_PAGE.read_text(), re.S)
     loops = [b for b in blocks if "DataLoader(" in b and "dtd_tau" in b]
-    assert len(loops) == 1, "README shows one DTD training loop"
+    assert len(loops) == 1, "docs/training.md shows one DTD training loop"
     return loops[0]
 
 

@@ -302,14 +302,15 @@ def test_a_failed_run_without_a_result_is_the_envelope_exit_1(runs, tmp_path):
 def test_the_help_of_every_json_option_names_the_envelope():
     for command in json_commands():
         res = invoke(*command.split(), "--help")
-        assert "the envelope" in " ".join(res.stdout.split()) and "(see README)" in res.stdout, command
+        text = " ".join(res.stdout.split())
+        assert "the envelope" in text and "(see docs/json.md)" in text, command
 
 
 def test_the_readme_examples_are_envelopes_of_this_version(runs):
     """The README's `shards verify --json` examples: an envelope of this version whose result
     has the keys a real run gives (the success) and the usage error's error object."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme[readme.index("## The `--json` envelope") :]
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "json.md").read_text()
+    section = readme[readme.index("# The `--json` envelope") :]
     block = section[section.index("```") + 3 : section.index("```", section.index("```") + 3)]
     docs, lines = [], None
     for line in block.splitlines():  # each example: from a line "{" to a line "}"

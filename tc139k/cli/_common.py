@@ -33,7 +33,7 @@ from ..errors import EXIT_INTERRUPTED, EXIT_TERMINATED, CheckFailedError, Tc139k
 
 _RESULT = "tc139k.json.result"  # ctx.meta key: the result a --json command handed over
 _ARGV = "tc139k.argv"  # ctx.meta key: the command line, to tell --json on a usage error
-JSON_HELP = "Print the envelope {command, version, ok, result, error} as JSON on stdout (see README)."
+JSON_HELP = "Print the envelope {command, version, ok, result, error} as JSON on stdout (see docs/json.md)."
 
 
 def command_name(ctx: click.Context) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from doc_examples import training_loop
 from PIL import Image
 from shard_inputs import make_inputs
 
@@ -22,7 +23,6 @@ from tc139k.cli import main
 from tc139k.errors import SchemaError, UsageError
 from tc139k.shards.build import run_shards_build
 
-TRAINING_PAGE = Path(__file__).resolve().parents[1] / "docs" / "training.md"
 COMMANDS = {  # API function -> the command whose options it takes
     "download_dataset": ("download",),
     "validate_qa": ("validate",),
@@ -91,15 +91,8 @@ def _has_default(opt) -> bool:
     return not (opt.required or unset or callable(opt.default) or opt.multiple)
 
 
-def _readme_loop() -> str:
-    blocks = re.findall(r"```python\n(.*?)```", TRAINING_PAGE.read_text(), re.S)
-    loops = [b for b in blocks if "DataLoader(" in b and "ClipCollator" in b and "dtd_tau" not in b]
-    assert len(loops) == 1, "docs/training.md shows one training loop (and one with DTD masks, tests/test_dtd_masks.py)"
-    return loops[0]
-
-
 def test_readme_training_loop_runs_as_written(built):
-    code = _readme_loop()
+    code = training_loop(dtd=False)
     assert "streaming=True" in code and "num_workers=2" in code and len(code.strip().splitlines()) <= 12
     env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "TC139K_NO_PROGRESS": "1"}
     res = subprocess.run([sys.executable, "-c", code], cwd=built.dir, capture_output=True, text=True, env=env)

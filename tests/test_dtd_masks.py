@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from doc_examples import training_loop
 from envelope import result_of
 from shard_inputs import make_inputs
 from tiny_qwen import tiny_qwen  # noqa: F401  (session fixture)
@@ -30,7 +31,6 @@ from tc139k.keyframes.frames import read_jpeg
 from tc139k.paths import AUTHORS_PREFIX, frame_relpath
 from tc139k.shards.build import run_shards_build, verify_shards
 
-TRAINING_PAGE = Path(__file__).resolve().parents[1] / "docs" / "training.md"
 PIXEL = (224, 224)  # the pixel method's frame size, 28 px cells: an 8 x 8 grid
 
 
@@ -420,15 +420,8 @@ def test_bad_dtd_options_are_one_clear_error(pixel):
         ClipCollator(frames_root=pixel.frames, dtd_tau=0.1)([{**row, "dtd_levels": row["dtd_levels"][:-1]}])
 
 
-def _readme_dtd_loop() -> str:
-    blocks = re.findall(r"```python\n(.*?)```", TRAINING_PAGE.read_text(), re.S)
-    loops = [b for b in blocks if "DataLoader(" in b and "dtd_tau" in b]
-    assert len(loops) == 1, "docs/training.md shows one DTD training loop"
-    return loops[0]
-
-
 def test_readme_dtd_loop_runs_as_written(pixel):
-    code = _readme_dtd_loop()
+    code = training_loop(dtd=True)
     assert "streaming=True" in code and "num_workers=2" in code and len(code.strip().splitlines()) <= 16
     env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "TC139K_NO_PROGRESS": "1"}
     res = subprocess.run([sys.executable, "-c", code], cwd=pixel.dir, capture_output=True, text=True, env=env)

@@ -173,6 +173,11 @@ def test_times_given_by_python_readers():
     for v in (float("inf"), float("nan"), "inf", "1e999"):  # the float shortcut must not let them through
         assert qa.seconds(v, "start_time")[1][0] == "time_not_numeric", v
     assert qa.seconds(-0.5, "start_time") == (None, ("time_negative", "start_time -0.5 is negative"))
+    # the range's bound, from every type (the float shortcut and the general path)
+    for v in (qa.MAX_SECONDS, int(qa.MAX_SECONDS), "1000000", 2.0**70):
+        assert qa.seconds(v, "end_time")[1][0] == "time_out_of_range", v
+    for v in (qa.MAX_SECONDS - 0.5, 999_999, "999999.9"):
+        assert qa.seconds(v, "end_time") == (float(v), None), v
     assert qa.seconds("-1e-9", "end_time") == (None, ("time_negative", "end_time -1e-09 is negative"))
     long = "1" * 30 + "x" * 30
     assert qa.seconds(long, "end_time") == (None, ("time_not_numeric", f"end_time {long[:40]!r} is not a number"))

@@ -280,3 +280,36 @@ def test_markers_with_a_null_file_record_are_adopted_too(tmp_path):
 def test_free_space_is_rounded_to_a_tenth_of_a_megabyte(tmp_path, monkeypatch):
     monkeypatch.setattr(atomic, "free_bytes", lambda p: 1_050_000)
     assert "(1.1 MB free on its disk)" in str(atomic.disk_full_error(tmp_path / "x"))
+
+
+def test_a_refused_write_is_named_with_what_to_do():
+    """EROFS, EACCES and EPERM are a write the system refuses (and only they): the error
+    names the path and says to choose another output folder; a read-only disk says so."""
+    import errno
+
+    from tc139k.atomic import is_not_writable, not_writable_error
+    from tc139k.errors import NotWritableError
+
+    for code in (errno.EROFS, errno.EACCES, errno.EPERM):
+        assert is_not_writable(OSError(code, os.strerror(code), "/data/out"))
+    for code in (errno.ENOSPC, errno.ENOENT, errno.EIO):
+        assert not is_not_writable(OSError(code, os.strerror(code), "/data/out"))
+    assert not is_not_writable(ValueError("not an OSError"))
+    ro = not_writable_error(OSError(errno.EROFS, "Read-only file system", "/data/out"))
+    assert isinstance(ro, NotWritableError) and ro.exit_code == 1
+    assert str(ro) == (
+        "cannot write /data/out: its disk is read-only; choose an output folder on a writable disk "
+        "(--out, --local-dir) and rerun"
+    )
+    denied = "; choose an output folder you can write to (--out, --local-dir), or make the file or folder "
+    denied += "accessible to you, and rerun"
+    assert str(not_writable_error(OSError(errno.EACCES, "Permission denied", "/data/out"))) == (
+        f"permission denied: /data/out{denied}"
+    )
+    # without a file name: what was being written, in words
+    assert str(not_writable_error(OSError(errno.EPERM, "Operation not permitted"))) == (
+        f"permission denied: a file of the run{denied}"
+    )
+    assert str(not_writable_error(OSError(errno.EROFS, "Read-only file system"))).startswith(
+        "cannot write the output folder: its disk is read-only;"
+    )

@@ -1,4 +1,4 @@
-"""DTD keep masks for training without an encoder pass (issue #25): the levels stored by
+"""DTD keep masks for training without an encoder pass: the levels stored by
 `shards build --dtd-scores` from a real key-frame run, read back with `datasets` streaming
 through a 2-worker DataLoader with `ClipCollator(dtd_tau=...)`, checked against DTD computed
 live on the clip's frames (pixel differences; the tiny qwen2.5-vl tower), the gap rule's

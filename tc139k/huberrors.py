@@ -19,18 +19,18 @@ from email.utils import parsedate_to_datetime
 from .errors import DownloadError, GatedRepoError, RepoNotFoundError, RevisionNotFoundError, Tc139kError
 
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)
-# A connect error whose cause is a name lookup: retrying cannot fix it.
 _HTTP_HINTS = {
     401: "the token is missing or invalid: set HF_TOKEN or run `hf auth login`",
     403: "this token is not allowed to do that: use a token with the access it needs",
 }
+# A connect error whose cause is a name lookup: retrying cannot fix it.
 _NAME_LOOKUP = re.compile(r"name or service not known|nodename nor servname|getaddrinfo|name resolution", re.I)
 
 
 class HubErrors:
     """Inside `with HubErrors(...)`, huggingface_hub's and httpx's errors become the toolkit's.
 
-    `doing`: what was being done ("downloading x.tar.gz"); `where`: "REPO_ID on ENDPOINT";
+    `doing`: what was being done ("downloading x.tar.gz"); `repo_id` and `endpoint`: where;
     `error`: the class for failures that are not a missing repository, revision or access
     (DownloadError, PushError); `http_hints`: status -> what to do, overriding the default;
     `attempts`: how many times the request was made; `timed_out`: describes a timeout."""
@@ -39,7 +39,7 @@ class HubErrors:
         self,
         doing: str,
         *,
-        where: str,
+        repo_id: str,
         endpoint: str,
         revision: str | None = None,
         commit: str | None = None,
@@ -50,7 +50,8 @@ class HubErrors:
         login_hint: str = "set HF_TOKEN to a token that can read it",
         rerun_hint: str = "rerun later",
     ):
-        self.doing, self.where, self.endpoint, self.revision = doing, where, endpoint, revision
+        self.doing, self.repo_id, self.endpoint, self.revision = doing, repo_id, endpoint, revision
+        self.where = f"{repo_id} on {endpoint}"
         self.commit = commit
         self.error, self.http_hints, self.attempts = error, http_hints or {}, attempts
         self.timed_out, self.login_hint, self.rerun_hint = timed_out, login_hint, rerun_hint
@@ -76,9 +77,8 @@ class HubErrors:
                 "`hf auth login`) with an account that has access"
             )
         if isinstance(e, hf.RepositoryNotFoundError):
-            repo, _, endpoint = self.where.partition(" on ")
             return RepoNotFoundError(
-                f"dataset repository {repo!r} not found on {endpoint}, or this token cannot see it "
+                f"dataset repository {self.repo_id!r} not found on {self.endpoint}, or this token cannot see it "
                 f"({self.login_hint}, or run `hf auth login`)"
             )
         if isinstance(e, hf.RevisionNotFoundError):

@@ -296,7 +296,7 @@ class HubSource:
     def _errors(self, doing: str) -> HubErrors:
         return HubErrors(
             doing,
-            where=f"{self.repo_id} on {self.endpoint}",
+            repo_id=self.repo_id,
             endpoint=self.endpoint,
             revision=self.revision,
             commit=self.commit,

@@ -163,7 +163,7 @@ def push_shards(
     quiet_hf = not (bars_enabled(show_progress) and stderr_is_terminal())
     hub_errors = HubErrors(
         "pushing",
-        where=where,
+        repo_id=repo_id,
         endpoint=endpoint,
         revision=revision,
         error=PushError,

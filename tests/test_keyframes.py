@@ -360,7 +360,8 @@ def test_method_auto_is_the_default_and_says_what_it_chose(sample, ids_file, tin
     monkeypatch.setattr(
         encoder, "_cached", lambda cfg: "/cache/w.bin" if "laion/CLIP-ViT-B-32" in cfg["hf_hub"] else None
     )
-    assert encoder.weights_at_hand(None, None) and not encoder.weights_at_hand(None, "/no/such/file.bin")
+    assert encoder.default_weights_cached(None) and encoder.default_weights_cached(encoder.DEFAULT_MODEL)
+    assert not encoder.default_weights_cached("ViT-L-14")  # another model has no default tag
 
 
 def test_the_default_weights_location_is_open_clips():

@@ -188,9 +188,9 @@ class KeyframesConfig:
             return self, None
         if self.pretrained:  # weights named: the feature method, which says it if they are not there
             return replace(self, method="feature"), f"method auto: feature (--pretrained {self.pretrained})"
-        from .encoder import weights_at_hand
+        from .encoder import default_weights_cached
 
-        if self.encoder != "qwen2.5-vl" and weights_at_hand(self.model, None):
+        if self.encoder != "qwen2.5-vl" and default_weights_cached(self.model):
             return replace(self, method="feature"), f"method auto: feature ({self.encoder} default weights at hand)"
         return replace(self, method="pixel"), (
             f"method auto: pixel (no {self.encoder} weights on this machine; give --pretrained a checkpoint "

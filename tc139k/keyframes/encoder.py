@@ -156,25 +156,11 @@ def _cached(cfg: dict) -> str | None:
     return None
 
 
-def weights_at_hand(model: str | None, pretrained: str | None) -> bool:
-    """Whether (model, pretrained) names weights on this machine: a file or a local-dir:
-    folder that exists, or an open_clip tag (default: the default model's) in the local cache.
-    Nothing is downloaded."""
-    if pretrained:
-        local = pretrained[len(LOCAL_DIR) :] if pretrained.startswith(LOCAL_DIR) else pretrained
-        if os.path.exists(local):
-            return True
-        if pretrained.startswith(LOCAL_DIR) or _looks_like_path(pretrained):
-            return False
-    model, tag = model or DEFAULT_MODEL, pretrained or DEFAULT_PRETRAINED
-    if (model, tag) == (DEFAULT_MODEL, DEFAULT_PRETRAINED):
-        return _cached(DEFAULT_PRETRAINED_CFG) is not None  # without importing open_clip (and torch)
-    import open_clip
-
-    if open_clip.get_model_config(model) is None:
-        return False
-    cfg = open_clip.get_pretrained_cfg(model, tag)
-    return bool(cfg) and _cached(cfg) is not None
+def default_weights_cached(model: str | None) -> bool:
+    """Whether the weights `--pretrained` defaults to are in the local cache: only the default
+    model has a default tag (another model needs --pretrained). Looked up without the network
+    and without importing open_clip (and torch)."""
+    return model in (None, DEFAULT_MODEL) and _cached(DEFAULT_PRETRAINED_CFG) is not None
 
 
 def _cached_or_download(cfg: dict, model: str, tag: str) -> str:

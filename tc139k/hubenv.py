@@ -3,8 +3,9 @@ every stage that may reach the Hub (downloads, model weights).
 
 - `hub_offline()`: HF_HUB_OFFLINE set.
 - `unreachable(url)`: why the host of `url` (default: HF_ENDPOINT, else huggingface.co)
-  cannot be reached, or None; a name lookup only, so an offline machine answers at once
-  instead of after the client's retries.
+  cannot be reached, or None (`name_lookup_failure(url)`: the bare reason); a name lookup
+  only, so an offline machine answers at once instead of after the client's retries. Behind
+  a proxy (HTTPS_PROXY, ALL_PROXY), which resolves names itself, nothing is looked up.
 """
 
 from __future__ import annotations
@@ -19,11 +20,26 @@ def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on", "y", "t"}
 
 
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+
+
 def unreachable(url: str | None = None) -> str | None:
     """Why the host of `url` (default: the Hub endpoint) cannot be reached, or None."""
-    host = urlparse(url or os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    why = name_lookup_failure(url)
+    return f"{_host(url)} cannot be reached ({why})" if why else None
+
+
+def name_lookup_failure(url: str | None = None) -> str | None:
+    """Why the host name of `url` (default: the Hub endpoint) does not resolve, or None (also
+    behind a proxy, which resolves names itself)."""
+    if any(os.environ.get(k) for k in PROXY_VARIABLES):
+        return None
     try:
-        socket.getaddrinfo(host, 443)
+        socket.getaddrinfo(_host(url), 443)
     except OSError as e:
-        return f"{host} cannot be reached ({e})"
+        return str(e.strerror or e)
     return None
+
+
+def _host(url: str | None) -> str:
+    return urlparse(url or os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"

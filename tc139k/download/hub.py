@@ -44,6 +44,7 @@ from typing import Protocol
 from urllib.parse import quote, urlsplit
 
 from ..errors import DownloadError, IntegrityError, UsageError
+from ..hubenv import name_lookup_failure
 from ..huberrors import RETRY_STATUS, HubErrors, longer_than_allowed, name_not_resolved, retry_after_s
 
 LOG = logging.getLogger("tc139k.download")
@@ -347,19 +348,10 @@ class HubSource:
         return wait
 
     def _check_name(self) -> None:
-        """Fail at once when the endpoint's name does not resolve: retries cannot fix that.
-        Skipped behind a proxy, which resolves names itself."""
-        if any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
-            return
-        import socket
-
-        host = urlsplit(self.endpoint).hostname
-        if not host:
-            return
-        try:
-            socket.getaddrinfo(host, None)
-        except OSError as e:
-            raise DownloadError(f"{name_not_resolved(self.endpoint, e.strerror or e)}, then rerun") from None
+        """Fail at once when the endpoint's name does not resolve: retries cannot fix that."""
+        why = name_lookup_failure(self.endpoint)
+        if why:
+            raise DownloadError(f"{name_not_resolved(self.endpoint, why)}, then rerun") from None
 
     def _unexpected(self, r, what: str) -> DownloadError:
         ctype = r.headers.get("content-type") or "no content type"

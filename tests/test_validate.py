@@ -620,18 +620,20 @@ def test_kill_9_leaves_no_process_and_a_rerun_cleans_up(tmp_path, base):
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     parent = psutil.Process(proc.pid)
     children: dict[int, psutil.Process] = {}
+    seen: dict[int, str] = {}  # each child's command lines as seen (it may end before the checks)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         for c in parent.children(recursive=True):
             children.setdefault(c.pid, c)
-        workers = [c for c in children.values() if "spawn_main" in " ".join(_cmdline(c))]
+            seen[c.pid] = seen.get(c.pid, "") + " " + " ".join(_cmdline(c))
+        workers = [pid for pid, line in seen.items() if "spawn_main" in line]
         if workers and list(out.glob(".valid.parquet.*.tmp")) and (out / ".validate-work").exists():
             time.sleep(0.3)  # the workers are busy
             break
         time.sleep(0.05)
     assert proc.poll() is None, f"validate ended before it could be killed: {proc.stderr.read().decode()}"
-    assert any("spawn_main" in " ".join(_cmdline(c)) for c in children.values()), "no worker was started"
-    assert any("resource_tracker" in " ".join(_cmdline(c)) for c in children.values())
+    assert any("spawn_main" in line for line in seen.values()), "no worker was started"
+    assert any("resource_tracker" in line for line in seen.values())
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     _, alive = psutil.wait_procs(list(children.values()), timeout=15)

@@ -86,13 +86,7 @@ def validate_cmd(annotations, frames_root, out, include_other, as_json, **params
 
 
 def validate_summary(res) -> list[str]:
-    lines = [
-        f"{res.records} record(s) in {len(res.inputs)} file(s): {res.valid} valid, "
-        f"{res.invalid} invalid"
-        + (f", {res.not_downloaded} not downloaded" if res.not_downloaded else "")
-        + (f", {res.blank_lines} blank line(s) skipped" if res.blank_lines else "")
-        + f"  ({res.seconds:.1f} s)"
-    ]
+    lines = [f"{res.headline()}  ({res.seconds:.1f} s)"]
     if res.reasons:
         width = max(len(code) for code in res.reasons)
         lines.append("")

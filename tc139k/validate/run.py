@@ -98,7 +98,11 @@ class ValidateResult:
         """The counts in one line, the same for `tc139k validate` and a recipe's validate stage:
         records of videos that were not downloaded are set apart, neither valid nor invalid."""
         apart = f", {self.not_downloaded} not downloaded (set apart)" if self.not_downloaded else ""
-        return f"{self.records} record(s): {self.valid} valid, {self.invalid} invalid{apart}"
+        blank = f", {self.blank_lines} blank line(s) skipped" if self.blank_lines else ""
+        return (
+            f"{self.records} record(s) in {len(self.inputs)} file(s): {self.valid} valid, "
+            f"{self.invalid} invalid{apart}{blank}"
+        )
 
     def failure(self, limit: str = "--max-invalid") -> str | None:
         """Why the run did not pass, or None; `limit` names the invalid-record setting."""

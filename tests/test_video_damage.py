@@ -18,6 +18,7 @@ the zeroed packet can surface while an earlier frame is being read."""
 from __future__ import annotations
 
 import json
+import re
 import struct
 import subprocess
 import sys
@@ -149,6 +150,8 @@ def test_decoding_keeps_the_undamaged_seconds_and_names_the_damaged_ones(clips):
     assert set(clips.needs_damaged) <= set(bad)
     assert set(clips.after) <= set(kept_positions)
     assert all(b.reason.startswith("undecodable frame: ") for b in video.bad_frames)
+    # the reason is the same in every run: decord's clock time and source location left out
+    assert not any(re.search(r"\d{2}:\d{2}:\d{2}|\.cc:\d+", b.reason) for b in video.bad_frames)
     # a kept frame is the one its time says: the grey level of that second
     w = SIZE[0]
     levels = video.frames[:, 16:, w // 2 :].reshape(video.n_frames, -1).mean(axis=1)
@@ -195,3 +198,46 @@ def test_a_run_whose_every_video_is_undecodable_exits_1(clips):
     doc = json.loads(proc.stdout)
     assert doc["ok"] is False and "every video failed" in doc["error"]["message"]
     assert "clips/dead: cannot open video clips/dead.mp4" in doc["error"]["message"]
+
+
+def test_a_decord_message_loses_its_clock_time_and_source_location():
+    from tc139k.keyframes.frames import _reason
+
+    class DECORDError(RuntimeError):
+        pass
+
+    e = DECORDError(
+        "[22:08:07] /src/video/ffmpeg/threaded_decoder.cc:292: [22:08:07] /src/video/ffmpeg/"
+        "threaded_decoder.cc:218: Check failed: avcodec_send_packet(...) >= 0 Error sending packet.\nStack trace"
+    )
+    assert _reason(e) == "DECORDError: Check failed: avcodec_send_packet(...) >= 0 Error sending packet."
+    assert _reason(ValueError("plain [12] text: kept")) == "ValueError: plain [12] text: kept"
+    assert _reason(OSError()) == "OSError"
+
+
+def test_a_frame_failed_by_read_ahead_is_read_again_from_a_fresh_reader(clips):
+    """The main reader fails a good frame (as when its read-ahead met the damage): the frame
+    comes from a fresh reader; a frame that fails in every reader is reported with the last
+    error."""
+    import decord
+
+    from tc139k.keyframes.frames import RETRIES, _read_one
+
+    path = str(clips.dir / "clips" / "intact.mp4")
+    opened = []
+
+    def open_reader():
+        opened.append(1)
+        return decord.VideoReader(path, ctx=decord.cpu(0), width=SIZE[0], height=SIZE[1], num_threads=1)
+
+    class Failing:
+        def __getitem__(self, pos):
+            raise RuntimeError("read ahead into damage")
+
+    picture, error = _read_one(Failing(), open_reader, 8)
+    assert error is None and len(opened) == 1
+    assert abs(float(picture[16:, SIZE[0] // 2 :].mean()) - (LEVEL0 + LEVEL_STEP * 2)) < LEVEL_STEP / 4
+
+    opened.clear()
+    picture, error = _read_one(Failing(), lambda: opened.append(1) or Failing(), 8)
+    assert picture is None and str(error) == "read ahead into damage" and len(opened) == RETRIES >= 1

@@ -43,7 +43,8 @@ Run layout. Videos are sorted by (source, video_id) and cut into batches of
 `OUT/.work/scores-NNNNN.parquet` with a completion marker; pass 2 calibrates L; pass 3
 writes `OUT/keyframes-NNNNN.parquet` (schema keyframes.v2) per batch with its own marker. A
 rerun skips finished batches; an interrupted run resumes with byte-identical results,
-because encoder batches never cross a video and nothing depends on timing. The
+because encoder batches never cross a video and nothing depends on timing (a damaged video
+file aside: which seconds next to the damage are reported can vary, frames.py). The
 work files stay so that another --threshold, --level or --target-interval reruns only the
 cheap passes; delete OUT/.work when done.
 """

@@ -9,6 +9,12 @@ used):
 - a video file decoded with decord and sampled at 1 fps from the decoder's own timestamps:
   for every whole second k up to the last frame's start time, the frame whose start time is
   nearest to k (ties: the earlier frame). The frame's decoder timestamp is kept as its time.
+  A frame that cannot be decoded is a bad frame, never a crash. In a damaged file, the
+  frames that need the damaged data are always reported; decord's decoding thread reads
+  ahead, so a good frame just before the damage can fail too: it is read again from fresh
+  readers (`RETRIES`) before it is reported, which makes that rare but not impossible, so
+  for a damaged file (only) which seconds near the damage are reported can differ between
+  runs. Reasons leave out decord's clock time, so they do not.
 
 Every frame is decoded once, to a fixed working size (the whole frame is resized without
 cropping, so every region stays visible to the scene detector and to DTD) and shared by the
@@ -21,6 +27,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -259,8 +266,15 @@ def decode_frame_folder(spec: VideoSpec, size: tuple[int, int]) -> DecodedVideo:
     return DecodedVideo(spec, frames[: len(seconds)], np.asarray(seconds, dtype=np.float64), bad)
 
 
+# decord prefixes its messages with the wall-clock time and its own source location
+# ("[22:08:07] /src/video/ffmpeg/threaded_decoder.cc:292: "): left out, so that a rerun
+# writes the same reason
+_DECORD_PREFIX = re.compile(r"\[\d{2}:\d{2}:\d{2}\] \S+:\d+: ")
+
+
 def _reason(e: BaseException) -> str:
     text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    text = _DECORD_PREFIX.sub("", text)
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
@@ -277,13 +291,22 @@ def one_fps_positions(starts: np.ndarray) -> np.ndarray:
     return np.unique(pick)  # a video below 1 fps maps several seconds to one frame
 
 
+RETRIES = 3  # fresh readers a frame that failed gets before it is reported
+
+
 def decode_video_file(spec: VideoSpec, size: tuple[int, int]) -> DecodedVideo:
     import decord
 
+    decord.logging.set_level(decord.logging.QUIET)  # FFmpeg's lines on damage: the bad frames say it
+
     path = spec.path
     shown = spec.display(path)
+
+    def open_reader():
+        return decord.VideoReader(path, ctx=decord.cpu(0), width=size[0], height=size[1], num_threads=1)
+
     try:
-        reader = decord.VideoReader(path, ctx=decord.cpu(0), width=size[0], height=size[1], num_threads=1)
+        reader = open_reader()
         n = len(reader)
         starts = reader.get_frame_timestamp(np.arange(n))[:, 0] if n else np.zeros(0)
     except Exception as e:
@@ -301,13 +324,28 @@ def decode_video_file(spec: VideoSpec, size: tuple[int, int]) -> DecodedVideo:
         except Exception:
             pass  # retry frame by frame to tell the bad frames from the good ones
         for pos in chunk.tolist():
-            try:
-                frames[len(kept)] = reader[pos].asnumpy()
+            picture, error = _read_one(reader, open_reader, pos)
+            if picture is None:
+                bad.append(BadFrame(int(pos), shown, f"undecodable frame: {_reason(error)}"))
+            else:
+                frames[len(kept)] = picture
                 kept.append(pos)
-            except Exception as e:
-                bad.append(BadFrame(int(pos), shown, f"undecodable frame: {_reason(e)}"))
     seconds = np.round(np.asarray(starts, dtype=np.float64)[kept], 6) if kept else np.zeros(0)
     return DecodedVideo(spec, frames[: len(kept)], seconds, bad)
+
+
+def _read_one(reader, open_reader, pos: int) -> tuple[np.ndarray | None, BaseException | None]:
+    """Frame `pos`, or (None, the last error). decord's decoding thread reads packets ahead,
+    so a damaged packet can fail the read of a good frame before it; such a frame is read
+    again from a fresh reader (RETRIES times) before it is reported."""
+    error: BaseException | None = None
+    for attempt in range(1 + RETRIES):
+        try:
+            source = reader if attempt == 0 else open_reader()
+            return source[pos].asnumpy(), None
+        except Exception as e:
+            error = e
+    return None, error
 
 
 # ---- background work ---------------------------------------------------------------------

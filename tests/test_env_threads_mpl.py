@@ -46,9 +46,22 @@ def actor_threads(monkeypatch):
     torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("value, threads", [(None, 3), ("1", 1), ("2", 2), (" 4 ", 4), ("0", 1), ("-5", 1)])
+@pytest.mark.parametrize(
+    "value, threads", [(None, 3), ("", 3), ("  ", 3), ("1", 1), ("2", 2), (" 4 ", 4), ("0", 1), ("-5", 1)]
+)
 def test_torch_threads_values(actor_threads, value, threads):
     assert actor_threads(value) == threads
+
+
+@pytest.mark.parametrize("value", ["abc", "2.5", "1e2", "two"])
+def test_a_bad_torch_threads_value_stops_the_ray_engine_before_ray_starts(monkeypatch, value):
+    from tc139k.errors import UsageError
+    from tc139k.pipeline import ray_engine
+
+    monkeypatch.setenv("TC139K_TORCH_THREADS", value)
+    monkeypatch.setattr(ray_engine, "_import_ray", lambda: pytest.fail("Ray was reached"))
+    with pytest.raises(UsageError, match=rf"TC139K_TORCH_THREADS must be a whole number of threads, got '{value}'"):
+        ray_engine.run_keyframes_ray()
 
 
 # ---- MPLCONFIGDIR --------------------------------------------------------------------------

@@ -15,7 +15,8 @@ the driver writes the same work files, so calibration and the final files are id
 every node (a shared file system).
 
 Ray is an optional extra: `pip install 'tc139k[ray]'`. With RAY_ADDRESS set the engine joins
-that cluster; otherwise it starts a local one and stops it at the end.
+that cluster; otherwise it starts a local one and stops it at the end. TC139K_TORCH_THREADS
+sets the torch threads of each encoder actor (`torch_threads`).
 """
 
 from __future__ import annotations
@@ -49,13 +50,28 @@ def _prepare(row: dict, setup: ScoringSetup) -> dict:
     return {"batch": row["batch"], "pos": row["pos"], "prepared": pickle.dumps(item, protocol=5)}
 
 
+TORCH_THREADS = "TC139K_TORCH_THREADS"
+
+
+def torch_threads() -> int:
+    """Torch threads of each encoder actor: TC139K_TORCH_THREADS (a whole number; 0 or less
+    means 1; unset or blank: the node's CPU count). Anything else is refused before Ray starts."""
+    value = os.environ.get(TORCH_THREADS, "").strip()
+    if not value:
+        return max(1, os.cpu_count() or 1)
+    try:
+        return max(1, int(value))
+    except ValueError:
+        raise UsageError(f"{TORCH_THREADS} must be a whole number of threads, got {value!r}") from None
+
+
 class _EncodeActor:
     """Holds the model; scores one prepared video per call."""
 
     def __init__(self, setup: ScoringSetup):
         import torch
 
-        torch.set_num_threads(max(1, int(os.environ.get("TC139K_TORCH_THREADS", os.cpu_count() or 1))))
+        torch.set_num_threads(torch_threads())
         self.setup = setup
         self.encoder = setup.load_encoder()
 
@@ -113,5 +129,6 @@ def score_batches_ray(todo, setup: ScoringSetup, bar) -> Iterator[tuple[int, lis
 
 def run_keyframes_ray(**kwargs) -> KeyframesResult:
     """`run_keyframes` with pass 1 on Ray Data; same parameters, same output."""
+    torch_threads()  # a bad TC139K_TORCH_THREADS stops here, not inside a Ray worker
     _import_ray()
     return run_keyframes(scorer=score_batches_ray, **kwargs)

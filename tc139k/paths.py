@@ -11,11 +11,12 @@ import re
 from dataclasses import dataclass
 
 AUTHORS_PREFIX = "timechatonline/timeit-v2/frames/"
-FRAME_NAME_RE = re.compile(r"^(\d{6})\.jpg$")
+# `\Z`, not `$`: `$` also matches before a final newline ("000001.jpg\n")
+FRAME_NAME_RE = re.compile(r"^(\d{6})\.jpg\Z")
 # Video files that `keyframes build --video` decodes (and that a frames root must not hold)
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".flv", ".mpg", ".mpeg", ".ts")
 # A name component that is safe to use as a folder name: no separators, not `.` or `..`.
-SAFE_NAME_RE = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.\-]{1,128}$")
+SAFE_NAME_RE = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.\-]{1,128}\Z")
 
 
 class FramePathError(ValueError):

@@ -9,7 +9,7 @@ LATEST_VENV ?= .venv-latest
 DEMO_OUT ?= demo-out
 PYTEST := python -m pytest -q -p no:cacheprovider
 
-.PHONY: demo test lint format lock test-latest bench mutate clean-venv browser
+.PHONY: demo test lint format lock test-latest bench mutate mutate-changed clean-venv browser
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,9 @@ bench: $(STAMP)
 # Mutation testing before a release (not in CI: about 40 minutes); scores in docs/testing.md.
 mutate: $(STAMP)
 	$(BIN)/python scripts/mutate.py
+
+mutate-changed: $(STAMP)
+	$(BIN)/python scripts/mutate.py --changed
 
 clean-venv:
 	rm -rf $(VENV) $(LATEST_VENV)

@@ -121,17 +121,39 @@ def test_the_interval_spaces_the_log_lines(env, caplog):
 # ---- HF_HUB_OFFLINE ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", TRUE)
+HUB_TRUE = ["1", "true", "TRUE", "Yes", "on", "ON"]
+HUB_FALSE = [*FALSE, " 1 ", "\ttrue\n", "y", "t"]  # huggingface_hub neither strips nor takes y/t
+
+
+@pytest.mark.parametrize("value", HUB_TRUE)
 def test_hub_offline_true_values(env, value):
     env.setenv("HF_HUB_OFFLINE", value)
     assert hubenv.hub_offline() is True
 
 
-@pytest.mark.parametrize("value", [None, *FALSE])
+@pytest.mark.parametrize("value", [None, *HUB_FALSE])
 def test_hub_offline_other_values(env, value):
     if value is not None:
         env.setenv("HF_HUB_OFFLINE", value)
     assert hubenv.hub_offline() is False
+
+
+@pytest.mark.parametrize(
+    "offline, transformers",
+    [(v, None) for v in HUB_TRUE + HUB_FALSE] + [(None, "1"), ("", "yes"), ("0", "1"), (None, "y")],
+)
+def test_hub_offline_agrees_with_huggingface_hub(env, offline, transformers):
+    """The toolkit and its Hub client agree on every value, TRANSFORMERS_OFFLINE included."""
+    from huggingface_hub import constants
+
+    env.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    for name, value in (("HF_HUB_OFFLINE", offline), ("TRANSFORMERS_OFFLINE", transformers)):
+        if value is not None:
+            env.setenv(name, value)
+    import os
+
+    theirs = constants._is_true(os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE"))
+    assert hubenv.hub_offline() is theirs
 
 
 @pytest.mark.parametrize("value, offline", [("on", True), ("Yes", True), ("0", False), ("off", False)])

@@ -752,3 +752,20 @@ class _Handler(_UploadRoutes, BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+WRITE_TOKEN = "hf_test_write_token_0123456789"
+
+
+def writable_hub(monkeypatch, tmp_path: Path):
+    """A fixture body: an empty HubServer that takes pushes with WRITE_TOKEN, the real client
+    pointed at it (HF_ENDPOINT, HF_TOKEN, its own HF_HOME, no Xet)."""
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.setenv("HF_TOKEN", WRITE_TOKEN)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    with HubServer({}) as server:
+        server.store.write_token = WRITE_TOKEN
+        monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
+        yield server

@@ -16,14 +16,13 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from envelope import result_of
-from hubserver import HubServer
+from hubserver import WRITE_TOKEN as TOKEN
+from hubserver import writable_hub
 
 from tc139k.cli import main
 from tc139k.keyframes.build import run_keyframes
 from tc139k.shards.build import run_shards_build
 from tc139k.validate.run import run_validate
-
-TOKEN = "hf_test_write_token_0123456789"
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +37,7 @@ def shards(sample, tmp_path_factory):
 
 @pytest.fixture
 def hub(monkeypatch, tmp_path):
-    import huggingface_hub.constants
-
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)
-    monkeypatch.setenv("HF_TOKEN", TOKEN)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    with HubServer({}) as server:
-        server.store.write_token = TOKEN
-        monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
-        yield server
+    yield from writable_hub(monkeypatch, tmp_path)
 
 
 def _parquet_bytes() -> bytes:

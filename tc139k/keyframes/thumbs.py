@@ -41,7 +41,8 @@ def convert(frames: np.ndarray, code: int) -> np.ndarray:
     import cv2
 
     t, h, w = frames.shape[:3]
-    if t == 0:
-        return frames.copy()
+    if t == 0:  # the converted shape and type, from one pixel
+        probe = cv2.cvtColor(np.zeros((1, 1, frames.shape[3]), dtype=frames.dtype), code)
+        return np.zeros((0, h, w, *probe.shape[2:]), dtype=probe.dtype)
     out = cv2.cvtColor(np.ascontiguousarray(frames).reshape(t * h, w, frames.shape[3]), code)
     return out.reshape(t, h, w, *out.shape[2:])

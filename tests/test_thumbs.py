@@ -45,7 +45,8 @@ def test_one_frame_and_no_frame():
     assert np.array_equal(area_resize(one, (24, 32))[0], cv2.resize(one[0], (24, 32), interpolation=cv2.INTER_AREA))
     none = area_resize(np.zeros((0, 64, 48, 3), dtype=np.uint8), (24, 32))
     assert none.shape == (0, 32, 24, 3) and none.dtype == np.uint8
-    assert convert(np.zeros((0, 8, 8, 3), dtype=np.uint8), cv2.COLOR_RGB2GRAY).shape == (0, 8, 8)
+    grey = convert(np.zeros((0, 8, 8, 3), dtype=np.uint8), cv2.COLOR_RGB2GRAY)
+    assert grey.shape == (0, 8, 8) and grey.dtype == np.uint8
     assert convert(np.zeros((0, 8, 8, 3), dtype=np.uint8), cv2.COLOR_RGB2HSV).shape == (0, 8, 8, 3)
 
 

@@ -196,9 +196,10 @@ class HubServer:
             self._release.set()
             self._release = threading.Event()
 
-    def record(self, entry: LoggedRequest) -> None:
+    def record(self, entry: LoggedRequest) -> LoggedRequest:
         with self._lock:
             self.log.append(entry)
+        return entry
 
     def requests(self, kind: str) -> list[LoggedRequest]:
         return [e for e in self.log if e.kind == kind]
@@ -395,10 +396,10 @@ class _UploadRoutes:
             return self._error(400, None, "sha256 of the uploaded bytes differs from the object id", **log)
         with self.hub.store.lock:
             self.hub.store.lfs[oid] = body
+        self._log(log["kind"], None, None, oid, 200, len(body))
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
-        self._log(log["kind"], None, None, oid, 200, len(body))
 
     def _commit(self, repo_id: str, rev: str, body: bytes, create_pr: bool) -> None:
         import base64
@@ -481,6 +482,9 @@ class _Handler(_UploadRoutes, BaseHTTPRequestHandler):
         revision=None,
         path=None,
     ) -> None:
+        # Logged before the answer goes out: a client that fails on the answer may otherwise
+        # return (and its test read the log) before this thread has recorded the request.
+        self._log(kind, repo, revision, path, status, 0 if self.command == "HEAD" else len(body))
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
@@ -488,10 +492,9 @@ class _Handler(_UploadRoutes, BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        self._log(kind, repo, revision, path, status, 0 if self.command == "HEAD" else len(body))
 
-    def _log(self, kind, repo, revision, path, status, n) -> None:
-        self.hub.record(
+    def _log(self, kind, repo, revision, path, status, n) -> LoggedRequest:
+        return self.hub.record(
             LoggedRequest(
                 method=self.command,
                 kind=kind,
@@ -704,13 +707,14 @@ class _Handler(_UploadRoutes, BaseHTTPRequestHandler):
             data = gzip.compress(data, mtime=0)
             end, length = len(data) - 1, len(data)
             headers["Content-Encoding"] = "gzip"
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(length))
-        self.end_headers()
         if self.command == "HEAD":
-            return self._log(log["kind"], repo_id, revision, path, status, 0)
+            self._log(log["kind"], repo_id, revision, path, status, 0)
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(length))
+            self.end_headers()
+            return None
 
         if path in self.hub.corrupt:
             i = len(data) // 2
@@ -728,6 +732,14 @@ class _Handler(_UploadRoutes, BaseHTTPRequestHandler):
                 stall[1] -= 1
                 limit = max(0, min(limit, stall[0] - start))
             release = self.hub._release
+        # Logged with the bytes it means to send before sending them (see _send); corrected below
+        # if the client goes away first.
+        entry = self._log(log["kind"], repo_id, revision, path, status, limit)
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
         rate = self.hub.throttle.get(path)
         sent = 0
         try:
@@ -741,8 +753,8 @@ class _Handler(_UploadRoutes, BaseHTTPRequestHandler):
                     time.sleep(len(chunk) / rate)
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
-            pass
-        self._log(log["kind"], repo_id, revision, path, status, sent)
+            with self.hub._lock:
+                entry.body_bytes = sent
         if stalled:
             release.wait(self.hub.stall_s)  # the headers and some bytes were sent: now silence
         if limit < len(body):

@@ -252,23 +252,36 @@ class ImportMap:
         the files found only through other modules, those that name the module's own name in
         a string are kept when there are any (a CLI command: `invoke(main, ["validate", ...])`
         for tc139k/cli/validate.py). Returns the files and the level reached (-1: no test file
-        uses the module at all)."""
+        uses the module at all). A command's module (tc139k/cli/<command>.py) also keeps, at
+        any level, the files that name the command: a file that imports it only to read its
+        options runs none of its code."""
         users_of: dict[str, set[str]] = {}
         for m, used in self.uses.items():
             for u in used:
                 users_of.setdefault(u, set()).add(m)
+        stem = module.rpartition(".")[2]
         reach, frontier, level = {module}, {module}, 0
         while True:
             files = sorted(t for t, used in self.test_uses.items() if used & reach)
             if (files and level >= depth) or not frontier:
                 if not files:
                     return [], -1
-                stem = module.rpartition(".")[2]
                 named = [t for t in files if level and stem in self.test_words.get(t, ())]
-                return named or files, level
+                chosen = named or files
+                if is_command(module):
+                    chosen = sorted(set(chosen) | set(self._naming(stem, reach, frontier, users_of)))
+                return chosen, level
             frontier = {u for m in frontier for u in users_of.get(m, ())} - reach
             reach |= frontier
             level += 1
+
+    def _naming(self, word: str, reach: set[str], frontier: set[str], users_of: dict[str, set[str]]) -> list[str]:
+        """The test files that say `word` and reach a module of `reach` at any depth."""
+        reach = set(reach)
+        while frontier:
+            frontier = {u for m in frontier for u in users_of.get(m, ())} - reach
+            reach |= frontier
+        return [t for t, used in self.test_uses.items() if used & reach and word in self.test_words.get(t, ())]
 
 
 def git(*args: str, root: Path = ROOT) -> str:
@@ -309,6 +322,12 @@ def sample_names(names: Iterable[str], fraction: float, seed: str) -> list[str]:
 
 def is_cli(relpath: str) -> bool:
     return fnmatch.fnmatchcase(relpath, CLI_GLOB)
+
+
+def is_command(module: str) -> bool:
+    """tc139k.cli.<command>: a command's module (not the app, not a shared helper)."""
+    package, _, stem = module.rpartition(".")
+    return package == "tc139k.cli" and stem != "app" and not stem.startswith("_")
 
 
 def budget_minutes(mutants: int, trace_seconds: float = 0.0) -> float:

@@ -43,7 +43,8 @@ TREE = {
     "tc139k/sub/leaf.py": "from ..core import f\ndef g(): return f()\n",
     "tc139k/sub/__pycache__/leaf.cpython-311.py": "",
     "tc139k/cli/__init__.py": "from .app import main\n",
-    "tc139k/cli/app.py": "from . import run\nmain = None\n",
+    "tc139k/cli/app.py": "from . import run, stats\nmain = None\n",
+    "tc139k/cli/stats.py": "OPTIONS = []\n",
     "tc139k/cli/run.py": "from ..top import mid\n",
     "tests/conftest.py": "from tc139k import lonely\n",
     "tests/helper.py": "from tc139k.sub.leaf import g\n",
@@ -53,6 +54,7 @@ TREE = {
     "tests/test_patch.py": "import tc139k\ndef test(monkeypatch):\n    monkeypatch.setattr('tc139k.mid.f', None)\n",
     "tests/test_cli_run.py": "from tc139k.cli import main\nARGS = ['run', '--help']\n",
     "tests/test_cli_other.py": "from tc139k.cli import main\nARGS = ['stats']\n",
+    "tests/test_cli_options.py": "from tc139k.cli.stats import OPTIONS\n",  # reads options, runs nothing
     "tests/test_names_only.py": "NAMES = ['tc139k.core', 'tc139k.cli.run']\n",  # imports nothing
 }
 
@@ -119,6 +121,11 @@ def test_cli_glue_keeps_the_tests_naming_its_command(mutate, tmp_path):
     assert imports.test_files_for("tc139k.cli.run") == (["tests/test_cli_run.py"], 2)
     # app.py: no test names "app", so every test of the cli package stays
     assert imports.test_files_for("tc139k.cli.app") == (["tests/test_cli_other.py", "tests/test_cli_run.py"], 1)
+    # a file that imports a command's module only for its options runs none of its code: the
+    # tests that run the command (they name it) come too, whatever their level
+    assert imports.test_files_for("tc139k.cli.stats") == (["tests/test_cli_options.py", "tests/test_cli_other.py"], 0)
+    assert not mutate.is_command("tc139k.cli.app") and not mutate.is_command("tc139k.cli._common")
+    assert mutate.is_command("tc139k.cli.stats") and not mutate.is_command("tc139k.stats")
 
 
 def test_changed_files_against_a_git_base(mutate, tmp_path):

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from tc139k.cli._options import options_from, pop_config
 from tc139k.keyframes.config import KeyframesConfig
+from tc139k.params import param
 from tc139k.pipeline.configs import ValidateParams
 from tc139k.shards.config import ShardsConfig
 from tc139k.stats.config import StatsConfig
@@ -109,3 +110,65 @@ def test_the_commands_options_are_the_config_fields():
             assert o.help.startswith(s.help), (path, s.name)
             if s.kind is not tuple and s.kind is not bool:
                 assert o.default == s.default, (path, s.name)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Fields:
+    """One field of each kind the option maker treats differently."""
+
+    names: tuple[str, ...] = param(("a",), help="Names.")  # a list, no metavar
+    label: str = param("x", help="A label.", parse=str.upper)  # parsed, no metavar
+    size: int = param(5, help="A size.", parse=int, metavar="SIZE")
+    ratio: float = param(0.5, help="A ratio.", min=0.0, max=1.0, max_open=True)
+    count: int = param(3, help="A count.")  # no bounds
+    check: bool = param(True, help="Check.")  # on by default: --check/--no-check
+    verbose: bool = param(False, help="Talk.")  # off by default: a flag
+    workers: int | None = param(None, help="Workers.", default_text="half the cores")
+    limit: int | None = param(None, help="A limit.")
+    threads: int = param(2, help="Threads.", default_text="two")  # a value, shown as words
+
+
+def _help_line(cmd, option: str) -> str:
+    """`--option METAVAR help [default]` as --help shows it, on one line."""
+    ctx = click.Context(cmd)
+    o = next(p for p in cmd.params if option in p.opts)
+    return " ".join(" ".join(o.get_help_record(ctx)).split())
+
+
+def test_each_kind_of_field_gets_its_kind_of_option():
+    cmd = _command(_Fields)
+    assert _help_line(cmd, "--names").startswith("--names LIST Names.")
+    assert _help_line(cmd, "--label").startswith("--label TEXT A label.")
+    assert _help_line(cmd, "--size").startswith("--size SIZE A size.")
+    # a True boolean is switched off by --no-<name>, a False one is a plain flag
+    assert _help_line(cmd, "--check").startswith("--check / --no-check Check. [default: check]")
+    assert _help_line(cmd, "--verbose") == "--verbose Talk."
+    out = json.loads(_run(cmd, "--no-check", "--verbose", "--label", "abc", "--names", "p, q").output)
+    assert out == {**dataclasses.asdict(_Fields(check=False, verbose=True)), "label": "ABC", "names": ["p", "q"]}
+    assert json.loads(_run(cmd).output)["check"] is True
+    # a default shown as words is shown once, as the words; no default (None) is not shown
+    assert _help_line(cmd, "--workers").endswith("Workers. [default: half the cores]")
+    assert _help_line(cmd, "--limit") == "--limit INTEGER A limit."
+    assert _help_line(cmd, "--threads") == "--threads INTEGER Threads. [default: two]"
+    assert "[default: 3]" in _help_line(cmd, "--count")
+
+
+def test_an_unbounded_int_takes_any_integer_and_a_bounded_float_keeps_its_open_end():
+    cmd = _command(_Fields)
+    assert json.loads(_run(cmd, "--count", "-7").output)["count"] == -7
+    assert _help_line(cmd, "--count").startswith("--count INTEGER A count.")  # no RANGE
+    assert json.loads(_run(cmd, "--ratio", "0").output)["ratio"] == 0.0
+    res = _run(cmd, "--ratio", "1")
+    assert res.exit_code == 2 and "0<=x<1" in res.output
+    assert "Usage: cmd [OPTIONS]" in res.output  # the refusal knows its command
+    for bad in ("inf", "nan"):
+        res = _run(cmd, "--ratio", bad)
+        assert res.exit_code == 2 and "--ratio" in res.output
+
+
+def test_a_non_finite_number_is_refused_with_the_option_named():
+    cmd = _command(KeyframesConfig)
+    res = _run(cmd, "--target-interval", "inf")
+    assert res.exit_code == 2
+    assert "Invalid value for '--target-interval'" in res.output
+    assert "'inf' is not a finite number" in res.output

@@ -252,8 +252,11 @@ class ImportMap:
         the files found only through other modules, those that name the module's own name in
         a string are kept when there are any (a CLI command: `invoke(main, ["validate", ...])`
         for tc139k/cli/validate.py). Returns the files and the level reached (-1: no test file
-        uses the module at all). A command's module (tc139k/cli/<command>.py) also keeps, at
-        any level, the files that name the command: a file that imports it only to read its
+        uses the module at all). At any level, a file named after the module (the module's
+        name as whole words of the file's: `test_keyframes_provenance.py` for
+        keyframes/provenance.py) is kept, as that is where its contract is tested even when it
+        is driven through another module; and a command's module (tc139k/cli/<command>.py)
+        keeps the files that name the command: a file that imports it only to read its
         options runs none of its code."""
         users_of: dict[str, set[str]] = {}
         for m, used in self.uses.items():
@@ -267,21 +270,29 @@ class ImportMap:
                 if not files:
                     return [], -1
                 named = [t for t in files if level and stem in self.test_words.get(t, ())]
-                chosen = named or files
+                everywhere = self._reaching(reach, frontier, users_of)
+                chosen = set(named or files) | {t for t in everywhere if named_after(t, stem)}
                 if is_command(module):
-                    chosen = sorted(set(chosen) | set(self._naming(stem, reach, frontier, users_of)))
-                return chosen, level
+                    chosen |= {t for t in everywhere if stem in self.test_words.get(t, ())}
+                return sorted(chosen), level
             frontier = {u for m in frontier for u in users_of.get(m, ())} - reach
             reach |= frontier
             level += 1
 
-    def _naming(self, word: str, reach: set[str], frontier: set[str], users_of: dict[str, set[str]]) -> list[str]:
-        """The test files that say `word` and reach a module of `reach` at any depth."""
+    def _reaching(self, reach: set[str], frontier: set[str], users_of: dict[str, set[str]]) -> list[str]:
+        """The test files that reach a module of `reach` at any depth."""
         reach = set(reach)
         while frontier:
             frontier = {u for m in frontier for u in users_of.get(m, ())} - reach
             reach |= frontier
-        return [t for t, used in self.test_uses.items() if used & reach and word in self.test_words.get(t, ())]
+        return [t for t, used in self.test_uses.items() if used & reach]
+
+
+def named_after(test_file: str, stem: str) -> bool:
+    """Whether the words of `stem` appear together among the test file's name's words
+    (`provenance` in test_keyframes_provenance.py; `data` not in test_dataset_stats.py)."""
+    words, want = Path(test_file).stem.split("_")[1:], stem.split("_")
+    return stem != "__init__" and any(words[i : i + len(want)] == want for i in range(len(words)))
 
 
 def git(*args: str, root: Path = ROOT) -> str:

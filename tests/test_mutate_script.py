@@ -54,6 +54,7 @@ TREE = {
     "tests/test_patch.py": "import tc139k\ndef test(monkeypatch):\n    monkeypatch.setattr('tc139k.mid.f', None)\n",
     "tests/test_cli_run.py": "from tc139k.cli import main\nARGS = ['run', '--help']\n",
     "tests/test_cli_other.py": "from tc139k.cli import main\nARGS = ['stats']\n",
+    "tests/test_core_contract.py": "from tc139k import sub\n",  # named after core, reaches it via sub
     "tests/test_cli_options.py": "from tc139k.cli.stats import OPTIONS\n",  # reads options, runs nothing
     "tests/test_names_only.py": "NAMES = ['tc139k.core', 'tc139k.cli.run']\n",  # imports nothing
 }
@@ -99,15 +100,21 @@ def test_references_resolve_relative_imports_submodules_and_strings(mutate):
 def test_test_files_are_chosen_by_level(mutate, tmp_path):
     imports = mutate.ImportMap.read(write(tmp_path, TREE))
     # level 0: the tests that use the module themselves (the string counts as a use)
-    assert imports.test_files_for("tc139k.core") == (["tests/test_core.py"], 0)
+    assert imports.test_files_for("tc139k.core") == (["tests/test_core.py", "tests/test_core_contract.py"], 0)
     assert imports.test_files_for("tc139k.mid") == (["tests/test_patch.py"], 0)
     # a helper module of tests/ passes its uses on to the test files importing it
     assert imports.test_files_for("tc139k.sub.leaf") == (["tests/test_via_helper.py"], 0)
     # depth 1 adds the tests of the modules that use it
     assert imports.test_files_for("tc139k.core", depth=1) == (
-        ["tests/test_core.py", "tests/test_patch.py", "tests/test_via_helper.py"],
+        ["tests/test_core.py", "tests/test_core_contract.py", "tests/test_patch.py", "tests/test_via_helper.py"],
         1,
     )
+    # a file named after the module is its test at any depth; the name is read as whole words
+    assert mutate.named_after("tests/test_keyframes_provenance.py", "provenance")
+    assert mutate.named_after("tests/test_scorer_qwen.py", "scorer_qwen")
+    assert not mutate.named_after("tests/test_dataset_stats.py", "data")
+    assert not mutate.named_after("tests/test_qwen_scorer.py", "scorer_qwen")
+    assert not mutate.named_after("tests/test_init.py", "__init__")
     # no test file of its own: the nearest level that has one
     assert imports.test_files_for("tc139k.top") == (["tests/test_top.py"], 0)
     # conftest's imports are not followed: nothing uses `lonely`

@@ -102,7 +102,8 @@ def test_frames_with_cells_of_16_px_or_more_are_read_every_other_pixel():
 
 @pytest.mark.parametrize("shape", [(GRID - 1, W), (H, GRID - 1), (0, 0)])
 def test_a_frame_smaller_than_the_grid_is_refused(shape):
-    with pytest.raises(ValueError, match=f"smaller than the {GRID}x{GRID} grid"):
+    width_x_height = f"{shape[1]}x{shape[0]}"
+    with pytest.raises(ValueError, match=f"^a {width_x_height} frame is smaller than the {GRID}x{GRID} grid$"):
         CellView(np.zeros((*shape, 3), np.uint8))
 
 

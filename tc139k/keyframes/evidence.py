@@ -9,8 +9,8 @@ global dimming that comes back to the same view leaves it. `change_share` is the
   its luma is below `SAME_STRUCTURE` (the picture in it is different even if it is as dark as
   before), or when it is textured in one frame only; brightness alone is no change, so a
   fade or an exposure change counts as none;
-- a cell is informative when it changed or is textured in either frame. Flat unchanged
-  cells (letterbox bars, a plain sky in both shots) say nothing and are left out.
+- a cell is informative when it is textured in either frame (every changed cell is). Flat
+  cells in both frames (letterbox bars, a plain sky in both shots) say nothing and are left out.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def changed_cells(a: CellView, b: CellView) -> tuple[np.ndarray, np.ndarray]:
     both = a.textured & b.textured
     ncc = (a.centred * b.centred).sum(axis=-1) / np.maximum(a.norm * b.norm, 1e-6)
     changed = (both & (ncc < SAME_STRUCTURE)) | (a.textured ^ b.textured)
-    return changed, changed | a.textured | b.textured
+    return changed, a.textured | b.textured  # a changed cell is textured in one frame at least
 
 
 def change_share(a: CellView, b: CellView) -> float:

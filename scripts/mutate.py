@@ -781,13 +781,15 @@ def main() -> int:
             print(f"{len(units)} files, {sum(len(u.selected) for u in units)} mutants, budgets {total / 60:.1f} h")
             return 0
         for u in units:
-            if u.selected:
-                run_unit(
-                    u,
-                    args.max_children,
-                    args.minutes,
-                    at_least,
-                )
+            if not u.selected:
+                continue
+            info = run_unit(u, args.max_children, args.minutes, at_least)
+            while info.get("reached") is False:  # its tests only import it: those one level further
+                (wider,) = make_units([u.file], u.level + 1, args.cli_all)
+                if wider.tests == u.tests:
+                    break
+                print(f"mutate: {u.file}: the tests of level {wider.level} instead")
+                u, info = wider, run_unit(wider, args.max_children, args.minutes, at_least)
         for name in args.groups:
             minutes = args.minutes if args.minutes is not None else 30.0
             (ROOT / "mutants" / f"{name}.seconds").write_text(f"{run_group(name, args.max_children, minutes):.0f}\n")

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tc139k.keyframes import dtd
-from tc139k.keyframes.build import PIXEL_CELL, pixel_scores
+from tc139k.keyframes.build import PIXEL_CELL
+from tc139k.keyframes.scorer_pixel import pixel_scores
 
 
 def _tokens(t: int, n: int, d: int, seed: int = 0) -> torch.Tensor:
@@ -55,7 +56,7 @@ def test_chunked_pixel_scores_equal_the_whole_video_at_once():
     q, grid = pixel_scores(frames, 28)
     whole = dtd.quantize(dtd.pixel_mad_to_previous(frames, 28).reshape(150, -1), "pixel_mad")
     assert grid == (2, 3)
-    assert np.array_equal(q, whole)
+    assert q.dtype == np.uint8 and np.array_equal(q, whole)
 
 
 def _pixel_mad_numpy(frames: np.ndarray, cell: int) -> np.ndarray:

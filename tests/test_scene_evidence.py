@@ -7,6 +7,8 @@ film), and every piece of evidence has a case that goes wrong when `Checks` swit
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from drawn import SIZE, WORLD, blend, grain, light, paste, stack, view, world
@@ -197,6 +199,10 @@ def test_the_model_keeps_the_physics_signs_and_takes_the_mean_for_what_is_unknow
     # a steady shot on both sides of an unexplained frame is a cut; the same frame explained is none
     cut = np.r_[np.zeros(2 * k), np.ones(2 * k)]
     assert cutmodel.probability(cut) > 0.9 > 0.1 > cutmodel.probability(np.ones(4 * k))
+    # P(cut) is the logistic function of bias + weights . figures
+    for figures in (cut, np.ones(4 * k), x, np.zeros(4 * k)):
+        z = cutmodel.BIAS + float(np.dot(cutmodel.WEIGHTS, figures))
+        assert cutmodel.probability(figures) == pytest.approx(1 / (1 + math.exp(-z)), rel=1e-12)
 
 
 def test_a_dissolve_between_shots_of_one_palette_is_one_scene_start():

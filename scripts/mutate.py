@@ -620,8 +620,10 @@ def run_unit(unit: Unit, max_children: int, minutes: float | None, at_least: flo
         log = unit.dir / "mutmut.log"
         seconds, code = _mutmut(args, unit.dir, budget, unit.file, log)
         info["seconds"] = round(seconds)
-        if code not in (0, None) and "could not find any test case for any mutant" in log.read_text(errors="replace"):
-            # the traced tests reach none of its functions: every mutant is undetected
+        text = log.read_text(errors="replace") if code not in (0, None) else ""
+        if "could not find any test case for any mutant" in text or "Unable to force test failures" in text:
+            # the traced tests reach none of its functions (or none that a test depends on:
+            # with every mutant switched on at once the tests still pass): all undetected
             print(f"mutate: {unit.file}: the traced tests call none of its functions")
             info["reached"] = False
         elif code not in (0, None):

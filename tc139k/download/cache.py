@@ -105,9 +105,17 @@ class HubCache:
     def listing(self) -> list[RemoteFile]:
         """The repository's files at the commit: the tree listing huggingface_hub keeps in
         `trees/<commit>.json` when it is there, else the files of the snapshot (with the
-        hashes their blobs are named by)."""
+        hashes their blobs are named by), which are only those fetched into the cache."""
+        tree = self.tree_listing()
+        if tree is not None:
+            return tree
+        return CacheSnapshotSource(self.snapshot).list_files() if self.snapshot and self.snapshot.is_dir() else []
+
+    def tree_listing(self) -> list[RemoteFile] | None:
+        """Every file of the commit, from `trees/<commit>.json`; None when it is missing or
+        unreadable (a huggingface_hub that keeps none, or a cache filled file by file)."""
         if self.snapshot is None:
-            return []
+            return None
         try:
             tree = json.loads((self.folder / "trees" / f"{self.snapshot.name}.json").read_text())
             return [
@@ -115,8 +123,7 @@ class HubCache:
                 for path, e in tree["files"].items()
             ]
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            pass
-        return CacheSnapshotSource(self.snapshot).list_files() if self.snapshot.is_dir() else []
+            return None
 
 
 def copy_verified(f: RemoteFile, src: Path, partial: Path, on_bytes: Callable[[int], None]) -> ContentHasher:

@@ -104,7 +104,7 @@ class DownloadResult:
     # --local-dir`): extracted from, never deleted
     archives_kept: list[str] = field(default_factory=list)
     offline: bool = False
-    listing_from: str | None = None  # offline: "manifest" or "hf-cache"
+    listing_from: str | None = None  # offline: "manifest", "hf-cache" (its tree) or "hf-cache-snapshot"
     hf_cache: str | None = None  # the hub cache folder of the repository, when it was looked in
     files_from_cache: list[str] = field(default_factory=list)  # copied or read in place from it
     bytes_from_cache: int = 0
@@ -606,6 +606,8 @@ def run_download(
                 f"repository file {p!r} collides with tc139k's own {p.split('/', 1)[0]!r} in the local folder"
             )
     where = src.location
+    if listing_from == "hf-cache-snapshot" and not annotations_only:
+        _snapshot_only(repo, commit, src.where, sorted(archives))
     selected = [] if annotations_only else _select_sources(archives, sources, where)
 
     if manifest is not None and manifest.data.get("repo") != repo:
@@ -706,11 +708,33 @@ def _offline_source(repo: str, revision: str | None, manifest: Manifest | None, 
     commit = cached_commit(repo, revision)
     if commit is not None:
         cache = HubCache(repo, commit)
-        return OfflineSource(repo, commit, cache.listing(), str(cache.snapshot)), "hf-cache"
+        tree = cache.tree_listing()
+        if tree is not None:
+            return OfflineSource(repo, commit, tree, str(cache.snapshot)), "hf-cache"
+        return OfflineSource(repo, commit, cache.listing(), str(cache.snapshot)), "hf-cache-snapshot"
     at = f" at {revision!r}" if revision else ""
     raise DownloadError(
         f"offline mode (HF_HUB_OFFLINE or --offline): {root} holds no download of {repo}{at} and the HF cache "
         f"({HubCache(repo, None).folder}) has no snapshot of it; go online to download it"
+    )
+
+
+def _snapshot_only(repo: str, commit: str, where: str, archives: list[str]) -> None:
+    """Offline from a cache snapshot without the commit's tree listing: the files known are
+    those fetched into the cache, not necessarily all the repository's. No frame archive among
+    them stops the run (it would otherwise look complete); some is a warning naming them."""
+    if not archives:
+        raise DownloadError(
+            f"offline (HF_HUB_OFFLINE or --offline): the HF cache's snapshot of {repo} @ {commit[:12]} ({where}) "
+            "holds no frame archive, and the cache keeps no list of the commit's files (trees/"
+            f"{commit}.json), so which archives the repository has is unknown. Go online to download "
+            "the frames, or pass --annotations-only"
+        )
+    LOG.warning(
+        "offline: the file list is the HF cache snapshot's own files (%s); the cache keeps no list of "
+        "the commit's files, so frame archives never fetched into it are not known. Sources known: %s",
+        where,
+        ", ".join(archives),
     )
 
 

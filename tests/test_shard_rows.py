@@ -4,10 +4,14 @@ No build: these run in milliseconds, so a slip in the row rule shows at once."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 import numpy as np
+import pytest
 
 from tc139k.shards.build import _record_row, _VideoKF, _write_shard, shard_schema
-from tc139k.shards.plan import keyframe_flags, plan_row_groups, plan_shards, video_split
+from tc139k.shards.plan import keyframe_flags, parse_size, plan_row_groups, plan_shards, video_split
 
 
 def _kf(keyframes=(0.0, 4.0, 9.0, 15.0)) -> _VideoKF:
@@ -89,6 +93,43 @@ def test_split_and_plans_are_pure_and_stable():
     assert plan_shards([10] * 10, 35) == [(0, 2), (2, 5), (5, 7), (7, 10)]
     assert plan_shards([10] * 10, 1000, min_shards=3) == [(0, 3), (3, 7), (7, 10)]
     assert plan_shards([500, 1, 1], 100) == [(0, 1), (1, 2), (2, 3)]
+
+
+def test_the_split_is_the_documented_hash_so_other_tools_can_repeat_it():
+    # the first 8 bytes of sha256("source/video_id"), big-endian, over 2**64, against the fraction
+    for i in range(200):
+        source, video_id = ("coin", "hirest")[i % 2], f"v{i}"
+        h = int.from_bytes(hashlib.sha256(f"{source}/{video_id}".encode()).digest()[:8], "big") / 2**64
+        for fraction in (0.05, 0.5):
+            assert video_split(source, video_id, fraction) == ("validation" if h < fraction else "train")
+
+
+@pytest.mark.parametrize(
+    "text, size",
+    [
+        ("1000000", 1_000_000),
+        ("500B", 500),
+        ("7b", 7),
+        ("1k", 1_000),
+        ("1KB", 1_000),
+        ("2.5MB", 2_500_000),
+        ("3m", 3_000_000),
+        ("500MB", 500_000_000),
+        ("2GB", 2_000_000_000),
+        ("1.5 G", 1_500_000_000),
+        (" 4 gb ", 4_000_000_000),
+    ],
+)
+def test_sizes_are_powers_of_ten_in_any_case(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "MB", "1TB", "-1MB", "1,5GB", "1e9", "2 GiB", "GB2"])
+def test_what_is_not_a_size_is_refused_with_examples(text):
+    from tc139k.errors import UsageError
+
+    with pytest.raises(UsageError, match=f"^{re.escape(repr(text))} is not a size such as 500MB, 2GB or 1000000$"):
+        parse_size(text)
 
 
 def test_row_groups_are_bounded_by_bytes_and_rows():

@@ -44,7 +44,8 @@ def parse_size(text: str) -> int:
 
 
 def video_split(source: str, video_id: str, val_fraction: float) -> str:
-    """`validation` when the hash of `source/video_id` falls under `val_fraction`, else `train`."""
+    """`validation` when the hash of `source/video_id` (its sha256's first 8 bytes, big-endian,
+    over 2**64) falls under `val_fraction`, else `train`."""
     h = int.from_bytes(hashlib.sha256(f"{source}/{video_id}".encode()).digest()[:8], "big")
     return "validation" if h / 2**64 < val_fraction else "train"
 

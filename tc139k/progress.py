@@ -7,8 +7,9 @@
   Python `logging` (logger `tc139k.progress`, level INFO) every `TC139K_PROGRESS_INTERVAL`
   seconds (default 30) with done/total, rate and ETA, and one closing line;
 - nothing at all (`NoBar`, tqdm not even imported) when the caller says so (`enabled=False`,
-  e.g. under --json), when `TC139K_NO_PROGRESS` or `HF_HUB_DISABLE_PROGRESS_BARS` holds a true
-  value (1/true/yes/on; "0", "false", "no", "off" and "" do not disable), under `-q`
+  e.g. under --json), when `TC139K_NO_PROGRESS` holds a true value (1/true/yes/on in any
+  case; "0", "false", "no", "off" and "" do not disable) or `HF_HUB_DISABLE_PROGRESS_BARS`
+  does as huggingface_hub reads it (the same words, not stripped of spaces), under `-q`
   (`set_verbosity(-1)`), or for work that is empty (`total == 0`).
 
 A bar or a log line appears only once some work was done, so an up-to-date run shows none.
@@ -23,6 +24,8 @@ import os
 import sys
 import time
 
+from .hubenv import hub_true
+
 LOG = logging.getLogger("tc139k.progress")
 TRUE_VALUES = {"1", "true", "yes", "on", "y", "t"}
 DEFAULT_INTERVAL = 30.0
@@ -35,7 +38,8 @@ def env_true(name: str) -> bool:
 
 
 def progress_disabled_by_env() -> bool:
-    return env_true("TC139K_NO_PROGRESS") or env_true("HF_HUB_DISABLE_PROGRESS_BARS")
+    # huggingface_hub's own switch means what it means to huggingface_hub's bars
+    return env_true("TC139K_NO_PROGRESS") or hub_true(os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS"))
 
 
 def set_verbosity(level: int) -> None:

@@ -2,8 +2,9 @@
 each one it refuses (docs/hub.md, tc139k/progress.py, tc139k/hubenv.py,
 tc139k/download/cache.py, `tc139k download --help`):
 
-- TC139K_NO_PROGRESS, HF_HUB_DISABLE_PROGRESS_BARS: 1/true/yes/on (any case, spaces around)
-  switch progress off; 0, false, no, off and "" do not;
+- TC139K_NO_PROGRESS: 1/true/yes/on (any case, spaces around) switch progress off; 0, false,
+  no, off and "" do not; HF_HUB_DISABLE_PROGRESS_BARS: the same words as huggingface_hub
+  reads them (not stripped of spaces);
 - TC139K_PROGRESS_INTERVAL: seconds between log lines, default 30 (unset, blank or not a
   number), never negative;
 - HF_HUB_OFFLINE: 1/true/yes/on, read at call time, as huggingface_hub reads it;
@@ -31,6 +32,8 @@ PROGRESS_VARS = ("TC139K_NO_PROGRESS", "HF_HUB_DISABLE_PROGRESS_BARS", "TC139K_P
 PROXIES = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
 TRUE = ["1", "true", "TRUE", "Yes", "on", "ON", " 1 ", "\ttrue\n"]
 FALSE = ["0", "false", "FALSE", "no", "off", "", "  ", "2", "enabled"]
+HUB_TRUE = ["1", "true", "TRUE", "Yes", "on", "ON"]
+HUB_FALSE = [*FALSE, " 1 ", "\ttrue\n", "y", "t"]  # huggingface_hub neither strips nor takes y/t
 
 
 @pytest.fixture
@@ -58,8 +61,10 @@ class _Stream:
 # ---- progress switches -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["TC139K_NO_PROGRESS", "HF_HUB_DISABLE_PROGRESS_BARS"])
-@pytest.mark.parametrize("value", TRUE)
+@pytest.mark.parametrize(
+    "name, value",
+    [("TC139K_NO_PROGRESS", v) for v in TRUE] + [("HF_HUB_DISABLE_PROGRESS_BARS", v) for v in HUB_TRUE],
+)
 def test_a_true_value_switches_progress_off(env, name, value):
     env.setattr(sys, "stderr", _Stream())
     env.setenv(name, value)
@@ -67,8 +72,19 @@ def test_a_true_value_switches_progress_off(env, name, value):
     assert isinstance(pg.progress(total=3), pg.NoBar)
 
 
-@pytest.mark.parametrize("name", ["TC139K_NO_PROGRESS", "HF_HUB_DISABLE_PROGRESS_BARS"])
-@pytest.mark.parametrize("value", FALSE)
+@pytest.mark.parametrize("value", HUB_TRUE + HUB_FALSE)
+def test_huggingface_hubs_progress_switch_means_what_it_means_to_huggingface_hub(env, value):
+    """A value that leaves huggingface_hub's bars on leaves tc139k's on too, and the reverse."""
+    from huggingface_hub import constants
+
+    env.setenv("HF_HUB_DISABLE_PROGRESS_BARS", value)
+    assert pg.progress_disabled_by_env() is constants._is_true(value)
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("TC139K_NO_PROGRESS", v) for v in FALSE] + [("HF_HUB_DISABLE_PROGRESS_BARS", v) for v in HUB_FALSE],
+)
 def test_other_values_leave_progress_on(env, name, value):
     env.setattr(sys, "stderr", _Stream())
     env.setenv(name, value)
@@ -119,10 +135,6 @@ def test_the_interval_spaces_the_log_lines(env, caplog):
 
 
 # ---- HF_HUB_OFFLINE ----------------------------------------------------------------------------
-
-
-HUB_TRUE = ["1", "true", "TRUE", "Yes", "on", "ON"]
-HUB_FALSE = [*FALSE, " 1 ", "\ttrue\n", "y", "t"]  # huggingface_hub neither strips nor takes y/t
 
 
 @pytest.mark.parametrize("value", HUB_TRUE)

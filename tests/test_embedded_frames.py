@@ -70,3 +70,37 @@ def test_frame_checker_names_a_frame_it_cannot_read(tmp_path):
         "bad_frames: 1 of 2 frame(s) are not decodable JPEGs"
         " (first: s/v/000001.jpg: unreadable (No such file or directory))"
     )
+
+
+def _jpeg(width: int, height: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), (90, 120, 30)).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+def test_jpeg_problem_names_what_is_wrong_in_its_own_words():
+    from tc139k.shards.jpeg import jpeg_problem
+
+    good = _jpeg(24, 16)
+    assert jpeg_problem(good) is None
+    assert jpeg_problem(b"\x89PNG" + good) == "not a JPEG (no start-of-image marker)"
+    assert jpeg_problem(good[:-80]) == "truncated JPEG (no end-of-image marker)"
+    # the frame header's height, then its width, set to 0: named as width x height
+    sof = good.index(b"\xff\xc0")
+    for offset, size in ((5, "24x0"), (7, "0x16")):
+        zero = good[: sof + offset] + b"\x00\x00" + good[sof + offset + 2 :]
+        assert jpeg_problem(zero) == f"JPEG of size {size}"
+
+
+def test_an_end_marker_inside_the_header_does_not_make_a_cut_file_whole():
+    """A comment or an EXIF thumbnail may hold its own end-of-image marker near the start: a
+    file cut short is still truncated (only its last bytes are searched)."""
+    from tc139k.shards.jpeg import EOI_TAIL, jpeg_problem
+
+    good = _jpeg(64, 64)
+    comment = b"thumbnail " * 10 + b"\xff\xd9" + b" end" * 10
+    with_comment = good[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + good[2:]
+    assert jpeg_problem(with_comment) is None
+    cut = with_comment[: len(with_comment) - EOI_TAIL - 100]
+    assert cut.index(b"\xff\xd9") > EOI_TAIL  # the comment's marker is well inside the file
+    assert jpeg_problem(cut) == "truncated JPEG (no end-of-image marker)"

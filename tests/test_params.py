@@ -161,3 +161,34 @@ def test_the_python_api_names_the_folders_and_files_as_the_options_do(command, n
         with pytest.raises(UsageError):  # the old name reaches the new parameter
             tc139k.dataset_stats(qa_file="/no/such/qa.jsonl", show_progress=False)
     assert any("dataset_stats(qa_file=...) is now qa=..." in str(w.message) for w in caught)
+
+
+def test_each_stage_config_gives_its_functions_keywords():
+    """`kwargs()` turns a stage's config into its function's keywords (sizes in bytes, names
+    the function uses); `kwargs(keys)` only those fields."""
+    import inspect
+
+    from tc139k.download.config import DownloadConfig
+    from tc139k.download.run import run_download
+    from tc139k.shards.build import run_shards_build
+    from tc139k.shards.config import ShardsConfig
+
+    d = DownloadConfig(max_member_mb=3, max_extract_gb=1.5, offline=False, no_hf_cache=True).kwargs()
+    assert set(d) <= set(inspect.signature(run_download).parameters)
+    assert d["max_member_bytes"] == 3 * 1024 * 1024 and d["max_extract_bytes"] == 1_500_000_000
+    assert d["offline"] is None  # not asked for: HF_HUB_OFFLINE decides
+    assert d["use_hf_cache"] is False and "no_hf_cache" not in d and "max_member_mb" not in d
+    assert DownloadConfig(offline=True).kwargs()["offline"] is True
+    assert DownloadConfig(max_extract_gb=None).kwargs()["max_extract_bytes"] is None
+    assert DownloadConfig(no_hf_cache=False).kwargs()["use_hf_cache"] is True
+    assert DownloadConfig(max_workers=3).kwargs(keys={"max_workers", "max_extract_gb"}) == {
+        "max_workers": 3,
+        "max_extract_bytes": DownloadConfig().kwargs()["max_extract_bytes"],
+    }
+    assert DownloadConfig().kwargs(keys=set()) == {}
+
+    s = ShardsConfig(format="parquet").kwargs()
+    assert set(s) <= set(inspect.signature(run_shards_build).parameters)
+    assert s["fmt"] == "parquet" and "format" not in s
+    assert ShardsConfig(min_shards=3).kwargs(keys={"min_shards"}) == {"min_shards": 3}
+    assert ShardsConfig().kwargs(keys={"format"}) == {"fmt": ShardsConfig().format}

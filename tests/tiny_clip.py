@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from session_builds import built_once
 
 TINY_NAME = "tc139k-tiny-vit"
 TINY_CFG = {
@@ -70,11 +71,6 @@ def build_tiny_clip(out: Path) -> TinyClip:
     return TinyClip(TINY_NAME, folder, checkpoint)
 
 
-_BUILT: dict[str, TinyClip] = {}
-
-
 @pytest.fixture(scope="session")
 def tiny_clip(tmp_path_factory) -> TinyClip:
-    if "tiny" not in _BUILT:  # one build per session even when several modules import the fixture
-        _BUILT["tiny"] = build_tiny_clip(tmp_path_factory.mktemp("tiny_clip"))
-    return _BUILT["tiny"]
+    return built_once(tmp_path_factory, "tiny_clip", build_tiny_clip)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from session_builds import built_once
 
 VISION = {
     "depth": 2,
@@ -125,11 +126,6 @@ def torch_uint8():
     return torch.uint8
 
 
-_BUILT: dict[str, TinyQwen] = {}
-
-
 @pytest.fixture(scope="session")
 def tiny_qwen(tmp_path_factory) -> TinyQwen:
-    if "tiny" not in _BUILT:  # one build per session even when several modules import the fixture
-        _BUILT["tiny"] = build_tiny_qwen(tmp_path_factory.mktemp("tiny_qwen"))
-    return _BUILT["tiny"]
+    return built_once(tmp_path_factory, "tiny_qwen", build_tiny_qwen)

@@ -55,8 +55,8 @@ TESTS = "tests"
 UNITS = ROOT / "mutants" / "units"
 MUTMUT = str(Path(sys.executable).parent / "mutmut")
 # Copied into each module's mutants/ besides [tool.mutmut]'s also_copy: files the tests read
-# (the documentation's examples, the scripts they run).
-UNIT_ALSO_COPY = ["docs/", "scripts/"]
+# (the documentation's examples, README's tour, the scripts they run).
+UNIT_ALSO_COPY = ["docs/", "scripts/", "README.md"]
 # Seconds added to a module's tests' normal time before the time limit (timeout_constant, 3 s
 # in [tool.mutmut]): a mutant run pays for session fixtures (the sample dataset) that the traced
 # run charged to some other test, and with 3 s a slow survivor was counted as a timeout.

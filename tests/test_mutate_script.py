@@ -187,7 +187,7 @@ def test_unit_config_names_one_file_and_keeps_the_rest(mutate):
     assert new["tool"]["mutmut"]["only_mutate"] == ["tc139k/jsonl.py"]
     assert new["tool"]["mutmut"]["pytest_add_cli_args_test_selection"] == ["tests/test_compare.py", "tests/a b.py"]
     # the files the tests read are copied too
-    assert new["tool"]["mutmut"]["also_copy"] == old["tool"]["mutmut"]["also_copy"] + ["docs/", "scripts/"]
+    assert new["tool"]["mutmut"]["also_copy"] == old["tool"]["mutmut"]["also_copy"] + ["docs/", "scripts/", "README.md"]
     assert new["tool"]["mutmut"]["timeout_constant"] == max(old["tool"]["mutmut"]["timeout_constant"], 30.0)
     changed = {"only_mutate", "pytest_add_cli_args_test_selection", "also_copy", "timeout_constant"}
     for key in set(old["tool"]["mutmut"]) - changed:

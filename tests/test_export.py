@@ -166,3 +166,50 @@ def test_every_frame_carries_its_second_also_with_key_frames_only(inputs, tmp_pa
         gaps = [b - a for line in lines for c in line["frame_seconds"] for a, b in zip(c, c[1:])]
         mean_gap[only] = sum(gaps) / len(gaps)
     assert mean_gap[True] > 2 * mean_gap[False]  # key frames are seconds apart: the timing is not a rate
+
+
+def test_a_frame_path_that_is_not_canonical_is_named_and_never_followed(inputs, tmp_path):
+    """A table from elsewhere may hold paths that leave the frames root: the record is left
+    out with its first such path named, before any file is looked up."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tc139k.export.swift import run_export_swift
+
+    table = pq.read_table(inputs.qa)
+    rows = table.to_pylist()
+    victim = rows[0]
+    victim["frame_paths"] = ["../../etc/000001.jpg", "coin/../x/000002.jpg", *victim["frame_paths"]]
+    qa = tmp_path / "valid.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), qa)
+    res = run_export_swift(qa, inputs.frames, tmp_path / "swift.jsonl")
+    assert res.skipped == {"bad_frame_path": 1} and res.written == len(rows) - 1
+    assert res.examples == [
+        {
+            "record_id": victim["record_id"],
+            "video": f"{victim['source']}/{victim['video_id']}",
+            "reason": "bad_frame_path: '../../etc/000001.jpg' is not <source>/<video_id>/<NNNNNN>.jpg",
+        }
+    ]
+
+
+def test_the_library_refuses_a_missing_frames_root_and_a_folder_as_output(inputs, tmp_path):
+    from tc139k.errors import UsageError
+    from tc139k.export.swift import run_export_swift
+
+    with pytest.raises(UsageError) as err:
+        run_export_swift(inputs.qa, tmp_path / "nowhere", tmp_path / "s.jsonl")
+    assert str(err.value) == f"frames root {tmp_path / 'nowhere'} is not a folder (give the download's frames/)"
+    (tmp_path / "out").mkdir()
+    with pytest.raises(UsageError) as err:
+        run_export_swift(inputs.qa, inputs.frames, tmp_path / "out")
+    assert (
+        str(err.value)
+        == f"--out {tmp_path / 'out'} is a folder; give a file name such as {tmp_path / 'out' / 'swift.jsonl'}"
+    )
+    with pytest.raises(UsageError) as err:
+        run_export_swift(inputs.qa, inputs.frames, tmp_path / "s.jsonl", keyframes_only=True)
+    assert str(err.value) == "--keyframes-only needs --keyframes DIR (the output of `tc139k keyframes build`)"
+    with pytest.raises(UsageError) as err:
+        run_export_swift(inputs.qa, inputs.frames, tmp_path / "s.jsonl", keyframes_dir=inputs.keyframes)
+    assert str(err.value) == "--keyframes is read only with --keyframes-only; add --keyframes-only or drop --keyframes"

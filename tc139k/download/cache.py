@@ -107,8 +107,10 @@ class HubCache:
         `trees/<commit>.json` when it is there, else the files of the snapshot (with the
         hashes their blobs are named by), which are only those fetched into the cache."""
         tree = self.tree_listing()
-        if tree is not None:
-            return tree
+        return tree if tree is not None else self.snapshot_listing()
+
+    def snapshot_listing(self) -> list[RemoteFile]:
+        """The files of the snapshot folder, with the hashes their blobs are named by."""
         return CacheSnapshotSource(self.snapshot).list_files() if self.snapshot and self.snapshot.is_dir() else []
 
     def tree_listing(self) -> list[RemoteFile] | None:

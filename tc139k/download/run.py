@@ -711,7 +711,7 @@ def _offline_source(repo: str, revision: str | None, manifest: Manifest | None, 
         tree = cache.tree_listing()
         if tree is not None:
             return OfflineSource(repo, commit, tree, str(cache.snapshot)), "hf-cache"
-        return OfflineSource(repo, commit, cache.listing(), str(cache.snapshot)), "hf-cache-snapshot"
+        return OfflineSource(repo, commit, cache.snapshot_listing(), str(cache.snapshot)), "hf-cache-snapshot"
     at = f" at {revision!r}" if revision else ""
     raise DownloadError(
         f"offline mode (HF_HUB_OFFLINE or --offline): {root} holds no download of {repo}{at} and the HF cache "

@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import ast
 import fnmatch
+import hashlib
 import json
 import os
 import random
@@ -478,6 +479,17 @@ def to_run(unit: Unit, timeouts_too: bool = False) -> list[str]:
     return new or undetected
 
 
+def files_digest(paths: list[str], root: Path = ROOT) -> str:
+    """One sha256 over the contents of `paths` (the test files of a module, and the helpers of
+    tests/ they may use), in order."""
+    h = hashlib.sha256()
+    tests = sorted((root / TESTS).glob("*.py"))
+    helpers = [p.relative_to(root).as_posix() for p in tests if not p.name.startswith("test_")]
+    for rel in [*paths, *helpers]:
+        h.update(rel.encode() + b"\0" + ((root / rel).read_bytes() if (root / rel).is_file() else b"") + b"\0")
+    return h.hexdigest()
+
+
 def _time_limits(pyproject: Path) -> list[float] | None:
     import tomllib
 
@@ -603,8 +615,20 @@ def run_unit(unit: Unit, max_children: int, minutes: float | None, at_least: flo
         if before.get("tests", unit.tests) != unit.tests
         else to_run(unit, timeouts_too=before.get("time_limits") != limits)
     )
+    # The same test files with other contents: mutmut would run each mutant against the tests
+    # its old trace found for the function, missing a test added since; trace again.
+    tests_digest = files_digest(unit.tests)
+    if before.get("tests_digest") not in (None, tests_digest):
+        (unit.dir / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     budget = minutes if minutes is not None else max(at_least, budget_minutes(len(unit.selected), unit.trace_seconds))
-    info = {"file": unit.file, "tests": unit.tests, "level": unit.level, "sample": unit.sample, "time_limits": limits}
+    info = {
+        "file": unit.file,
+        "tests": unit.tests,
+        "tests_digest": tests_digest,
+        "level": unit.level,
+        "sample": unit.sample,
+        "time_limits": limits,
+    }
     if not unit.tests:
         print(f"mutate: {unit.file}: no test file uses it; its {len(unit.selected)} mutants are not run")
     elif not names:

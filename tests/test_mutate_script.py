@@ -221,3 +221,20 @@ def test_new_mutants_are_checked_before_survivors_again(mutate, tmp_path, monkey
     unit.sample = [names[0], names[1]]
     ran([1, 0, 36, 1, 1], {"x_f": "a", "x_g": "b"})
     assert mutate.to_run(unit) == [names[1]]  # only the sample
+
+
+def test_the_digest_of_a_modules_tests_follows_their_contents_and_the_helpers(mutate, tmp_path):
+    """A test added to a test file already in a module's list must be traced: the runner keys
+    that on the files' contents, helpers of tests/ included."""
+    root = write(tmp_path, TREE)
+    tests = ["tests/test_core.py"]
+    first = mutate.files_digest(tests, root)
+    assert mutate.files_digest(tests, root) == first
+    (root / "tests" / "test_core.py").write_text(TREE["tests/test_core.py"] + "def test_new(): pass\n")
+    second = mutate.files_digest(tests, root)
+    assert second != first
+    (root / "tests" / "helper.py").write_text("X = 2\n")
+    third = mutate.files_digest(tests, root)
+    assert third != second
+    (root / "tests" / "test_top.py").write_text("")  # another module's test file: no change
+    assert mutate.files_digest(tests, root) == third

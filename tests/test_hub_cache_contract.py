@@ -57,7 +57,7 @@ def test_a_snapshot_entry_is_named_by_the_blob_it_links_to(tmp_path):
     assert _blob_hashes(tmp_path / "missing") == (None, None)
 
 
-def test_the_listing_is_the_cached_tree_else_the_snapshot(tmp_path):
+def test_the_tree_lists_every_file_of_the_commit_and_the_snapshot_what_was_fetched(tmp_path):
     cache = tmp_path / "hub"
     folder = repo_cache_folder(REPO, cache)
     snap = folder / "snapshots" / C1
@@ -74,15 +74,21 @@ def test_the_listing_is_the_cached_tree_else_the_snapshot(tmp_path):
     }
     (folder / "trees").mkdir()
     (folder / "trees" / f"{C1}.json").write_text(json.dumps(tree))
-    listing = {f.path: (f.size, f.sha256, f.blob_id) for f in HubCache(REPO, C1, cache).listing()}
-    assert listing == {"fetched.bin": (5, SHA256, C1), "never/fetched.txt": (7, None, "c" * 40)}
-    # a tree of another commit says nothing about this one: the snapshot's own files
-    assert [f.path for f in HubCache(REPO, "d" * 40, cache).listing()] == []
+
+    def files(listing):
+        return {f.path: (f.size, f.sha256, f.blob_id) for f in listing}
+
+    at_c1 = HubCache(REPO, C1, cache)
+    assert files(at_c1.tree_listing()) == {"fetched.bin": (5, SHA256, C1), "never/fetched.txt": (7, None, "c" * 40)}
+    assert files(at_c1.snapshot_listing()) == {"fetched.bin": (5, SHA256, None)}  # only what was fetched
+    # a tree of another commit says nothing about this one, nor does a snapshot it lacks
+    other = HubCache(REPO, "d" * 40, cache)
+    assert other.tree_listing() is None and other.snapshot_listing() == []
     for damaged in ("not json", json.dumps({"files": []}), json.dumps({"files": {"x": {}}})):
         (folder / "trees" / f"{C1}.json").write_text(damaged)
-        listing = {f.path: (f.size, f.sha256, f.blob_id) for f in HubCache(REPO, C1, cache).listing()}
-        assert listing == {"fetched.bin": (5, SHA256, None)}, damaged
-    assert HubCache(REPO, None, cache).listing() == []
+        assert at_c1.tree_listing() is None, damaged
+    no_commit = HubCache(REPO, None, cache)
+    assert no_commit.tree_listing() is None and no_commit.snapshot_listing() == []
 
 
 @pytest.fixture(scope="module")

@@ -102,15 +102,9 @@ class HubCache:
                 return p
         return None
 
-    def listing(self) -> list[RemoteFile]:
-        """The repository's files at the commit: the tree listing huggingface_hub keeps in
-        `trees/<commit>.json` when it is there, else the files of the snapshot (with the
-        hashes their blobs are named by), which are only those fetched into the cache."""
-        tree = self.tree_listing()
-        return tree if tree is not None else self.snapshot_listing()
-
     def snapshot_listing(self) -> list[RemoteFile]:
-        """The files of the snapshot folder, with the hashes their blobs are named by."""
+        """The files of the snapshot folder, with the hashes their blobs are named by: only
+        those fetched into the cache, not necessarily all of the commit's."""
         return CacheSnapshotSource(self.snapshot).list_files() if self.snapshot and self.snapshot.is_dir() else []
 
     def tree_listing(self) -> list[RemoteFile] | None:

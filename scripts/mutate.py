@@ -651,7 +651,7 @@ def run_unit(unit: Unit, max_children: int, minutes: float | None, at_least: flo
             print(f"mutate: {unit.file}: the traced tests call none of its functions")
             info["reached"] = False
         elif code not in (0, None):
-            tail = log.read_text(errors="replace").replace("\r", "\n").splitlines()[-15:]
+            tail = text.replace("\r", "\n").splitlines()[-15:]
             print("\n".join(tail))
             print(f"mutate: mutmut failed on {unit.file} (exit code {code}); its output: {log}")
             info["failed"] = code
